@@ -1,0 +1,3 @@
+from rmmbridge.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""Server commands: serve, db upgrade, config."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from rmmbridge.config import Settings
+
+from .common import console, fail, settings
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+async def _prepare_database(s: Settings, migrate: bool) -> None:
+    from rmmbridge.storage import migrate as migrations
+    from rmmbridge.storage.db import create_engine
+
+    engine = create_engine(s.database_url)
+    try:
+        try:
+            is_pending = await migrations.pending(engine)
+        except OSError as exc:
+            fail(f"cannot reach the database ({engine.url.render_as_string(hide_password=True)}): {exc}")
+        if is_pending:
+            # SQLite is single-node and embedded: upgrading in place is what a user wants. On
+            # PostgreSQL several processes share the schema, so an upgrade must be deliberate.
+            if s.is_sqlite or migrate:
+                await migrations.upgrade(engine)
+                console.print("[dim]database schema upgraded[/]")
+            else:
+                fail("the PostgreSQL schema has pending migrations; run `rmmbridge db upgrade` or "
+                     "start with `rmmbridge serve --migrate`")
+    finally:
+        await engine.dispose()
+
+
+def serve(
+    host: str = typer.Option(None, help="bind address (default RMMBRIDGE_HOST)"),
+    port: int = typer.Option(None, help="port (default RMMBRIDGE_PORT)"),
+    migrate: bool = typer.Option(False, "--migrate", help="apply pending migrations on PostgreSQL"),
+) -> None:
+    """Run the web service (UI, REST API, webhooks; with the direct orchestrator also the jobs)."""
+    import uvicorn
+
+    from rmmbridge.app import create_app
+    from rmmbridge.kit.logging import configure_logging
+
+    s = settings()
+    configure_logging(s.log_level, s.log_format)
+    asyncio.run(_prepare_database(s, migrate))
+    app = create_app(s)
+    console.print(f"rmmbridge listening on http://{host or s.host}:{port or s.port}", highlight=False)
+    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level=s.log_level.lower(), access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations."""
+    from rmmbridge.storage import migrate as migrations
+    from rmmbridge.storage.db import create_engine
+
+    async def _do() -> str | None:
+        engine = create_engine(settings().database_url)
+        try:
+            await migrations.upgrade(engine)
+            return await migrations.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    console.print(f"database at revision {asyncio.run(_do())}")
+
+
+def config_table() -> None:
+    """Print every RMMBRIDGE_* variable with its default and meaning."""
+    from rich.table import Table
+
+    table = Table("variable", "default", "meaning")
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default is not None else ""
+        table.add_row(f"RMMBRIDGE_{name.upper()}", str(default), field.description or "")
+    console.print(table)

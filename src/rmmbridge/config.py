@@ -1,0 +1,126 @@
+"""Service configuration, read from ``RMMBRIDGE_*`` environment variables.
+
+Every knob an operator can turn lives here, with its default and meaning; the README's
+configuration table is generated from the same field descriptions (``rmmbridge config``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Orchestrator(StrEnum):
+    direct = "direct"
+    temporal = "temporal"
+
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RMMBRIDGE_", extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/rmmbridge.db",
+        description="SQLAlchemy URL. SQLite (aiosqlite) by default; "
+        "postgresql+asyncpg://user@host/db for production.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Master key for the secret store: 32 bytes, base64 (urlsafe or standard). "
+        "Wins over SECRET_KEY_FILE.",
+    )
+    secret_key_file: Path = Field(
+        default=DEFAULT_VAR_DIR / "secret.key",
+        description="Key file used when SECRET_KEY is unset; created with mode 0600 on first start.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the web server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the web server binds to.")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public URL of this service, used to build webhook URLs shown to admins.",
+    )
+    orchestrator: Orchestrator = Field(
+        default=Orchestrator.direct,
+        description="Where sync jobs run: 'direct' (in-process) or 'temporal' (Temporal workers).",
+    )
+    temporal_address: str = Field(default="127.0.0.1:7233", description="Temporal frontend address.")
+    temporal_namespace: str = Field(default="default", description="Temporal namespace.")
+    temporal_task_queue: str = Field(default="rmmbridge-sync", description="Temporal task queue.")
+    allow_private_provider_hosts: bool = Field(
+        default=True,
+        description="Allow RMM hosts on private networks (self-hosted RMMs). "
+        "Link-local and metadata addresses are always refused.",
+    )
+    allow_insecure_provider_urls: bool = Field(
+        default=False, description="Allow http:// RMM URLs (credentials would travel in clear)."
+    )
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the in-process scheduler (direct orchestrator only)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level."
+    )
+    log_format: Literal["json", "console"] = Field(default="console", description="Log format.")
+    session_max_age_s: int = Field(
+        default=8 * 3600, ge=60, description="Lifetime of a UI login session, in seconds."
+    )
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="Mark cookies Secure. Default: on when BASE_URL is https.",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            # Accept the libpq spelling operators paste; the service is async throughout.
+            v = "postgresql+asyncpg://" + v.split("://", 1)[1]
+        if v.startswith("sqlite:///"):
+            v = "sqlite+aiosqlite:///" + v[len("sqlite:///") :]
+        if not (v.startswith("sqlite+aiosqlite://") or v.startswith("postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.base_url.startswith("https://")
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message is one line naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's multi-line error into one clear line per problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            name = "RMMBRIDGE_" + "_".join(str(p) for p in err["loc"]).upper()
+            parts.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(parts)) from None

@@ -1,0 +1,58 @@
+"""Application errors. Each maps to one HTTP status and one stable problem ``type``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 400
+    type = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class NotFound(AppError):
+    status_code = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    type = "conflict"
+    title = "Conflict"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    type = "forbidden"
+    title = "Forbidden"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    type = "unauthorized"
+    title = "Unauthorized"
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    type = "validation-failed"
+    title = "Validation failed"
+
+
+class CapabilityNotSupported(AppError):
+    status_code = 422
+    type = "capability-not-supported"
+    title = "Not supported by this provider"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    type = "rate-limited"
+    title = "Too many requests"

@@ -1,0 +1,47 @@
+"""Alerts raised by RMMs against assets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, created_col, id_col, tenant_col, updated_col
+
+
+class RmmAlert(Base):
+    __tablename__ = "rmm_alerts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "integration_id"],
+            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"]),
+        UniqueConstraint("tenant_id", "integration_id", "external_alert_id"),
+        Index("ix_rmm_alerts_tenant_status", "tenant_id", "status"),
+        Index("ix_rmm_alerts_tenant_asset", "tenant_id", "asset_id"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = tenant_col()
+    id: Mapped[uuid.UUID] = id_col()
+    integration_id: Mapped[uuid.UUID]
+    external_alert_id: Mapped[str] = mapped_column(String(255))
+    external_device_id: Mapped[str | None] = mapped_column(String(255))
+    asset_id: Mapped[uuid.UUID | None]
+    severity: Mapped[str] = mapped_column(String(20))  # info | warning | error | critical
+    status: Mapped[str] = mapped_column(String(20))  # active | resolved
+    alert_type: Mapped[str | None] = mapped_column(String(60))
+    message: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))  # webhook | poll
+    occurrences: Mapped[int] = mapped_column(default=1)
+    raised_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime] = created_col()
+    last_seen_at: Mapped[datetime] = created_col()
+    webhook_seen: Mapped[bool] = mapped_column(default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = updated_col()

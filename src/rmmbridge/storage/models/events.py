@@ -1,0 +1,25 @@
+"""The transactional outbox: domain events written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, created_col, id_col
+
+
+class EventOutbox(Base):
+    __tablename__ = "event_outbox"
+    __table_args__ = (Index("ix_event_outbox_tenant_created_id", "tenant_id", "created_at", "id"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = id_col()
+    event_type: Mapped[str] = mapped_column(String(60))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = created_col()

@@ -1,0 +1,104 @@
+"""UI: sign-in, sign-out and first-run setup."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from rmmbridge.errors import AppError, NotFound, Unauthorized
+from rmmbridge.web.deps import DB, SESSION_COOKIE, State, session_auth
+from rmmbridge.web.ui import csrf
+from rmmbridge.web.ui.render import render
+
+from . import service
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(value: str | None) -> str:
+    # Only same-site relative paths: never an open redirect to another host.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+async def _login_response(request: Request, state: State, db: DB, user_email: str, password: str) -> Response:
+    user = await service.authenticate(db, user_email, password)
+    new = await service.start_session(db, user, state.settings.session_max_age_s)
+    form_next = (await request.form()).get("next")
+    response = RedirectResponse(_safe_next(str(form_next) if form_next else None), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        new.cookie_value,
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.cookies_secure,
+        max_age=state.settings.session_max_age_s,
+    )
+    response.delete_cookie(csrf.ANON_COOKIE)
+    return response
+
+
+@router.get("/login")
+async def login_page(request: Request, db: DB, next: str = "/") -> Response:
+    if not await service.any_user_exists(db):
+        return RedirectResponse("/setup", status_code=303)
+    if await session_auth(request, db):
+        return RedirectResponse(_safe_next(next), status_code=303)
+    csrf.prepare_anonymous(request)
+    return render(request, "login.html", next=_safe_next(next), error=None, email="")
+
+
+@router.post("/login")
+async def login(request: Request, state: State, db: DB) -> Response:
+    form = await request.form()
+    csrf.check_anonymous(request, form.get(csrf.FIELD))  # type: ignore[arg-type]
+    email = str(form.get("email", ""))
+    try:
+        return await _login_response(request, state, db, email, str(form.get("password", "")))
+    except Unauthorized as exc:
+        csrf.prepare_anonymous(request)
+        return render(
+            request, "login.html", status_code=401, next=_safe_next(str(form.get("next") or "/")),
+            error=exc.detail, email=email,
+        )
+
+
+@router.post("/logout")
+async def logout(request: Request, db: DB) -> Response:
+    auth = await session_auth(request, db)
+    if auth is not None:
+        form = await request.form()
+        csrf.check(auth, form.get(csrf.FIELD))  # type: ignore[arg-type]
+        await service.end_session(db, request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/setup")
+async def setup_page(request: Request, db: DB) -> Response:
+    if await service.any_user_exists(db):
+        raise NotFound("setup is complete; sign in instead")
+    csrf.prepare_anonymous(request)
+    return render(request, "setup.html", error=None, form={})
+
+
+@router.post("/setup")
+async def setup(request: Request, state: State, db: DB) -> Response:
+    if await service.any_user_exists(db):
+        raise NotFound("setup is complete; sign in instead")
+    form = await request.form()
+    csrf.check_anonymous(request, form.get(csrf.FIELD))  # type: ignore[arg-type]
+    values = {k: str(form.get(k, "")) for k in ("tenant", "email", "password", "password2")}
+    try:
+        if values["password"] != values["password2"]:
+            raise AppError("the two passwords differ")
+        tenant = await service.create_tenant(db, values["tenant"])
+        await service.create_user(db, tenant.id, values["email"], values["password"], "admin")
+        return await _login_response(request, state, db, values["email"], values["password"])
+    except AppError as exc:
+        await db.rollback()
+        csrf.prepare_anonymous(request)
+        values.pop("password"), values.pop("password2")
+        return render(request, "setup.html", status_code=exc.status_code, error=exc.detail, form=values)

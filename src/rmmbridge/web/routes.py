@@ -1,0 +1,20 @@
+"""Every router of the service, in one place: REST (``/api/v1``), webhooks, and UI pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from rmmbridge.clients import api as clients_api
+from rmmbridge.clients import ui as clients_ui
+from rmmbridge.tenancy import ui as tenancy_ui
+from rmmbridge.web.ui import pages
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(clients_api.router)
+
+webhook_router = APIRouter(prefix="/api/webhooks", include_in_schema=False)
+
+ui_router = APIRouter(include_in_schema=False)
+ui_router.include_router(tenancy_ui.router)
+ui_router.include_router(clients_ui.router)
+ui_router.include_router(pages.router)

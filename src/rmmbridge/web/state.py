@@ -1,0 +1,21 @@
+"""What ``create_app`` builds once and every request shares (no tenant data in here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from rmmbridge.config import Settings
+from rmmbridge.secrets.store import SecretStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    secrets: SecretStore
+    # Filled by later layers (provider registry, sync runner, ...); typed where they are defined.
+    extras: dict[str, Any] = field(default_factory=dict)
