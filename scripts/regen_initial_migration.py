@@ -13,7 +13,7 @@ from alembic import command
 
 from rmmbridge.storage.migrate import MIGRATIONS_DIR, alembic_config
 
-EXPRESSION_INDEXES = '''
+EXPRESSION_INDEXES = """
     op.create_index(
         "uq_clients_tenant_lower_name_live",
         "clients",
@@ -22,7 +22,7 @@ EXPRESSION_INDEXES = '''
         sqlite_where=sa.text("archived_at IS NULL"),
         postgresql_where=sa.text("archived_at IS NULL"),
     )
-'''
+"""
 
 
 def main() -> None:

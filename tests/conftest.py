@@ -20,12 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.app import create_app
 from rmmbridge.config import Settings
+from rmmbridge.kit.http import RoutedTransport
+from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
 from rmmbridge.storage import migrate
 from rmmbridge.storage.db import create_engine, unit_of_work
 from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import user_context
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.state import AppState
+from tests.support.tinyrmm import TinyFleet, TinyProvider, make_fleet, tiny_app
 
 PG_ADMIN_DSN = os.environ.get("RMMBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_SECRET_KEY = "q2Yk3VdC5xq9o7kq2l7yQn4uM3Gq4m0y3cR9rA0d1xI="
@@ -97,10 +100,27 @@ def settings_factory(database_url: str, tmp_path_factory: pytest.TempPathFactory
     return make
 
 
+@pytest.fixture(scope="session")
+def transport() -> RoutedTransport:
+    """Routes simulator hosts to in-process ASGI apps; tests add their simulators to it."""
+    return RoutedTransport()
+
+
+def test_registry() -> ProviderRegistry:
+    registry = builtin_registry()
+    registry.register(TinyProvider)
+    return registry
+
+
 @pytest_asyncio.fixture(scope="session")
-async def app(settings_factory):  # type: ignore[no-untyped-def]
-    application = create_app(settings_factory(), start_background=False)
+async def app(settings_factory, transport):  # type: ignore[no-untyped-def]
+    application = create_app(
+        settings_factory(), start_background=False, registry=test_registry(), http_transport=transport
+    )
     yield application
+    runner = application.state.rmm.extras.get("runner")
+    if runner is not None:
+        await runner.stop()
     await application.state.rmm.engine.dispose()
 
 
@@ -167,5 +187,76 @@ async def other_tenant(state: AppState) -> TenantFixture:
 
 @pytest_asyncio.fixture
 async def db(state: AppState) -> AsyncIterator[AsyncSession]:
-    async with unit_of_work(state.sessionmaker) as session:
+    """A session for assertions: autocommit, so it always sees the latest data and never holds
+    a lock or a snapshot while the app under test works."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    engine = state.engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with async_sessionmaker(engine, expire_on_commit=False, autoflush=True)() as session:
         yield session
+
+
+@dataclass
+class TinySetup:
+    fleet: TinyFleet
+    host: str
+    integration_id: str
+    tenant: TenantFixture
+
+
+async def connect_tiny(
+    http: httpx.AsyncClient,
+    transport: RoutedTransport,
+    tenant: TenantFixture,
+    fleet: TinyFleet | None = None,
+    **settings: object,
+) -> TinySetup:
+    """A TinyRMM of its own, configured and tested through the REST API."""
+    fleet = fleet or make_fleet()
+    host = f"tiny-{uuid.uuid4().hex[:8]}.example"
+    transport.add(host, tiny_app(fleet))
+    h = tenant.headers()
+    r = await http.post("/api/v1/integrations", json={"provider": "tinyrmm", "settings": settings}, headers=h)
+    assert r.status_code == 201, r.text
+    iid = r.json()["id"]
+    r = await http.put(
+        f"/api/v1/integrations/{iid}/credentials",
+        headers=h,
+        json={"instance_url": f"https://{host}", "values": {"api_key": fleet.api_key}},
+    )
+    assert r.status_code == 200, r.text
+    r = await http.post(f"/api/v1/integrations/{iid}/test", headers=h)
+    assert r.status_code == 200 and r.json()["ok"], r.text
+    return TinySetup(fleet, host, iid, tenant)
+
+
+@pytest_asyncio.fixture
+async def tiny(http, transport, tenant) -> TinySetup:  # type: ignore[no-untyped-def]
+    return await connect_tiny(http, transport, tenant)
+
+
+async def run_sync(
+    http: httpx.AsyncClient, state: AppState, setup: TinySetup, kind: str, body: dict[str, object] | None = None
+) -> dict[str, object]:
+    """Start a sync through the API, wait for the in-process runner, return the finished run."""
+    from rmmbridge.sync.runner import runner_of
+
+    h = setup.tenant.headers()
+    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/sync/{kind}", headers=h, json=body)
+    assert r.status_code == 202, r.text
+    run_id = r.json()["run"]["id"]
+    await runner_of(state).wait(uuid.UUID(run_id), timeout=120)
+    r = await http.get(f"/api/v1/sync-runs/{run_id}", headers=h)
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def map_all(http: httpx.AsyncClient, setup: TinySetup) -> dict[str, str]:
+    """Create a PSA client for every organization and map it; returns org id → client id."""
+    h = setup.tenant.headers()
+    mappings = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()["items"]
+    out = {}
+    for m in mappings:
+        r = await http.post(f"/api/v1/integrations/{setup.integration_id}/mappings/{m['id']}/create-client", headers=h)
+        assert r.status_code == 200, r.text
+        out[m["external_org_id"]] = r.json()["client_id"]
+    return out

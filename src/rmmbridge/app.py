@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -14,7 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from rmmbridge import __version__
 from rmmbridge.config import Settings
 from rmmbridge.kit.crypto import Sealer, decode_key, load_or_create_key_file
+from rmmbridge.kit.http import HttpClientFactory
 from rmmbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
 from rmmbridge.secrets.store import DbSecretStore
 from rmmbridge.storage.db import create_engine, create_sessionmaker
 from rmmbridge.web import problems
@@ -31,19 +34,37 @@ def load_master_key(settings: Settings) -> bytes:
     return load_or_create_key_file(settings.secret_key_file)
 
 
-def build_state(settings: Settings) -> AppState:
+def build_state(
+    settings: Settings,
+    *,
+    registry: ProviderRegistry | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> AppState:
     engine = create_engine(settings.database_url)
     return AppState(
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         secrets=DbSecretStore(Sealer(load_master_key(settings))),
+        registry=(registry or builtin_registry()).freeze(),
+        http=HttpClientFactory(http_transport),
     )
 
 
-def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
-    """The web application. ``start_background=False`` skips the job runner and scheduler (tests)."""
-    state = build_state(settings)
+def create_app(
+    settings: Settings,
+    *,
+    start_background: bool = True,
+    registry: ProviderRegistry | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The web application.
+
+    ``start_background=False`` skips the job runner's recovery and the scheduler (tests drive
+    them explicitly); ``registry`` and ``http_transport`` let tests and the demo add providers and
+    route simulator hosts in-process.
+    """
+    state = build_state(settings, registry=registry, http_transport=http_transport)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -27,8 +27,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/rmmbridge.db",
-        description="SQLAlchemy URL. SQLite (aiosqlite) by default; "
-        "postgresql+asyncpg://user@host/db for production.",
+        description="SQLAlchemy URL. SQLite (aiosqlite) by default; postgresql+asyncpg://user@host/db for production.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -63,13 +62,9 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(
         default=True, description="Run the in-process scheduler (direct orchestrator only)."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="Log level."
-    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field(default="console", description="Log format.")
-    session_max_age_s: int = Field(
-        default=8 * 3600, ge=60, description="Lifetime of a UI login session, in seconds."
-    )
+    session_max_age_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a UI login session, in seconds.")
     secure_cookies: bool | None = Field(
         default=None,
         description="Mark cookies Secure. Default: on when BASE_URL is https.",

@@ -23,8 +23,13 @@ def cli(database_url, tmp_path):
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "rmmbridge", *args], input=stdin, env=env, capture_output=True, text=True,
-            timeout=60, cwd=tmp_path,
+            [sys.executable, "-m", "rmmbridge", *args],
+            input=stdin,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
         )
 
     return run
@@ -46,19 +51,47 @@ def test_tenant_user_token_flow_and_errors(cli):
     assert "already exists" in one_line_error(cli("tenant", "create", name))
 
     email = f"admin@{name}.example"
-    ok = cli("user", "create", "--tenant", name, "--email", email, "--role", "admin", "--password-stdin",
-             stdin="a long password\n")
+    ok = cli(
+        "user",
+        "create",
+        "--tenant",
+        name,
+        "--email",
+        email,
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
     assert ok.returncode == 0, ok.stderr
     assert "already exists" in one_line_error(
         cli("user", "create", "--tenant", name, "--email", email.upper(), "--password-stdin", stdin="a long password\n")
     )
     assert "no tenant" in one_line_error(
-        cli("user", "create", "--tenant", "no-such-tenant", "--email", "x@y.example", "--password-stdin",
-            stdin="a long password\n")
+        cli(
+            "user",
+            "create",
+            "--tenant",
+            "no-such-tenant",
+            "--email",
+            "x@y.example",
+            "--password-stdin",
+            stdin="a long password\n",
+        )
     )
     assert "unknown role" in one_line_error(
-        cli("user", "create", "--tenant", name, "--email", "v@y.example", "--role", "boss", "--password-stdin",
-            stdin="a long password\n")
+        cli(
+            "user",
+            "create",
+            "--tenant",
+            name,
+            "--email",
+            "v@y.example",
+            "--role",
+            "boss",
+            "--password-stdin",
+            stdin="a long password\n",
+        )
     )
     assert "at least 10" in one_line_error(
         cli("user", "create", "--tenant", name, "--email", "w@y.example", "--password-stdin", stdin="short\n")
@@ -76,8 +109,14 @@ def test_tenant_user_token_flow_and_errors(cli):
 
 def test_invalid_configuration_is_one_clear_line(cli, tmp_path):
     env_bad = {**os.environ, "RMMBRIDGE_PORT": "99999", "RMMBRIDGE_DATABASE_URL": "mysql://x"}
-    proc = subprocess.run([sys.executable, "-m", "rmmbridge", "tenant", "list"], env=env_bad,
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rmmbridge", "tenant", "list"],
+        env=env_bad,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     line = one_line_error(proc)
     assert "RMMBRIDGE_PORT" in line and "RMMBRIDGE_DATABASE_URL" in line
 
@@ -89,10 +128,19 @@ async def test_serve_refuses_pending_postgres_migrations(backend, tmp_path):
 
     url = await _pg_create_database()  # empty: every migration is pending
     try:
-        env = {**os.environ, "RMMBRIDGE_DATABASE_URL": url,
-               "RMMBRIDGE_SECRET_KEY": "q2Yk3VdC5xq9o7kq2l7yQn4uM3Gq4m0y3cR9rA0d1xI="}
-        proc = subprocess.run([sys.executable, "-m", "rmmbridge", "serve", "--port", "0"], env=env,
-                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        env = {
+            **os.environ,
+            "RMMBRIDGE_DATABASE_URL": url,
+            "RMMBRIDGE_SECRET_KEY": "q2Yk3VdC5xq9o7kq2l7yQn4uM3Gq4m0y3cR9rA0d1xI=",
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "rmmbridge", "serve", "--port", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 1
         assert "pending migrations" in proc.stderr and "--migrate" in proc.stderr
     finally:

@@ -19,10 +19,14 @@ async def test_plaintext_appears_nowhere_in_the_database(state, tenant, db, back
     assert await state.secrets.get(db, tenant.tenant_id, "integration/x/api_key") == secret
     # Scan every text and binary column of every table.
     tables = (
-        await db.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
-        if backend == "sqlite"
-        else await db.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))
-    ).scalars().all()
+        (
+            await db.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+            if backend == "sqlite"
+            else await db.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))
+        )
+        .scalars()
+        .all()
+    )
     assert "tenant_secrets" in tables
     for table in tables:
         for row in (await db.execute(text(f'SELECT * FROM "{table}"'))).all():

@@ -34,7 +34,9 @@ async def test_revoked_token_gets_401_and_last_use_is_recorded(http, tenant, sta
     headers = tenant.headers("viewer")
     assert (await http.get("/api/v1/clients", headers=headers)).status_code == 200
     async with unit_of_work(state.sessionmaker) as db:
-        row = await db.scalar(select(ApiToken).where(ApiToken.tenant_id == tenant.tenant_id, ApiToken.name == "viewer token"))
+        row = await db.scalar(
+            select(ApiToken).where(ApiToken.tenant_id == tenant.tenant_id, ApiToken.name == "viewer token")
+        )
         assert row.last_used_at is not None
         await service.revoke_api_token(db, tenant.tenant_id, row.id)
     r = await http.get("/api/v1/clients", headers=headers)

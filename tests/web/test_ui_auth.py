@@ -75,8 +75,12 @@ async def test_open_redirect_is_refused(http, tenant):
     page = await http.get("/login")
     r = await http.post(
         "/login",
-        data={"email": tenant.emails["admin"], "password": tenant.password, "csrf_token": csrf_of(page.text),
-              "next": "//evil.example/x"},
+        data={
+            "email": tenant.emails["admin"],
+            "password": tenant.password,
+            "csrf_token": csrf_of(page.text),
+            "next": "//evil.example/x",
+        },
     )
     assert r.status_code == 303 and r.headers["location"] == "/"
 
@@ -118,15 +122,38 @@ async def test_first_run_setup_then_refused(fresh_app):
         page = await c.get("/setup")
         assert page.status_code == 200
         token = csrf_of(page.text)
-        bad = await c.post("/setup", data={"tenant": "MSP", "email": "x@msp.example", "password": "short",
-                                           "password2": "short", "csrf_token": token})
+        bad = await c.post(
+            "/setup",
+            data={
+                "tenant": "MSP",
+                "email": "x@msp.example",
+                "password": "short",
+                "password2": "short",
+                "csrf_token": token,
+            },
+        )
         assert bad.status_code == 422 and "at least 10" in bad.text
-        ok = await c.post("/setup", data={"tenant": "MSP One", "email": "admin@msp.example",
-                                          "password": "long enough pw", "password2": "long enough pw",
-                                          "csrf_token": csrf_of(bad.text)})
+        ok = await c.post(
+            "/setup",
+            data={
+                "tenant": "MSP One",
+                "email": "admin@msp.example",
+                "password": "long enough pw",
+                "password2": "long enough pw",
+                "csrf_token": csrf_of(bad.text),
+            },
+        )
         assert ok.status_code == 303
         assert (await c.get("/clients")).status_code == 200  # signed in as the new admin
         assert (await c.get("/setup")).status_code == 404
-        again = await c.post("/setup", data={"tenant": "Evil", "email": "e@evil.example", "password": "long enough pw",
-                                             "password2": "long enough pw", "csrf_token": token})
+        again = await c.post(
+            "/setup",
+            data={
+                "tenant": "Evil",
+                "email": "e@evil.example",
+                "password": "long enough pw",
+                "password2": "long enough pw",
+                "csrf_token": token,
+            },
+        )
         assert again.status_code == 404

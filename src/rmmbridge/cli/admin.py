@@ -96,9 +96,7 @@ def token_create(
         emit_json(issued)
         return
     console.print(issued.token, highlight=False)
-    console.print(
-        f"[dim]token '{issued.info.name}' ({issued.info.id}); shown once, store it now[/]", highlight=False
-    )
+    console.print(f"[dim]token '{issued.info.name}' ({issued.info.id}); shown once, store it now[/]", highlight=False)
 
 
 @token_app.command("revoke")

@@ -30,8 +30,10 @@ async def _prepare_database(s: Settings, migrate: bool) -> None:
                 await migrations.upgrade(engine)
                 console.print("[dim]database schema upgraded[/]")
             else:
-                fail("the PostgreSQL schema has pending migrations; run `rmmbridge db upgrade` or "
-                     "start with `rmmbridge serve --migrate`")
+                fail(
+                    "the PostgreSQL schema has pending migrations; run `rmmbridge db upgrade` or "
+                    "start with `rmmbridge serve --migrate`"
+                )
     finally:
         await engine.dispose()
 

@@ -55,7 +55,7 @@ async def names_by_id(session: AsyncSession, ctx: TenantContext, ids: Sequence[u
     rows = await session.execute(
         select(Client.id, Client.name).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(set(ids)))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def all_live(session: AsyncSession, ctx: TenantContext) -> list[Client]:

@@ -42,9 +42,7 @@ async def create_client(session: AsyncSession, ctx: TenantContext, data: ClientC
     return client
 
 
-async def update_client(
-    session: AsyncSession, ctx: TenantContext, client_id: uuid.UUID, data: ClientUpdate
-) -> Client:
+async def update_client(session: AsyncSession, ctx: TenantContext, client_id: uuid.UUID, data: ClientUpdate) -> Client:
     ctx.require(Permission.clients_write)
     client = await get_client(session, ctx, client_id)
     if data.archived is not None:

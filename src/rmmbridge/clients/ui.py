@@ -23,15 +23,27 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/clients")
 async def clients_page(
-    request: Request, db: DB, auth: UiAuth, q: str = "", archived: bool = False, page: int = 1,
+    request: Request,
+    db: DB,
+    auth: UiAuth,
+    q: str = "",
+    archived: bool = False,
+    page: int = 1,
     error: str = "",
 ) -> Response:
     ctx = ui_ctx(auth, Permission.clients_read)
     params = PageParams(page=max(1, page), page_size=50)
     rows, total = await paginate(db, repository.list_query(ctx, q=q or None, include_archived=archived), params)
     return render(
-        request, "clients.html", clients=[service.to_out(c, n) for c, n in rows], total=total, q=q,
-        archived=archived, page=params.page, pages=max(1, -(-total // params.page_size)), error=error,
+        request,
+        "clients.html",
+        clients=[service.to_out(c, n) for c, n in rows],
+        total=total,
+        q=q,
+        archived=archived,
+        page=params.page,
+        pages=max(1, -(-total // params.page_size)),
+        error=error,
         can_write=ctx.can(Permission.clients_write),
     )
 

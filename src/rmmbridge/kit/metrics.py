@@ -6,7 +6,9 @@ from prometheus_client import Counter, Histogram
 
 HTTP_REQUESTS = Counter("rmmbridge_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "rmmbridge_http_request_seconds", "HTTP request latency", ["method", "route"],
+    "rmmbridge_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 SYNC_RUNS = Counter("rmmbridge_sync_runs_total", "Finished sync runs", ["provider", "kind", "status"])

@@ -63,9 +63,7 @@ class DbSecretStore:
                 TenantSecret.tenant_id == tenant_id, TenantSecret.name.startswith(prefix, autoescape=True)
             )
         )
-        return {
-            name[len(prefix) :]: self._sealer.open(blob, self._aad(tenant_id, name)) for name, blob in rows
-        }
+        return {name[len(prefix) :]: self._sealer.open(blob, self._aad(tenant_id, name)) for name, blob in rows}
 
     async def delete_prefix(self, session: AsyncSession, tenant_id: uuid.UUID, prefix: str) -> int:
         result = await session.execute(

@@ -6,7 +6,7 @@ The boundary owns the transaction (ARCHITECTURE §8.1): a request dependency or 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # BEGIN IMMEDIATE: take the write lock up front so two writers queue on busy_timeout
-            # instead of failing with "database is locked" when a reader upgrades to a writer.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            options = conn.get_execution_options()
+            if options.get("isolation_level") == "AUTOCOMMIT":
+                return
+            # Writers take the write lock up front (BEGIN IMMEDIATE) so two writers queue on
+            # busy_timeout instead of failing when a reader upgrades to a writer; read-only units
+            # of work use a deferred BEGIN so they never block writers.
+            conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -52,16 +56,34 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+AFTER_COMMIT = "after_commit"
+READ_ONLY_OPTION = "rmmbridge_read_only"
+
+
 @asynccontextmanager
-async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit on success, roll back on any exception."""
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on any exception.
+
+    Callbacks registered with :func:`after_commit` run once the commit succeeded (background work
+    is sent only for data that exists). ``read_only`` only changes how SQLite begins.
+    """
     async with sessionmaker() as session:
+        if read_only:
+            await session.connection(execution_options={READ_ONLY_OPTION: True})
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
+        for callback in session.info.pop(AFTER_COMMIT, []):
+            await callback()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 def dialect_insert(session: AsyncSession) -> Any:

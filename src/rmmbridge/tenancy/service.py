@@ -63,9 +63,7 @@ async def any_user_exists(session: AsyncSession) -> bool:
     return (await session.scalar(select(User.id).limit(1))) is not None
 
 
-async def create_user(
-    session: AsyncSession, tenant_id: uuid.UUID, email: str, password: str, role: str | Role
-) -> User:
+async def create_user(session: AsyncSession, tenant_id: uuid.UUID, email: str, password: str, role: str | Role) -> User:
     clean_email = normalize_email(email)
     try:
         parsed_role = parse_role(role) if isinstance(role, str) else role
@@ -75,9 +73,7 @@ async def create_user(
         raise ValidationFailed(reason, errors=[{"field": "password"}])
     if await session.scalar(select(User.id).where(User.email == clean_email)):
         raise Conflict(f"a user with email {clean_email} already exists")
-    user = User(
-        tenant_id=tenant_id, email=clean_email, password_hash=hash_password(password), role=parsed_role.value
-    )
+    user = User(tenant_id=tenant_id, email=clean_email, password_hash=hash_password(password), role=parsed_role.value)
     session.add(user)
     await _flush_unique(session, f"a user with email {clean_email} already exists")
     return user
@@ -169,9 +165,7 @@ async def touch_token(session: AsyncSession, row: ApiToken) -> None:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         await session.execute(
-            update(ApiToken)
-            .where(ApiToken.tenant_id == row.tenant_id, ApiToken.id == row.id)
-            .values(last_used_at=now)
+            update(ApiToken).where(ApiToken.tenant_id == row.tenant_id, ApiToken.id == row.id).values(last_used_at=now)
         )
 
 

@@ -59,8 +59,12 @@ async def login(request: Request, state: State, db: DB) -> Response:
     except Unauthorized as exc:
         csrf.prepare_anonymous(request)
         return render(
-            request, "login.html", status_code=401, next=_safe_next(str(form.get("next") or "/")),
-            error=exc.detail, email=email,
+            request,
+            "login.html",
+            status_code=401,
+            next=_safe_next(str(form.get("next") or "/")),
+            error=exc.detail,
+            email=email,
         )
 
 

@@ -31,7 +31,8 @@ def app_state(request: Request) -> AppState:
 
 
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
-    async with unit_of_work(app_state(request).sessionmaker) as session:
+    read_only = request.method in SAFE_METHODS
+    async with unit_of_work(app_state(request).sessionmaker, read_only=read_only) as session:
         yield session
 
 

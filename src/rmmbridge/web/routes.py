@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from rmmbridge.assets import api as assets_api
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
+from rmmbridge.integrations import api as integrations_api
+from rmmbridge.sync import api as sync_api
 from rmmbridge.tenancy import ui as tenancy_ui
 from rmmbridge.web.ui import pages
 
 api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(assets_api.router)
 api_router.include_router(clients_api.router)
+api_router.include_router(integrations_api.router)
+api_router.include_router(sync_api.router)
 
 webhook_router = APIRouter(prefix="/api/webhooks", include_in_schema=False)
 

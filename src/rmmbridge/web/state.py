@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rmmbridge.config import Settings
+from rmmbridge.kit.http import HttpClientFactory
+from rmmbridge.providers.registry import ProviderRegistry
 from rmmbridge.secrets.store import SecretStore
 
 
@@ -17,5 +19,7 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     secrets: SecretStore
+    registry: ProviderRegistry
+    http: HttpClientFactory
     # Filled by later layers (provider registry, sync runner, ...); typed where they are defined.
     extras: dict[str, Any] = field(default_factory=dict)

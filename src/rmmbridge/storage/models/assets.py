@@ -44,6 +44,9 @@ class Asset(Base):
     last_seen_at: Mapped[datetime | None]
     offline_after_s: Mapped[int | None]
     overdue_after_s: Mapped[int | None]
+    # last_seen_at + the thresholds, precomputed so status is one portable SQL CASE at read time.
+    offline_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
     last_rmm_sync_at: Mapped[datetime | None]
     missing_since: Mapped[datetime | None]
     missing_snapshots: Mapped[int] = mapped_column(default=0)
@@ -90,18 +93,14 @@ class _ExtensionColumns:
 class WorkstationAsset(_ExtensionColumns, Base):
     __tablename__ = "workstation_assets"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"),
     )
 
 
 class ServerAsset(_ExtensionColumns, Base):
     __tablename__ = "server_assets"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"),
     )
 
 
@@ -110,9 +109,7 @@ class AssetHistory(Base):
 
     __tablename__ = "asset_history"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"),
         Index("ix_asset_history_tenant_asset_at", "tenant_id", "asset_id", "created_at"),
     )
 

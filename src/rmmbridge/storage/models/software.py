@@ -27,12 +27,8 @@ class SoftwareCatalog(Base):
 class AssetSoftware(Base):
     __tablename__ = "asset_software"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(
-            ["tenant_id", "software_id"], ["software_catalog.tenant_id", "software_catalog.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "software_id"], ["software_catalog.tenant_id", "software_catalog.id"]),
         Index("ix_asset_software_tenant_software", "tenant_id", "software_id"),
     )
 

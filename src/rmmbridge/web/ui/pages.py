@@ -22,9 +22,7 @@ async def home(request: Request, db: DB, auth: UiAuth) -> Response:
     clients = await db.scalar(
         select(func.count()).where(Client.tenant_id == ctx.tenant_id, Client.archived_at.is_(None))
     )
-    assets = await db.scalar(
-        select(func.count()).where(Asset.tenant_id == ctx.tenant_id, Asset.status != "retired")
-    )
+    assets = await db.scalar(select(func.count()).where(Asset.tenant_id == ctx.tenant_id, Asset.status != "retired"))
     alerts = await db.scalar(
         select(func.count()).where(RmmAlert.tenant_id == ctx.tenant_id, RmmAlert.status == "active")
     )

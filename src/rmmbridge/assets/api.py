@@ -1,0 +1,118 @@
+"""REST: ``/api/v1/assets``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from rmmbridge.errors import ValidationFailed
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import Capability
+from rmmbridge.storage.models import ExternalEntityMapping
+from rmmbridge.sync.schemas import SyncRunOut, SyncStarted
+from rmmbridge.sync.service import request_sync
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.tenancy.permissions import Permission
+from rmmbridge.web.api.docs import error_responses
+from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
+from rmmbridge.web.deps import DB, State, require
+
+from . import repository, service, views
+from .schemas import AssetOut, AssetSummary, AssetUpdate, SoftwareOut
+
+router = APIRouter(prefix="/assets", tags=["assets"], responses=error_responses(401, 403))
+Reader = Annotated[TenantContext, Depends(require(Permission.assets_read))]
+Writer = Annotated[TenantContext, Depends(require(Permission.assets_write))]
+
+
+@router.get("", response_model=Page[AssetSummary], summary="List assets")
+async def list_assets(
+    db: DB,
+    ctx: Reader,
+    paging: Paging,
+    client_id: uuid.UUID | None = None,
+    provider: Annotated[str | None, Query(max_length=40)] = None,
+    integration_id: uuid.UUID | None = None,
+    asset_type: Literal["workstation", "server"] | None = None,
+    agent_status: Literal["online", "offline", "overdue", "unknown"] | None = None,
+    status: Literal["active", "inactive", "retired"] | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="name, serial, IP or user contains")] = None,
+    sort: Literal["name", "type", "status", "last_seen", "client", "updated"] = "name",
+    order: Literal["asc", "desc"] = "asc",
+) -> Page[AssetSummary]:
+    """Agent status is computed at read time from last-seen and the agent's thresholds."""
+    filters = repository.AssetFilters(
+        client_id, provider, integration_id, asset_type, agent_status, status, q, sort=sort, descending=order == "desc"
+    )
+    rows, total = await paginate(db, repository.list_query(ctx, filters, utcnow()), paging)
+    return make_page([views.summary(*row) for row in rows], total, paging)
+
+
+@router.get("/{asset_id}", response_model=AssetOut, responses=error_responses(404))
+async def get_asset(db: DB, ctx: Reader, asset_id: uuid.UUID) -> AssetOut:
+    """The asset with its extension (hardware, OS, vitals), mappings, recent alerts and history."""
+    return await views.asset_out(db, ctx, await service.get_asset(db, ctx, asset_id))
+
+
+@router.patch("/{asset_id}", response_model=AssetOut, responses=error_responses(404, 422))
+async def update_asset(db: DB, ctx: Writer, asset_id: uuid.UUID, body: AssetUpdate) -> AssetOut:
+    """Edit by hand; edited name, type and client are kept over later syncs (overrides)."""
+    asset = await service.edit_asset(db, ctx, asset_id, body)
+    return await views.asset_out(db, ctx, asset)
+
+
+@router.post("/{asset_id}/refresh", response_model=SyncStarted, status_code=202, responses=error_responses(404, 422))
+async def refresh_asset(state: State, db: DB, ctx: Writer, asset_id: uuid.UUID) -> SyncStarted:
+    """Fetch this device from its RMM now (single-device refresh)."""
+    asset = await service.get_asset(db, ctx, asset_id)
+    if asset.rmm_integration_id is None or asset.rmm_device_id is None:
+        raise ValidationFailed("this asset is not linked to an RMM")
+    from rmmbridge.integrations.service import get_integration, require_capability
+
+    integration = await get_integration(db, ctx, asset.rmm_integration_id)
+    require_capability(state.registry, integration, Capability.device_refresh)
+    ref = await db.scalar(
+        select(ExternalEntityMapping.external_ref).where(
+            ExternalEntityMapping.tenant_id == ctx.tenant_id,
+            ExternalEntityMapping.local_id == asset.id,
+            ExternalEntityMapping.integration_id == integration.id,
+        )
+    )
+    started = await request_sync(
+        state, db, ctx, integration.id, "agent", "manual", {"external_id": asset.rmm_device_id, "external_ref": ref}
+    )
+    return SyncStarted(run=SyncRunOut.model_validate(started.run), joined=started.joined)
+
+
+@router.get("/{asset_id}/software", response_model=Page[SoftwareOut], responses=error_responses(404))
+async def asset_software(
+    db: DB,
+    ctx: Reader,
+    asset_id: uuid.UUID,
+    paging: Paging,
+    current: Annotated[bool | None, Query(description="true: installed now; false: uninstalled")] = None,
+) -> Page[SoftwareOut]:
+    await service.get_asset(db, ctx, asset_id)
+    rows, total = await paginate(db, repository.software_query(ctx, asset_id, current), paging)
+    return make_page(
+        [
+            SoftwareOut(
+                software_id=s.software_id,
+                name=name,
+                publisher=pub,
+                version=s.version,
+                install_date=s.install_date,
+                size_bytes=s.size_bytes,
+                is_current=s.is_current,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+                uninstalled_at=s.uninstalled_at,
+            )
+            for s, name, pub in rows
+        ],
+        total,
+        paging,
+    )

@@ -1,0 +1,176 @@
+"""Asset queries: list with filters (status computed at read time), details, software."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.storage.models import (
+    Asset,
+    AssetHistory,
+    AssetSoftware,
+    Client,
+    ExternalEntityMapping,
+    RmmAlert,
+    RmmIntegration,
+    ServerAsset,
+    SoftwareCatalog,
+    WorkstationAsset,
+)
+from rmmbridge.tenancy.context import TenantContext
+
+from .status import status_expr
+
+SORTS = {
+    "name": Asset.name,
+    "type": Asset.asset_type,
+    "status": Asset.status,
+    "last_seen": Asset.last_seen_at,
+    "client": Client.name,
+    "updated": Asset.updated_at,
+}
+
+
+@dataclass(frozen=True)
+class AssetFilters:
+    client_id: uuid.UUID | None = None
+    provider: str | None = None
+    integration_id: uuid.UUID | None = None
+    asset_type: str | None = None
+    agent_status: str | None = None
+    status: str | None = None
+    q: str | None = None
+    include_retired: bool = False
+    sort: str = "name"
+    descending: bool = False
+
+
+def list_query(ctx: TenantContext, f: AssetFilters, now: datetime) -> Select:  # type: ignore[type-arg]
+    live_status = status_expr(now).label("live_status")
+    ws, sv = WorkstationAsset, ServerAsset
+    os_name = func.coalesce(ws.os_name, sv.os_name).label("os_name")
+    user = func.coalesce(ws.current_user, sv.current_user).label("current_user")
+    ip = func.coalesce(ws.primary_ip, sv.primary_ip).label("primary_ip")
+    query = (
+        select(Asset, Client.name.label("client_name"), live_status, os_name, user, ip)
+        .outerjoin(Client, and_(Client.tenant_id == Asset.tenant_id, Client.id == Asset.client_id))
+        .outerjoin(ws, and_(ws.tenant_id == Asset.tenant_id, ws.asset_id == Asset.id))
+        .outerjoin(sv, and_(sv.tenant_id == Asset.tenant_id, sv.asset_id == Asset.id))
+        .where(Asset.tenant_id == ctx.tenant_id)
+    )
+    if f.client_id:
+        query = query.where(Asset.client_id == f.client_id)
+    if f.provider:
+        query = query.where(Asset.rmm_provider == f.provider)
+    if f.integration_id:
+        query = query.where(Asset.rmm_integration_id == f.integration_id)
+    if f.asset_type:
+        query = query.where(Asset.asset_type == f.asset_type)
+    if f.status:
+        query = query.where(Asset.status == f.status)
+    elif not f.include_retired:
+        query = query.where(Asset.status != "retired")
+    if f.agent_status:
+        query = query.where(status_expr(now) == f.agent_status)
+    if f.q:
+        like = f"%{f.q.lower().replace('%', '').replace('_', '')}%"
+        query = query.where(
+            or_(
+                func.lower(Asset.name).like(like),
+                func.lower(Asset.serial_number).like(like),
+                func.lower(ws.current_user).like(like),
+                func.lower(sv.current_user).like(like),
+                ws.primary_ip.like(like),
+                sv.primary_ip.like(like),
+                ws.wan_ip.like(like),
+                sv.wan_ip.like(like),
+            )
+        )
+    column = SORTS.get(f.sort, Asset.name)
+    return query.order_by(column.desc() if f.descending else column, Asset.id)
+
+
+async def status_counts(session: AsyncSession, ctx: TenantContext, f: AssetFilters, now: datetime) -> dict[str, int]:
+    """Counts per live agent status for the same filters (ignoring the agent-status filter itself)."""
+    base = list_query(ctx, AssetFilters(**{**f.__dict__, "agent_status": None}), now).order_by(None).subquery()
+    rows = await session.execute(select(base.c.live_status, func.count()).group_by(base.c.live_status))
+    return {k: int(v) for k, v in rows.all()}
+
+
+async def extension(session: AsyncSession, ctx: TenantContext, asset: Asset) -> dict[str, Any]:
+    for table in (WorkstationAsset.__table__, ServerAsset.__table__):
+        row = (
+            await session.execute(select(table).where(table.c.tenant_id == ctx.tenant_id, table.c.asset_id == asset.id))
+        ).first()
+        if row is not None:
+            return dict(row._mapping)
+    return {}
+
+
+async def mappings(session: AsyncSession, ctx: TenantContext, asset_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(ExternalEntityMapping, RmmIntegration.provider)
+        .outerjoin(
+            RmmIntegration,
+            and_(
+                RmmIntegration.tenant_id == ExternalEntityMapping.tenant_id,
+                RmmIntegration.id == ExternalEntityMapping.integration_id,
+            ),
+        )
+        .where(ExternalEntityMapping.tenant_id == ctx.tenant_id, ExternalEntityMapping.local_id == asset_id)
+    )
+    return [
+        {
+            "integration_id": m.integration_id,
+            "provider": provider,
+            "entity_type": m.entity_type,
+            "external_id": m.external_id,
+            "external_ref": m.external_ref,
+            "realm_id": m.realm_id,
+            "site_id": m.site_id,
+        }
+        for m, provider in rows.all()
+    ]
+
+
+async def recent_alerts(
+    session: AsyncSession, ctx: TenantContext, asset_id: uuid.UUID, limit: int = 20
+) -> list[RmmAlert]:
+    rows = await session.scalars(
+        select(RmmAlert)
+        .where(RmmAlert.tenant_id == ctx.tenant_id, RmmAlert.asset_id == asset_id)
+        .order_by(RmmAlert.status, RmmAlert.last_seen_at.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def history(
+    session: AsyncSession, ctx: TenantContext, asset_id: uuid.UUID, limit: int = 50
+) -> list[AssetHistory]:
+    rows = await session.scalars(
+        select(AssetHistory)
+        .where(AssetHistory.tenant_id == ctx.tenant_id, AssetHistory.asset_id == asset_id)
+        .order_by(AssetHistory.created_at.desc(), AssetHistory.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def software_query(ctx: TenantContext, asset_id: uuid.UUID, current: bool | None) -> Select:  # type: ignore[type-arg]
+    query = (
+        select(AssetSoftware, SoftwareCatalog.name, SoftwareCatalog.publisher)
+        .join(
+            SoftwareCatalog,
+            and_(SoftwareCatalog.tenant_id == AssetSoftware.tenant_id, SoftwareCatalog.id == AssetSoftware.software_id),
+        )
+        .where(AssetSoftware.tenant_id == ctx.tenant_id, AssetSoftware.asset_id == asset_id)
+    )
+    if current is not None:
+        query = query.where(AssetSoftware.is_current.is_(current))
+    return query.order_by(AssetSoftware.is_current.desc(), func.lower(SoftwareCatalog.name))

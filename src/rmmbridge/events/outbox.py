@@ -1,0 +1,44 @@
+"""Domain events, written to ``event_outbox`` in the same transaction as the change they describe."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.kit.ids import uuid7
+from rmmbridge.storage.models import EventOutbox
+
+
+def event_row(
+    tenant_id: uuid.UUID, event_type: str, entity_type: str, entity_id: Any, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "id": uuid7(),
+        "event_type": event_type,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "payload": payload,
+        "created_at": now,
+    }
+
+
+async def write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(EventOutbox.__table__), rows)
+
+
+async def emit(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    event_type: str,
+    entity_type: str,
+    entity_id: Any,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    await write_events(session, [event_row(tenant_id, event_type, entity_type, entity_id, payload, now)])

@@ -1,0 +1,247 @@
+"""Alerts: recorded from webhooks one at a time, reconciled from polling set-wise.
+
+The natural key is ``(tenant, integration, external alert id)``: a redelivered webhook is a
+no-op, concurrent duplicates collapse on the unique key (never two rows, never a 500), a resolve
+finds its trigger (or is recorded resolved when it arrives first), and a trigger that arrives
+after a later resolve does not reopen the alert.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.events.outbox import emit
+from rmmbridge.kit.ids import uuid7
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import AlertEvent, Provider
+from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
+from rmmbridge.storage.models import RmmAlert, RmmIntegration, SyncRun
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.web.state import AppState
+
+from .devices import asset_ids_for
+
+SEVERITIES = ("info", "warning", "error", "critical")
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    alert_id: uuid.UUID
+    outcome: str  # created | resolved | reopened | updated | duplicate
+    asset_id: uuid.UUID | None
+
+
+def _row(
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    ev: AlertEvent,
+    asset_id: uuid.UUID | None,
+    source: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "tenant_id": ctx.tenant_id,
+        "id": uuid7(),
+        "integration_id": integration_id,
+        "external_alert_id": ev.external_alert_id,
+        "external_device_id": ev.external_device_id,
+        "asset_id": asset_id,
+        "severity": ev.severity,
+        "status": ev.status,
+        "alert_type": ev.alert_type,
+        "message": ev.message,
+        "source": source,
+        "occurrences": 1,
+        "raised_at": ev.raised_at,
+        "resolved_at": ev.resolved_at or (now if ev.status == "resolved" else None),
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "webhook_seen": source == "webhook",
+        "attributes": dict(ev.attributes),
+        "updated_at": now,
+    }
+
+
+async def record_alert(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, ev: AlertEvent, source: str
+) -> RecordResult:
+    """Record one alert event (webhook path)."""
+    now = utcnow()
+    assets = await asset_ids_for(session, ctx, integration_id, [ev.external_device_id] if ev.external_device_id else [])
+    asset_id = assets.get(ev.external_device_id or "")
+    insert = dialect_insert(session)
+    row = _row(ctx, integration_id, ev, asset_id, source, now)
+    inserted = await session.scalar(
+        insert(RmmAlert)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "external_alert_id"])
+        .returning(RmmAlert.id)
+    )
+    if inserted is not None:
+        await emit(
+            session,
+            ctx.tenant_id,
+            f"rmm.alert.{'resolved' if ev.status == 'resolved' else 'raised'}",
+            "alert",
+            inserted,
+            {"integration_id": str(integration_id), "asset_id": str(asset_id or "")},
+            now,
+        )
+        return RecordResult(inserted, "created", asset_id)
+    query = select(RmmAlert).where(
+        RmmAlert.tenant_id == ctx.tenant_id,
+        RmmAlert.integration_id == integration_id,
+        RmmAlert.external_alert_id == ev.external_alert_id,
+    )
+    if is_postgres(session):
+        query = query.with_for_update()  # serialise concurrent deliveries of the same alert
+    current = (await session.scalars(query)).one()
+    outcome = _transition(current, ev, asset_id, source, now)
+    if outcome != "duplicate":
+        await emit(
+            session,
+            ctx.tenant_id,
+            f"rmm.alert.{outcome}",
+            "alert",
+            current.id,
+            {"integration_id": str(integration_id)},
+            now,
+        )
+    await session.flush()
+    return RecordResult(current.id, outcome, current.asset_id)
+
+
+def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, source: str, now: datetime) -> str:
+    if source == "webhook":
+        current.webhook_seen = True
+    if asset_id is not None and current.asset_id is None:
+        current.asset_id = asset_id
+    current.last_seen_at = now
+    if ev.status == "resolved":
+        if current.status == "resolved":
+            return "duplicate"
+        current.status = "resolved"
+        current.resolved_at = ev.resolved_at or now
+        return "resolved"
+    # A trigger.
+    if current.status == "active":
+        changed = ev.severity != current.severity or (ev.message and ev.message != current.message)
+        current.severity = ev.severity
+        current.message = ev.message or current.message
+        return "updated" if changed else "duplicate"
+    raised = ev.raised_at
+    if raised is not None and current.resolved_at is not None and raised > current.resolved_at:
+        current.status = "active"
+        current.resolved_at = None
+        current.raised_at = raised
+        current.occurrences += 1
+        return "reopened"
+    return "duplicate"  # an old trigger delivered after its resolve
+
+
+async def reconcile_alerts(
+    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
+) -> None:
+    """Poll active alerts: upsert them, and resolve locally what the RMM no longer lists as active."""
+    from rmmbridge.sync import runs
+
+    started = utcnow()
+    counters = {"processed": 0, "created": 0, "updated": 0, "resolved": 0, "missed_by_webhook": 0}
+    batch: list[AlertEvent] = []
+
+    async def flush() -> None:
+        if not batch:
+            return
+        async with unit_of_work(state.sessionmaker) as session:
+            created, updated = await _upsert_polled(session, ctx, integration.id, batch)
+            counters["created"] += created
+            counters["updated"] += updated
+            counters["processed"] += len(batch)
+        batch.clear()
+
+    async for event in provider.iter_alerts():
+        if event.status != "active":
+            continue
+        batch.append(event)
+        if len(batch) >= BATCH:
+            await flush()
+    await flush()
+    async with unit_of_work(state.sessionmaker) as session:
+        result = await session.execute(
+            update(RmmAlert)
+            .where(
+                RmmAlert.tenant_id == ctx.tenant_id,
+                RmmAlert.integration_id == integration.id,
+                RmmAlert.status == "active",
+                RmmAlert.last_seen_at < started,
+            )
+            .values(status="resolved", resolved_at=started, updated_at=utcnow())
+        )
+        counters["resolved"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        counters["missed_by_webhook"] = await missed_by_webhook(session, ctx, integration.id)
+        fresh = await runs.get_run(session, ctx, run.id)
+        fresh.counters = counters
+        await runs.finish_run(session, fresh, "succeeded", complete_snapshot=True)
+
+
+async def _upsert_polled(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, events: list[AlertEvent]
+) -> tuple[int, int]:
+    now = utcnow()
+    unique = {e.external_alert_id: e for e in events}
+    assets = await asset_ids_for(
+        session, ctx, integration_id, [e.external_device_id for e in unique.values() if e.external_device_id]
+    )
+    existing = set(
+        (
+            await session.scalars(
+                select(RmmAlert.external_alert_id).where(
+                    RmmAlert.tenant_id == ctx.tenant_id,
+                    RmmAlert.integration_id == integration_id,
+                    RmmAlert.external_alert_id.in_(list(unique)),
+                )
+            )
+        ).all()
+    )
+    insert = dialect_insert(session)
+    stmt = insert(RmmAlert)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "integration_id", "external_alert_id"],
+        set_={
+            "status": "active",
+            "severity": stmt.excluded.severity,
+            "message": stmt.excluded.message,
+            "last_seen_at": stmt.excluded.last_seen_at,
+            "resolved_at": None,
+            "asset_id": func.coalesce(RmmAlert.asset_id, stmt.excluded.asset_id),
+            "updated_at": now,
+        },
+    )
+    await session.execute(
+        stmt,
+        [_row(ctx, integration_id, e, assets.get(e.external_device_id or ""), "poll", now) for e in unique.values()],
+    )
+    created = len(unique) - len(existing)
+    return created, len(existing)
+
+
+async def missed_by_webhook(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID) -> int:
+    """Alerts polling found that no webhook ever delivered (a sign the RMM's alert action is off)."""
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                RmmAlert.tenant_id == ctx.tenant_id,
+                RmmAlert.integration_id == integration_id,
+                RmmAlert.source == "poll",
+                RmmAlert.webhook_seen.is_(False),
+            )
+        )
+        or 0
+    )

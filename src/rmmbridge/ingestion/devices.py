@@ -1,0 +1,547 @@
+"""The shared, set-based device ingestion pipeline (ARCHITECTURE §5).
+
+Every provider's pages of :class:`DeviceSnapshot` come through :meth:`DeviceIngestor.ingest`,
+which writes one page in a constant number of statements, whatever the page size:
+
+1. prefetch the page's crosswalk rows joined to their assets (one SELECT);
+2. claim new devices by inserting crosswalk rows ``ON CONFLICT DO NOTHING RETURNING`` — the
+   unique key ``(tenant, integration, entity type, external id)`` decides races, so two
+   concurrent runs can never create the same asset twice; rows another run won are re-read;
+3. bulk-insert the new assets and their workstation/server extension rows;
+4. for changed devices, read the old extension rows (two SELECTs) to diff, then bulk-update the
+   assets (executemany by primary key) and upsert the extension rows;
+5. touch ``last_seen_run_id`` of every crosswalk row in the page (deletion detection), with the
+   new content hash for changed ones;
+6. bulk-insert history rows and outbox events.
+
+A device whose content hash (snapshot + target client) is unchanged and whose asset is live gets
+no write to its asset or extension row. Fields an admin edited by hand (``assets.overrides``)
+are never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.assets.status import compute_status, cutoffs
+from rmmbridge.events.outbox import event_row, write_events
+from rmmbridge.kit.ids import uuid7
+from rmmbridge.providers.base import DevicePage, DeviceSnapshot
+from rmmbridge.storage.db import dialect_insert
+from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
+from rmmbridge.tenancy.context import TenantContext
+
+DEVICE = "device"
+OVERRIDABLE = ("name", "asset_type", "client_id")
+EXTENSION_FIELDS = (
+    "manufacturer",
+    "model",
+    "hardware_uuid",
+    "os_name",
+    "os_version",
+    "platform",
+    "architecture",
+    "cpu_model",
+    "cpu_cores",
+    "cpu_threads",
+    "ram_bytes",
+    "volumes",
+    "physical_disks",
+    "gpu",
+    "domain",
+    "agent_version",
+    "current_user",
+    "last_user",
+    "boot_time",
+    "lan_ips",
+    "primary_ip",
+    "wan_ip",
+    "mac_addresses",
+    "needs_reboot",
+    "patches_last_installed_at",
+)
+CORE_SYNCED = (
+    "name",
+    "asset_type",
+    "serial_number",
+    "client_id",
+    "rmm_organization_id",
+    "rmm_site_id",
+    "rmm_site_name",
+    "last_seen_at",
+    "offline_after_s",
+    "overdue_after_s",
+    "offline_at",
+    "overdue_at",
+)
+# Fields that change on most syncs (heartbeats, free space, who is logged in): they are written
+# but do not produce history rows or "updated" events, which would otherwise drown real changes.
+VOLATILE = frozenset(
+    {"last_seen_at", "offline_at", "overdue_at", "boot_time", "current_user", "last_user", "volumes", "needs_reboot"}
+)
+EXTENSION_TABLES: dict[str, Table] = {
+    "workstation": WorkstationAsset.__table__,  # type: ignore[dict-item]
+    "server": ServerAsset.__table__,  # type: ignore[dict-item]
+}
+ASSETS: Table = Asset.__table__  # type: ignore[assignment]
+MAPPINGS: Table = ExternalEntityMapping.__table__  # type: ignore[assignment]
+
+
+def extension_table(asset_type: str) -> Table:
+    return EXTENSION_TABLES.get(asset_type, EXTENSION_TABLES["workstation"])
+
+
+@dataclass
+class IngestCounters:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    revived: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, other: IngestCounters) -> None:
+        for key, value in asdict(other).items():
+            setattr(self, key, getattr(self, key) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class IngestOutcome:
+    counters: IngestCounters
+    errors: list[dict[str, str]] = field(default_factory=list)
+    asset_ids: dict[str, uuid.UUID] = field(default_factory=dict)  # external id -> asset id
+
+
+@dataclass(frozen=True, slots=True)
+class _Existing:
+    mapping_id: uuid.UUID
+    asset_id: uuid.UUID
+    content_hash: str | None
+    client_id: uuid.UUID | None
+    name: str
+    asset_type: str
+    status: str
+    missing_since: datetime | None
+    overrides: tuple[str, ...]
+    core: dict[str, Any]
+
+
+def _jsonable(value: Any) -> Any:
+    """Snapshot values as stored in columns (tuples → lists, dataclasses → dicts)."""
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: v for k, v in asdict(value).items() if v is not None}
+    return value
+
+
+def _digest(snapshot: DeviceSnapshot, client_id: uuid.UUID | None) -> str:
+    return hashlib.blake2b(f"{snapshot.content_hash()}|{client_id}".encode(), digest_size=16).hexdigest()
+
+
+class DeviceIngestor:
+    """Ingests pages of snapshots for one integration during one run."""
+
+    def __init__(
+        self,
+        ctx: TenantContext,
+        integration_id: uuid.UUID,
+        provider_key: str,
+        run_id: uuid.UUID,
+        realm_clients: dict[str, uuid.UUID],
+        actor: str,
+    ) -> None:
+        self.ctx = ctx
+        self.integration_id = integration_id
+        self.provider_key = provider_key
+        self.run_id = run_id
+        self.realm_clients = realm_clients
+        self.actor = actor
+
+    # ------------------------------------------------------------------ public
+
+    async def ingest(self, session: AsyncSession, page: DevicePage, now: datetime) -> IngestOutcome:
+        counters = IngestCounters(failed=len(page.invalid))
+        errors = [{"external_id": r.external_id or "", "error": r.cause} for r in page.invalid]
+        wanted: dict[str, tuple[DeviceSnapshot, uuid.UUID, str]] = {}
+        for snap in page.snapshots:
+            client_id = self.realm_clients.get(snap.realm_id)
+            if client_id is None:
+                counters.skipped += 1  # its organization is not mapped (or auto-sync is off)
+                continue
+            wanted[snap.external_id] = (snap, client_id, _digest(snap, client_id))  # last one wins
+        counters.processed = len(wanted) + counters.failed
+        outcome = IngestOutcome(counters=counters, errors=errors)
+        if not wanted:
+            return outcome
+
+        existing = await self._prefetch(session, list(wanted))
+        new_ids = [ext for ext in wanted if ext not in existing]
+        history: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+
+        if new_ids:
+            created, lost = await self._create(session, [wanted[e] for e in new_ids], now, history, events)
+            counters.created += len(created)
+            outcome.asset_ids.update(created)
+            if lost:  # another run created these between our prefetch and insert
+                existing.update(await self._prefetch(session, lost))
+
+        changed: list[tuple[DeviceSnapshot, uuid.UUID, str, _Existing]] = []
+        unchanged_mapping_ids: list[uuid.UUID] = []
+        for ext, (snap, client_id, digest) in wanted.items():
+            old = existing.get(ext)
+            if old is None:
+                continue
+            outcome.asset_ids[ext] = old.asset_id
+            live = old.status != "retired" and old.missing_since is None
+            if old.content_hash == digest and live:
+                unchanged_mapping_ids.append(old.mapping_id)
+            else:
+                changed.append((snap, client_id, digest, old))
+        counters.unchanged = len(unchanged_mapping_ids)
+
+        if changed:
+            updated, revived = await self._update(session, changed, now, history, events)
+            counters.updated += updated
+            counters.revived += revived
+        if unchanged_mapping_ids:
+            await session.execute(
+                update(MAPPINGS)
+                .where(MAPPINGS.c.tenant_id == self.ctx.tenant_id, MAPPINGS.c.id.in_(unchanged_mapping_ids))
+                .values(last_seen_run_id=self.run_id)
+            )
+        if history:
+            await session.execute(insert(AssetHistory.__table__), history)
+        await write_events(session, events)
+        return outcome
+
+    # ------------------------------------------------------------------ steps
+
+    async def _prefetch(self, session: AsyncSession, external_ids: list[str]) -> dict[str, _Existing]:
+        m, a = MAPPINGS.c, ASSETS.c
+        core_cols = [getattr(a, f) for f in CORE_SYNCED]
+        rows = await session.execute(
+            select(m.external_id, m.id, m.local_id, m.content_hash, a.status, a.missing_since, a.overrides, *core_cols)
+            .join(ASSETS, and_(a.tenant_id == m.tenant_id, a.id == m.local_id))
+            .where(
+                m.tenant_id == self.ctx.tenant_id,
+                m.integration_id == self.integration_id,
+                m.entity_type == DEVICE,
+                m.external_id.in_(external_ids),
+            )
+        )
+        found: dict[str, _Existing] = {}
+        for row in rows:
+            core = {f: row[7 + i] for i, f in enumerate(CORE_SYNCED)}
+            found[row[0]] = _Existing(
+                mapping_id=row[1],
+                asset_id=row[2],
+                content_hash=row[3],
+                status=row[4],
+                missing_since=row[5],
+                overrides=tuple(row[6] or ()),
+                client_id=core["client_id"],
+                name=core["name"],
+                asset_type=core["asset_type"],
+                core=core,
+            )
+        return found
+
+    def _core_values(self, snap: DeviceSnapshot, client_id: uuid.UUID) -> dict[str, Any]:
+        offline_at, overdue_at = cutoffs(snap.last_seen_at, snap.offline_after_s, snap.overdue_after_s)
+        return {
+            "name": snap.name[:255],
+            "asset_type": snap.asset_type,
+            "serial_number": snap.serial_number,
+            "client_id": client_id,
+            "rmm_organization_id": snap.realm_id,
+            "rmm_site_id": snap.site_id,
+            "rmm_site_name": snap.site_name,
+            "last_seen_at": snap.last_seen_at,
+            "offline_after_s": snap.offline_after_s,
+            "overdue_after_s": snap.overdue_after_s,
+            "offline_at": offline_at,
+            "overdue_at": overdue_at,
+        }
+
+    @staticmethod
+    def _extension_values(snap: DeviceSnapshot) -> dict[str, Any]:
+        return {f: _jsonable(getattr(snap, f)) for f in EXTENSION_FIELDS}
+
+    async def _create(
+        self,
+        session: AsyncSession,
+        items: list[tuple[DeviceSnapshot, uuid.UUID, str]],
+        now: datetime,
+        history: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+    ) -> tuple[dict[str, uuid.UUID], list[str]]:
+        tenant = self.ctx.tenant_id
+        planned = {snap.external_id: (uuid7(), snap, client_id, digest) for snap, client_id, digest in items}
+        insert_fn = dialect_insert(session)
+        claim = (
+            insert_fn(MAPPINGS)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "entity_type", "external_id"])
+            .returning(MAPPINGS.c.external_id)
+        )
+        result = await session.execute(
+            claim,
+            [
+                {
+                    "tenant_id": tenant,
+                    "id": uuid7(),
+                    "integration_id": self.integration_id,
+                    "entity_type": DEVICE,
+                    "external_id": ext,
+                    "local_id": asset_id,
+                    "external_ref": snap.external_ref,
+                    "realm_id": snap.realm_id,
+                    "site_id": snap.site_id,
+                    "content_hash": digest,
+                    "last_seen_run_id": self.run_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for ext, (asset_id, snap, _client, digest) in planned.items()
+            ],
+        )
+        won = {r[0] for r in result}
+        lost = [ext for ext in planned if ext not in won]
+        if not won:
+            return {}, lost
+        assets: list[dict[str, Any]] = []
+        extensions: dict[str, list[dict[str, Any]]] = {"workstation": [], "server": []}
+        for ext in won:
+            asset_id, snap, client_id, _ = planned[ext]
+            core = self._core_values(snap, client_id)
+            assets.append(
+                {
+                    "tenant_id": tenant,
+                    "id": asset_id,
+                    **core,
+                    "status": "active",
+                    "location": None,
+                    "notes": None,
+                    "rmm_provider": self.provider_key,
+                    "rmm_integration_id": self.integration_id,
+                    "rmm_device_id": ext,
+                    "agent_status": compute_status(core["last_seen_at"], core["offline_at"], core["overdue_at"], now),
+                    "last_rmm_sync_at": now,
+                    "missing_since": None,
+                    "missing_snapshots": 0,
+                    "overrides": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            table_key = "server" if snap.asset_type == "server" else "workstation"
+            extensions[table_key].append(
+                {"tenant_id": tenant, "asset_id": asset_id, **self._extension_values(snap), "updated_at": now}
+            )
+            history.append(self._history(asset_id, "created", {}, now))
+            events.append(
+                event_row(
+                    tenant,
+                    "rmm.device.created",
+                    "asset",
+                    asset_id,
+                    {"integration_id": str(self.integration_id), "external_id": ext, "name": snap.name},
+                    now,
+                )
+            )
+        await session.execute(insert(ASSETS), assets)
+        for key, rows in extensions.items():
+            if rows:
+                await session.execute(insert(EXTENSION_TABLES[key]), rows)
+        return {ext: planned[ext][0] for ext in won}, lost
+
+    async def _old_extensions(
+        self, session: AsyncSession, asset_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        old: dict[uuid.UUID, dict[str, Any]] = {}
+        for key, table in EXTENSION_TABLES.items():
+            cols = [table.c.asset_id, *(table.c[f] for f in EXTENSION_FIELDS)]
+            rows = await session.execute(
+                select(*cols).where(table.c.tenant_id == self.ctx.tenant_id, table.c.asset_id.in_(asset_ids))
+            )
+            for row in rows:
+                old[row[0]] = {"__table": key, **{f: row[i + 1] for i, f in enumerate(EXTENSION_FIELDS)}}
+        return old
+
+    async def _update(
+        self,
+        session: AsyncSession,
+        changed: list[tuple[DeviceSnapshot, uuid.UUID, str, _Existing]],
+        now: datetime,
+        history: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+    ) -> tuple[int, int]:
+        tenant = self.ctx.tenant_id
+        old_ext = await self._old_extensions(session, [old.asset_id for *_, old in changed])
+        asset_rows: list[dict[str, Any]] = []
+        mapping_rows: list[dict[str, Any]] = []
+        ext_rows: dict[str, list[dict[str, Any]]] = {"workstation": [], "server": []}
+        moved_out: dict[str, list[uuid.UUID]] = {"workstation": [], "server": []}
+        revived = 0
+        for snap, client_id, digest, old in changed:
+            core = self._core_values(snap, client_id)
+            for f in OVERRIDABLE:  # an admin's hand edit wins over the RMM
+                if f in old.overrides:
+                    core[f] = old.core[f]
+            ext_values = self._extension_values(snap)
+            previous_ext = old_ext.get(old.asset_id, {})
+            changes = {
+                f: [_str(old.core.get(f)), _str(core[f])]
+                for f in CORE_SYNCED
+                if f not in VOLATILE and old.core.get(f) != core[f]
+            }
+            changes.update(
+                {
+                    f: [_str(previous_ext.get(f)), _str(v)]
+                    for f, v in ext_values.items()
+                    if f not in VOLATILE and previous_ext.get(f) != v
+                }
+            )
+            was_gone = old.status == "retired" or old.missing_since is not None
+            asset_rows.append(
+                {
+                    "b_tenant": tenant,
+                    "b_id": old.asset_id,
+                    **core,
+                    "status": "active",
+                    "missing_since": None,
+                    "missing_snapshots": 0,
+                    "agent_status": compute_status(core["last_seen_at"], core["offline_at"], core["overdue_at"], now),
+                    "last_rmm_sync_at": now,
+                    "updated_at": now,
+                }
+            )
+            mapping_rows.append(
+                {
+                    "b_tenant": tenant,
+                    "b_id": old.mapping_id,
+                    "content_hash": digest,
+                    "realm_id": snap.realm_id,
+                    "site_id": snap.site_id,
+                    "external_ref": snap.external_ref,
+                    "last_seen_run_id": self.run_id,
+                    "updated_at": now,
+                }
+            )
+            target = "server" if core["asset_type"] == "server" else "workstation"
+            ext_rows[target].append({"tenant_id": tenant, "asset_id": old.asset_id, **ext_values, "updated_at": now})
+            if previous_ext and previous_ext["__table"] != target:
+                moved_out[previous_ext["__table"]].append(old.asset_id)
+            if was_gone:
+                revived += 1
+                history.append(self._history(old.asset_id, "revived", changes, now))
+                events.append(
+                    event_row(
+                        tenant,
+                        "rmm.device.revived",
+                        "asset",
+                        old.asset_id,
+                        {"integration_id": str(self.integration_id), "external_id": snap.external_id},
+                        now,
+                    )
+                )
+            elif changes:
+                history.append(self._history(old.asset_id, "updated", changes, now))
+                events.append(
+                    event_row(
+                        tenant,
+                        "rmm.device.updated",
+                        "asset",
+                        old.asset_id,
+                        {
+                            "integration_id": str(self.integration_id),
+                            "external_id": snap.external_id,
+                            "changed": sorted(changes),
+                        },
+                        now,
+                    )
+                )
+
+        await session.execute(_update_by_key(ASSETS, "id", asset_rows[0]), asset_rows)
+        await session.execute(_update_by_key(MAPPINGS, "id", mapping_rows[0]), mapping_rows)
+        # A type change moves the extension row between tables; the asset id stays.
+        for key, ids in moved_out.items():
+            if ids:
+                table = EXTENSION_TABLES[key]
+                await session.execute(delete(table).where(table.c.tenant_id == tenant, table.c.asset_id.in_(ids)))
+        insert_fn = dialect_insert(session)
+        for key, rows in ext_rows.items():
+            if not rows:
+                continue
+            table = EXTENSION_TABLES[key]
+            stmt = insert_fn(table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "asset_id"],
+                set_={c: stmt.excluded[c] for c in (*EXTENSION_FIELDS, "updated_at")},
+            )
+            await session.execute(stmt, rows)
+        return len(changed), revived
+
+    def _history(self, asset_id: uuid.UUID, action: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return {
+            "tenant_id": self.ctx.tenant_id,
+            "id": uuid7(),
+            "asset_id": asset_id,
+            "action": action,
+            "actor": self.actor,
+            "changes": changes,
+            "created_at": now,
+        }
+
+
+def _update_by_key(table: Table, key: str, sample: dict[str, Any]) -> Any:
+    """``UPDATE table SET <cols> WHERE tenant_id = :b_tenant AND <key> = :b_id`` for executemany."""
+    cols = [c for c in sample if not c.startswith("b_")]
+    return (
+        update(table)
+        .where(table.c.tenant_id == bindparam("b_tenant"), table.c[key] == bindparam("b_id"))
+        .values({c: bindparam(c) for c in cols})
+    )
+
+
+def _str(value: Any) -> Any:
+    """History values as JSON: uuids and datetimes as strings."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+async def asset_ids_for(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, external_ids: Iterable[str]
+) -> dict[str, uuid.UUID]:
+    """Crosswalk lookup: external device id → asset id (one query)."""
+    ids = list(set(external_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(MAPPINGS.c.external_id, MAPPINGS.c.local_id).where(
+            MAPPINGS.c.tenant_id == ctx.tenant_id,
+            MAPPINGS.c.integration_id == integration_id,
+            MAPPINGS.c.entity_type == DEVICE,
+            MAPPINGS.c.external_id.in_(ids),
+        )
+    )
+    return dict(rows.all())
+
+
+__all__ = ["DeviceIngestor", "IngestCounters", "IngestOutcome", "asset_ids_for"]

@@ -1,0 +1,137 @@
+"""What happens to devices the RMM no longer lists, and the per-sync status recompute.
+
+Deletion is decided only after a *complete* snapshot (every page of every synced scope
+succeeded). Devices of those scopes that the run did not see get ``missing_since``; after the
+grace period — N further complete snapshots *and* at least H hours — they are retired. The asset
+and its crosswalk row are kept, so a device that comes back is revived on the same asset.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.assets.status import status_expr
+from rmmbridge.events.outbox import event_row, write_events
+from rmmbridge.integrations.settings import Lifecycle
+from rmmbridge.kit.ids import uuid7
+from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping
+from rmmbridge.tenancy.context import TenantContext
+
+from .devices import DEVICE
+
+
+@dataclass
+class LifecycleResult:
+    missing: int = 0
+    retired: int = 0
+
+
+async def apply_complete_snapshot(
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    run_id: uuid.UUID,
+    realm_ids: list[str],
+    policy: Lifecycle,
+    actor: str,
+    now: datetime,
+) -> LifecycleResult:
+    """Mark unseen devices of the snapshot's scopes missing; retire those past the grace period."""
+    result = LifecycleResult()
+    if not realm_ids:
+        return result
+    m = ExternalEntityMapping
+    unseen = select(m.local_id).where(
+        m.tenant_id == ctx.tenant_id,
+        m.integration_id == integration_id,
+        m.entity_type == DEVICE,
+        or_(m.last_seen_run_id.is_(None), m.last_seen_run_id != run_id),
+    )
+    in_scope = (
+        Asset.tenant_id == ctx.tenant_id,
+        Asset.rmm_integration_id == integration_id,
+        Asset.status != "retired",
+        Asset.rmm_organization_id.in_(realm_ids),
+        Asset.id.in_(unseen),
+    )
+    # Already missing: one more complete snapshot without them.
+    await session.execute(
+        update(Asset)
+        .where(*in_scope, Asset.missing_since.is_not(None))
+        .values(missing_snapshots=Asset.missing_snapshots + 1)
+        .execution_options(synchronize_session=False)
+    )
+    newly_missing = list(
+        (
+            await session.execute(
+                update(Asset)
+                .where(*in_scope, Asset.missing_since.is_(None))
+                .values(missing_since=now, missing_snapshots=1, updated_at=now)
+                .returning(Asset.id)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalars()
+    )
+    retired = list(
+        (
+            await session.execute(
+                update(Asset)
+                .where(
+                    Asset.tenant_id == ctx.tenant_id,
+                    Asset.rmm_integration_id == integration_id,
+                    Asset.status != "retired",
+                    Asset.missing_since.is_not(None),
+                    Asset.missing_since <= now - timedelta(hours=policy.retire_after_hours),
+                    Asset.missing_snapshots >= policy.retire_after_snapshots,
+                )
+                .values(status="retired", updated_at=now)
+                .returning(Asset.id)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalars()
+    )
+    result.missing, result.retired = len(newly_missing), len(retired)
+    history = [
+        {
+            "tenant_id": ctx.tenant_id,
+            "id": uuid7(),
+            "asset_id": aid,
+            "action": action,
+            "actor": actor,
+            "changes": {},
+            "created_at": now,
+        }
+        for action, ids in (("missing", newly_missing), ("retired", retired))
+        for aid in ids
+    ]
+    if history:
+        await session.execute(insert(AssetHistory.__table__), history)
+    await write_events(
+        session,
+        [
+            event_row(ctx.tenant_id, f"rmm.device.{action}", "asset", aid, {"integration_id": str(integration_id)}, now)
+            for action, ids in (("missing", newly_missing), ("retired", retired))
+            for aid in ids
+        ],
+    )
+    return result
+
+
+async def recompute_status(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, now: datetime) -> int:
+    """One statement: refresh the cached ``agent_status`` of every asset of the integration.
+
+    Only rows whose status actually changed are written.
+    """
+    expr = status_expr(now)
+    result = await session.execute(
+        update(Asset)
+        .where(Asset.tenant_id == ctx.tenant_id, Asset.rmm_integration_id == integration_id, Asset.agent_status != expr)
+        .values(agent_status=expr)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,170 @@
+"""REST: ``/api/v1/providers`` and ``/api/v1/integrations`` (credentials, test, mappings, webhook)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from rmmbridge.errors import CapabilityNotSupported
+from rmmbridge.providers.base import Capability
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.tenancy.permissions import Permission
+from rmmbridge.web.api.docs import error_responses
+from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
+from rmmbridge.web.deps import DB, State, require
+
+from . import mappings, repository, service, webhooks
+from .schemas import (
+    CredentialsIn,
+    IntegrationCreate,
+    IntegrationOut,
+    IntegrationUpdate,
+    MappingOut,
+    MappingUpdate,
+    ProviderInfo,
+    TestIn,
+    TestOut,
+    WebhookInfo,
+    WebhookSecretOut,
+)
+from .views import mapping_out, webhook_info
+
+router = APIRouter(tags=["integrations"], responses=error_responses(401, 403))
+Reader = Annotated[TenantContext, Depends(require(Permission.settings_read))]
+Admin = Annotated[TenantContext, Depends(require(Permission.settings_update))]
+
+
+@router.get("/providers", response_model=list[ProviderInfo], summary="Registered providers and capabilities")
+async def list_providers(state: State, ctx: Reader) -> list[ProviderInfo]:
+    return [service.provider_info(cls) for cls in state.registry]
+
+
+@router.get("/integrations", response_model=list[IntegrationOut])
+async def list_integrations(state: State, db: DB, ctx: Reader) -> list[IntegrationOut]:
+    return [service.to_out(r, state.registry) for r in await repository.list_all(db, ctx)]
+
+
+@router.post("/integrations", response_model=IntegrationOut, status_code=201, responses=error_responses(404, 409, 422))
+async def create_integration(state: State, db: DB, ctx: Admin, body: IntegrationCreate) -> IntegrationOut:
+    return service.to_out(await service.create_integration(db, ctx, state.registry, body), state.registry)
+
+
+@router.get("/integrations/{integration_id}", response_model=IntegrationOut, responses=error_responses(404))
+async def get_integration(state: State, db: DB, ctx: Reader, integration_id: uuid.UUID) -> IntegrationOut:
+    return service.to_out(await service.get_integration(db, ctx, integration_id), state.registry)
+
+
+@router.patch("/integrations/{integration_id}", response_model=IntegrationOut, responses=error_responses(404, 422))
+async def update_integration(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: IntegrationUpdate
+) -> IntegrationOut:
+    """Rename, or change settings (merged into the stored ones: schedules, lifecycle, provider options)."""
+    return service.to_out(await service.update_integration(db, ctx, integration_id, body), state.registry)
+
+
+@router.delete("/integrations/{integration_id}", status_code=204, responses=error_responses(404, 409))
+async def delete_integration(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> None:
+    """Delete a disconnected integration's configuration. Its assets stay, detached from the RMM."""
+    await service.delete_integration(state, db, ctx, integration_id)
+
+
+@router.put(
+    "/integrations/{integration_id}/credentials", response_model=IntegrationOut, responses=error_responses(404, 422)
+)
+async def put_credentials(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: CredentialsIn
+) -> IntegrationOut:
+    """Store connection settings and secrets. Secrets left out keep their stored values."""
+    return service.to_out(await service.save_credentials(state, db, ctx, integration_id, body), state.registry)
+
+
+@router.post("/integrations/{integration_id}/test", response_model=TestOut, responses=error_responses(404, 422))
+async def test_connection(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: TestIn | None = None
+) -> TestOut:
+    """Run the provider's named preflight checks; success activates the integration."""
+    return await service.test_connection(state, db, ctx, integration_id, body.totp_code if body else None)
+
+
+@router.post("/integrations/{integration_id}/disconnect", response_model=IntegrationOut, responses=error_responses(404))
+async def disconnect(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> IntegrationOut:
+    """Delete stored credentials and the webhook secret; keep assets, mappings, alerts and history."""
+    return service.to_out(await service.disconnect(state, db, ctx, integration_id), state.registry)
+
+
+@router.get("/integrations/{integration_id}/webhook", response_model=WebhookInfo, responses=error_responses(404))
+async def get_webhook(state: State, db: DB, ctx: Reader, integration_id: uuid.UUID) -> WebhookInfo:
+    """Webhook URL, header and templates. Reading never creates a secret."""
+    row = await service.get_integration(db, ctx, integration_id)
+    return await webhook_info(state, db, row)
+
+
+@router.post(
+    "/integrations/{integration_id}/webhook/rotate",
+    response_model=WebhookSecretOut,
+    responses=error_responses(404, 422),
+)
+async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookSecretOut:
+    """Create or replace the webhook secret; the new secret is returned once here."""
+    row = await service.get_integration(db, ctx, integration_id)
+    service.require_capability(state.registry, row, Capability.alert_webhook)
+    if row.state in ("disconnected", "not_configured"):
+        raise CapabilityNotSupported("configure the integration before creating a webhook secret")
+    secret = await webhooks.rotate(state, db, row)
+    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row))
+
+
+@router.post(
+    "/integrations/{integration_id}/webhook/reveal",
+    response_model=WebhookSecretOut,
+    responses=error_responses(404, 422),
+)
+async def reveal_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookSecretOut:
+    """Show the current webhook secret (admins only; POST so it is never cached or prefetched)."""
+    row = await service.get_integration(db, ctx, integration_id)
+    secret = await webhooks.reveal(state, db, row)
+    if secret is None:
+        raise CapabilityNotSupported("no webhook secret yet; rotate to create one")
+    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row))
+
+
+@router.get("/integrations/{integration_id}/mappings", response_model=Page[MappingOut], responses=error_responses(404))
+async def list_mappings(
+    db: DB,
+    ctx: Reader,
+    integration_id: uuid.UUID,
+    paging: Paging,
+    q: Annotated[str | None, Query(max_length=200, description="organization name contains")] = None,
+) -> Page[MappingOut]:
+    """Organizations of the RMM, unmapped first."""
+    await service.get_integration(db, ctx, integration_id)
+    rows, total = await paginate(db, repository.mappings_query(ctx, integration_id, q), paging)
+    return make_page([mapping_out(m, name, count) for m, name, count in rows], total, paging)
+
+
+@router.patch(
+    "/integrations/{integration_id}/mappings/{mapping_id}",
+    response_model=MappingOut,
+    responses=error_responses(404, 422),
+)
+async def update_mapping(
+    db: DB, ctx: Admin, integration_id: uuid.UUID, mapping_id: uuid.UUID, body: MappingUpdate
+) -> MappingOut:
+    """Map to a PSA client (``client_id``), unmap (``unmap: true``), or switch auto-sync."""
+    await service.get_integration(db, ctx, integration_id)
+    row = await mappings.update_mapping(db, ctx, integration_id, mapping_id, body)
+    return mapping_out(row, None, 0)
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings/{mapping_id}/create-client",
+    response_model=MappingOut,
+    responses=error_responses(404, 409),
+)
+async def create_client_for_mapping(db: DB, ctx: Admin, integration_id: uuid.UUID, mapping_id: uuid.UUID) -> MappingOut:
+    """Create a PSA client named after the organization (or reuse the live one of that name) and map it."""
+    await service.get_integration(db, ctx, integration_id)
+    row = await mappings.create_client_for_mapping(db, ctx, integration_id, mapping_id)
+    return mapping_out(row, row.external_org_name, 0)

@@ -1,0 +1,56 @@
+"""Build a provider instance for one integration row (per use; never shared across tenants)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.errors import ValidationFailed
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import Provider, ProviderContext
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import RmmIntegration
+from rmmbridge.web.state import AppState
+
+
+def credential_prefix(integration_id: uuid.UUID) -> str:
+    return f"integration/{integration_id}/cred/"
+
+
+async def build_provider(state: AppState, session: AsyncSession, row: RmmIntegration) -> Provider:
+    cls = state.registry.get(row.provider)
+    model = cls.config_model
+    secrets = await state.secrets.get_many(session, row.tenant_id, credential_prefix(row.id))
+    data = {k: v for k, v in (row.settings or {}).items() if k in model.model_fields}
+    if "instance_url" in model.model_fields and row.instance_url:
+        data["instance_url"] = row.instance_url
+    if "auth_mode" in model.model_fields and row.auth_mode:
+        data["auth_mode"] = row.auth_mode
+    data.update({k: v for k, v in secrets.items() if k in model.model_fields})
+    try:
+        config = model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            f"{cls.display_name} is not fully configured: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from None
+
+    tenant_id, integration_id = row.tenant_id, row.id
+
+    async def save_secrets(values: dict[str, str]) -> None:
+        # Its own short transaction: a renewed token must survive even if the caller rolls back.
+        async with unit_of_work(state.sessionmaker) as s:
+            for name, value in values.items():
+                await state.secrets.put(s, tenant_id, credential_prefix(integration_id) + name, value)
+
+    ctx = ProviderContext(
+        integration_id=row.id,
+        tenant_id=row.tenant_id,
+        settings=dict(row.settings or {}),
+        http=state.http,
+        now=utcnow,
+        save_secrets=save_secrets,
+    )
+    return cls(config, ctx)

@@ -1,0 +1,132 @@
+"""Typed records for integrations and organization mappings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CheckOut(BaseModel):
+    name: str
+    ok: bool
+    message: str
+    fix: str | None = None
+    warning: bool = False
+
+
+class ProviderInfo(BaseModel):
+    key: str
+    display_name: str
+    description: str
+    capabilities: list[str]
+    auth_modes: list[str]
+    allows_multiple: bool
+    scope_label: str
+    has_webhook: bool
+    config_schema: dict[str, Any]
+    secret_fields: list[str]
+
+
+class SyncKindStatus(BaseModel):
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    last_run_id: uuid.UUID | None = None
+
+
+class IntegrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    provider: str
+    provider_name: str
+    name: str
+    instance_url: str | None
+    auth_mode: str | None
+    is_active: bool
+    state: str
+    state_message: str | None
+    settings: dict[str, Any]
+    credentials: dict[str, str] = Field(description="stored credentials, masked (last 4 characters only)")
+    capabilities: list[str]
+    webhook_configured: bool
+    connected_at: datetime | None
+    disconnected_at: datetime | None
+    last_test_at: datetime | None
+    last_test_result: list[CheckOut]
+    sync_status: dict[str, SyncKindStatus]
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntegrationCreate(BaseModel):
+    provider: str = Field(min_length=1, max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class IntegrationUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    settings: dict[str, Any] | None = Field(default=None, description="merged into the stored settings")
+
+
+class CredentialsIn(BaseModel):
+    """Connection settings and secrets; omitted secrets keep their stored values."""
+
+    instance_url: str | None = Field(default=None, max_length=500)
+    auth_mode: str | None = Field(default=None, max_length=40)
+    values: dict[str, str | int | bool | None] = Field(default_factory=dict)
+
+
+class TestIn(BaseModel):
+    totp_code: str | None = Field(default=None, pattern=r"^\d{6,8}$", description="one-time code, when asked")
+
+
+class TestOut(BaseModel):
+    ok: bool
+    totp_required: bool = False
+    checks: list[CheckOut]
+    integration: IntegrationOut
+
+
+class MappingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    external_org_id: str
+    external_org_name: str
+    scope_kind: str
+    client_id: uuid.UUID | None
+    client_name: str | None = None
+    auto_sync_assets: bool
+    device_count: int | None
+    missing_since: datetime | None
+    last_synced_at: datetime | None
+    asset_count: int = 0
+    attributes: dict[str, Any]
+
+
+class MappingUpdate(BaseModel):
+    client_id: uuid.UUID | None = Field(default=None, description="PSA client; null unmaps")
+    auto_sync_assets: bool | None = None
+    unmap: bool = Field(default=False, description="set true to clear the client")
+
+
+class WebhookInfo(BaseModel):
+    supported: bool
+    url: str | None
+    header: str | None
+    header_aliases: list[str] = Field(default_factory=list)
+    secret_configured: bool
+    secret_hint: str | None
+    templates: dict[str, str]
+    deliveries_accepted: int = 0
+    deliveries_rejected: int = 0
+    alerts_missed_by_webhook: int = 0
+
+
+class WebhookSecretOut(BaseModel):
+    secret: str
+    info: WebhookInfo

@@ -1,0 +1,306 @@
+"""Integrations: create, configure credentials, test, disconnect. Services flush; callers commit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.errors import CapabilityNotSupported, Conflict, NotFound, ValidationFailed
+from rmmbridge.kit.masking import mask
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import Capability, CheckResult, Provider, ProviderError, ProviderTotpRequired
+from rmmbridge.providers.registry import ProviderRegistry
+from rmmbridge.storage.models import Asset, RmmIntegration
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.tenancy.permissions import Permission
+from rmmbridge.web.state import AppState
+
+from . import repository
+from .factory import build_provider, credential_prefix
+from .schemas import (
+    CheckOut,
+    CredentialsIn,
+    IntegrationCreate,
+    IntegrationOut,
+    IntegrationUpdate,
+    ProviderInfo,
+    SyncKindStatus,
+    TestOut,
+)
+from .settings import merge_settings, validate_framework_settings
+
+ROW_FIELDS = ("instance_url", "auth_mode")
+
+
+def provider_info(cls: type[Provider]) -> ProviderInfo:
+    return ProviderInfo(
+        key=cls.key,
+        display_name=cls.display_name,
+        description=cls.description,
+        capabilities=sorted(c.value for c in cls.capabilities),
+        auth_modes=list(cls.auth_modes),
+        allows_multiple=cls.allows_multiple,
+        scope_label=cls.scope_label,
+        has_webhook=Capability.alert_webhook in cls.capabilities,
+        config_schema=cls.config_model.model_json_schema(),
+        secret_fields=sorted(cls.config_model.secret_fields()),
+    )
+
+
+def to_out(row: RmmIntegration, registry: ProviderRegistry) -> IntegrationOut:
+    cls = registry.get(row.provider) if row.provider in registry else None
+    return IntegrationOut(
+        id=row.id,
+        provider=row.provider,
+        provider_name=cls.display_name if cls else row.provider,
+        name=row.name,
+        instance_url=row.instance_url,
+        auth_mode=row.auth_mode,
+        is_active=row.is_active,
+        state=row.state,
+        state_message=row.state_message,
+        settings=row.settings or {},
+        credentials=dict(row.credential_hints or {}),
+        capabilities=sorted(c.value for c in cls.capabilities) if cls else [],
+        webhook_configured=row.webhook_secret_digest is not None,
+        connected_at=row.connected_at,
+        disconnected_at=row.disconnected_at,
+        last_test_at=row.last_test_at,
+        last_test_result=[CheckOut(**c) for c in (row.last_test_result or [])],
+        sync_status={k: SyncKindStatus(**v) for k, v in (row.sync_status or {}).items()},
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def get_integration(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID) -> RmmIntegration:
+    ctx.require(Permission.settings_read)
+    row = await repository.get(session, ctx, integration_id)
+    if row is None:
+        raise NotFound(f"no integration {integration_id}")
+    return row
+
+
+def require_capability(registry: ProviderRegistry, row: RmmIntegration, capability: Capability) -> type[Provider]:
+    cls = registry.get(row.provider)
+    if capability not in cls.capabilities:
+        raise CapabilityNotSupported(f"{cls.display_name} does not support {capability.value.replace('_', ' ')}")
+    return cls
+
+
+async def create_integration(
+    session: AsyncSession, ctx: TenantContext, registry: ProviderRegistry, data: IntegrationCreate
+) -> RmmIntegration:
+    ctx.require(Permission.settings_update)
+    cls = registry.get(data.provider)
+    if not cls.allows_multiple and await repository.by_provider(session, ctx, cls.key):
+        raise Conflict(f"{cls.display_name} is already set up for this tenant; configure the existing integration")
+    settings = merge_settings({}, validate_framework_settings(data.settings))
+    row = RmmIntegration(
+        tenant_id=ctx.tenant_id,
+        provider=cls.key,
+        name=(data.name or cls.display_name).strip() or cls.display_name,
+        settings=settings,
+        credential_hints={},
+        last_test_result=[],
+        sync_status={},
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_integration(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, data: IntegrationUpdate
+) -> RmmIntegration:
+    ctx.require(Permission.settings_update)
+    row = await get_integration(session, ctx, integration_id)
+    if data.name is not None:
+        row.name = data.name.strip()
+    if data.settings is not None:
+        row.settings = merge_settings(row.settings or {}, validate_framework_settings(data.settings))
+    await session.flush()
+    return row
+
+
+def _validation_errors(exc: ValidationError) -> ValidationFailed:
+    errors = [{"field": ".".join(str(p) for p in e["loc"]) or "values", "message": e["msg"]} for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return ValidationFailed(detail, errors=errors)
+
+
+async def save_credentials(
+    state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, data: CredentialsIn
+) -> RmmIntegration:
+    """Validate and store connection settings and secrets.
+
+    Secrets not given keep their stored values (replace one without retyping the others). The
+    integration's activity and schedules are left as they are: saving credentials never silently
+    switches syncs off; the next test or sync reports whether the new values work.
+    """
+    ctx.require(Permission.settings_update)
+    row = await get_integration(session, ctx, integration_id)
+    cls = state.registry.get(row.provider)
+    model = cls.config_model
+    secret_names = model.secret_fields()
+    stored = await state.secrets.get_many(session, ctx.tenant_id, credential_prefix(row.id))
+    given = {k: v for k, v in data.values.items() if v is not None and v != ""}
+    unknown = set(given) - set(model.model_fields)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown field(s) for {cls.display_name}: {', '.join(sorted(unknown))}",
+            errors=[{"field": f"values.{k}"} for k in sorted(unknown)],
+        )
+    candidate: dict[str, Any] = {k: v for k, v in (row.settings or {}).items() if k in model.model_fields}
+    candidate.update({k: v for k, v in stored.items() if k in model.model_fields})
+    for name in ROW_FIELDS:
+        value = getattr(data, name) if getattr(data, name) is not None else getattr(row, name)
+        if name in model.model_fields and value is not None:
+            candidate[name] = value
+    candidate.update(given)
+    if data.auth_mode is not None and data.auth_mode != row.auth_mode:
+        # Switching mode: secrets of the other mode must not linger as if they applied.
+        candidate = {k: v for k, v in candidate.items() if k not in secret_names or k in given}
+    try:
+        config = model.model_validate(candidate)
+    except ValidationError as exc:
+        raise _validation_errors(exc) from None
+    if state.settings and "instance_url" in model.model_fields:
+        from rmmbridge.kit.urls import check_host_allowed, split_host
+
+        url = getattr(config, "instance_url", None)
+        if url:
+            await check_host_allowed(split_host(url), allow_private=state.settings.allow_private_provider_hosts)
+
+    dumped = config.model_dump()
+    hints: dict[str, str] = {}
+    new_settings: dict[str, Any] = {}
+    for name, value in dumped.items():
+        if name in secret_names:
+            plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if plain:
+                hints[name] = mask(plain)
+        elif name not in ROW_FIELDS:
+            new_settings[name] = value
+    # Secrets: write what changed, delete what the (possibly new) auth mode no longer uses.
+    prefix = credential_prefix(row.id)
+    for name in secret_names:
+        value = dumped.get(name)
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if plain and stored.get(name) != plain:
+            await state.secrets.put(session, ctx.tenant_id, prefix + name, plain)
+        elif not plain and name in stored:
+            await state.secrets.delete_prefix(session, ctx.tenant_id, prefix + name)
+    row.instance_url = dumped.get("instance_url", row.instance_url)
+    row.auth_mode = dumped.get("auth_mode", row.auth_mode)
+    row.settings = merge_settings(row.settings or {}, new_settings)
+    row.credential_hints = hints
+    if row.state in ("not_configured", "disconnected"):
+        row.state = "configured"
+        row.state_message = "Credentials saved. Test the connection to activate the integration."
+    else:
+        row.state_message = "Credentials changed; test the connection to confirm they work."
+    await session.flush()
+    return row
+
+
+async def test_connection(
+    state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, totp_code: str | None
+) -> TestOut:
+    ctx.require(Permission.settings_update)
+    row = await get_integration(session, ctx, integration_id)
+    require_capability(state.registry, row, Capability.connection_test)
+    if row.state in ("not_configured", "disconnected"):
+        raise ValidationFailed("enter the credentials before testing the connection")
+    provider = await build_provider(state, session, row)
+    totp_required = False
+    try:
+        checks = await provider.test_connection(totp_code=totp_code)
+    except ProviderTotpRequired as exc:
+        totp_required = True
+        checks = [
+            CheckResult("one-time code", False, exc.message, fix="Enter the current code from your authenticator app.")
+        ]
+    except ProviderError as exc:
+        checks = [CheckResult("connection", False, exc.message)]
+    finally:
+        await provider.aclose()
+    ok = bool(checks) and all(c.ok for c in checks)
+    now = utcnow()
+    row.last_test_at = now
+    row.last_test_result = [
+        {"name": c.name, "ok": c.ok, "message": c.message, "fix": c.fix, "warning": c.warning} for c in checks
+    ]
+    if ok:
+        if not row.is_active or row.connected_at is None:
+            row.connected_at = now
+        row.is_active = True
+        row.state = "connected"
+        row.state_message = None
+        row.disconnected_at = None
+    else:
+        failed = next(c for c in checks if not c.ok)
+        row.state = "needs_reauth" if totp_required else "needs_attention"
+        row.state_message = f"{failed.name}: {failed.message}"
+    await session.flush()
+    return TestOut(
+        ok=ok,
+        totp_required=totp_required,
+        checks=[CheckOut(**c) for c in row.last_test_result],
+        integration=to_out(row, state.registry),
+    )
+
+
+async def disconnect(
+    state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID
+) -> RmmIntegration:
+    """Forget credentials and the webhook secret; keep assets, mappings, alerts and history."""
+    ctx.require(Permission.settings_update)
+    row = await get_integration(session, ctx, integration_id)
+    provider_cls = state.registry.get(row.provider)
+    if row.state not in ("not_configured", "disconnected"):
+        try:
+            provider = await build_provider(state, session, row)
+        except ValidationFailed:
+            provider = None
+        if provider is not None:
+            try:
+                await provider.on_disconnect()
+            except ProviderError:
+                pass  # best effort: logging out a remote session must not block forgetting it here
+            finally:
+                await provider.aclose()
+    await state.secrets.delete_prefix(session, ctx.tenant_id, f"integration/{row.id}/")
+    row.webhook_secret_digest = None
+    row.credential_hints = {}
+    row.is_active = False
+    row.state = "disconnected"
+    row.state_message = (
+        f"Disconnected. Credentials were deleted; assets, mappings, alerts and history of "
+        f"{provider_cls.display_name} are kept."
+    )
+    row.disconnected_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def delete_integration(
+    state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID
+) -> None:
+    """Remove a disconnected integration. Its assets stay (detached); its mappings and alerts go."""
+    ctx.require(Permission.settings_update)
+    row = await get_integration(session, ctx, integration_id)
+    if row.state not in ("disconnected", "not_configured"):
+        raise Conflict("disconnect the integration before deleting it")
+    await session.execute(
+        update(Asset)
+        .where(Asset.tenant_id == ctx.tenant_id, Asset.rmm_integration_id == row.id)
+        .values(rmm_integration_id=None)
+    )
+    await state.secrets.delete_prefix(session, ctx.tenant_id, f"integration/{row.id}/")
+    await session.delete(row)
+    await session.flush()

@@ -1,0 +1,57 @@
+"""Read models shared by the integration API and UI."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.ingestion.alerts import missed_by_webhook
+from rmmbridge.providers.base import Capability
+from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, WebhookDelivery
+from rmmbridge.tenancy.auth import system_context
+from rmmbridge.web.state import AppState
+
+from . import webhooks
+from .schemas import MappingOut, WebhookInfo
+
+
+def mapping_out(row: RmmOrganizationMapping, client_name: str | None, asset_count: int | None) -> MappingOut:
+    out = MappingOut.model_validate(row)
+    out.client_name = client_name
+    out.asset_count = asset_count or 0
+    return out
+
+
+def webhook_url(state: AppState, provider: str) -> str:
+    return f"{state.settings.base_url}/api/webhooks/{provider}"
+
+
+async def webhook_info(state: AppState, session: AsyncSession, row: RmmIntegration) -> WebhookInfo:
+    cls = state.registry.get(row.provider)
+    if Capability.alert_webhook not in cls.capabilities:
+        return WebhookInfo(
+            supported=False, url=None, header=None, secret_configured=False, secret_hint=None, templates={}
+        )
+    url = webhook_url(state, row.provider)
+    counts = dict(
+        (
+            await session.execute(
+                select(WebhookDelivery.accepted, func.count())
+                .where(WebhookDelivery.tenant_id == row.tenant_id, WebhookDelivery.integration_id == row.id)
+                .group_by(WebhookDelivery.accepted)
+            )
+        ).all()
+    )
+    ctx = system_context(row.tenant_id, "webhook-info")
+    return WebhookInfo(
+        supported=True,
+        url=url,
+        header=cls.webhook_header,
+        header_aliases=list(cls.webhook_header_aliases),
+        secret_configured=row.webhook_secret_digest is not None,
+        secret_hint=await webhooks.hint(state, session, row),
+        templates=cls.webhook_templates(url),
+        deliveries_accepted=counts.get(True, 0),
+        deliveries_rejected=counts.get(False, 0),
+        alerts_missed_by_webhook=await missed_by_webhook(session, ctx, row.id),
+    )

@@ -1,0 +1,336 @@
+"""The provider contract: what every RMM integration implements.
+
+A provider is a class registered with :func:`rmmbridge.providers.registry.register_provider`.
+It declares *what it can do* (``capabilities``) and *what it needs* (``config_model``), and
+implements the methods of the capabilities it claims. The runner, API and UI only offer what a
+provider declares.
+
+Rules every provider follows:
+
+- An instance is built per integration row for every use (:class:`ProviderContext` carries that
+  row's configuration and secrets); never share an instance across tenants.
+- Normalization is pure: raw payload in, :class:`DeviceSnapshot` out, no I/O.
+- Listings never come back silently short: raise :class:`ProviderIncompleteError` (or another
+  :class:`ProviderError`) when a walk cannot be proven complete.
+- Errors say what the caller should do (see the error classes below).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, SecretStr
+
+
+class Capability(StrEnum):
+    connection_test = "connection_test"
+    scope_sync = "scope_sync"
+    device_sync = "device_sync"
+    incremental_device_sync = "incremental_device_sync"
+    device_refresh = "device_refresh"
+    alert_webhook = "alert_webhook"
+    alert_polling = "alert_polling"
+    software_inventory = "software_inventory"
+
+
+# Which capability each sync kind needs.
+KIND_CAPABILITY: dict[str, Capability] = {
+    "scopes": Capability.scope_sync,
+    "devices": Capability.device_sync,
+    "alerts": Capability.alert_polling,
+    "software": Capability.software_inventory,
+    "agent": Capability.device_refresh,
+}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ProviderError(Exception):
+    """Base of provider errors. ``message`` is shown to admins as is: make it actionable."""
+
+    def __init__(self, message: str, *, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+
+
+class ProviderAuthError(ProviderError):
+    """Credentials are wrong, expired or revoked: stop and show it; retrying will not help."""
+
+
+class ProviderReauthRequired(ProviderAuthError):
+    """The session can no longer be renewed unattended (e.g. a TOTP sign-in is needed)."""
+
+
+class ProviderConfigError(ProviderError):
+    """Wrong host, API disabled, missing permission: stop and show how to fix it."""
+
+
+class ProviderRetriableError(ProviderError):
+    """Timeouts, 429, 5xx: back off (``retry_after`` seconds when the server said) and retry."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, cause: str | None = None) -> None:
+        super().__init__(message, cause=cause)
+        self.retry_after = retry_after
+
+
+class ProviderIncompleteError(ProviderError):
+    """A listing could not be proven complete (count changed, duplicates, short page walk)."""
+
+
+class ProviderTotpRequired(ProviderError):
+    """The server asks for a one-time code; the caller should prompt for it and retry."""
+
+
+class InvalidRecord(Exception):
+    """One remote record could not be normalized: skip it, count it, keep the cause."""
+
+    def __init__(self, external_id: str | None, cause: str) -> None:
+        super().__init__(f"{external_id or '?'}: {cause}")
+        self.external_id = external_id
+        self.cause = cause
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One named preflight check of a connection test."""
+
+    name: str
+    ok: bool
+    message: str
+    fix: str | None = None
+    warning: bool = False  # passed, but with something the admin should know
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteScope:
+    """An RMM organization / client / computer group that can be mapped to a PSA client."""
+
+    external_id: str
+    name: str
+    kind: str = "organization"
+    device_count: int | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    device: str
+    fstype: str | None = None
+    total_bytes: int | None = None
+    used_bytes: int | None = None
+    free_bytes: int | None = None
+    percent_used: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSnapshot:
+    """A device as the RMM reports it, normalized. Every provider produces exactly this.
+
+    ``realm_id`` is the scope (RMM client / organization / group) the device belongs to now;
+    ``external_ref`` a second remote key some APIs need (Tactical's integer pk).
+    Status inputs: ``last_seen_at`` plus ``offline_after_s`` / ``overdue_after_s``, the agent's
+    own thresholds — status is always computed from them, never stored as truth.
+    """
+
+    external_id: str
+    realm_id: str
+    name: str
+    asset_type: str  # workstation | server
+    external_ref: str | None = None
+    site_id: str | None = None
+    site_name: str | None = None
+    serial_number: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    hardware_uuid: str | None = None
+    os_name: str | None = None
+    os_version: str | None = None
+    platform: str | None = None
+    architecture: str | None = None
+    cpu_model: str | None = None
+    cpu_cores: int | None = None
+    cpu_threads: int | None = None
+    ram_bytes: int | None = None
+    volumes: tuple[Volume, ...] = ()
+    physical_disks: tuple[str, ...] = ()
+    gpu: str | None = None
+    domain: str | None = None
+    agent_version: str | None = None
+    current_user: str | None = None
+    last_user: str | None = None
+    boot_time: datetime | None = None
+    lan_ips: tuple[str, ...] = ()
+    primary_ip: str | None = None
+    wan_ip: str | None = None
+    mac_addresses: tuple[str, ...] = ()
+    needs_reboot: bool | None = None
+    patches_last_installed_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    offline_after_s: int | None = None
+    overdue_after_s: int | None = None
+
+    def content_hash(self) -> str:
+        """Digest of every field: equal digests mean nothing to write."""
+        h = hashlib.blake2b(digest_size=16)
+        for f in _SNAPSHOT_FIELDS:
+            h.update(repr(getattr(self, f)).encode())
+            h.update(b"\x1f")
+        return h.hexdigest()
+
+
+_SNAPSHOT_FIELDS = tuple(f.name for f in fields(DeviceSnapshot))
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePage:
+    """One page of a device listing: the snapshots and the records that failed to normalize."""
+
+    snapshots: list[DeviceSnapshot]
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    total: int | None = None  # the server's total for the whole listing, when it says
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """An alert raised (or resolved) against a device."""
+
+    external_alert_id: str
+    external_device_id: str | None
+    severity: str  # info | warning | error | critical
+    status: str  # active | resolved
+    alert_type: str | None = None
+    message: str | None = None
+    raised_at: datetime | None = None
+    resolved_at: datetime | None = None
+    device_ref: str | None = None  # e.g. Tactical's integer pk, for the follow-up refresh
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareItem:
+    name: str
+    publisher: str = ""
+    version: str | None = None
+    install_date: datetime | None = None
+    size_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSoftware:
+    """The complete software list of one device (an empty list means "nothing installed")."""
+
+    external_id: str | None
+    software: list[SoftwareItem]
+    external_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    headers: Mapping[str, str]
+    body: bytes
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class ProviderContext:
+    """Everything a provider instance may use, for exactly one integration row."""
+
+    integration_id: uuid.UUID
+    tenant_id: uuid.UUID
+    settings: Mapping[str, Any]
+    http: Callable[..., httpx.AsyncClient]
+    now: Callable[[], datetime]
+    # Persist renewed credentials (e.g. a refreshed session token) in the secret store.
+    save_secrets: Callable[[dict[str, str]], Awaitable[None]]
+
+
+class ProviderConfig(BaseModel):
+    """Base for a provider's configuration model. Secret fields are ``SecretStr``."""
+
+    @classmethod
+    def secret_fields(cls) -> set[str]:
+        return {
+            name
+            for name, info in cls.model_fields.items()
+            if info.annotation is SecretStr or info.annotation == (SecretStr | None)
+        }
+
+
+class Provider:
+    """Base class of every provider. Override the methods of the capabilities you declare."""
+
+    key: ClassVar[str]
+    display_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]]
+    config_model: ClassVar[type[ProviderConfig]]
+    auth_modes: ClassVar[tuple[str, ...]] = ("default",)
+    allows_multiple: ClassVar[bool] = False
+    webhook_header: ClassVar[str | None] = None
+    scope_label: ClassVar[str] = "Organization"
+
+    def __init__(self, config: ProviderConfig, ctx: ProviderContext) -> None:
+        self.config = config
+        self.ctx = ctx
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    async def aclose(self) -> None:
+        """Release connections; called after every use."""
+
+    async def on_disconnect(self) -> None:
+        """Revoke remote sessions (e.g. log out a login token) before credentials are deleted."""
+
+    async def test_connection(self, *, totp_code: str | None = None) -> list[CheckResult]:
+        """Named preflight checks in order, stopping at the first failure."""
+        raise NotImplementedError
+
+    async def list_scopes(self) -> list[RemoteScope]:
+        """Every scope (RMM client / organization / group) the credentials can see."""
+        raise NotImplementedError
+
+    def iter_device_pages(self, scope: RemoteScope, *, since: datetime | None = None) -> AsyncIterator[DevicePage]:
+        """Pages of the scope's devices. Raises (never truncates) when incomplete.
+
+        ``since`` (with ``incremental_device_sync``) asks only for devices seen after it; such a
+        listing is never a complete snapshot.
+        """
+        raise NotImplementedError
+
+    async def fetch_device(self, external_id: str, external_ref: str | None = None) -> DeviceSnapshot | None:
+        """One device, fresh from the RMM; ``None`` when it no longer exists."""
+        raise NotImplementedError
+
+    def iter_alerts(self) -> AsyncIterator[AlertEvent]:
+        """Currently active alerts (never the whole history)."""
+        raise NotImplementedError
+
+    def iter_software(self) -> AsyncIterator[DeviceSoftware]:
+        """Software inventory, one device at a time, with bounded memory."""
+        raise NotImplementedError
+
+    def parse_webhook(self, request: WebhookRequest) -> AlertEvent:
+        """Parse one webhook delivery; raise ``InvalidRecord`` with the reason when it is bad."""
+        raise NotImplementedError
+
+    webhook_header_aliases: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def webhook_templates(cls, webhook_url: str) -> dict[str, str]:
+        """Ready-to-paste templates for the RMM's webhook configuration, by name."""
+        return {}

@@ -1,0 +1,190 @@
+"""Device sync: stream every mapped scope's pages through the shared ingestion pipeline.
+
+Fetching and writing overlap: scope walkers (bounded concurrency) put pages on a small queue and a
+single writer ingests them, one transaction per page, while the next pages download. A failed page
+fails its scope loudly; only a run in which every page of every scope succeeded is a complete
+snapshot, and only a complete snapshot may mark devices missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters
+from rmmbridge.ingestion.lifecycle import apply_complete_snapshot, recompute_status
+from rmmbridge.integrations import repository as integrations_repo
+from rmmbridge.integrations.settings import lifecycle_of
+from rmmbridge.kit.metrics import SYNC_DEVICES
+from rmmbridge.kit.time import parse_iso, utcnow
+from rmmbridge.providers.base import Capability, DevicePage, Provider, ProviderError, RemoteScope
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, SyncRun
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.web.state import AppState
+
+from . import runs
+
+SCOPE_CONCURRENCY = 4
+QUEUE_PAGES = 4
+
+
+@dataclass
+class _Progress:
+    scopes_total: int
+    scopes_done: int = 0
+    pages: int = 0
+    expected: int = 0
+    counters: IngestCounters = field(default_factory=IngestCounters)
+    per_scope: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scopes_total": self.scopes_total,
+            "scopes_done": self.scopes_done,
+            "pages": self.pages,
+            "devices_expected": self.expected or None,
+            "devices_done": self.counters.processed,
+        }
+
+
+async def run_device_sync(
+    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
+) -> None:
+    incremental = bool(run.params.get("incremental")) and provider.supports(Capability.incremental_device_sync)
+    since = parse_iso(run.params.get("since")) if incremental else None
+    async with unit_of_work(state.sessionmaker) as session:
+        mappings = await integrations_repo.syncable_mappings(session, ctx, integration.id)
+    realm_clients = {m.external_org_id: m.client_id for m in mappings if m.client_id is not None}
+    scopes = [
+        RemoteScope(m.external_org_id, m.external_org_name, m.scope_kind, attributes=dict(m.attributes or {}))
+        for m in mappings
+    ]
+    ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
+    progress = _Progress(scopes_total=len(scopes))
+    errors: list[dict[str, Any]] = []
+    failed_scopes: dict[str, str] = {}
+    queue: asyncio.Queue[tuple[RemoteScope, DevicePage] | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
+    limit = asyncio.Semaphore(SCOPE_CONCURRENCY)
+
+    async def walk(scope: RemoteScope) -> None:
+        async with limit:
+            try:
+                first = True
+                async for page in provider.iter_device_pages(scope, since=since):
+                    if first and page.total is not None:
+                        progress.expected += page.total
+                    first = False
+                    await queue.put((scope, page))
+            except ProviderError as exc:
+                failed_scopes[scope.external_id] = exc.message
+                errors.append({"scope": scope.external_id, "error": exc.message, "cause": exc.cause or ""})
+
+    async def produce() -> None:
+        try:
+            await asyncio.gather(*(walk(s) for s in scopes))
+        finally:
+            await queue.put(None)
+
+    producer = asyncio.create_task(produce())
+    try:
+        while (item := await queue.get()) is not None:
+            scope, page = item
+            async with unit_of_work(state.sessionmaker) as session:
+                outcome = await ingestor.ingest(session, page, utcnow())
+                progress.pages += 1
+                progress.counters.add(outcome.counters)
+                progress.per_scope[scope.external_id] = progress.per_scope.get(scope.external_id, 0) + len(
+                    page.snapshots
+                )
+                errors.extend({"scope": scope.external_id, **e} for e in outcome.errors)
+                await _save_progress(session, run, progress, errors)
+    finally:
+        if not producer.done():
+            producer.cancel()
+        await asyncio.gather(producer, return_exceptions=True)
+    progress.scopes_done = len(scopes)
+
+    for outcome_key in ("created", "updated", "unchanged", "failed"):
+        SYNC_DEVICES.labels(integration.provider, outcome_key).inc(getattr(progress.counters, outcome_key))
+    complete = not failed_scopes and since is None and progress.counters.failed == 0
+    await _finish(state, ctx, run, integration, progress, errors, failed_scopes, complete, list(realm_clients))
+
+
+async def _save_progress(session: Any, run: SyncRun, progress: _Progress, errors: list[dict[str, Any]]) -> None:
+    run.counters = progress.counters.as_dict()
+    run.progress = progress.as_dict()
+    run.errors = errors[: runs.MAX_ERRORS]
+    await session.execute(
+        update(SyncRun)
+        .where(SyncRun.tenant_id == run.tenant_id, SyncRun.id == run.id)
+        .values(counters=run.counters, progress=run.progress, errors=run.errors, heartbeat_at=utcnow())
+    )
+
+
+async def _finish(
+    state: AppState,
+    ctx: TenantContext,
+    run: SyncRun,
+    integration: RmmIntegration,
+    progress: _Progress,
+    errors: list[dict[str, Any]],
+    failed_scopes: dict[str, str],
+    complete: bool,
+    realm_ids: list[str],
+) -> None:
+    now = utcnow()
+    async with unit_of_work(state.sessionmaker) as session:
+        fresh = await runs.get_run(session, ctx, run.id)
+        counters = progress.counters.as_dict()
+        if complete:
+            result = await apply_complete_snapshot(
+                session,
+                ctx,
+                integration.id,
+                run.id,
+                realm_ids,
+                lifecycle_of(integration.settings or {}),
+                ctx.actor,
+                now,
+            )
+            counters["missing"], counters["retired"] = result.missing, result.retired
+        counters["status_changed"] = await recompute_status(session, ctx, integration.id, now)
+        await _touch_mappings(session, ctx, integration.id, progress, failed_scopes, now)
+        fresh.counters = counters
+        fresh.progress = {**progress.as_dict(), "scopes_done": progress.scopes_total}
+        fresh.errors = errors[: runs.MAX_ERRORS]
+        if failed_scopes and len(failed_scopes) == progress.scopes_total:
+            status = "failed"
+        elif failed_scopes or progress.counters.failed:
+            status = "partial"
+        else:
+            status = "succeeded"
+        await runs.finish_run(session, fresh, status, complete_snapshot=complete)
+
+
+async def _touch_mappings(
+    session: Any,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    progress: _Progress,
+    failed: dict[str, str],
+    now: datetime,
+) -> None:
+    for scope_id, count in progress.per_scope.items():
+        if scope_id in failed:
+            continue
+        await session.execute(
+            update(RmmOrganizationMapping)
+            .where(
+                RmmOrganizationMapping.tenant_id == ctx.tenant_id,
+                RmmOrganizationMapping.integration_id == integration_id,
+                RmmOrganizationMapping.external_org_id == scope_id,
+            )
+            .values(last_synced_at=now, device_count=count)
+        )

@@ -1,0 +1,75 @@
+"""Scope sync and single-device refresh jobs (alerts and software live with their ingestion)."""
+
+from __future__ import annotations
+
+from rmmbridge.errors import ValidationFailed
+from rmmbridge.ingestion.devices import DeviceIngestor
+from rmmbridge.ingestion.lifecycle import recompute_status
+from rmmbridge.integrations import repository as integrations_repo
+from rmmbridge.integrations.mappings import apply_scopes
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import DevicePage, Provider
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import RmmIntegration, SyncRun
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.web.state import AppState
+
+from . import runs
+
+
+async def run_scope_sync(
+    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
+) -> None:
+    scopes = await provider.list_scopes()
+    async with unit_of_work(state.sessionmaker) as session:
+        result = await apply_scopes(session, ctx, integration.id, scopes)
+        fresh = await runs.get_run(session, ctx, run.id)
+        fresh.counters = {
+            "processed": result.seen,
+            "created": result.created,
+            "missing": result.missing,
+            "revived": result.revived,
+        }
+        await runs.finish_run(session, fresh, "succeeded", complete_snapshot=True)
+
+
+async def run_agent_refresh(
+    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
+) -> None:
+    """Refresh one device now (webhook follow-up, the Refresh button); create it if it is new."""
+    external_id = str(run.params.get("external_id") or "")
+    external_ref = run.params.get("external_ref")
+    if not external_id and not external_ref:
+        raise ValidationFailed("an agent refresh needs the device's id")
+    snapshot = await provider.fetch_device(external_id, str(external_ref) if external_ref is not None else None)
+    async with unit_of_work(state.sessionmaker) as session:
+        fresh = await runs.get_run(session, ctx, run.id)
+        if snapshot is None:
+            fresh.counters = {"processed": 1, "not_found": 1}
+            await runs.finish_run(session, fresh, "succeeded")
+            return
+        mappings = await integrations_repo.syncable_mappings(session, ctx, integration.id)
+        realm_clients = {m.external_org_id: m.client_id for m in mappings if m.client_id is not None}
+        ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
+        now = utcnow()
+        outcome = await ingestor.ingest(session, DevicePage([snapshot]), now)
+        await recompute_status(session, ctx, integration.id, now)
+        fresh.counters = outcome.counters.as_dict()
+        fresh.params = {**fresh.params, "asset_id": str(outcome.asset_ids.get(snapshot.external_id) or "")}
+        await runs.finish_run(session, fresh, "succeeded")
+
+
+async def run_alert_sync(
+    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
+) -> None:
+    from rmmbridge.ingestion.alerts import reconcile_alerts
+
+    await reconcile_alerts(state, ctx, run, integration, provider)
+
+
+async def run_software_sync(
+    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
+) -> None:
+    from rmmbridge.ingestion.software import ingest_software
+
+    await ingest_software(state, ctx, run, integration, provider)

@@ -1,0 +1,81 @@
+"""The ``SyncRunner`` protocol and the in-process (``direct``) implementation.
+
+Features never talk to an orchestrator directly: they create a run row and, after commit, hand its
+id to the runner. The direct runner executes it as an asyncio task in this process; the Temporal
+runner (``sync/temporal``) would start a workflow with the same id-only payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from typing import Protocol
+
+import structlog
+
+from rmmbridge.web.state import AppState
+
+log = structlog.get_logger(__name__)
+
+
+class SyncRunner(Protocol):
+    async def submit(self, tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
+        """Execute the run (asynchronously); returns once it is handed over."""
+
+    async def wait(self, run_id: uuid.UUID, timeout: float | None = None) -> None:
+        """Wait for a run submitted by this process to finish (tests, CLI --wait)."""
+
+    async def stop(self) -> None:
+        """Stop accepting work and end what runs here."""
+
+
+def process_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class DirectRunner:
+    def __init__(self, state: AppState, max_concurrent: int = 4) -> None:
+        self._state = state
+        self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._limit = asyncio.Semaphore(max_concurrent)
+        self.owner = process_identity()
+
+    async def submit(self, tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
+        from .executor import execute_run
+
+        if run_id in self._tasks and not self._tasks[run_id].done():
+            return
+
+        async def _run() -> None:
+            async with self._limit:
+                await execute_run(self._state, tenant_id, run_id, owner=self.owner)
+
+        task = asyncio.create_task(_run(), name=f"sync-run-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda t: self._tasks.pop(run_id, None) if self._tasks.get(run_id) is t else None)
+
+    async def wait(self, run_id: uuid.UUID, timeout: float | None = None) -> None:
+        task = self._tasks.get(run_id)
+        if task is not None:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+
+    async def wait_all(self, timeout: float | None = None) -> None:
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def runner_of(state: AppState) -> SyncRunner:
+    runner = state.extras.get("runner")
+    if runner is None:
+        runner = DirectRunner(state)
+        state.extras["runner"] = runner
+    return runner  # type: ignore[no-any-return]

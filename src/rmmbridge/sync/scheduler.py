@@ -1,0 +1,119 @@
+"""The in-process scheduler (direct orchestrator): per-integration schedules, one leader.
+
+Several web processes may run against one PostgreSQL; only the holder of the ``scheduler`` lease
+row fires schedules, so a schedule fires once, not once per process. The lease is taken with a
+conditional UPDATE (or the first INSERT), renewed every tick, and expires if its holder dies.
+Single flight of runs is still enforced by the database underneath, so even two leaders could
+not run the same (integration, kind) twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.errors import AppError
+from rmmbridge.integrations.settings import schedules_of
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import KIND_CAPABILITY
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState
+from rmmbridge.tenancy.auth import system_context
+from rmmbridge.web.state import AppState
+
+from . import runs
+from .runner import process_identity
+from .service import request_sync
+
+log = structlog.get_logger(__name__)
+LEASE_NAME = "scheduler"
+
+
+async def acquire_lease(session: AsyncSession, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    result = await session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.name == LEASE_NAME, or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
+        .values(holder=holder, expires_at=now + ttl)
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    if await session.get(SchedulerLease, LEASE_NAME) is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(SchedulerLease(name=LEASE_NAME, holder=holder, expires_at=now + ttl))
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
+    """Start every due schedule of every active integration. Returns '<integration>:<kind>' fired."""
+    now = now or utcnow()
+    fired: list[str] = []
+    async with unit_of_work(state.sessionmaker) as session:
+        integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
+        states = {(s.tenant_id, s.integration_id, s.kind): s for s in await session.scalars(select(ScheduleState))}
+    for integration in integrations:
+        if integration.provider not in state.registry:
+            continue
+        capabilities = state.registry.get(integration.provider).capabilities
+        for kind, schedule in schedules_of(integration.settings or {}).items():
+            if not schedule.enabled or KIND_CAPABILITY[kind] not in capabilities:
+                continue
+            key = (integration.tenant_id, integration.id, kind)
+            current = states.get(key)
+            if current is not None and current.next_due_at > now:
+                continue
+            ctx = system_context(integration.tenant_id, "scheduler")
+            try:
+                async with unit_of_work(state.sessionmaker) as session:
+                    await request_sync(state, session, ctx, integration.id, kind, "schedule")
+                    row = await session.get(ScheduleState, key)
+                    if row is None:
+                        row = ScheduleState(tenant_id=key[0], integration_id=key[1], kind=kind, next_due_at=now)
+                        session.add(row)
+                    row.last_fired_at = now
+                    row.next_due_at = now + timedelta(minutes=schedule.interval_minutes)
+                fired.append(f"{integration.id}:{kind}")
+            except AppError as exc:
+                log.warning("schedule_skipped", integration_id=str(integration.id), kind=kind, reason=exc.detail)
+    return fired
+
+
+class Scheduler:
+    def __init__(self, state: AppState, tick_s: float = 30.0) -> None:
+        self.state = state
+        self.tick_s = tick_s
+        self.holder = process_identity()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="rmmbridge-scheduler")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def tick(self) -> list[str]:
+        async with unit_of_work(self.state.sessionmaker) as session:
+            leader = await acquire_lease(session, self.holder, timedelta(seconds=self.tick_s * 3))
+            if leader:
+                await runs.fail_stale_runs(session)
+        return await fire_due(self.state) if leader else []
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # the loop must survive a bad tick (database blip); the next tick retries
+                log.exception("scheduler_tick_failed")
+            await asyncio.sleep(self.tick_s)

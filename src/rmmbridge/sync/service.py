@@ -1,0 +1,53 @@
+"""Requesting syncs: permission, capability and state checks, the run row, then the runner."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.errors import ValidationFailed
+from rmmbridge.integrations.service import get_integration, require_capability
+from rmmbridge.providers.base import KIND_CAPABILITY
+from rmmbridge.storage.db import after_commit
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.tenancy.permissions import Permission
+from rmmbridge.web.state import AppState
+
+from . import runs
+from .runner import runner_of
+
+KINDS = tuple(KIND_CAPABILITY)
+
+
+async def request_sync(
+    state: AppState,
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    kind: str,
+    trigger: str,
+    params: dict[str, Any] | None = None,
+) -> runs.StartedRun:
+    """Create (or join) the run and hand it to the runner once the transaction commits."""
+    ctx.require(Permission.sync_run)
+    if kind not in KIND_CAPABILITY:
+        raise ValidationFailed(
+            f"unknown sync kind '{kind}'; choose one of {', '.join(KINDS)}", errors=[{"field": "kind"}]
+        )
+    integration = await get_integration(session, ctx, integration_id)
+    require_capability(state.registry, integration, KIND_CAPABILITY[kind])
+    if not integration.is_active:
+        raise ValidationFailed(
+            f"{integration.name} is not active ({integration.state.replace('_', ' ')}); test the connection first"
+        )
+    started = await runs.start_run(session, ctx, integration, kind, trigger, params)
+    if not started.joined:
+        tenant_id, run_id = ctx.tenant_id, started.run.id
+
+        async def _submit() -> None:
+            await runner_of(state).submit(tenant_id, run_id)
+
+        after_commit(session, _submit)
+    return started
