@@ -28,6 +28,7 @@ from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import user_context
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.state import AppState
+from tests.support.tinypull import TinyPullProvider
 from tests.support.tinyrmm import TinyFleet, TinyProvider, make_fleet, tiny_app
 
 PG_ADMIN_DSN = os.environ.get("RMMBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -106,16 +107,17 @@ def transport() -> RoutedTransport:
     return RoutedTransport()
 
 
-def test_registry() -> ProviderRegistry:
+def build_test_registry() -> ProviderRegistry:
     registry = builtin_registry()
     registry.register(TinyProvider)
+    registry.register(TinyPullProvider)
     return registry
 
 
 @pytest_asyncio.fixture(scope="session")
 async def app(settings_factory, transport):  # type: ignore[no-untyped-def]
     application = create_app(
-        settings_factory(), start_background=False, registry=test_registry(), http_transport=transport
+        settings_factory(), start_background=False, registry=build_test_registry(), http_transport=transport
     )
     yield application
     runner = application.state.rmm.extras.get("runner")
@@ -209,6 +211,7 @@ async def connect_tiny(
     transport: RoutedTransport,
     tenant: TenantFixture,
     fleet: TinyFleet | None = None,
+    provider: str = "tinyrmm",
     **settings: object,
 ) -> TinySetup:
     """A TinyRMM of its own, configured and tested through the REST API."""
@@ -216,7 +219,7 @@ async def connect_tiny(
     host = f"tiny-{uuid.uuid4().hex[:8]}.example"
     transport.add(host, tiny_app(fleet))
     h = tenant.headers()
-    r = await http.post("/api/v1/integrations", json={"provider": "tinyrmm", "settings": settings}, headers=h)
+    r = await http.post("/api/v1/integrations", json={"provider": provider, "settings": settings}, headers=h)
     assert r.status_code == 201, r.text
     iid = r.json()["id"]
     r = await http.put(

@@ -14,9 +14,11 @@ from rmmbridge.errors import ValidationFailed
 
 
 class Schedule(BaseModel):
+    """One schedule; in an update either field may be left out (the stored value stays)."""
+
     model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
-    interval_minutes: int = Field(ge=5, le=7 * 24 * 60)
+    enabled: bool | None = None
+    interval_minutes: int | None = Field(default=None, ge=5, le=7 * 24 * 60)
 
 
 DEFAULT_SCHEDULES: dict[str, dict[str, Any]] = {
@@ -52,7 +54,7 @@ def validate_framework_settings(values: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed(
                 f"unknown schedule(s): {', '.join(sorted(unknown))}", errors=[{"field": "settings.schedules"}]
             )
-    return parsed.model_dump(exclude_unset=True, mode="json")
+    return parsed.model_dump(exclude_unset=True, exclude_none=True, mode="json")
 
 
 def merge_settings(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,15 @@ from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.settings import lifecycle_of
 from rmmbridge.kit.metrics import SYNC_DEVICES
 from rmmbridge.kit.time import parse_iso, utcnow
-from rmmbridge.providers.base import Capability, DevicePage, Provider, ProviderError, RemoteScope
+from rmmbridge.providers.base import (
+    Capability,
+    DevicePage,
+    Provider,
+    ProviderAuthError,
+    ProviderConfigError,
+    ProviderError,
+    RemoteScope,
+)
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.tenancy.context import TenantContext
@@ -69,6 +77,7 @@ async def run_device_sync(
     progress = _Progress(scopes_total=len(scopes))
     errors: list[dict[str, Any]] = []
     failed_scopes: dict[str, str] = {}
+    fatal: list[ProviderError] = []
     queue: asyncio.Queue[tuple[RemoteScope, DevicePage] | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
     limit = asyncio.Semaphore(SCOPE_CONCURRENCY)
 
@@ -81,6 +90,9 @@ async def run_device_sync(
                         progress.expected += page.total
                     first = False
                     await queue.put((scope, page))
+            except (ProviderAuthError, ProviderConfigError) as exc:
+                fatal.append(exc)  # no other scope will fare better: stop and show it
+                failed_scopes[scope.external_id] = exc.message
             except ProviderError as exc:
                 failed_scopes[scope.external_id] = exc.message
                 errors.append({"scope": scope.external_id, "error": exc.message, "cause": exc.cause or ""})
@@ -109,6 +121,8 @@ async def run_device_sync(
             producer.cancel()
         await asyncio.gather(producer, return_exceptions=True)
     progress.scopes_done = len(scopes)
+    if fatal:
+        raise fatal[0]  # the executor fails the run and flags the integration
 
     for outcome_key in ("created", "updated", "unchanged", "failed"):
         SYNC_DEVICES.labels(integration.provider, outcome_key).inc(getattr(progress.counters, outcome_key))
