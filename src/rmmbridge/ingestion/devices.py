@@ -21,7 +21,6 @@ are never overwritten.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -148,7 +147,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def _digest(snapshot: DeviceSnapshot, client_id: uuid.UUID | None) -> str:
-    return hashlib.blake2b(f"{snapshot.content_hash()}|{client_id}".encode(), digest_size=16).hexdigest()
+    """The snapshot's content plus the client it lands on: a remapped organization is a change."""
+    return snapshot.content_hash(salt=str(client_id))
 
 
 class DeviceIngestor:
@@ -187,7 +187,7 @@ class DeviceIngestor:
         if not wanted:
             return outcome
 
-        existing = await self._prefetch(session, list(wanted))
+        existing = await self._prefetch(session, list(wanted), {ext: w[2] for ext, w in wanted.items()})
         new_ids = [ext for ext in wanted if ext not in existing]
         history: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
@@ -197,7 +197,7 @@ class DeviceIngestor:
             counters.created += len(created)
             outcome.asset_ids.update(created)
             if lost:  # another run created these between our prefetch and insert
-                existing.update(await self._prefetch(session, lost))
+                existing.update(await self._prefetch(session, lost))  # full rows: they may differ
 
         changed: list[tuple[DeviceSnapshot, uuid.UUID, str, _Existing]] = []
         unchanged_mapping_ids: list[uuid.UUID] = []
@@ -230,32 +230,67 @@ class DeviceIngestor:
 
     # ------------------------------------------------------------------ steps
 
-    async def _prefetch(self, session: AsyncSession, external_ids: list[str]) -> dict[str, _Existing]:
+    async def _prefetch(
+        self, session: AsyncSession, external_ids: list[str], digests: dict[str, str] | None = None
+    ) -> dict[str, _Existing]:
+        """Crosswalk rows and their assets for these devices, in at most three indexed lookups.
+
+        Separate lookups (crosswalk by natural key, then assets by primary key) rather than one
+        join keep the plan an index lookup even when statistics are stale after a bulk load. Only
+        devices whose digest differs (``digests``) need the asset's current values, so unchanged
+        devices cost one narrow lookup.
+        """
         m, a = MAPPINGS.c, ASSETS.c
-        core_cols = [getattr(a, f) for f in CORE_SYNCED]
-        rows = await session.execute(
-            select(m.external_id, m.id, m.local_id, m.content_hash, a.status, a.missing_since, a.overrides, *core_cols)
-            .join(ASSETS, and_(a.tenant_id == m.tenant_id, a.id == m.local_id))
-            .where(
-                m.tenant_id == self.ctx.tenant_id,
-                m.integration_id == self.integration_id,
-                m.entity_type == DEVICE,
-                m.external_id.in_(external_ids),
+        links = (
+            await session.execute(
+                select(m.external_id, m.id, m.local_id, m.content_hash).where(
+                    m.tenant_id == self.ctx.tenant_id,
+                    m.integration_id == self.integration_id,
+                    m.entity_type == DEVICE,
+                    m.external_id.in_(external_ids),
+                )
             )
-        )
+        ).all()
+        if not links:
+            return {}
+        liveness = {
+            row[0]: (row[1], row[2])
+            for row in await session.execute(
+                select(a.id, a.status, a.missing_since).where(
+                    a.tenant_id == self.ctx.tenant_id, a.id.in_([link[2] for link in links])
+                )
+            )
+        }
+        need_core = [
+            link[2]
+            for link in links
+            if link[2] in liveness
+            and (digests is None or digests.get(link[0]) != link[3] or liveness[link[2]] != ("active", None))
+        ]
+        cores: dict[uuid.UUID, Any] = {}
+        if need_core:
+            core_cols = [getattr(a, f) for f in CORE_SYNCED]
+            rows = await session.execute(
+                select(a.id, a.overrides, *core_cols).where(a.tenant_id == self.ctx.tenant_id, a.id.in_(need_core))
+            )
+            cores = {row[0]: row for row in rows}
         found: dict[str, _Existing] = {}
-        for row in rows:
-            core = {f: row[7 + i] for i, f in enumerate(CORE_SYNCED)}
-            found[row[0]] = _Existing(
-                mapping_id=row[1],
-                asset_id=row[2],
-                content_hash=row[3],
-                status=row[4],
-                missing_since=row[5],
-                overrides=tuple(row[6] or ()),
-                client_id=core["client_id"],
-                name=core["name"],
-                asset_type=core["asset_type"],
+        for external_id, mapping_id, asset_id, content_hash in links:
+            if asset_id not in liveness:
+                continue  # the asset was deleted by hand: the device is treated as new
+            status, missing_since = liveness[asset_id]
+            row = cores.get(asset_id)
+            core = {f: row[2 + i] for i, f in enumerate(CORE_SYNCED)} if row is not None else {}
+            found[external_id] = _Existing(
+                mapping_id=mapping_id,
+                asset_id=asset_id,
+                content_hash=content_hash,
+                status=status,
+                missing_since=missing_since,
+                overrides=tuple(row[1] or ()) if row is not None else (),
+                client_id=core.get("client_id"),
+                name=core.get("name", ""),
+                asset_type=core.get("asset_type", ""),
                 core=core,
             )
         return found

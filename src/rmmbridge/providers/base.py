@@ -181,13 +181,10 @@ class DeviceSnapshot:
     offline_after_s: int | None = None
     overdue_after_s: int | None = None
 
-    def content_hash(self) -> str:
-        """Digest of every field: equal digests mean nothing to write."""
-        h = hashlib.blake2b(digest_size=16)
-        for f in _SNAPSHOT_FIELDS:
-            h.update(repr(getattr(self, f)).encode())
-            h.update(b"\x1f")
-        return h.hexdigest()
+    def content_hash(self, salt: str = "") -> str:
+        """Digest of every field (and ``salt``): equal digests mean nothing to write."""
+        values = tuple(getattr(self, f) for f in _SNAPSHOT_FIELDS)
+        return hashlib.blake2b(f"{salt}|{values!r}".encode(), digest_size=16).hexdigest()
 
 
 _SNAPSHOT_FIELDS = tuple(f.name for f in fields(DeviceSnapshot))

@@ -32,6 +32,7 @@ from rmmbridge.providers.base import (
     RemoteScope,
 )
 from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.maintenance import GrowthAnalyzer
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.state import AppState
@@ -103,12 +104,14 @@ async def run_device_sync(
         finally:
             await queue.put(None)
 
+    analyzer = GrowthAnalyzer()
     producer = asyncio.create_task(produce())
     try:
         while (item := await queue.get()) is not None:
             scope, page = item
             async with unit_of_work(state.sessionmaker) as session:
                 outcome = await ingestor.ingest(session, page, utcnow())
+                await analyzer.after_page(session, outcome.counters.created)
                 progress.pages += 1
                 progress.counters.add(outcome.counters)
                 progress.per_scope[scope.external_id] = progress.per_scope.get(scope.external_id, 0) + len(

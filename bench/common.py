@@ -1,0 +1,88 @@
+"""Benchmark plumbing: a fresh migrated database, a tenant with an integration, peak RSS."""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from rmmbridge.clients.schemas import ClientCreate
+from rmmbridge.clients.service import create_client
+from rmmbridge.integrations.schemas import IntegrationCreate
+from rmmbridge.integrations.service import create_integration
+from rmmbridge.providers.registry import builtin_registry
+from rmmbridge.storage import migrate
+from rmmbridge.storage.db import create_engine, create_sessionmaker, unit_of_work
+from rmmbridge.tenancy import service as tenancy
+from rmmbridge.tenancy.auth import system_context
+from rmmbridge.tenancy.context import TenantContext
+
+PG_ADMIN = os.environ.get("RMMBRIDGE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+@dataclass
+class BenchDb:
+    url: str
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    drop: str | None = None
+
+
+async def fresh_database(kind: str) -> BenchDb:
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
+        drop = None
+    else:
+        import asyncpg
+
+        name = f"rmmbridge_bench_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+        drop = name
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    return BenchDb(url, engine, create_sessionmaker(engine), drop)
+
+
+async def dispose(db: BenchDb) -> None:
+    await db.engine.dispose()
+    if db.drop:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db.drop}" WITH (FORCE)')
+        await conn.close()
+
+
+@dataclass
+class Tenant:
+    ctx: TenantContext
+    integration_id: uuid.UUID
+    realm_clients: dict[str, uuid.UUID]
+
+
+async def new_tenant(db: BenchDb, scopes: int, provider: str = "tacticalrmm") -> Tenant:
+    registry = builtin_registry()
+    if provider not in registry:
+        from tests.support.tinyrmm import TinyProvider
+
+        registry.register(TinyProvider)
+        provider = "tinyrmm"
+    async with unit_of_work(db.sessionmaker) as s:
+        tenant = await tenancy.create_tenant(s, f"bench-{uuid.uuid4().hex[:8]}")
+        ctx = system_context(tenant.id, "bench")
+        integ = await create_integration(s, ctx, registry, IntegrationCreate(provider=provider))
+        clients = {}
+        for i in range(scopes):
+            clients[f"client-{i}"] = (await create_client(s, ctx, ClientCreate(name=f"Client {i}"))).id
+    return Tenant(ctx, integ.id, clients)
