@@ -292,7 +292,8 @@ class TinyProvider(Provider):
                 row["device"], [SoftwareItem(s["name"], s["publisher"], s["version"]) for s in row["software"]]
             )
 
-    def parse_webhook(self, request: WebhookRequest) -> AlertEvent:
+    @classmethod
+    def parse_webhook(cls, request: WebhookRequest) -> AlertEvent:
         try:
             body = json.loads(request.body)
         except ValueError as exc:

@@ -321,8 +321,13 @@ class Provider:
         """Software inventory, one device at a time, with bounded memory."""
         raise NotImplementedError
 
-    def parse_webhook(self, request: WebhookRequest) -> AlertEvent:
-        """Parse one webhook delivery; raise ``InvalidRecord`` with the reason when it is bad."""
+    @classmethod
+    def parse_webhook(cls, request: WebhookRequest) -> AlertEvent:
+        """Parse one webhook delivery; raise ``InvalidRecord`` with the reason when it is bad.
+
+        A classmethod: parsing is pure and must not need the integration's credentials (the
+        receiver answers within the RMM's timeout without decrypting anything).
+        """
         raise NotImplementedError
 
     webhook_header_aliases: ClassVar[tuple[str, ...]] = ()

@@ -33,12 +33,15 @@ class StartedRun:
     joined: bool  # True: an active run existed and is returned instead of a new one
 
 
-async def active_run(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, kind: str) -> SyncRun | None:
+async def active_run(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, kind: str, target: str = ""
+) -> SyncRun | None:
     return await session.scalar(
         select(SyncRun).where(
             SyncRun.tenant_id == ctx.tenant_id,
             SyncRun.integration_id == integration_id,
             SyncRun.kind == kind,
+            SyncRun.target == target,
             SyncRun.status.in_(ACTIVE_RUN_STATUSES),
         )
     )
@@ -51,9 +54,10 @@ async def start_run(
     kind: str,
     trigger: str,
     params: dict[str, Any] | None = None,
+    target: str = "",
 ) -> StartedRun:
-    """Create a queued run, or return the active one of the same kind."""
-    existing = await active_run(session, ctx, integration.id, kind)
+    """Create a queued run, or return the active one of the same kind (and target)."""
+    existing = await active_run(session, ctx, integration.id, kind, target)
     if existing is not None:
         return StartedRun(existing, True)
     run = SyncRun(
@@ -62,6 +66,7 @@ async def start_run(
         kind=kind,
         trigger=trigger,
         status="queued",
+        target=target,
         params=params or {},
         counters={},
         progress={},
@@ -74,7 +79,7 @@ async def start_run(
             await session.flush()
     except IntegrityError:
         session.expunge(run) if run in session else None
-        existing = await active_run(session, ctx, integration.id, kind)
+        existing = await active_run(session, ctx, integration.id, kind, target)
         if existing is None:
             raise
         return StartedRun(existing, True)

@@ -42,7 +42,10 @@ async def request_sync(
         raise ValidationFailed(
             f"{integration.name} is not active ({integration.state.replace('_', ' ')}); test the connection first"
         )
-    started = await runs.start_run(session, ctx, integration, kind, trigger, params)
+    # A device refresh is single-flight per device, so refreshes of one agent coalesce while
+    # different agents refresh side by side.
+    target = str((params or {}).get("external_id") or (params or {}).get("external_ref") or "") if kind == "agent" else ""
+    started = await runs.start_run(session, ctx, integration, kind, trigger, params, target=target)
     if not started.joined:
         tenant_id, run_id = ctx.tenant_id, started.run.id
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from rmmbridge.alerts import api as alerts_api
+from rmmbridge.alerts import webhooks as alert_webhooks
 from rmmbridge.assets import api as assets_api
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
@@ -13,12 +15,13 @@ from rmmbridge.tenancy import ui as tenancy_ui
 from rmmbridge.web.ui import pages
 
 api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(alerts_api.router)
 api_router.include_router(assets_api.router)
 api_router.include_router(clients_api.router)
 api_router.include_router(integrations_api.router)
 api_router.include_router(sync_api.router)
 
-webhook_router = APIRouter(prefix="/api/webhooks", include_in_schema=False)
+webhook_router = alert_webhooks.router
 
 ui_router = APIRouter(include_in_schema=False)
 ui_router.include_router(tenancy_ui.router)

@@ -22,12 +22,14 @@ class SyncRun(Base):
             ["rmm_integrations.tenant_id", "rmm_integrations.id"],
             ondelete="CASCADE",
         ),
-        # Single flight, enforced by the database: at most one queued/running run per kind.
+        # Single flight, enforced by the database: at most one queued/running run per kind and
+        # target (the device, for single-device refreshes; '' for whole-integration runs).
         Index(
             "uq_sync_runs_one_active",
             "tenant_id",
             "integration_id",
             "kind",
+            "target",
             unique=True,
             sqlite_where=text("status IN ('queued', 'running')"),
             postgresql_where=text("status IN ('queued', 'running')"),
@@ -40,6 +42,7 @@ class SyncRun(Base):
     integration_id: Mapped[uuid.UUID]
     kind: Mapped[str] = mapped_column(String(20))  # scopes | devices | alerts | software | agent
     trigger: Mapped[str] = mapped_column(String(20))  # manual | schedule | webhook | api | cli
+    target: Mapped[str] = mapped_column(String(255), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20), default="queued")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     counters: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-23 18:40:56.607757
+Revises: 
+Create Date: 2026-11-23 19:11:09.390880
 """
 
 from collections.abc import Sequence
@@ -10,581 +10,393 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-revision: str = "0001"
+revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "scheduler_leases",
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_leases")),
+    op.create_table('scheduler_leases',
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
     )
-    op.create_table(
-        "software_catalog",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("name", sa.String(length=500), nullable=False),
-        sa.Column("normalized_name", sa.String(length=500), nullable=False),
-        sa.Column("publisher", sa.String(length=500), server_default="", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_software_catalog")),
-        sa.UniqueConstraint(
-            "tenant_id",
-            "normalized_name",
-            "publisher",
-            name=op.f("uq_software_catalog_tenant_id_normalized_name_publisher"),
-        ),
+    op.create_table('software_catalog',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=500), nullable=False),
+    sa.Column('normalized_name', sa.String(length=500), nullable=False),
+    sa.Column('publisher', sa.String(length=500), server_default='', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_software_catalog')),
+    sa.UniqueConstraint('tenant_id', 'normalized_name', 'publisher', name=op.f('uq_software_catalog_tenant_id_normalized_name_publisher'))
     )
-    op.create_table(
-        "tenants",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
-        sa.UniqueConstraint("name", name=op.f("uq_tenants_name")),
+    op.create_table('tenants',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tenants')),
+    sa.UniqueConstraint('name', name=op.f('uq_tenants_name'))
     )
-    op.create_table(
-        "clients",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_clients_tenant_id_tenants")),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_clients")),
+    op.create_table('clients',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_clients_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_clients'))
     )
-    op.create_table(
-        "event_outbox",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("event_type", sa.String(length=60), nullable=False),
-        sa.Column("entity_type", sa.String(length=40), nullable=False),
-        sa.Column("entity_id", sa.String(length=255), nullable=False),
-        sa.Column(
-            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_event_outbox_tenant_id_tenants")),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_event_outbox")),
+    op.create_table('event_outbox',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('event_type', sa.String(length=60), nullable=False),
+    sa.Column('entity_type', sa.String(length=40), nullable=False),
+    sa.Column('entity_id', sa.String(length=255), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_event_outbox_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_event_outbox'))
     )
-    with op.batch_alter_table("event_outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_event_outbox_tenant_created_id", ["tenant_id", "created_at", "id"], unique=False)
+    with op.batch_alter_table('event_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_event_outbox_tenant_created_id', ['tenant_id', 'created_at', 'id'], unique=False)
 
-    op.create_table(
-        "rmm_integrations",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("provider", sa.String(length=40), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("instance_url", sa.String(length=500), nullable=True),
-        sa.Column("auth_mode", sa.String(length=40), nullable=True),
-        sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("state", sa.String(length=30), nullable=False),
-        sa.Column("state_message", sa.String(length=1000), nullable=True),
-        sa.Column(
-            "settings", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column(
-            "credential_hints",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("webhook_secret_digest", sa.String(length=64), nullable=True),
-        sa.Column("connected_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("disconnected_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_test_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "last_test_result",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "sync_status", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_rmm_integrations_tenant_id_tenants")),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_rmm_integrations")),
-        sa.UniqueConstraint("webhook_secret_digest", name=op.f("uq_rmm_integrations_webhook_secret_digest")),
+    op.create_table('rmm_integrations',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('instance_url', sa.String(length=500), nullable=True),
+    sa.Column('auth_mode', sa.String(length=40), nullable=True),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('state_message', sa.String(length=1000), nullable=True),
+    sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('credential_hints', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('webhook_secret_digest', sa.String(length=64), nullable=True),
+    sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('disconnected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_test_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_test_result', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('sync_status', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_rmm_integrations_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_integrations')),
+    sa.UniqueConstraint('webhook_secret_digest', name=op.f('uq_rmm_integrations_webhook_secret_digest'))
     )
-    op.create_table(
-        "tenant_secrets",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_secrets_tenant_id_tenants")),
-        sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_tenant_secrets")),
+    op.create_table('tenant_secrets',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tenant_secrets_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'name', name=op.f('pk_tenant_secrets'))
     )
-    op.create_table(
-        "users",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_users_tenant_id_tenants")),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_users")),
-        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+    op.create_table('users',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_users_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_users')),
+    sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
-    op.create_table(
-        "api_tokens",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("token_digest", sa.String(length=64), nullable=False),
-        sa.Column("last4", sa.String(length=4), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "user_id"],
-            ["users.tenant_id", "users.id"],
-            name=op.f("fk_api_tokens_tenant_id_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_api_tokens")),
-        sa.UniqueConstraint("token_digest", name=op.f("uq_api_tokens_token_digest")),
+    op.create_table('api_tokens',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('token_digest', sa.String(length=64), nullable=False),
+    sa.Column('last4', sa.String(length=4), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'user_id'], ['users.tenant_id', 'users.id'], name=op.f('fk_api_tokens_tenant_id_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_digest', name=op.f('uq_api_tokens_token_digest'))
     )
-    op.create_table(
-        "assets",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("client_id", sa.Uuid(), nullable=True),
-        sa.Column("asset_type", sa.String(length=30), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("serial_number", sa.String(length=255), nullable=True),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("location", sa.String(length=255), nullable=True),
-        sa.Column("notes", sa.Text(), nullable=True),
-        sa.Column("rmm_provider", sa.String(length=40), nullable=True),
-        sa.Column("rmm_integration_id", sa.Uuid(), nullable=True),
-        sa.Column("rmm_device_id", sa.String(length=255), nullable=True),
-        sa.Column("rmm_organization_id", sa.String(length=255), nullable=True),
-        sa.Column("rmm_site_id", sa.String(length=255), nullable=True),
-        sa.Column("rmm_site_name", sa.String(length=255), nullable=True),
-        sa.Column("agent_status", sa.String(length=20), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("offline_after_s", sa.Integer(), nullable=True),
-        sa.Column("overdue_after_s", sa.Integer(), nullable=True),
-        sa.Column("offline_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("overdue_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_rmm_sync_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("missing_since", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("missing_snapshots", sa.Integer(), nullable=False),
-        sa.Column(
-            "overrides", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "client_id"],
-            ["clients.tenant_id", "clients.id"],
-            name=op.f("fk_assets_tenant_id_client_id_clients"),
-        ),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_assets_tenant_id_tenants")),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_assets")),
+    op.create_table('assets',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=True),
+    sa.Column('asset_type', sa.String(length=30), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('serial_number', sa.String(length=255), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('location', sa.String(length=255), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('rmm_provider', sa.String(length=40), nullable=True),
+    sa.Column('rmm_integration_id', sa.Uuid(), nullable=True),
+    sa.Column('rmm_device_id', sa.String(length=255), nullable=True),
+    sa.Column('rmm_organization_id', sa.String(length=255), nullable=True),
+    sa.Column('rmm_site_id', sa.String(length=255), nullable=True),
+    sa.Column('rmm_site_name', sa.String(length=255), nullable=True),
+    sa.Column('agent_status', sa.String(length=20), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('offline_after_s', sa.Integer(), nullable=True),
+    sa.Column('overdue_after_s', sa.Integer(), nullable=True),
+    sa.Column('offline_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_rmm_sync_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('missing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('missing_snapshots', sa.Integer(), nullable=False),
+    sa.Column('overrides', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'client_id'], ['clients.tenant_id', 'clients.id'], name=op.f('fk_assets_tenant_id_client_id_clients')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_assets_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_assets'))
     )
-    with op.batch_alter_table("assets", schema=None) as batch_op:
-        batch_op.create_index("ix_assets_tenant_client", ["tenant_id", "client_id"], unique=False)
-        batch_op.create_index("ix_assets_tenant_integration", ["tenant_id", "rmm_integration_id"], unique=False)
-        batch_op.create_index("ix_assets_tenant_name", ["tenant_id", "name"], unique=False)
+    with op.batch_alter_table('assets', schema=None) as batch_op:
+        batch_op.create_index('ix_assets_tenant_client', ['tenant_id', 'client_id'], unique=False)
+        batch_op.create_index('ix_assets_tenant_integration', ['tenant_id', 'rmm_integration_id'], unique=False)
+        batch_op.create_index('ix_assets_tenant_name', ['tenant_id', 'name'], unique=False)
 
-    op.create_table(
-        "external_entity_mappings",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("integration_id", sa.Uuid(), nullable=False),
-        sa.Column("entity_type", sa.String(length=40), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("local_id", sa.Uuid(), nullable=False),
-        sa.Column("external_ref", sa.String(length=255), nullable=True),
-        sa.Column("realm_id", sa.String(length=255), nullable=True),
-        sa.Column("site_id", sa.String(length=255), nullable=True),
-        sa.Column("content_hash", sa.String(length=64), nullable=True),
-        sa.Column("last_seen_run_id", sa.Uuid(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "integration_id"],
-            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
-            name=op.f("fk_external_entity_mappings_tenant_id_integration_id_rmm_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_external_entity_mappings")),
-        sa.UniqueConstraint(
-            "tenant_id",
-            "integration_id",
-            "entity_type",
-            "external_id",
-            name=op.f("uq_external_entity_mappings_tenant_id_integration_id_entity_type_external_id"),
-        ),
+    op.create_table('external_entity_mappings',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('entity_type', sa.String(length=40), nullable=False),
+    sa.Column('external_id', sa.String(length=255), nullable=False),
+    sa.Column('local_id', sa.Uuid(), nullable=False),
+    sa.Column('external_ref', sa.String(length=255), nullable=True),
+    sa.Column('realm_id', sa.String(length=255), nullable=True),
+    sa.Column('site_id', sa.String(length=255), nullable=True),
+    sa.Column('content_hash', sa.String(length=64), nullable=True),
+    sa.Column('last_seen_run_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_external_entity_mappings_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_external_entity_mappings')),
+    sa.UniqueConstraint('tenant_id', 'integration_id', 'entity_type', 'external_id', name=op.f('uq_external_entity_mappings_tenant_id_integration_id_entity_type_external_id'))
     )
-    with op.batch_alter_table("external_entity_mappings", schema=None) as batch_op:
-        batch_op.create_index("ix_eem_tenant_local", ["tenant_id", "entity_type", "local_id"], unique=False)
+    with op.batch_alter_table('external_entity_mappings', schema=None) as batch_op:
+        batch_op.create_index('ix_eem_tenant_local', ['tenant_id', 'entity_type', 'local_id'], unique=False)
 
-    op.create_table(
-        "rmm_organization_mappings",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("integration_id", sa.Uuid(), nullable=False),
-        sa.Column("external_org_id", sa.String(length=255), nullable=False),
-        sa.Column("external_org_name", sa.String(length=255), nullable=False),
-        sa.Column("scope_kind", sa.String(length=40), nullable=False),
-        sa.Column(
-            "attributes", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("client_id", sa.Uuid(), nullable=True),
-        sa.Column("auto_sync_assets", sa.Boolean(), nullable=False),
-        sa.Column("device_count", sa.Integer(), nullable=True),
-        sa.Column("missing_since", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_synced_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "client_id"],
-            ["clients.tenant_id", "clients.id"],
-            name=op.f("fk_rmm_organization_mappings_tenant_id_client_id_clients"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "integration_id"],
-            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
-            name=op.f("fk_rmm_organization_mappings_tenant_id_integration_id_rmm_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_rmm_organization_mappings")),
-        sa.UniqueConstraint(
-            "tenant_id",
-            "integration_id",
-            "external_org_id",
-            name=op.f("uq_rmm_organization_mappings_tenant_id_integration_id_external_org_id"),
-        ),
+    op.create_table('rmm_organization_mappings',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('external_org_id', sa.String(length=255), nullable=False),
+    sa.Column('external_org_name', sa.String(length=255), nullable=False),
+    sa.Column('scope_kind', sa.String(length=40), nullable=False),
+    sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=True),
+    sa.Column('auto_sync_assets', sa.Boolean(), nullable=False),
+    sa.Column('device_count', sa.Integer(), nullable=True),
+    sa.Column('missing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_synced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'client_id'], ['clients.tenant_id', 'clients.id'], name=op.f('fk_rmm_organization_mappings_tenant_id_client_id_clients')),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_rmm_organization_mappings_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_organization_mappings')),
+    sa.UniqueConstraint('tenant_id', 'integration_id', 'external_org_id', name=op.f('uq_rmm_organization_mappings_tenant_id_integration_id_external_org_id'))
     )
-    op.create_table(
-        "schedule_states",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("integration_id", sa.Uuid(), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("last_fired_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "integration_id"],
-            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
-            name=op.f("fk_schedule_states_tenant_id_integration_id_rmm_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "integration_id", "kind", name=op.f("pk_schedule_states")),
+    op.create_table('schedule_states',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('last_fired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_schedule_states_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'integration_id', 'kind', name=op.f('pk_schedule_states'))
     )
-    op.create_table(
-        "sync_cursors",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("integration_id", sa.Uuid(), nullable=False),
-        sa.Column("stream", sa.String(length=60), nullable=False),
-        sa.Column("value", sa.String(length=1000), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "integration_id"],
-            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
-            name=op.f("fk_sync_cursors_tenant_id_integration_id_rmm_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "integration_id", "stream", name=op.f("pk_sync_cursors")),
+    op.create_table('sync_cursors',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('stream', sa.String(length=60), nullable=False),
+    sa.Column('value', sa.String(length=1000), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_sync_cursors_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'integration_id', 'stream', name=op.f('pk_sync_cursors'))
     )
-    op.create_table(
-        "sync_runs",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("integration_id", sa.Uuid(), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("trigger", sa.String(length=20), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column(
-            "params", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column(
-            "counters", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column(
-            "progress", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column(
-            "errors", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("complete_snapshot", sa.Boolean(), nullable=False),
-        sa.Column("owner", sa.String(length=200), nullable=True),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "integration_id"],
-            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
-            name=op.f("fk_sync_runs_tenant_id_integration_id_rmm_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_sync_runs")),
+    op.create_table('sync_runs',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('trigger', sa.String(length=20), nullable=False),
+    sa.Column('target', sa.String(length=255), server_default='', nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('params', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('counters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('progress', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('errors', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('complete_snapshot', sa.Boolean(), nullable=False),
+    sa.Column('owner', sa.String(length=200), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_sync_runs_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_sync_runs'))
     )
-    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_sync_runs_tenant_integration_created", ["tenant_id", "integration_id", "created_at"], unique=False
-        )
-        batch_op.create_index(
-            "uq_sync_runs_one_active",
-            ["tenant_id", "integration_id", "kind"],
-            unique=True,
-            sqlite_where=sa.text("status IN ('queued', 'running')"),
-            postgresql_where=sa.text("status IN ('queued', 'running')"),
-        )
+    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
+        batch_op.create_index('ix_sync_runs_tenant_integration_created', ['tenant_id', 'integration_id', 'created_at'], unique=False)
+        batch_op.create_index('uq_sync_runs_one_active', ['tenant_id', 'integration_id', 'kind', 'target'], unique=True, sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
 
-    op.create_table(
-        "user_sessions",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("token_digest", sa.String(length=64), nullable=False),
-        sa.Column("csrf_token", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "user_id"],
-            ["users.tenant_id", "users.id"],
-            name=op.f("fk_user_sessions_tenant_id_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_user_sessions")),
-        sa.UniqueConstraint("token_digest", name=op.f("uq_user_sessions_token_digest")),
+    op.create_table('user_sessions',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('token_digest', sa.String(length=64), nullable=False),
+    sa.Column('csrf_token', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'user_id'], ['users.tenant_id', 'users.id'], name=op.f('fk_user_sessions_tenant_id_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_user_sessions')),
+    sa.UniqueConstraint('token_digest', name=op.f('uq_user_sessions_token_digest'))
     )
-    op.create_table(
-        "webhook_deliveries",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("integration_id", sa.Uuid(), nullable=False),
-        sa.Column("accepted", sa.Boolean(), nullable=False),
-        sa.Column("reason", sa.String(length=500), nullable=True),
-        sa.Column("payload_excerpt", sa.String(length=4000), nullable=True),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "integration_id"],
-            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
-            name=op.f("fk_webhook_deliveries_tenant_id_integration_id_rmm_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_webhook_deliveries")),
+    op.create_table('webhook_deliveries',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('accepted', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=True),
+    sa.Column('payload_excerpt', sa.String(length=4000), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_webhook_deliveries_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_webhook_deliveries'))
     )
-    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_webhook_deliveries_tenant_integration_at", ["tenant_id", "integration_id", "received_at"], unique=False
-        )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_tenant_integration_at', ['tenant_id', 'integration_id', 'received_at'], unique=False)
 
-    op.create_table(
-        "asset_history",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("asset_id", sa.Uuid(), nullable=False),
-        sa.Column("action", sa.String(length=20), nullable=False),
-        sa.Column("actor", sa.String(length=100), nullable=False),
-        sa.Column(
-            "changes", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "asset_id"],
-            ["assets.tenant_id", "assets.id"],
-            name=op.f("fk_asset_history_tenant_id_asset_id_assets"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_asset_history")),
+    op.create_table('asset_history',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('changes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_asset_history_tenant_id_asset_id_assets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_asset_history'))
     )
-    with op.batch_alter_table("asset_history", schema=None) as batch_op:
-        batch_op.create_index("ix_asset_history_tenant_asset_at", ["tenant_id", "asset_id", "created_at"], unique=False)
+    with op.batch_alter_table('asset_history', schema=None) as batch_op:
+        batch_op.create_index('ix_asset_history_tenant_asset_at', ['tenant_id', 'asset_id', 'created_at'], unique=False)
 
-    op.create_table(
-        "asset_software",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("asset_id", sa.Uuid(), nullable=False),
-        sa.Column("software_id", sa.Uuid(), nullable=False),
-        sa.Column("version", sa.String(length=200), nullable=True),
-        sa.Column("install_date", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("size_bytes", sa.BigInteger(), nullable=True),
-        sa.Column("is_current", sa.Boolean(), nullable=False),
-        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("uninstalled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "asset_id"],
-            ["assets.tenant_id", "assets.id"],
-            name=op.f("fk_asset_software_tenant_id_asset_id_assets"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "software_id"],
-            ["software_catalog.tenant_id", "software_catalog.id"],
-            name=op.f("fk_asset_software_tenant_id_software_id_software_catalog"),
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "asset_id", "software_id", name=op.f("pk_asset_software")),
+    op.create_table('asset_software',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('software_id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.String(length=200), nullable=True),
+    sa.Column('install_date', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('size_bytes', sa.BigInteger(), nullable=True),
+    sa.Column('is_current', sa.Boolean(), nullable=False),
+    sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('uninstalled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_asset_software_tenant_id_asset_id_assets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'software_id'], ['software_catalog.tenant_id', 'software_catalog.id'], name=op.f('fk_asset_software_tenant_id_software_id_software_catalog')),
+    sa.PrimaryKeyConstraint('tenant_id', 'asset_id', 'software_id', name=op.f('pk_asset_software'))
     )
-    with op.batch_alter_table("asset_software", schema=None) as batch_op:
-        batch_op.create_index("ix_asset_software_tenant_software", ["tenant_id", "software_id"], unique=False)
+    with op.batch_alter_table('asset_software', schema=None) as batch_op:
+        batch_op.create_index('ix_asset_software_tenant_software', ['tenant_id', 'software_id'], unique=False)
 
-    op.create_table(
-        "rmm_alerts",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("integration_id", sa.Uuid(), nullable=False),
-        sa.Column("external_alert_id", sa.String(length=255), nullable=False),
-        sa.Column("external_device_id", sa.String(length=255), nullable=True),
-        sa.Column("asset_id", sa.Uuid(), nullable=True),
-        sa.Column("severity", sa.String(length=20), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("alert_type", sa.String(length=60), nullable=True),
-        sa.Column("message", sa.Text(), nullable=True),
-        sa.Column("source", sa.String(length=20), nullable=False),
-        sa.Column("occurrences", sa.Integer(), nullable=False),
-        sa.Column("raised_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("webhook_seen", sa.Boolean(), nullable=False),
-        sa.Column(
-            "attributes", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "asset_id"],
-            ["assets.tenant_id", "assets.id"],
-            name=op.f("fk_rmm_alerts_tenant_id_asset_id_assets"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "integration_id"],
-            ["rmm_integrations.tenant_id", "rmm_integrations.id"],
-            name=op.f("fk_rmm_alerts_tenant_id_integration_id_rmm_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_rmm_alerts")),
-        sa.UniqueConstraint(
-            "tenant_id",
-            "integration_id",
-            "external_alert_id",
-            name=op.f("uq_rmm_alerts_tenant_id_integration_id_external_alert_id"),
-        ),
+    op.create_table('rmm_alerts',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('external_alert_id', sa.String(length=255), nullable=False),
+    sa.Column('external_device_id', sa.String(length=255), nullable=True),
+    sa.Column('asset_id', sa.Uuid(), nullable=True),
+    sa.Column('severity', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('alert_type', sa.String(length=60), nullable=True),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('occurrences', sa.Integer(), nullable=False),
+    sa.Column('raised_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('webhook_seen', sa.Boolean(), nullable=False),
+    sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_rmm_alerts_tenant_id_asset_id_assets')),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_rmm_alerts_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_alerts')),
+    sa.UniqueConstraint('tenant_id', 'integration_id', 'external_alert_id', name=op.f('uq_rmm_alerts_tenant_id_integration_id_external_alert_id'))
     )
-    with op.batch_alter_table("rmm_alerts", schema=None) as batch_op:
-        batch_op.create_index("ix_rmm_alerts_tenant_asset", ["tenant_id", "asset_id"], unique=False)
-        batch_op.create_index("ix_rmm_alerts_tenant_status", ["tenant_id", "status"], unique=False)
+    with op.batch_alter_table('rmm_alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_rmm_alerts_tenant_asset', ['tenant_id', 'asset_id'], unique=False)
+        batch_op.create_index('ix_rmm_alerts_tenant_status', ['tenant_id', 'status'], unique=False)
 
-    op.create_table(
-        "server_assets",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("asset_id", sa.Uuid(), nullable=False),
-        sa.Column("manufacturer", sa.String(length=255), nullable=True),
-        sa.Column("model", sa.String(length=255), nullable=True),
-        sa.Column("hardware_uuid", sa.String(length=64), nullable=True),
-        sa.Column("os_name", sa.String(length=255), nullable=True),
-        sa.Column("os_version", sa.String(length=100), nullable=True),
-        sa.Column("platform", sa.String(length=30), nullable=True),
-        sa.Column("architecture", sa.String(length=20), nullable=True),
-        sa.Column("cpu_model", sa.String(length=255), nullable=True),
-        sa.Column("cpu_cores", sa.Integer(), nullable=True),
-        sa.Column("cpu_threads", sa.Integer(), nullable=True),
-        sa.Column("ram_bytes", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "volumes", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column(
-            "physical_disks",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("gpu", sa.String(length=255), nullable=True),
-        sa.Column("domain", sa.String(length=255), nullable=True),
-        sa.Column("agent_version", sa.String(length=50), nullable=True),
-        sa.Column("current_user", sa.String(length=255), nullable=True),
-        sa.Column("last_user", sa.String(length=255), nullable=True),
-        sa.Column("boot_time", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "lan_ips", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("primary_ip", sa.String(length=64), nullable=True),
-        sa.Column("wan_ip", sa.String(length=64), nullable=True),
-        sa.Column(
-            "mac_addresses",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("needs_reboot", sa.Boolean(), nullable=True),
-        sa.Column("patches_last_installed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "asset_id"],
-            ["assets.tenant_id", "assets.id"],
-            name=op.f("fk_server_assets_tenant_id_asset_id_assets"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "asset_id", name=op.f("pk_server_assets")),
+    op.create_table('server_assets',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('manufacturer', sa.String(length=255), nullable=True),
+    sa.Column('model', sa.String(length=255), nullable=True),
+    sa.Column('hardware_uuid', sa.String(length=64), nullable=True),
+    sa.Column('os_name', sa.String(length=255), nullable=True),
+    sa.Column('os_version', sa.String(length=100), nullable=True),
+    sa.Column('platform', sa.String(length=30), nullable=True),
+    sa.Column('architecture', sa.String(length=20), nullable=True),
+    sa.Column('cpu_model', sa.String(length=255), nullable=True),
+    sa.Column('cpu_cores', sa.Integer(), nullable=True),
+    sa.Column('cpu_threads', sa.Integer(), nullable=True),
+    sa.Column('ram_bytes', sa.BigInteger(), nullable=True),
+    sa.Column('volumes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('physical_disks', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('gpu', sa.String(length=255), nullable=True),
+    sa.Column('domain', sa.String(length=255), nullable=True),
+    sa.Column('agent_version', sa.String(length=50), nullable=True),
+    sa.Column('current_user', sa.String(length=255), nullable=True),
+    sa.Column('last_user', sa.String(length=255), nullable=True),
+    sa.Column('boot_time', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lan_ips', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('primary_ip', sa.String(length=64), nullable=True),
+    sa.Column('wan_ip', sa.String(length=64), nullable=True),
+    sa.Column('mac_addresses', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('needs_reboot', sa.Boolean(), nullable=True),
+    sa.Column('patches_last_installed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_server_assets_tenant_id_asset_id_assets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'asset_id', name=op.f('pk_server_assets'))
     )
-    op.create_table(
-        "workstation_assets",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("asset_id", sa.Uuid(), nullable=False),
-        sa.Column("manufacturer", sa.String(length=255), nullable=True),
-        sa.Column("model", sa.String(length=255), nullable=True),
-        sa.Column("hardware_uuid", sa.String(length=64), nullable=True),
-        sa.Column("os_name", sa.String(length=255), nullable=True),
-        sa.Column("os_version", sa.String(length=100), nullable=True),
-        sa.Column("platform", sa.String(length=30), nullable=True),
-        sa.Column("architecture", sa.String(length=20), nullable=True),
-        sa.Column("cpu_model", sa.String(length=255), nullable=True),
-        sa.Column("cpu_cores", sa.Integer(), nullable=True),
-        sa.Column("cpu_threads", sa.Integer(), nullable=True),
-        sa.Column("ram_bytes", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "volumes", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column(
-            "physical_disks",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("gpu", sa.String(length=255), nullable=True),
-        sa.Column("domain", sa.String(length=255), nullable=True),
-        sa.Column("agent_version", sa.String(length=50), nullable=True),
-        sa.Column("current_user", sa.String(length=255), nullable=True),
-        sa.Column("last_user", sa.String(length=255), nullable=True),
-        sa.Column("boot_time", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "lan_ips", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
-        sa.Column("primary_ip", sa.String(length=64), nullable=True),
-        sa.Column("wan_ip", sa.String(length=64), nullable=True),
-        sa.Column(
-            "mac_addresses",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("needs_reboot", sa.Boolean(), nullable=True),
-        sa.Column("patches_last_installed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "asset_id"],
-            ["assets.tenant_id", "assets.id"],
-            name=op.f("fk_workstation_assets_tenant_id_asset_id_assets"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("tenant_id", "asset_id", name=op.f("pk_workstation_assets")),
+    op.create_table('workstation_assets',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('manufacturer', sa.String(length=255), nullable=True),
+    sa.Column('model', sa.String(length=255), nullable=True),
+    sa.Column('hardware_uuid', sa.String(length=64), nullable=True),
+    sa.Column('os_name', sa.String(length=255), nullable=True),
+    sa.Column('os_version', sa.String(length=100), nullable=True),
+    sa.Column('platform', sa.String(length=30), nullable=True),
+    sa.Column('architecture', sa.String(length=20), nullable=True),
+    sa.Column('cpu_model', sa.String(length=255), nullable=True),
+    sa.Column('cpu_cores', sa.Integer(), nullable=True),
+    sa.Column('cpu_threads', sa.Integer(), nullable=True),
+    sa.Column('ram_bytes', sa.BigInteger(), nullable=True),
+    sa.Column('volumes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('physical_disks', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('gpu', sa.String(length=255), nullable=True),
+    sa.Column('domain', sa.String(length=255), nullable=True),
+    sa.Column('agent_version', sa.String(length=50), nullable=True),
+    sa.Column('current_user', sa.String(length=255), nullable=True),
+    sa.Column('last_user', sa.String(length=255), nullable=True),
+    sa.Column('boot_time', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lan_ips', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('primary_ip', sa.String(length=64), nullable=True),
+    sa.Column('wan_ip', sa.String(length=64), nullable=True),
+    sa.Column('mac_addresses', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('needs_reboot', sa.Boolean(), nullable=True),
+    sa.Column('patches_last_installed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_workstation_assets_tenant_id_asset_id_assets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'asset_id', name=op.f('pk_workstation_assets'))
     )
 
     op.create_index(
@@ -599,57 +411,53 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_clients_tenant_lower_name_live", table_name="clients")
-    op.drop_table("workstation_assets")
-    op.drop_table("server_assets")
-    with op.batch_alter_table("rmm_alerts", schema=None) as batch_op:
-        batch_op.drop_index("ix_rmm_alerts_tenant_status")
-        batch_op.drop_index("ix_rmm_alerts_tenant_asset")
+    op.drop_table('workstation_assets')
+    op.drop_table('server_assets')
+    with op.batch_alter_table('rmm_alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_rmm_alerts_tenant_status')
+        batch_op.drop_index('ix_rmm_alerts_tenant_asset')
 
-    op.drop_table("rmm_alerts")
-    with op.batch_alter_table("asset_software", schema=None) as batch_op:
-        batch_op.drop_index("ix_asset_software_tenant_software")
+    op.drop_table('rmm_alerts')
+    with op.batch_alter_table('asset_software', schema=None) as batch_op:
+        batch_op.drop_index('ix_asset_software_tenant_software')
 
-    op.drop_table("asset_software")
-    with op.batch_alter_table("asset_history", schema=None) as batch_op:
-        batch_op.drop_index("ix_asset_history_tenant_asset_at")
+    op.drop_table('asset_software')
+    with op.batch_alter_table('asset_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_asset_history_tenant_asset_at')
 
-    op.drop_table("asset_history")
-    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_webhook_deliveries_tenant_integration_at")
+    op.drop_table('asset_history')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_deliveries_tenant_integration_at')
 
-    op.drop_table("webhook_deliveries")
-    op.drop_table("user_sessions")
-    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_sync_runs_one_active",
-            sqlite_where=sa.text("status IN ('queued', 'running')"),
-            postgresql_where=sa.text("status IN ('queued', 'running')"),
-        )
-        batch_op.drop_index("ix_sync_runs_tenant_integration_created")
+    op.drop_table('webhook_deliveries')
+    op.drop_table('user_sessions')
+    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
+        batch_op.drop_index('uq_sync_runs_one_active', sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
+        batch_op.drop_index('ix_sync_runs_tenant_integration_created')
 
-    op.drop_table("sync_runs")
-    op.drop_table("sync_cursors")
-    op.drop_table("schedule_states")
-    op.drop_table("rmm_organization_mappings")
-    with op.batch_alter_table("external_entity_mappings", schema=None) as batch_op:
-        batch_op.drop_index("ix_eem_tenant_local")
+    op.drop_table('sync_runs')
+    op.drop_table('sync_cursors')
+    op.drop_table('schedule_states')
+    op.drop_table('rmm_organization_mappings')
+    with op.batch_alter_table('external_entity_mappings', schema=None) as batch_op:
+        batch_op.drop_index('ix_eem_tenant_local')
 
-    op.drop_table("external_entity_mappings")
-    with op.batch_alter_table("assets", schema=None) as batch_op:
-        batch_op.drop_index("ix_assets_tenant_name")
-        batch_op.drop_index("ix_assets_tenant_integration")
-        batch_op.drop_index("ix_assets_tenant_client")
+    op.drop_table('external_entity_mappings')
+    with op.batch_alter_table('assets', schema=None) as batch_op:
+        batch_op.drop_index('ix_assets_tenant_name')
+        batch_op.drop_index('ix_assets_tenant_integration')
+        batch_op.drop_index('ix_assets_tenant_client')
 
-    op.drop_table("assets")
-    op.drop_table("api_tokens")
-    op.drop_table("users")
-    op.drop_table("tenant_secrets")
-    op.drop_table("rmm_integrations")
-    with op.batch_alter_table("event_outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_event_outbox_tenant_created_id")
+    op.drop_table('assets')
+    op.drop_table('api_tokens')
+    op.drop_table('users')
+    op.drop_table('tenant_secrets')
+    op.drop_table('rmm_integrations')
+    with op.batch_alter_table('event_outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_event_outbox_tenant_created_id')
 
-    op.drop_table("event_outbox")
-    op.drop_table("clients")
-    op.drop_table("tenants")
-    op.drop_table("software_catalog")
-    op.drop_table("scheduler_leases")
+    op.drop_table('event_outbox')
+    op.drop_table('clients')
+    op.drop_table('tenants')
+    op.drop_table('software_catalog')
+    op.drop_table('scheduler_leases')
