@@ -21,6 +21,7 @@ from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
 from rmmbridge.secrets.store import DbSecretStore
 from rmmbridge.storage.db import create_engine, create_sessionmaker
 from rmmbridge.web import problems
+from rmmbridge.web.api.docs import install_openapi
 from rmmbridge.web.state import AppState
 
 log = structlog.get_logger(__name__)
@@ -90,6 +91,7 @@ def create_app(
     )
     app.state.rmm = state
     problems.install(app)
+    install_openapi(app)
     _install_request_metrics(app)
     _include_routers(app)
     from rmmbridge.web.ui.render import STATIC_DIR

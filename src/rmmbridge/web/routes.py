@@ -9,6 +9,7 @@ from rmmbridge.alerts import webhooks as alert_webhooks
 from rmmbridge.assets import api as assets_api
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
+from rmmbridge.events import api as events_api
 from rmmbridge.integrations import api as integrations_api
 from rmmbridge.sync import api as sync_api
 from rmmbridge.tenancy import ui as tenancy_ui
@@ -18,6 +19,7 @@ api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(alerts_api.router)
 api_router.include_router(assets_api.router)
 api_router.include_router(clients_api.router)
+api_router.include_router(events_api.router)
 api_router.include_router(integrations_api.router)
 api_router.include_router(sync_api.router)
 

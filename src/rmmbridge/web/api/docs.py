@@ -43,3 +43,52 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
+
+
+def install_openapi(app: Any) -> None:
+    """Post-process the generated document: problem+json for every error, bearer security.
+
+    FastAPI documents request-validation errors as its own JSON shape; rmmbridge answers them (and
+    every other error) as RFC 9457 problem+json, so the document says exactly that.
+    """
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema  # type: ignore[no-any-return]
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+            description="Bearer-token REST API. Errors are RFC 9457 `application/problem+json`.",
+        )
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(Problem.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}))
+        schemas["Problem"].pop("$defs", None)
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        components["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "API token from `rmmbridge token create`"}
+        }
+        schema["security"] = [{"bearer": []}]
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", {"description": _DESCRIPTIONS[401]})
+                if (
+                    any(p.get("in") in ("query", "path") for p in operation.get("parameters", []))
+                    or "requestBody" in operation
+                ):
+                    responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
+                for code, response in responses.items():
+                    if code.startswith("4") or code.startswith("5"):
+                        response["content"] = problem
+                        response.setdefault("description", _DESCRIPTIONS.get(int(code), "Error"))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

@@ -1,0 +1,80 @@
+"""REST: ``/api/v1/events`` — the outbox, for systems that follow changes.
+
+Cursor pagination (the only list that uses it): events are append-only and followers poll for
+"what is new since the last one I saw", which a page number cannot express. The cursor is the
+last event's ``(created_at, id)``; ids are time-ordered UUIDv7, so the order is stable.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import and_, or_, select
+
+from rmmbridge.errors import ValidationFailed
+from rmmbridge.kit.time import parse_iso
+from rmmbridge.storage.models import EventOutbox
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.tenancy.permissions import Permission
+from rmmbridge.web.api.docs import error_responses
+from rmmbridge.web.deps import DB, require
+
+router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403))
+Reader = Annotated[TenantContext, Depends(require(Permission.assets_read))]
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    event_type: str
+    entity_type: str
+    entity_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None
+    has_more: bool
+
+
+def encode_cursor(event: EventOut) -> str:
+    return base64.urlsafe_b64encode(f"{event.created_at.isoformat()}|{event.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, _, eid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        when = parse_iso(at)
+        if when is None:
+            raise ValueError
+        return when, uuid.UUID(eid)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("invalid cursor", errors=[{"field": "cursor"}]) from None
+
+
+@router.get("", response_model=EventPage, responses=error_responses(422))
+async def list_events(
+    db: DB,
+    ctx: Reader,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    event_type: Annotated[str | None, Query(max_length=60, description="exact type, e.g. rmm.device.created")] = None,
+) -> EventPage:
+    query = select(EventOutbox).where(EventOutbox.tenant_id == ctx.tenant_id)
+    if event_type:
+        query = query.where(EventOutbox.event_type == event_type)
+    if cursor:
+        at, eid = decode_cursor(cursor)
+        query = query.where(or_(EventOutbox.created_at > at, and_(EventOutbox.created_at == at, EventOutbox.id > eid)))
+    rows = list(await db.scalars(query.order_by(EventOutbox.created_at, EventOutbox.id).limit(limit + 1)))
+    items = [EventOut.model_validate(r) for r in rows[:limit]]
+    has_more = len(rows) > limit
+    next_cursor = encode_cursor(items[-1]) if items else cursor
+    return EventPage(items=items, next_cursor=next_cursor, has_more=has_more)
