@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, server
+from . import admin, integrations, inventory, server, simulate, sync
 
 app = typer.Typer(
     name="rmmbridge",
@@ -19,6 +19,13 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.token_app, name="token")
+app.add_typer(integrations.integrations_app, name="integrations")
+app.add_typer(integrations.mappings_app, name="mappings")
+app.add_typer(sync.sync_app, name="sync")
+app.add_typer(sync.runs_app, name="runs")
+app.add_typer(inventory.clients_app, name="clients")
+app.add_typer(inventory.assets_app, name="assets")
+app.add_typer(simulate.simulate_app, name="simulate")
 
 
 def main() -> None:

@@ -54,7 +54,8 @@ async def execute_run(state: AppState, tenant_id: uuid.UUID, run_id: uuid.UUID, 
             return  # already taken (a duplicate delivery) or finished
         integration = await session.get(RmmIntegration, (tenant_id, run.integration_id))
         assert integration is not None  # FK
-        await runs.mark_running(session, run, owner)
+        if not await runs.claim(session, run, owner):
+            return  # another process took it first
         provider_key = integration.provider
     started = time.perf_counter()
     log.info("sync_started", run_id=str(run_id), kind=run.kind, provider=provider_key, tenant_id=str(tenant_id))

@@ -93,12 +93,17 @@ async def get_run(session: AsyncSession, ctx: TenantContext, run_id: uuid.UUID) 
     return run
 
 
-async def mark_running(session: AsyncSession, run: SyncRun, owner: str) -> None:
+async def claim(session: AsyncSession, run: SyncRun, owner: str) -> bool:
+    """Atomically move a queued run to running for ``owner``; False when another process won."""
     now = utcnow()
-    run.status = "running"
-    run.started_at = now
-    run.heartbeat_at = now
-    run.owner = owner
+    result = await session.execute(
+        update(SyncRun)
+        .where(SyncRun.tenant_id == run.tenant_id, SyncRun.id == run.id, SyncRun.status == "queued")
+        .values(status="running", started_at=now, heartbeat_at=now, owner=owner)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.refresh(run)
     await emit(
         session,
         run.tenant_id,
@@ -109,6 +114,7 @@ async def mark_running(session: AsyncSession, run: SyncRun, owner: str) -> None:
         now,
     )
     await session.flush()
+    return True
 
 
 def add_errors(run: SyncRun, errors: list[dict[str, Any]]) -> None:

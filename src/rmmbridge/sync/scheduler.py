@@ -22,12 +22,12 @@ from rmmbridge.integrations.settings import schedules_of
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState
+from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState, SyncRun
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.state import AppState
 
 from . import runs
-from .runner import process_identity
+from .runner import process_identity, runner_of
 from .service import request_sync
 
 log = structlog.get_logger(__name__)
@@ -88,6 +88,29 @@ async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
     return fired
 
 
+ORPHAN_AFTER = timedelta(seconds=5)
+
+
+async def claim_orphans(state: AppState, now: datetime | None = None) -> int:
+    """Run queued runs nobody is running (created by the CLI, or by a process that died).
+
+    Execution claims each run atomically, so a run submitted twice still runs once.
+    """
+    now = now or utcnow()
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
+        rows = (
+            await session.execute(
+                select(SyncRun.tenant_id, SyncRun.id).where(
+                    SyncRun.status == "queued", SyncRun.created_at < now - ORPHAN_AFTER
+                )
+            )
+        ).all()
+    runner = runner_of(state)
+    for tenant_id, run_id in rows:
+        await runner.submit(tenant_id, run_id)
+    return len(rows)
+
+
 class Scheduler:
     def __init__(self, state: AppState, tick_s: float = 30.0) -> None:
         self.state = state
@@ -108,7 +131,10 @@ class Scheduler:
             leader = await acquire_lease(session, self.holder, timedelta(seconds=self.tick_s * 3))
             if leader:
                 await runs.fail_stale_runs(session)
-        return await fire_due(self.state) if leader else []
+        if not leader:
+            return []
+        await claim_orphans(self.state)
+        return await fire_due(self.state)
 
     async def _loop(self) -> None:
         while True:

@@ -29,8 +29,14 @@ async def request_sync(
     kind: str,
     trigger: str,
     params: dict[str, Any] | None = None,
+    *,
+    submit: bool = True,
 ) -> runs.StartedRun:
-    """Create (or join) the run and hand it to the runner once the transaction commits."""
+    """Create (or join) the run and hand it to the runner once the transaction commits.
+
+    ``submit=False`` leaves it queued for whichever process runs jobs (the CLI without --wait:
+    the server's scheduler claims queued runs).
+    """
     ctx.require(Permission.sync_run)
     if kind not in KIND_CAPABILITY:
         raise ValidationFailed(
@@ -44,9 +50,11 @@ async def request_sync(
         )
     # A device refresh is single-flight per device, so refreshes of one agent coalesce while
     # different agents refresh side by side.
-    target = str((params or {}).get("external_id") or (params or {}).get("external_ref") or "") if kind == "agent" else ""
+    target = (
+        str((params or {}).get("external_id") or (params or {}).get("external_ref") or "") if kind == "agent" else ""
+    )
     started = await runs.start_run(session, ctx, integration, kind, trigger, params, target=target)
-    if not started.joined:
+    if submit and not started.joined:
         tenant_id, run_id = ctx.tenant_id, started.run.id
 
         async def _submit() -> None:

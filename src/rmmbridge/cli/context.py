@@ -1,0 +1,77 @@
+"""What operational CLI commands share: the app state, a tenant context, and lookups by name."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.errors import NotFound, ValidationFailed
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import RmmIntegration, Tenant
+from rmmbridge.tenancy.auth import system_context
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.web.state import AppState
+
+from .common import fail, settings
+
+T = TypeVar("T")
+
+TenantOpt = typer.Option(
+    None, "--tenant", "-t", envvar="RMMBRIDGE_TENANT", help="tenant name or id (default: the only tenant)"
+)
+JsonOpt = typer.Option(False, "--json", help="print JSON for scripting")
+
+
+async def resolve_tenant(session: AsyncSession, ref: str | None) -> Tenant:
+    if ref:
+        from rmmbridge.tenancy.service import find_tenant
+
+        return await find_tenant(session, ref)
+    tenants = list(await session.scalars(select(Tenant).limit(2)))
+    if len(tenants) != 1:
+        raise ValidationFailed("several tenants exist; choose one with --tenant" if tenants else "no tenant yet")
+    return tenants[0]
+
+
+async def resolve_integration(session: AsyncSession, ctx: TenantContext, ref: str) -> RmmIntegration:
+    """An integration by id, provider key or name."""
+    try:
+        row = await session.get(RmmIntegration, (ctx.tenant_id, uuid.UUID(ref)))
+        if row is not None:
+            return row
+    except ValueError:
+        pass
+    rows = list(
+        await session.scalars(
+            select(RmmIntegration).where(
+                RmmIntegration.tenant_id == ctx.tenant_id,
+                (RmmIntegration.provider == ref) | (func.lower(RmmIntegration.name) == ref.lower()),
+            )
+        )
+    )
+    if len(rows) == 1:
+        return rows[0]
+    raise NotFound(f"no integration '{ref}'" if not rows else f"'{ref}' is ambiguous; use the integration id")
+
+
+async def with_tenant(tenant_ref: str | None, fn: Callable[[AppState, AsyncSession, TenantContext], Awaitable[T]]) -> T:
+    """One transaction as the CLI operator (an admin of the chosen tenant)."""
+    from rmmbridge.app import build_state
+    from rmmbridge.storage import migrate
+
+    state = build_state(settings())
+    try:
+        if state.settings.is_sqlite:
+            await migrate.upgrade(state.engine)
+        elif await migrate.pending(state.engine):
+            fail("the database schema is not up to date; run `rmmbridge db upgrade` first")
+        async with unit_of_work(state.sessionmaker) as session:
+            tenant = await resolve_tenant(session, tenant_ref)
+            return await fn(state, session, system_context(tenant.id, "cli"))
+    finally:
+        await state.engine.dispose()

@@ -1,0 +1,326 @@
+"""``rmmbridge integrations …`` and ``rmmbridge mappings …``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rmmbridge.integrations import mappings as mapping_service
+from rmmbridge.integrations import repository, service, webhooks
+from rmmbridge.integrations.schemas import CredentialsIn, IntegrationCreate, MappingUpdate
+from rmmbridge.integrations.views import mapping_out, webhook_info
+from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.web.api.pagination import PageParams, paginate
+from rmmbridge.web.state import AppState
+
+from .common import console, emit_json, fail, run
+from .context import JsonOpt, TenantOpt, resolve_integration, with_tenant
+
+integrations_app = typer.Typer(help="RMM integrations.", no_args_is_help=True)
+mappings_app = typer.Typer(help="Organization → client mappings.", no_args_is_help=True)
+
+
+def _parse_sets(values: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            fail(f"--set takes key=value, got '{item}'")
+        try:
+            out[key] = json.loads(raw)
+        except ValueError:
+            out[key] = raw
+    return out
+
+
+@integrations_app.command("add")
+def add(
+    provider: str = typer.Argument(..., help="provider key, e.g. tacticalrmm"),
+    url: str = typer.Option(None, "--url", help="the RMM's API address"),
+    auth_mode: str = typer.Option(None, "--auth-mode", help="e.g. api_key | password (Tactical)"),
+    name: str = typer.Option(None, "--name"),
+    sets: list[str] = typer.Option([], "--set", help="non-secret setting key=value (repeatable)"),
+    secrets_stdin: bool = typer.Option(
+        False, "--secrets-stdin", help='read secrets as a JSON object from stdin, e.g. {"api_key": "…"}'
+    ),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Create (or reconfigure) an integration; secrets are prompted for or read from stdin, never argv."""
+    from rmmbridge.providers.registry import builtin_registry
+
+    registry = builtin_registry()
+    cls = (
+        registry.get(provider)
+        if provider in registry
+        else fail(f"no provider '{provider}'; known: {', '.join(registry.keys())}")
+    )
+    values = _parse_sets(sets)
+    secret_names = sorted(cls.config_model.secret_fields())
+    if secrets_stdin:
+        try:
+            given = json.loads(sys.stdin.read() or "{}")
+        except ValueError:
+            fail("--secrets-stdin expects a JSON object")
+        if not isinstance(given, dict):
+            fail("--secrets-stdin expects a JSON object")
+        values.update({k: str(v) for k, v in given.items() if k in secret_names})
+    else:
+        needed = _needed_secrets(cls, auth_mode)
+        for field in needed:
+            values[field] = typer.prompt(field.replace("_", " ").capitalize(), hide_input=True)
+        if "username" in cls.config_model.model_fields and auth_mode == "password" and "username" not in values:
+            values["username"] = typer.prompt("Username")
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        existing = await repository.by_provider(db, ctx, cls.key)
+        row = (
+            existing[0]
+            if existing and not cls.allows_multiple
+            else await service.create_integration(
+                db, ctx, state.registry, IntegrationCreate(provider=cls.key, name=name)
+            )
+        )
+        row = await service.save_credentials(
+            state, db, ctx, row.id, CredentialsIn(instance_url=url, auth_mode=auth_mode, values=values)
+        )
+        return service.to_out(row, state.registry)
+
+    out = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json(out)
+    else:
+        console.print(
+            f"saved {out.provider_name} integration {out.id} ({out.state}); next: "
+            f"[bold]rmmbridge integrations test {out.id}[/]",
+            highlight=False,
+        )
+
+
+def _needed_secrets(cls: Any, auth_mode: str | None) -> list[str]:
+    """Secrets the chosen auth mode uses (by convention: api_key for api_key mode, password for password)."""
+    secrets = cls.config_model.secret_fields()
+    stored_only = {"token", "refresh_token", "access_token"}
+    if auth_mode == "password":
+        return [s for s in ("password",) if s in secrets]
+    if auth_mode == "api_key" or (auth_mode is None and "api_key" in secrets):
+        return [s for s in ("api_key",) if s in secrets] or sorted(secrets - stored_only)
+    return sorted(secrets - stored_only)
+
+
+@integrations_app.command("list")
+def list_(tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+    """List integrations."""
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        return [service.to_out(r, state.registry) for r in await repository.list_all(db, ctx)]
+
+    rows = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("id", "provider", "name", "state", "url", "last device sync")
+    for r in rows:
+        last = r.sync_status.get("devices") or None
+        table.add_row(
+            str(r.id),
+            r.provider,
+            r.name,
+            r.state,
+            r.instance_url or "",
+            str(last.last_success_at) if last and last.last_success_at else "never",
+        )
+    console.print(table)
+
+
+@integrations_app.command("show")
+def show(integration: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+    """Show one integration (credentials masked)."""
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        row = await resolve_integration(db, ctx, integration)
+        return service.to_out(row, state.registry), await webhook_info(state, db, row)
+
+    out, hook = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json({"integration": out.model_dump(mode="json"), "webhook": hook.model_dump(mode="json")})
+        return
+    table = Table(show_header=False)
+    for key in ("id", "provider_name", "name", "state", "state_message", "instance_url", "auth_mode", "connected_at"):
+        table.add_row(key, str(getattr(out, key) or ""))
+    for key, hint in out.credentials.items():
+        table.add_row(key, hint)
+    if hook.supported:
+        table.add_row("webhook url", hook.url or "")
+        table.add_row("webhook header", hook.header or "")
+        table.add_row("webhook secret", hook.secret_hint or "not created (rotate-webhook-secret)")
+    console.print(table)
+
+
+@integrations_app.command("test")
+def test(
+    integration: str,
+    totp: bool = typer.Option(False, "--totp", help="prompt for a one-time code"),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Run the connection preflight; exit 1 when a check fails."""
+    code = typer.prompt("One-time code", hide_input=False) if totp else None
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        row = await resolve_integration(db, ctx, integration)
+        return await service.test_connection(state, db, ctx, row.id, code)
+
+    out = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json(out)
+    else:
+        for check in out.checks:
+            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            console.print(f"{mark} {check.name}: {check.message}", highlight=False)
+            if not check.ok and check.fix:
+                console.print(f"   fix: {check.fix}", highlight=False)
+        if out.totp_required:
+            console.print("the server asks for a one-time code: run again with --totp")
+    raise typer.Exit(0 if out.ok else 1)
+
+
+@integrations_app.command("disconnect")
+def disconnect(
+    integration: str, yes: bool = typer.Option(False, "--yes", help="do not ask"), tenant: str = TenantOpt
+) -> None:
+    """Delete stored credentials and the webhook secret; assets, mappings and history are kept."""
+    if not yes:
+        typer.confirm("Delete the credentials? Assets, mappings, alerts and history are kept.", abort=True)
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        row = await resolve_integration(db, ctx, integration)
+        return await service.disconnect(state, db, ctx, row.id)
+
+    row = run(lambda: with_tenant(tenant, _do))
+    console.print(row.state_message)
+
+
+@integrations_app.command("rotate-webhook-secret")
+def rotate_webhook_secret(integration: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+    """Create or replace the webhook secret and print it once."""
+    from rmmbridge.providers.base import Capability
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        row = await resolve_integration(db, ctx, integration)
+        service.require_capability(state.registry, row, Capability.alert_webhook)
+        secret = await webhooks.rotate(state, db, row)
+        return secret, await webhook_info(state, db, row)
+
+    secret, info = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json({"secret": secret, "webhook": info.model_dump(mode="json")})
+        return
+    console.print(secret, highlight=False)
+    console.print(f"[dim]send it in the {info.header} header to {info.url}; shown once[/]", highlight=False)
+
+
+@mappings_app.command("list")
+def mappings_list(
+    integration: str, q: str = typer.Option(None, "--search"), tenant: str = TenantOpt, json_out: bool = JsonOpt
+) -> None:
+    """Organizations of the integration (unmapped first)."""
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        row = await resolve_integration(db, ctx, integration)
+        rows, _ = await paginate(db, repository.mappings_query(ctx, row.id, q), PageParams(page=1, page_size=500))
+        return [mapping_out(m, n, c) for m, n, c in rows]
+
+    rows = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("id", "organization", "client", "auto-sync", "assets", "missing")
+    for m in rows:
+        table.add_row(
+            str(m.id),
+            f"{m.external_org_name} ({m.external_org_id})",
+            m.client_name or "—",
+            "on" if m.auto_sync_assets else "off",
+            str(m.asset_count),
+            "yes" if m.missing_since else "",
+        )
+    console.print(table)
+
+
+@mappings_app.command("set")
+def mappings_set(
+    integration: str,
+    mapping: str = typer.Argument(..., help="mapping id or the organization's external id"),
+    client: str = typer.Option(None, "--client", help="PSA client id or name"),
+    unmap: bool = typer.Option(False, "--unmap"),
+    auto_sync: bool = typer.Option(None, "--auto-sync/--no-auto-sync"),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Map an organization to a PSA client, unmap it, or switch auto-sync."""
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        row = await resolve_integration(db, ctx, integration)
+        mapping_row = await _resolve_mapping(db, ctx, row.id, mapping)
+        client_id = await _resolve_client(db, ctx, client) if client else None
+        updated = await mapping_service.update_mapping(
+            db, ctx, row.id, mapping_row.id, MappingUpdate(client_id=client_id, auto_sync_assets=auto_sync, unmap=unmap)
+        )
+        return mapping_out(updated, client, 0)
+
+    out = run(lambda: with_tenant(tenant, _do))
+    emit_json(out) if json_out else console.print(f"{out.external_org_name} → {out.client_id or 'unmapped'}")
+
+
+@mappings_app.command("create-client")
+def mappings_create_client(integration: str, mapping: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+    """Create a PSA client named after the organization and map it."""
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        row = await resolve_integration(db, ctx, integration)
+        mapping_row = await _resolve_mapping(db, ctx, row.id, mapping)
+        updated = await mapping_service.create_client_for_mapping(db, ctx, row.id, mapping_row.id)
+        return mapping_out(updated, updated.external_org_name, 0)
+
+    out = run(lambda: with_tenant(tenant, _do))
+    emit_json(out) if json_out else console.print(f"{out.external_org_name} → client {out.client_id}")
+
+
+async def _resolve_mapping(db: AsyncSession, ctx: TenantContext, integration_id: Any, ref: str) -> Any:
+    import uuid
+
+    from sqlalchemy import select
+
+    from rmmbridge.errors import NotFound
+    from rmmbridge.storage.models import RmmOrganizationMapping as M
+
+    query = select(M).where(M.tenant_id == ctx.tenant_id, M.integration_id == integration_id)
+    try:
+        found = await db.scalar(query.where(M.id == uuid.UUID(ref)))
+    except ValueError:
+        found = None
+    found = found or await db.scalar(query.where(M.external_org_id == ref))
+    if found is None:
+        raise NotFound(f"no organization mapping '{ref}'")
+    return found
+
+
+async def _resolve_client(db: AsyncSession, ctx: TenantContext, ref: str) -> Any:
+    import uuid
+
+    from rmmbridge.clients import repository as clients_repo
+    from rmmbridge.errors import NotFound
+
+    try:
+        client = await clients_repo.get(db, ctx, uuid.UUID(ref))
+    except ValueError:
+        client = await clients_repo.find_live_by_name(db, ctx, ref)
+    if client is None:
+        raise NotFound(f"no client '{ref}'")
+    return client.id
