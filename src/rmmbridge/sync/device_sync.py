@@ -74,6 +74,9 @@ async def run_device_sync(
         RemoteScope(m.external_org_id, m.external_org_name, m.scope_kind, attributes=dict(m.attributes or {}))
         for m in mappings
     ]
+    # Providers whose devices can belong to several scopes (Tanium's overlapping computer groups)
+    # need the mapped scopes to pick each device's owner deterministically.
+    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": sorted(realm_clients)}
     ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
     progress = _Progress(scopes_total=len(scopes))
     errors: list[dict[str, Any]] = []

@@ -41,6 +41,9 @@ async def run_agent_refresh(
     external_ref = run.params.get("external_ref")
     if not external_id and not external_ref:
         raise ValidationFailed("an agent refresh needs the device's id")
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
+        mapped = await integrations_repo.syncable_mappings(session, ctx, integration.id)
+    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": sorted(m.external_org_id for m in mapped)}
     snapshot = await provider.fetch_device(external_id, str(external_ref) if external_ref is not None else None)
     async with unit_of_work(state.sessionmaker) as session:
         fresh = await runs.get_run(session, ctx, run.id)
