@@ -1,0 +1,151 @@
+"""``/_sim/…``: the simulator's own control API (not part of Tactical), for demos and browser tests.
+
+| Method and path | Body | Effect |
+|---|---|---|
+| ``GET /_sim/state`` | - | counts, clock, settings, armed faults |
+| ``GET /_sim/faults`` | - | armed faults |
+| ``POST /_sim/faults`` | a :class:`Fault` as JSON (``kind`` required) | arm it |
+| ``DELETE /_sim/faults`` | - | disarm all |
+| ``POST /_sim/clock`` | ``{"offset_s": n}`` or ``{"advance_s": n}`` or ``{"now": iso}`` | move simulated time |
+| ``POST /_sim/settings`` | ``beta_api_enabled`` / ``mode`` / ``allowed_hosts`` / ``live_agents`` | switch behaviour |
+| ``POST /_sim/heartbeat`` | - | live agents check in now |
+| ``POST /_sim/agents`` | ``{"site": id, "kind": "win_ws"}`` | install an agent |
+| ``POST /_sim/agents/<pk>`` | ``{"site": id}`` / ``{"last_seen": iso or null}`` / ``{"hostname": s}`` | change it |
+| ``DELETE /_sim/agents/<pk>`` | - | delete it (and its alerts) |
+| ``POST /_sim/alerts`` | ``{"agent": pk or null, "alert_type": …, "severity": …, "message": …}`` | open an alert |
+| ``POST /_sim/alerts/<id>/resolve`` | - | resolve it |
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, fields
+from datetime import timedelta
+from typing import Any
+
+from starlette.responses import Response
+
+from ..faults import Fault
+from .computed import parse_iso
+from .responses import json_response
+from .serializers import alert_json, iso
+from .state import SimState
+
+_FAULT_FIELDS = {f.name for f in fields(Fault)} - {"hits"}
+_AGENT = re.compile(r"^/_sim/agents/(\d+)/?$")
+_RESOLVE = re.compile(r"^/_sim/alerts/(\d+)/resolve/?$")
+
+
+class ControlError(Exception):
+    pass
+
+
+def _summary(state: SimState) -> dict[str, Any]:
+    now = state.now()
+    fleet = state.fleet
+    return {
+        "now": iso(now),
+        "clock_offset_s": state.clock_offset.total_seconds(),
+        "mode": state.mode,
+        "beta_api_enabled": state.beta_api_enabled,
+        "allowed_hosts": state.allowed_hosts,
+        "live_agents": state.live_agents,
+        "requests_served": state.requests_served,
+        "clients": len(fleet.clients),
+        "sites": len(fleet.sites),
+        "agents": len(fleet.agents),
+        "agent_status": fleet.status_counts(now),
+        "alerts": len(fleet.alerts),
+        "open_alerts": sum(1 for a in fleet.alerts.values() if a.is_open),
+        "knox_tokens": len(state.auth.tokens),
+        "faults": [asdict(f) for f in state.faults.faults],
+    }
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ControlError("expected a JSON object")
+    return data
+
+
+def handle(state: SimState, method: str, path: str, raw: bytes) -> Response:
+    try:
+        return _handle(state, method, path.rstrip("/") or "/", _body(raw))
+    except (ControlError, ValueError, KeyError, TypeError) as exc:
+        return json_response({"error": str(exc)}, 400)
+
+
+def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Response:
+    fleet = state.fleet
+    if path in ("/_sim", "/_sim/state") and method == "GET":
+        return json_response(_summary(state))
+    if path == "/_sim/faults":
+        if method == "POST":
+            unknown = set(data) - _FAULT_FIELDS
+            if unknown or "kind" not in data:
+                raise ControlError(f"a fault needs 'kind' and only these keys: {sorted(_FAULT_FIELDS)}")
+            state.faults.add(Fault(**data))
+        elif method == "DELETE":
+            state.faults.clear()
+        elif method != "GET":
+            raise ControlError(f"{method} not supported")
+        return json_response({"faults": [asdict(f) for f in state.faults.faults]})
+    if path == "/_sim/clock" and method == "POST":
+        if "offset_s" in data:
+            state.clock_offset = timedelta(seconds=float(data["offset_s"]))
+        elif "advance_s" in data:
+            state.clock_offset += timedelta(seconds=float(data["advance_s"]))
+        elif "now" in data:
+            state.clock_offset = parse_iso(str(data["now"])) - state.clock()
+        else:
+            raise ControlError("send offset_s, advance_s or now")
+        return json_response(_summary(state))
+    if path == "/_sim/settings" and method == "POST":
+        if "beta_api_enabled" in data:
+            state.beta_api_enabled = bool(data["beta_api_enabled"])
+        if "mode" in data:
+            if data["mode"] not in ("api", "dashboard"):
+                raise ControlError("mode is 'api' or 'dashboard'")
+            state.mode = data["mode"]
+        if "allowed_hosts" in data:
+            state.allowed_hosts = data["allowed_hosts"]
+        if "live_agents" in data:
+            state.live_agents = bool(data["live_agents"])
+        return json_response(_summary(state))
+    if path == "/_sim/heartbeat" and method == "POST":
+        return json_response({"checked_in": fleet.heartbeat(state.now())})
+    if path == "/_sim/agents" and method == "POST":
+        kind = data.get("kind", "win_ws")
+        if kind not in ("win_ws", "win_srv", "linux", "mac"):
+            raise ControlError("kind is one of win_ws, win_srv, linux, mac")
+        agent = fleet.add_agent(int(data["site"]), kind=kind, when=state.now())
+        return json_response({"id": agent.pk, "agent_id": agent.agent_id, "hostname": agent.hostname}, 201)
+    if match := _AGENT.match(path):
+        pk = int(match.group(1))
+        if method == "DELETE":
+            fleet.delete_agent(pk)
+            return Response(status_code=204)
+        if method == "POST":
+            if "site" in data:
+                fleet.move_agent(pk, int(data["site"]), when=state.now())
+            if "last_seen" in data:
+                fleet.set_last_seen(pk, parse_iso(data["last_seen"]) if data["last_seen"] else None)
+            if "hostname" in data:
+                fleet.rename_agent(pk, str(data["hostname"]), when=state.now())
+            agent = fleet.agents[pk]
+            return json_response({"id": agent.pk, "site": agent.site_id, "last_seen": iso(agent.last_seen),
+                                  "hostname": agent.hostname})
+    if path == "/_sim/alerts" and method == "POST":
+        alert = fleet.add_alert(
+            data.get("agent"), data.get("alert_type", "custom" if data.get("agent") is None else "check"),
+            data.get("severity", "error"), message=data.get("message"), when=state.now(),
+            check_id=data.get("check_id"), task_id=data.get("task_id"),
+        )
+        return json_response(alert_json(fleet, alert), 201)
+    if (match := _RESOLVE.match(path)) and method == "POST":
+        return json_response(alert_json(fleet, fleet.resolve_alert(int(match.group(1)), when=state.now())))
+    return json_response({"error": f"no control route {method} {path}"}, 404)
