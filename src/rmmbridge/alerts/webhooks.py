@@ -15,6 +15,8 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
@@ -29,7 +31,7 @@ from rmmbridge.kit.metrics import WEBHOOKS
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import RmmIntegration, WebhookDelivery
+from rmmbridge.storage.models import RmmIntegration, SyncRun, WebhookDelivery
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.deps import app_state
@@ -43,6 +45,7 @@ router = APIRouter(prefix="/api/webhooks", include_in_schema=False)
 
 MAX_BODY = 64 * 1024
 KEEP_REJECTED = 50
+REFRESH_DEBOUNCE = timedelta(seconds=60)
 EXCERPT = 2000
 
 
@@ -131,6 +134,65 @@ async def _keep_rejection(state: AppState, row: RmmIntegration, reason: str, bod
         )
 
 
+@dataclass(frozen=True)
+class _Rejection:
+    status: int
+    type: str
+    reason: str
+    retry_after: int | None = None
+
+
+def _check_body_and_rate(state: AppState, row: RmmIntegration, body: bytes | None) -> _Rejection | None:
+    if body is None:
+        return _Rejection(413, "payload-too-large", f"body larger than {MAX_BODY} bytes")
+    wait = _limiter(state).allow(row.id)
+    if wait is not None:
+        return _Rejection(429, "rate-limited", "too many webhook deliveries", max(1, round(wait)))
+    return None
+
+
+async def _refresh(
+    state: AppState, session: Any, ctx: Any, cls: Any, row: RmmIntegration, event: Any
+) -> uuid.UUID | None:
+    """Queue a refresh of the alert's device, coalesced per device.
+
+    A refresh already queued or running is joined (single flight per device), and a device
+    refreshed less than ``REFRESH_DEBOUNCE`` ago is not refreshed again: agents report vitals
+    every few minutes (reference/tactical-rmm.md §3.11), so a storm of alerts for one machine
+    costs one fetch.
+    """
+    target = str(event.external_device_id or event.device_ref or "")
+    if not target or Capability.device_refresh not in cls.capabilities:
+        return None
+    recent = await session.scalar(
+        select(SyncRun.id)
+        .where(
+            SyncRun.tenant_id == row.tenant_id,
+            SyncRun.integration_id == row.id,
+            SyncRun.kind == "agent",
+            SyncRun.target == target,
+            SyncRun.created_at > utcnow() - REFRESH_DEBOUNCE,
+        )
+        .limit(1)
+    )
+    if recent is not None:
+        return recent  # type: ignore[no-any-return]
+    try:
+        started = await request_sync(
+            state,
+            session,
+            ctx,
+            row.id,
+            "agent",
+            "webhook",
+            {"external_id": event.external_device_id, "external_ref": event.device_ref},
+        )
+    except AppError as exc:  # e.g. the integration lost the capability: the alert is still recorded
+        log.info("webhook_refresh_skipped", reason=exc.detail)
+        return None
+    return started.run.id
+
+
 @router.post("/{provider}")
 async def receive(provider: str, request: Request) -> Response:
     state = app_state(request)
@@ -142,56 +204,42 @@ async def receive(provider: str, request: Request) -> Response:
     if not presented:
         return _reject(401, "unauthorized", f"send the webhook secret in the {headers[0]} header", provider)
     body = await _read_body(request)
-    async with unit_of_work(state.sessionmaker, read_only=True) as session:
-        row = await secrets_.find_by_secret(state, session, provider, presented.strip())
-    if row is None:
-        return _reject(401, "unauthorized", "unknown webhook secret", provider)
-    if not row.is_active or row.state == "disconnected":
-        return _reject(403, "forbidden", "this integration is not active", provider)
-    if body is None:
-        await _keep_rejection(state, row, f"body larger than {MAX_BODY} bytes", b"")
-        return _reject(413, "payload-too-large", f"the body exceeds {MAX_BODY} bytes", provider)
-    wait = _limiter(state).allow(row.id)
-    if wait is not None:
-        return _reject(
-            429, "rate-limited", "too many webhook deliveries", provider, **{"Retry-After": str(max(1, round(wait)))}
-        )
-    try:
-        event = cls.parse_webhook(WebhookRequest(dict(request.headers), body))
-    except InvalidRecord as exc:
-        await _keep_rejection(state, row, exc.cause, body)
-        log.info("webhook_rejected", provider=provider, integration_id=str(row.id), reason=exc.cause)
-        return _reject(422, "invalid-payload", exc.cause, provider)
-
-    ctx = system_context(row.tenant_id, "webhook")
-    refresh_run_id = None
+    # One transaction for the whole accepted path: find the integration, record the alert, log the
+    # delivery, decide on the refresh. Rejections write (rarely) in their own transaction.
     async with unit_of_work(state.sessionmaker) as session:
-        result = await record_alert(session, ctx, row.id, event, "webhook")
-        await session.execute(
-            insert(WebhookDelivery.__table__).values(
-                tenant_id=row.tenant_id,
-                id=uuid7(),
-                integration_id=row.id,
-                accepted=True,
-                reason=result.outcome,
-                payload_excerpt=None,
-                received_at=utcnow(),
-            )
-        )
-        if (event.external_device_id or event.device_ref) and Capability.device_refresh in cls.capabilities:
+        row = await secrets_.find_by_secret(state, session, provider, presented.strip())
+        if row is None:
+            return _reject(401, "unauthorized", "unknown webhook secret", provider)
+        if not row.is_active or row.state == "disconnected":
+            return _reject(403, "forbidden", "this integration is not active", provider)
+        rejection = _check_body_and_rate(state, row, body)
+        event = None
+        if rejection is None:
             try:
-                started = await request_sync(
-                    state,
-                    session,
-                    ctx,
-                    row.id,
-                    "agent",
-                    "webhook",
-                    {"external_id": event.external_device_id, "external_ref": event.device_ref},
+                event = cls.parse_webhook(WebhookRequest(dict(request.headers), body or b""))
+            except InvalidRecord as exc:
+                rejection = _Rejection(422, "invalid-payload", exc.cause)
+        if rejection is None and event is not None:
+            ctx = system_context(row.tenant_id, "webhook")
+            result = await record_alert(session, ctx, row.id, event, "webhook")
+            await session.execute(
+                insert(WebhookDelivery.__table__).values(
+                    tenant_id=row.tenant_id,
+                    id=uuid7(),
+                    integration_id=row.id,
+                    accepted=True,
+                    reason=result.outcome,
+                    payload_excerpt=None,
+                    received_at=utcnow(),
                 )
-                refresh_run_id = started.run.id
-            except AppError as exc:  # e.g. a capability switched off: the alert itself is still recorded
-                log.info("webhook_refresh_skipped", reason=exc.detail)
+            )
+            refresh_run_id = await _refresh(state, session, ctx, cls, row, event)
+    if rejection is not None:
+        if rejection.status != 429:  # floods are counted, not stored
+            await _keep_rejection(state, row, rejection.reason, (body or b"")[:EXCERPT])
+        log.info("webhook_rejected", provider=provider, integration_id=str(row.id), reason=rejection.reason)
+        headers = {"Retry-After": str(rejection.retry_after)} if rejection.retry_after else {}
+        return _reject(rejection.status, rejection.type, rejection.reason, provider, **headers)
     WEBHOOKS.labels(provider, result.outcome).inc()
     log.info(
         "webhook_accepted",

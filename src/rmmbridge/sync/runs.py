@@ -150,7 +150,11 @@ async def finish_run(
         {"integration_id": str(run.integration_id), "kind": run.kind, "status": status, "counters": run.counters},
         now,
     )
-    integration = await session.get(RmmIntegration, (run.tenant_id, run.integration_id))
+    # Single-device refreshes are too frequent (one per webhook) to be worth a write to the shared
+    # integration row; their outcome lives on the run.
+    integration = (
+        None if run.kind == "agent" else await session.get(RmmIntegration, (run.tenant_id, run.integration_id))
+    )
     if integration is not None:
         status_map = dict(integration.sync_status or {})
         entry = dict(status_map.get(run.kind) or {})

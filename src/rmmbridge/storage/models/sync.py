@@ -35,6 +35,7 @@ class SyncRun(Base):
             postgresql_where=text("status IN ('queued', 'running')"),
         ),
         Index("ix_sync_runs_tenant_integration_created", "tenant_id", "integration_id", "created_at"),
+        Index("ix_sync_runs_recent_target", "tenant_id", "integration_id", "kind", "target", "created_at"),
     )
 
     tenant_id: Mapped[uuid.UUID] = tenant_col()

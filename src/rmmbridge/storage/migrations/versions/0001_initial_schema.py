@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:11:09.390880
+Create Date: 2026-11-23 19:21:10.467550
 """
 
 from collections.abc import Sequence
@@ -243,6 +243,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_sync_runs'))
     )
     with op.batch_alter_table('sync_runs', schema=None) as batch_op:
+        batch_op.create_index('ix_sync_runs_recent_target', ['tenant_id', 'integration_id', 'kind', 'target', 'created_at'], unique=False)
         batch_op.create_index('ix_sync_runs_tenant_integration_created', ['tenant_id', 'integration_id', 'created_at'], unique=False)
         batch_op.create_index('uq_sync_runs_one_active', ['tenant_id', 'integration_id', 'kind', 'target'], unique=True, sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
 
@@ -434,6 +435,7 @@ def downgrade() -> None:
     with op.batch_alter_table('sync_runs', schema=None) as batch_op:
         batch_op.drop_index('uq_sync_runs_one_active', sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
         batch_op.drop_index('ix_sync_runs_tenant_integration_created')
+        batch_op.drop_index('ix_sync_runs_recent_target')
 
     op.drop_table('sync_runs')
     op.drop_table('sync_cursors')

@@ -1,0 +1,147 @@
+"""Shared bench helpers: simulators per provider, seeding a synced fleet, the bench server.
+
+    python -m bench.support serve --port P --provider tacticalrmm --agents N
+
+runs the service with the provider's simulator routed in-process (the same fleet seed the
+benchmark seeded from), for load tests against a real port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import uuid
+from typing import Any
+
+import httpx
+
+from rmmbridge.kit.http import RoutedTransport
+from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
+
+SIM_HOST = "sim.bench.rmmbridge.local"
+FLEET_SEED = 11
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_healthy(base: str, timeout: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient() as client:
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{base} did not become healthy")
+
+
+def registry() -> ProviderRegistry:
+    reg = builtin_registry()
+    if "tinyrmm" not in reg:
+        from tests.support.tinyrmm import TinyProvider
+
+        reg.register(TinyProvider)
+    return reg
+
+
+def simulator(provider: str, agents: int) -> tuple[Any, dict[str, Any]]:
+    """The provider's simulator app and the credentials to configure an integration with it."""
+    if provider == "tacticalrmm":
+        from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
+
+        fleet = generate_fleet(seed=FLEET_SEED, clients=10, agents=agents)
+        return create_app(fleet), {"auth_mode": "api_key", "values": {"api_key": DEFAULT_CREDENTIALS.api_key}}
+    if provider == "tanium":
+        from rmmbridge.simulators.tanium import create_app, generate_fleet
+
+        fleet = generate_fleet(seed=FLEET_SEED, groups=10, endpoints=agents)
+        return create_app(fleet), {"values": {"api_token": "token-rmmbridge-sim-0123456789abcdef"}}
+    from tests.support.tinyrmm import make_fleet, tiny_app
+
+    fleet = make_fleet(orgs=10, devices=agents, seed=FLEET_SEED)
+    return tiny_app(fleet), {"values": {"api_key": fleet.api_key}}
+
+
+async def seed_tenant_with_fleet(db: Any, provider: str, agents: int, secret_key: str) -> dict[str, Any]:
+    """Tenant, integration (tested), all scopes mapped, devices synced, webhook secret."""
+    from sqlalchemy import select
+
+    from rmmbridge.config import Settings
+    from rmmbridge.integrations import mappings as mapping_service
+    from rmmbridge.integrations import service, webhooks
+    from rmmbridge.integrations.schemas import CredentialsIn, IntegrationCreate
+    from rmmbridge.storage.db import unit_of_work
+    from rmmbridge.storage.models import ExternalEntityMapping, RmmOrganizationMapping
+    from rmmbridge.sync.runner import runner_of
+    from rmmbridge.sync.service import request_sync
+    from rmmbridge.tenancy import service as tenancy
+    from rmmbridge.tenancy.auth import system_context
+
+    from .common import BenchDb
+
+    assert isinstance(db, BenchDb)
+    app, creds = simulator(provider, agents)
+    transport = RoutedTransport({SIM_HOST: app})
+    from rmmbridge.app import build_state
+
+    state = build_state(Settings(database_url=db.url, secret_key=secret_key, scheduler_enabled=False),
+                        registry=registry(), http_transport=transport)
+    try:
+        async with unit_of_work(state.sessionmaker) as s:
+            tenant = await tenancy.create_tenant(s, f"bench-{uuid.uuid4().hex[:6]}")
+            ctx = system_context(tenant.id, "bench")
+            row = await service.create_integration(s, ctx, state.registry, IntegrationCreate(provider=provider))
+            await service.save_credentials(state, s, ctx, row.id, CredentialsIn(
+                instance_url=f"https://{SIM_HOST}", auth_mode=creds.get("auth_mode"), values=creds["values"]))
+        async with unit_of_work(state.sessionmaker) as s:
+            test = await service.test_connection(state, s, ctx, row.id, None)
+            assert test.ok, test.checks
+        for kind in ("scopes", "devices"):
+            async with unit_of_work(state.sessionmaker) as s:
+                started = await request_sync(state, s, ctx, row.id, kind, "bench")
+            await runner_of(state).wait(started.run.id)
+            if kind == "scopes":
+                async with unit_of_work(state.sessionmaker) as s:
+                    for m in await s.scalars(select(RmmOrganizationMapping).where(
+                            RmmOrganizationMapping.integration_id == row.id)):
+                        await mapping_service.create_client_for_mapping(s, ctx, row.id, m.id)
+        async with unit_of_work(state.sessionmaker) as s:
+            integ = await service.get_integration(s, ctx, row.id)
+            secret = await webhooks.rotate(state, s, integ)
+            devices = [{"external_id": e, "external_ref": r or ""} for e, r in (await s.execute(
+                select(ExternalEntityMapping.external_id, ExternalEntityMapping.external_ref).where(
+                    ExternalEntityMapping.integration_id == row.id))).all()]
+        header = state.registry.get(provider).webhook_header
+        return {"secret": secret, "header": header, "devices": devices, "integration_id": str(row.id),
+                "tenant_id": str(tenant.id)}
+    finally:
+        await runner_of(state).stop()
+        await state.engine.dispose()
+
+
+def serve(port: int, provider: str, agents: int) -> None:
+    import uvicorn
+
+    from rmmbridge.app import create_app
+    from rmmbridge.config import load_settings
+
+    app, _ = simulator(provider, agents)
+    service_app = create_app(load_settings(), registry=registry(), http_transport=RoutedTransport({SIM_HOST: app}))
+    uvicorn.run(service_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--provider", default="tacticalrmm")
+    parser.add_argument("--agents", type=int, default=500)
+    args = parser.parse_args()
+    serve(args.port, args.provider, args.agents)

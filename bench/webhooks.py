@@ -1,0 +1,123 @@
+"""Webhook receiver benchmark: sustained requests/s and latency percentiles.
+
+    python -m bench.webhooks --db postgres --json [--provider tacticalrmm] [--seconds 20]
+
+The service runs in its own process (uvicorn, one worker, the direct runner executing the
+coalesced device refreshes against the provider's simulator), seeded with a synced fleet; a
+separate load generator keeps ``--concurrency`` deliveries in flight for ``--seconds`` and
+reports requests/s and p50/p95/p99 latency over the accepted deliveries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from . import common
+from .support import free_port, seed_tenant_with_fleet, wait_healthy
+
+SECRET_KEY = "q2Yk3VdC5xq9o7kq2l7yQn4uM3Gq4m0y3cR9rA0d1xI="
+
+
+def payload_factory(provider: str, devices: list[dict[str, str]]) -> Any:
+    rng = random.Random(7)
+    counter = {"n": 0}
+
+    def tactical() -> dict[str, Any]:
+        counter["n"] += 1
+        device = rng.choice(devices)
+        resolve = counter["n"] % 5 == 0
+        alert_id = counter["n"] - 1 if resolve else counter["n"]  # resolves follow their trigger
+        return {"agent_id": device["external_id"], "agent_pk": device.get("external_ref"), "alert_id": alert_id,
+                "event": "resolved" if resolve else "trigger", "severity": rng.choice(["info", "warning", "error"]),
+                "alert_type": "check", "message": f"Disk space check failed ({counter['n']})",
+                "alert_time": "2026-11-23 12:00:00.000000+00:00", "hostname": device.get("name", "")}
+
+    def tiny() -> dict[str, Any]:
+        counter["n"] += 1
+        device = rng.choice(devices)
+        return {"id": f"a{counter['n']}", "device": device["external_id"], "severity": "warning",
+                "resolved": counter["n"] % 5 == 0}
+
+    return tactical if provider == "tacticalrmm" else tiny
+
+
+async def load(url: str, header: str, secret: str, make: Any, seconds: float, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                r = await client.post(url, json=make(), headers={header: secret})
+                latencies.append(time.perf_counter() - started)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1)
+
+    return {"requests": len(latencies), "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+            "mean_ms": round(statistics.fmean(latencies) * 1000, 1), "statuses": statuses}
+
+
+async def main(db_kind: str, provider: str, seconds: float, concurrency: int, agents: int) -> dict[str, Any]:
+    db = await common.fresh_database(db_kind)
+    server = None
+    try:
+        seeded = await seed_tenant_with_fleet(db, provider, agents, SECRET_KEY)
+        port = free_port()
+        env = {**os.environ, "RMMBRIDGE_DATABASE_URL": db.url, "RMMBRIDGE_SECRET_KEY": SECRET_KEY,
+               "RMMBRIDGE_SCHEDULER_ENABLED": "false", "RMMBRIDGE_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bench.support", "serve", "--port", str(port), "--provider", provider,
+             "--agents", str(agents)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base)
+        make = payload_factory(provider, seeded["devices"])
+        await load(f"{base}/api/webhooks/{provider}", seeded["header"], seeded["secret"], make, 2, concurrency)  # warm
+        result = await load(f"{base}/api/webhooks/{provider}", seeded["header"], seeded["secret"], make, seconds,
+                            concurrency)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        await common.dispose(db)
+    return {"db": db_kind, "provider": provider, "concurrency": concurrency, **result}
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--provider", default="tacticalrmm")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = asyncio.run(main(args.db, args.provider, args.seconds, args.concurrency, args.agents))
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    cli()
