@@ -124,7 +124,7 @@ async def test_device_listing_is_complete_normalized_and_unique(harness):
 async def test_single_device_refresh_matches_listing(harness):
     if Capability.device_refresh not in harness.provider.capabilities:
         pytest.skip("provider does not declare device refresh")
-    scope_id, ids = next(iter(harness.expected_devices.items()))
+    scope_id, _ = next(iter(harness.expected_devices.items()))
     scope = next(s for s in await harness.provider.list_scopes() if s.external_id == scope_id)
     first = None
     async for page in harness.provider.iter_device_pages(scope):

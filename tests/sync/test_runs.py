@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import EventOutbox, RmmIntegration, ScheduleState, SchedulerLease, SyncRun
+from rmmbridge.storage.models import EventOutbox, RmmIntegration, SchedulerLease, ScheduleState, SyncRun
 from rmmbridge.sync import runs
 from rmmbridge.sync.runner import runner_of
 from rmmbridge.sync.scheduler import LEASE_NAME, Scheduler, acquire_lease, fire_due
