@@ -122,7 +122,13 @@ async def apply_complete_snapshot(
     return result
 
 
-async def recompute_status(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, now: datetime) -> int:
+async def recompute_status(
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    now: datetime,
+    asset_ids: list[uuid.UUID] | None = None,
+) -> int:
     """One statement: refresh the cached ``agent_status`` of every asset of the integration.
 
     Only rows whose status actually changed are written.
@@ -130,7 +136,12 @@ async def recompute_status(session: AsyncSession, ctx: TenantContext, integratio
     expr = status_expr(now)
     result = await session.execute(
         update(Asset)
-        .where(Asset.tenant_id == ctx.tenant_id, Asset.rmm_integration_id == integration_id, Asset.agent_status != expr)
+        .where(
+            Asset.tenant_id == ctx.tenant_id,
+            Asset.rmm_integration_id == integration_id,
+            Asset.agent_status != expr,
+            *([Asset.id.in_(asset_ids)] if asset_ids is not None else []),
+        )
         .values(agent_status=expr)
         .execution_options(synchronize_session=False)
     )

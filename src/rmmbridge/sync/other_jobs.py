@@ -56,7 +56,8 @@ async def run_agent_refresh(
         ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
         now = utcnow()
         outcome = await ingestor.ingest(session, DevicePage([snapshot]), now)
-        await recompute_status(session, ctx, integration.id, now)
+        # Only this device: a whole-integration recompute per webhook would scan the fleet each time.
+        await recompute_status(session, ctx, integration.id, now, list(outcome.asset_ids.values()))
         fresh.counters = outcome.counters.as_dict()
         fresh.params = {**fresh.params, "asset_id": str(outcome.asset_ids.get(snapshot.external_id) or "")}
         await runs.finish_run(session, fresh, "succeeded")
