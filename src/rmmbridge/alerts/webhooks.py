@@ -32,6 +32,7 @@ from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun, WebhookDelivery
+from rmmbridge.storage.models.base import table_of
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.deps import app_state
@@ -103,7 +104,7 @@ def _reject(status: int, type_: str, detail: str, provider: str, **headers: str)
 async def _keep_rejection(state: AppState, row: RmmIntegration, reason: str, body: bytes) -> None:
     async with unit_of_work(state.sessionmaker) as session:
         await session.execute(
-            insert(WebhookDelivery.__table__).values(
+            insert(table_of(WebhookDelivery)).values(
                 tenant_id=row.tenant_id,
                 id=uuid7(),
                 integration_id=row.id,
@@ -199,10 +200,10 @@ async def receive(provider: str, request: Request) -> Response:
     if provider not in state.registry or Capability.alert_webhook not in state.registry.get(provider).capabilities:
         return _reject(404, "not-found", f"no webhook receiver for '{provider}'", provider)
     cls = state.registry.get(provider)
-    headers = [h for h in (cls.webhook_header, *cls.webhook_header_aliases) if h]
-    presented = next((request.headers.get(h) for h in headers if request.headers.get(h)), None)
+    names = [h for h in (cls.webhook_header, *cls.webhook_header_aliases) if h]
+    presented = next((request.headers.get(h) for h in names if request.headers.get(h)), None)
     if not presented:
-        return _reject(401, "unauthorized", f"send the webhook secret in the {headers[0]} header", provider)
+        return _reject(401, "unauthorized", f"send the webhook secret in the {names[0]} header", provider)
     body = await _read_body(request)
     # One transaction for the whole accepted path: find the integration, record the alert, log the
     # delivery, decide on the refresh. Rejections write (rarely) in their own transaction.
@@ -223,7 +224,7 @@ async def receive(provider: str, request: Request) -> Response:
             ctx = system_context(row.tenant_id, "webhook")
             result = await record_alert(session, ctx, row.id, event, "webhook")
             await session.execute(
-                insert(WebhookDelivery.__table__).values(
+                insert(table_of(WebhookDelivery)).values(
                     tenant_id=row.tenant_id,
                     id=uuid7(),
                     integration_id=row.id,

@@ -14,6 +14,7 @@ from rmmbridge.events.outbox import emit
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
+from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 
@@ -68,7 +69,7 @@ async def edit_asset(session: AsyncSession, ctx: TenantContext, asset_id: uuid.U
         now = utcnow()
         asset.updated_at = now
         await session.execute(
-            insert(AssetHistory.__table__).values(
+            insert(table_of(AssetHistory)).values(
                 tenant_id=ctx.tenant_id,
                 id=uuid7(),
                 asset_id=asset.id,
@@ -84,7 +85,7 @@ async def edit_asset(session: AsyncSession, ctx: TenantContext, asset_id: uuid.U
 
 
 async def _move_extension(session: AsyncSession, ctx: TenantContext, asset_id: uuid.UUID, old: str, new: str) -> None:
-    tables = {"workstation": WorkstationAsset.__table__, "server": ServerAsset.__table__}
+    tables = {"workstation": table_of(WorkstationAsset), "server": table_of(ServerAsset)}
     src, dst = tables.get(old), tables.get(new)
     if src is None or dst is None or src is dst:
         return

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.storage.models import EventOutbox
+from rmmbridge.storage.models.base import table_of
 
 
 def event_row(
@@ -29,7 +30,7 @@ def event_row(
 
 async def write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(EventOutbox.__table__), rows)
+        await session.execute(insert(table_of(EventOutbox)), rows)
 
 
 async def emit(

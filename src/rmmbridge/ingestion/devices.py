@@ -36,6 +36,7 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
 from rmmbridge.storage.db import dialect_insert
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
+from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
 DEVICE = "device"
@@ -87,11 +88,11 @@ VOLATILE = frozenset(
     {"last_seen_at", "offline_at", "overdue_at", "boot_time", "current_user", "last_user", "volumes", "needs_reboot"}
 )
 EXTENSION_TABLES: dict[str, Table] = {
-    "workstation": WorkstationAsset.__table__,  # type: ignore[dict-item]
-    "server": ServerAsset.__table__,  # type: ignore[dict-item]
+    "workstation": table_of(WorkstationAsset),
+    "server": table_of(ServerAsset),
 }
-ASSETS: Table = Asset.__table__  # type: ignore[assignment]
-MAPPINGS: Table = ExternalEntityMapping.__table__  # type: ignore[assignment]
+ASSETS: Table = table_of(Asset)
+MAPPINGS: Table = table_of(ExternalEntityMapping)
 
 
 def extension_table(asset_type: str) -> Table:
@@ -224,7 +225,7 @@ class DeviceIngestor:
                 .values(last_seen_run_id=self.run_id)
             )
         if history:
-            await session.execute(insert(AssetHistory.__table__), history)
+            await session.execute(insert(table_of(AssetHistory)), history)
         await write_events(session, events)
         return outcome
 

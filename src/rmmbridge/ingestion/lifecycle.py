@@ -20,6 +20,7 @@ from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import Lifecycle
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping
+from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
 from .devices import DEVICE
@@ -110,7 +111,7 @@ async def apply_complete_snapshot(
         for aid in ids
     ]
     if history:
-        await session.execute(insert(AssetHistory.__table__), history)
+        await session.execute(insert(table_of(AssetHistory)), history)
     await write_events(
         session,
         [

@@ -15,7 +15,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     # Keep generated migrations free of imports from our own modules.
     from rmmbridge.storage.models.base import UTCDateTime
 
