@@ -52,7 +52,11 @@ def registry() -> ProviderRegistry:
 
 
 def simulator(provider: str, agents: int) -> tuple[Any, dict[str, Any]]:
-    """The provider's simulator app and the credentials to configure an integration with it."""
+    """The provider's simulator app and the credentials to configure an integration with it.
+
+    Fleets are generated with a fixed seed, so a simulator started in another process serves
+    the same fleet the benchmark seeded from.
+    """
     if provider == "tacticalrmm":
         from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
 
@@ -137,11 +141,18 @@ def serve(port: int, provider: str, agents: int) -> None:
     uvicorn.run(service_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+def simulate(port: int, provider: str, agents: int) -> None:
+    import uvicorn
+
+    app, _ = simulator(provider, agents)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("command", choices=["serve", "simulate"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--provider", default="tacticalrmm")
     parser.add_argument("--agents", type=int, default=500)
     args = parser.parse_args()
-    serve(args.port, args.provider, args.agents)
+    (serve if args.command == "serve" else simulate)(args.port, args.provider, args.agents)

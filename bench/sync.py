@@ -1,0 +1,180 @@
+"""Device sync benchmark: a whole sync against the provider's simulator on a real loopback port.
+
+    python -m bench.sync --provider tacticalrmm --agents 20000 --db postgres --json
+
+Prints one JSON object: agents, sync_s (one full device sync through the job: HTTP pages from the
+simulator process, normalization, the shared pipeline), fetch_only_s (the same pages drained
+without writing), ingest_only_s (the same snapshots through the pipeline without HTTP),
+ratio = sync_s / (fetch_only_s + ingest_only_s) (< 1 when fetching and writing overlap) and
+peak_rss_mb (resident memory peak after the sync).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from rmmbridge.config import Settings
+from rmmbridge.ingestion.devices import DeviceIngestor
+from rmmbridge.integrations import mappings as mapping_service
+from rmmbridge.integrations import service
+from rmmbridge.integrations.factory import build_provider
+from rmmbridge.integrations.schemas import CredentialsIn, IntegrationCreate
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import DevicePage, DeviceSnapshot, RemoteScope
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.maintenance import GrowthAnalyzer
+from rmmbridge.storage.models import RmmOrganizationMapping
+from rmmbridge.sync.runner import runner_of
+from rmmbridge.sync.service import request_sync
+from rmmbridge.tenancy import service as tenancy
+from rmmbridge.tenancy.auth import system_context
+
+from . import common
+from .support import free_port, registry, simulator
+
+SECRET_KEY = "q2Yk3VdC5xq9o7kq2l7yQn4uM3Gq4m0y3cR9rA0d1xI="
+
+
+async def _wait_port(port: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise RuntimeError("simulator did not start")
+
+
+async def _connected_tenant(state: Any, provider: str, agents: int, port: int) -> tuple[Any, uuid.UUID]:
+    _, creds = simulator(provider, 0)  # credentials only
+    async with unit_of_work(state.sessionmaker) as s:
+        tenant = await tenancy.create_tenant(s, f"bench-{uuid.uuid4().hex[:6]}")
+        ctx = system_context(tenant.id, "bench")
+        row = await service.create_integration(s, ctx, state.registry, IntegrationCreate(provider=provider))
+        values = dict(creds["values"])
+        cls = state.registry.get(provider)
+        if "allow_insecure_url" in cls.config_model.model_fields:
+            values["allow_insecure_url"] = True  # the simulator speaks plain http on loopback
+        await service.save_credentials(state, s, ctx, row.id, CredentialsIn(
+            instance_url=f"http://127.0.0.1:{port}", auth_mode=creds.get("auth_mode"), values=values))
+    async with unit_of_work(state.sessionmaker) as s:
+        test = await service.test_connection(state, s, ctx, row.id, None)
+        assert test.ok, test.checks
+    await _run(state, ctx, row.id, "scopes")
+    async with unit_of_work(state.sessionmaker) as s:
+        for m in await s.scalars(select(RmmOrganizationMapping).where(RmmOrganizationMapping.integration_id == row.id)):
+            await mapping_service.create_client_for_mapping(s, ctx, row.id, m.id)
+    return ctx, row.id
+
+
+async def _run(state: Any, ctx: Any, integration_id: uuid.UUID, kind: str) -> dict[str, Any]:
+    async with unit_of_work(state.sessionmaker) as s:
+        started = await request_sync(state, s, ctx, integration_id, kind, "bench")
+    await runner_of(state).wait(started.run.id)
+    async with unit_of_work(state.sessionmaker) as s:
+        from rmmbridge.sync import runs
+
+        run = await runs.get_run(s, ctx, started.run.id)
+        return {"status": run.status, "counters": run.counters, "errors": run.errors[:3]}
+
+
+async def _fetch_only(state: Any, ctx: Any, integration_id: uuid.UUID) -> tuple[float, list[list[DeviceSnapshot]]]:
+    async with unit_of_work(state.sessionmaker, read_only=True) as s:
+        row = await service.get_integration(s, ctx, integration_id)
+        provider = await build_provider(state, s, row)
+        mapped = list(await s.scalars(select(RmmOrganizationMapping).where(
+            RmmOrganizationMapping.integration_id == integration_id)))
+    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": sorted(m.external_org_id for m in mapped)}
+    pages: list[list[DeviceSnapshot]] = []
+    limit = asyncio.Semaphore(4)  # the device sync job's scope concurrency
+
+    async def walk(m: RmmOrganizationMapping) -> None:
+        async with limit:
+            async for page in provider.iter_device_pages(RemoteScope(m.external_org_id, m.external_org_name,
+                                                                     m.scope_kind, attributes=m.attributes)):
+                pages.append(page.snapshots)
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(walk(m) for m in mapped))
+    finally:
+        await provider.aclose()
+    return time.perf_counter() - started, pages
+
+
+async def _ingest_only(state: Any, provider: str, pages: list[list[DeviceSnapshot]], realms: set[str]) -> float:
+    from rmmbridge.clients.schemas import ClientCreate
+    from rmmbridge.clients.service import create_client
+
+    async with unit_of_work(state.sessionmaker) as s:
+        tenant = await tenancy.create_tenant(s, f"bench-ingest-{uuid.uuid4().hex[:6]}")
+        ctx = system_context(tenant.id, "bench")
+        row = await service.create_integration(s, ctx, state.registry, IntegrationCreate(provider=provider))
+        clients = {realm: (await create_client(s, ctx, ClientCreate(name=f"C {realm}"))).id for realm in realms}
+    ingestor = DeviceIngestor(ctx, row.id, provider, uuid.uuid4(), clients, "bench")
+    analyzer = GrowthAnalyzer()
+    started = time.perf_counter()
+    for snaps in pages:
+        async with unit_of_work(state.sessionmaker) as s:
+            outcome = await ingestor.ingest(s, DevicePage(snaps), utcnow())
+            await analyzer.after_page(s, outcome.counters.created)
+    return time.perf_counter() - started
+
+
+async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
+    from rmmbridge.app import build_state
+
+    port = free_port()
+    sim = subprocess.Popen([sys.executable, "-m", "bench.support", "simulate", "--port", str(port),
+                            "--provider", provider, "--agents", str(agents)],
+                           env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    db = await common.fresh_database(db_kind)
+    state = build_state(Settings(database_url=db.url, secret_key=SECRET_KEY, scheduler_enabled=False,
+                                 allow_insecure_provider_urls=True), registry=registry())
+    try:
+        await _wait_port(port)
+        ctx, integration_id = await _connected_tenant(state, provider, agents, port)
+        started = time.perf_counter()
+        result = await _run(state, ctx, integration_id, "devices")
+        sync_s = time.perf_counter() - started
+        rss = common.peak_rss_mb()
+        assert result["status"] == "succeeded", result
+        fetch_s, pages = await _fetch_only(state, ctx, integration_id)
+        realms = {s.realm_id for page in pages for s in page}
+        ingest_s = await _ingest_only(state, provider, pages, realms)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+        await runner_of(state).stop()
+        await state.engine.dispose()
+        await common.dispose(db)
+    return {"provider": provider, "agents": agents, "db": db_kind, "synced": result["counters"].get("created"),
+            "sync_s": round(sync_s, 3), "fetch_only_s": round(fetch_s, 3), "ingest_only_s": round(ingest_s, 3),
+            "ratio": round(sync_s / (fetch_s + ingest_s), 3), "peak_rss_mb": rss}
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--provider", default="tacticalrmm")
+    parser.add_argument("--agents", type=int, default=20000)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = asyncio.run(main(args.provider, args.agents, args.db))
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    cli()
