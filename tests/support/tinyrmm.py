@@ -8,6 +8,7 @@ would see from a real provider.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from dataclasses import dataclass, field, replace
@@ -66,6 +67,7 @@ class TinyFleet:
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_key: str = "tiny-key-123456"
     fail_pages: set[tuple[str, int]] = field(default_factory=set)  # (org, page index) → 500
+    delay_s: float = 0.0  # every API answer waits this long (to hold a run open in tests)
     requests: int = 0
 
     def org_devices(self, org: str) -> list[TinyDevice]:
@@ -111,20 +113,22 @@ def _device_json(d: TinyDevice) -> dict[str, Any]:
 
 
 def tiny_app(fleet: TinyFleet) -> Starlette:
-    def auth(request: Request) -> Response | None:
+    async def auth(request: Request) -> Response | None:
         fleet.requests += 1
+        if fleet.delay_s:
+            await asyncio.sleep(fleet.delay_s)
         if request.headers.get("x-api-key") != fleet.api_key:
             return JSONResponse({"error": "bad key"}, status_code=401)
         return None
 
     async def ping(request: Request) -> Response:
-        return auth(request) or JSONResponse({"ok": True})
+        return (await auth(request)) or JSONResponse({"ok": True})
 
     async def orgs(request: Request) -> Response:
-        return auth(request) or JSONResponse([{"id": k, "name": v} for k, v in fleet.orgs.items()])
+        return (await auth(request)) or JSONResponse([{"id": k, "name": v} for k, v in fleet.orgs.items()])
 
     async def devices(request: Request) -> Response:
-        if denied := auth(request):
+        if denied := await auth(request):
             return denied
         org = request.query_params.get("org", "")
         limit = int(request.query_params.get("limit", "10"))
@@ -137,16 +141,16 @@ def tiny_app(fleet: TinyFleet) -> Starlette:
         return JSONResponse({"total": len(rows), "next": nxt, "items": [_device_json(d) for d in page]})
 
     async def device(request: Request) -> Response:
-        if denied := auth(request):
+        if denied := await auth(request):
             return denied
         d = fleet.devices.get(request.path_params["id"])
         return JSONResponse(_device_json(d)) if d else JSONResponse({"error": "not found"}, status_code=404)
 
     async def alerts(request: Request) -> Response:
-        return auth(request) or JSONResponse([a for a in fleet.alerts.values() if a["active"]])
+        return (await auth(request)) or JSONResponse([a for a in fleet.alerts.values() if a["active"]])
 
     async def software(request: Request) -> Response:
-        if denied := auth(request):
+        if denied := await auth(request):
             return denied
         return JSONResponse(
             [

@@ -21,11 +21,13 @@ from tests.conftest import connect_tiny, map_all, run_sync
 
 async def test_second_request_joins_the_active_run(http, state, tiny):
     h = tiny.tenant.headers()
+    tiny.fleet.delay_s = 0.5  # keep the first run busy while the second request arrives
     first = await http.post(f"/api/v1/integrations/{tiny.integration_id}/sync/scopes", headers=h)
     second = await http.post(f"/api/v1/integrations/{tiny.integration_id}/sync/scopes", headers=h)
     assert first.status_code == second.status_code == 202
     assert second.json()["joined"] is True and second.json()["run"]["id"] == first.json()["run"]["id"]
     await runner_of(state).wait(uuid.UUID(first.json()["run"]["id"]), timeout=60)
+    tiny.fleet.delay_s = 0
     third = await http.post(f"/api/v1/integrations/{tiny.integration_id}/sync/scopes", headers=h)
     assert third.json()["joined"] is False and third.json()["run"]["id"] != first.json()["run"]["id"]
     await runner_of(state).wait(uuid.UUID(third.json()["run"]["id"]), timeout=60)
