@@ -42,6 +42,24 @@ async def wait_healthy(base: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{base} did not become healthy")
 
 
+async def wait_runs_idle(db: Any, timeout: float = 300) -> None:
+    """Until no sync run is queued or running (refreshes triggered by a warm-up have drained)."""
+    from sqlalchemy import func, select
+
+    from rmmbridge.storage.db import unit_of_work
+    from rmmbridge.storage.models import SyncRun
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        async with unit_of_work(db.sessionmaker, read_only=True) as s:
+            active = await s.scalar(select(func.count()).select_from(SyncRun).where(
+                SyncRun.status.in_(("queued", "running"))))
+        if not active:
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError("runs did not drain")
+
+
 def registry() -> ProviderRegistry:
     reg = builtin_registry()
     if "tinyrmm" not in reg:
@@ -130,15 +148,25 @@ async def seed_tenant_with_fleet(db: Any, provider: str, agents: int, secret_key
         await state.engine.dispose()
 
 
-def serve(port: int, provider: str, agents: int) -> None:
-    import uvicorn
+def make_app() -> Any:
+    """App factory for uvicorn workers: the service with the bench simulator routed in-process."""
+    import os
 
     from rmmbridge.app import create_app
     from rmmbridge.config import load_settings
 
-    app, _ = simulator(provider, agents)
-    service_app = create_app(load_settings(), registry=registry(), http_transport=RoutedTransport({SIM_HOST: app}))
-    uvicorn.run(service_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    app, _ = simulator(os.environ["BENCH_PROVIDER"], int(os.environ["BENCH_AGENTS"]))
+    return create_app(load_settings(), registry=registry(), http_transport=RoutedTransport({SIM_HOST: app}))
+
+
+def serve(port: int, provider: str, agents: int, workers: int = 1) -> None:
+    import os
+
+    import uvicorn
+
+    os.environ["BENCH_PROVIDER"], os.environ["BENCH_AGENTS"] = provider, str(agents)
+    uvicorn.run("bench.support:make_app", factory=True, host="127.0.0.1", port=port, workers=workers,
+                log_level="warning", access_log=False)
 
 
 def simulate(port: int, provider: str, agents: int) -> None:
@@ -154,5 +182,9 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--provider", default="tacticalrmm")
     parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    (serve if args.command == "serve" else simulate)(args.port, args.provider, args.agents)
+    if args.command == "serve":
+        serve(args.port, args.provider, args.agents, args.workers)
+    else:
+        simulate(args.port, args.provider, args.agents)

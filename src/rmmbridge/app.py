@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rmmbridge import __version__
@@ -104,25 +104,56 @@ def _include_routers(app: FastAPI) -> None:
     from rmmbridge.web.health import router as health_router
     from rmmbridge.web.routes import api_router, ui_router, webhook_router
 
+    # Webhooks first: the hottest route is matched without walking the others.
+    app.include_router(webhook_router)
     app.include_router(health_router)
     app.include_router(api_router)
-    app.include_router(webhook_router)
     app.include_router(ui_router)
 
 
-def _install_request_metrics(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+_SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),  # pages and API answers carry tenant data
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class RequestMetrics:
+    """Pure ASGI middleware: request counters/latency and security headers.
+
+    Not ``BaseHTTPMiddleware``: that wraps every request in extra tasks and streams, which cost
+    more than the webhook receiver's own work.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route: Any = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, name, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(request.method, name).observe(time.perf_counter() - started)
-        # Pages and API answers carry tenant data: never cache them in shared caches.
-        if not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        status = {"code": 500}
+        static = scope["path"].startswith("/static")
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [
+                    (k, v) for k, v in _SECURITY_HEADERS if k not in present and not (static and k == b"cache-control")
+                ]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
+            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+def _install_request_metrics(app: FastAPI) -> None:
+    app.add_middleware(RequestMetrics)
