@@ -166,6 +166,12 @@ async def reconcile_alerts(
             counters["processed"] += len(batch)
         batch.clear()
 
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
+        from rmmbridge.integrations.repository import syncable_mappings
+
+        mapped = [m.external_org_id for m in await syncable_mappings(session, ctx, integration.id)]
+    # Only the mapped organizations' alerts: the others have no assets here.
+    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": mapped}
     async for event in provider.iter_alerts():
         if event.status != "active":
             continue

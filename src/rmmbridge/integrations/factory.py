@@ -19,7 +19,20 @@ def credential_prefix(integration_id: uuid.UUID) -> str:
     return f"integration/{integration_id}/cred/"
 
 
-async def build_provider(state: AppState, session: AsyncSession, row: RmmIntegration) -> Provider:
+def validation_context(state: AppState) -> dict[str, object]:
+    """What provider config validators may consult: the operator's policies."""
+    return {"allow_insecure_provider_urls": state.settings.allow_insecure_provider_urls}
+
+
+async def build_provider(
+    state: AppState, session: AsyncSession, row: RmmIntegration, *, persist_in: AsyncSession | None = None
+) -> Provider:
+    """A provider instance for this row.
+
+    Renewed credentials (``ctx.save_secrets``) are written through ``persist_in`` when given — a
+    request that already holds the write transaction (SQLite has one writer) — and otherwise in a
+    short transaction of their own, so a renewed token survives even if the caller rolls back.
+    """
     cls = state.registry.get(row.provider)
     model = cls.config_model
     secrets = await state.secrets.get_many(session, row.tenant_id, credential_prefix(row.id))
@@ -30,7 +43,7 @@ async def build_provider(state: AppState, session: AsyncSession, row: RmmIntegra
         data["auth_mode"] = row.auth_mode
     data.update({k: v for k, v in secrets.items() if k in model.model_fields})
     try:
-        config = model.model_validate(data)
+        config = model.model_validate(data, context=validation_context(state))
     except ValidationError as exc:
         raise ValidationFailed(
             f"{cls.display_name} is not fully configured: "
@@ -40,7 +53,10 @@ async def build_provider(state: AppState, session: AsyncSession, row: RmmIntegra
     tenant_id, integration_id = row.tenant_id, row.id
 
     async def save_secrets(values: dict[str, str]) -> None:
-        # Its own short transaction: a renewed token must survive even if the caller rolls back.
+        if persist_in is not None:
+            for name, value in values.items():
+                await state.secrets.put(persist_in, tenant_id, credential_prefix(integration_id) + name, value)
+            return
         async with unit_of_work(state.sessionmaker) as s:
             for name, value in values.items():
                 await state.secrets.put(s, tenant_id, credential_prefix(integration_id) + name, value)

@@ -20,7 +20,7 @@ from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.state import AppState
 
 from . import repository
-from .factory import build_provider, credential_prefix
+from .factory import build_provider, credential_prefix, validation_context
 from .schemas import (
     CheckOut,
     CredentialsIn,
@@ -166,7 +166,7 @@ async def save_credentials(
         # Switching mode: secrets of the other mode must not linger as if they applied.
         candidate = {k: v for k, v in candidate.items() if k not in secret_names or k in given}
     try:
-        config = model.model_validate(candidate)
+        config = model.model_validate(candidate, context=validation_context(state))
     except ValidationError as exc:
         raise _validation_errors(exc) from None
     if state.settings and "instance_url" in model.model_fields:
@@ -216,7 +216,7 @@ async def test_connection(
     require_capability(state.registry, row, Capability.connection_test)
     if row.state in ("not_configured", "disconnected"):
         raise ValidationFailed("enter the credentials before testing the connection")
-    provider = await build_provider(state, session, row)
+    provider = await build_provider(state, session, row, persist_in=session)
     totp_required = False
     try:
         checks = await provider.test_connection(totp_code=totp_code)
@@ -264,7 +264,7 @@ async def disconnect(
     provider_cls = state.registry.get(row.provider)
     if row.state not in ("not_configured", "disconnected"):
         try:
-            provider = await build_provider(state, session, row)
+            provider = await build_provider(state, session, row, persist_in=session)
         except ValidationFailed:
             provider = None
         if provider is not None:

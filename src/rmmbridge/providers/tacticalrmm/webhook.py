@@ -1,0 +1,319 @@
+"""Tactical alert-action webhooks: the templates to paste and the lenient receiver (reference §8).
+
+Tactical renders ``{{…}}`` placeholders with Python ``str()`` (``None``, ``True``, ``2025-11-22
+10:58:03.407861+00:00``), sends a body that does not parse as a JSON *string literal*
+(double-encoded), and adds no ``Content-Type`` unless told to. The parser here accepts all of that.
+
+Identity: ``alert_id`` (``{{alert.id}}``, the same ``id`` the poller reads) is the alert's identity,
+so a resolve always finds its trigger. Only when a template sends no usable ``alert_id`` is one
+derived: ``"derived-" + sha256("agent_id|alert_type|check_id|task_id|alert_time")[:40]`` with
+``alert_time`` in UTC ISO form. The event is deliberately left out, so trigger and resolve (whose
+``{{alert.alert_time}}`` is the original trigger time) derive the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rmmbridge.providers.base import AlertEvent, InvalidRecord, WebhookRequest
+
+from .normalize import map_severity
+
+MAX_BODY = 64 * 1024
+
+HEADERS_TEMPLATE = {"Content-Type": "application/json", "X-Webhook-Secret": "<integration webhook secret>"}
+
+# Everything quoted so each value is a JSON string; message last so a stray quote damages nothing else.
+_FAILURE_FIELDS = (
+    ("event", "trigger"),
+    ("alert_id", "{{alert.id}}"),
+    ("alert_type", "{{alert.alert_type}}"),
+    ("severity", "{{alert.severity}}"),
+    ("alert_time", "{{alert.alert_time}}"),
+    ("agent_id", "{{agent.agent_id}}"),
+    ("agent_pk", "{{agent.id}}"),
+    ("hostname", "{{agent.hostname}}"),
+    ("client_id", "{{client.id}}"),
+    ("site_id", "{{site.id}}"),
+    ("check_id", "{{alert.assigned_check.id}}"),
+    ("task_id", "{{alert.assigned_task.id}}"),
+)
+
+
+def _body(fields: tuple[tuple[str, str], ...]) -> str:
+    lines = [f'  "{k}": "{v}"' for k, v in fields]
+    return "{\n" + ",\n".join(lines) + "\n}"
+
+
+def templates() -> dict[str, str]:
+    """The two Web Hook bodies of §8.6 (failure and resolved), plus the headers JSON for both."""
+    failure = (*_FAILURE_FIELDS, ("message", "{{alert.message}}"))
+    resolved = (
+        ("event", "resolve"),
+        *_FAILURE_FIELDS[1:],
+        ("resolved_on", "{{alert.resolved_on}}"),
+        ("message", "{{alert.message}}"),
+    )
+    return {
+        "failure": _body(failure),
+        "resolved": _body(resolved),
+        "headers": json.dumps(HEADERS_TEMPLATE, indent=2),
+    }
+
+
+# ----------------------------------------------------------------------------- parsing
+
+KNOWN_KEYS = (
+    "event",
+    "alert_id",
+    "alert_type",
+    "severity",
+    "alert_time",
+    "agent_id",
+    "agent_pk",
+    "id",
+    "hostname",
+    "client_id",
+    "site_id",
+    "check_id",
+    "task_id",
+    "resolved",
+    "resolved_on",
+    "message",
+)
+INT_KEYS = ("alert_id", "agent_pk", "id", "client_id", "site_id", "check_id", "task_id")
+
+_PY_DATETIME_STR = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+_PY_DATETIME_REPR = r"datetime\.datetime\((?:[^()]|\([^()]*\))*\)"
+_BARE = re.compile(rf"({_PY_DATETIME_REPR}|{_PY_DATETIME_STR})|\b(None|True|False)\b")
+_REPR_ARGS = re.compile(r"datetime\.datetime\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)((?:\s*,\s*\d+){0,4})")
+
+
+def _pythonish_to_json(text: str) -> str:
+    """Outside JSON strings: ``None/True/False`` → JSON literals, bare datetimes → quoted strings."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':  # copy a JSON string verbatim
+            j = i + 1
+            while j < n:
+                if text[j] == "\\":
+                    j += 2
+                    continue
+                if text[j] == '"':
+                    break
+                j += 1
+            out.append(text[i : j + 1])
+            i = j + 1
+            continue
+        match = _BARE.match(text, i)
+        if match and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            if match.group(1):
+                out.append(json.dumps(match.group(1)))
+            else:
+                out.append({"None": "null", "True": "true", "False": "false"}[match.group(2)])
+            i = match.end()
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _loads(text: str) -> Any:
+    value = json.loads(text, strict=False)
+    if isinstance(value, str):  # Tactical's fallback: the rendered body as a JSON string literal
+        value = json.loads(value, strict=False)
+    return value
+
+
+def _salvage(text: str) -> dict[str, Any] | None:
+    """Take each known key with ``"key": "value"``; ``message`` runs to the last quote before ``}``."""
+    found: dict[str, Any] = {}
+    for key in KNOWN_KEYS:
+        if key == "message":
+            continue
+        match = re.search(rf'"{key}"\s*:\s*"([^"]*)"', text)
+        if match:
+            found[key] = match.group(1)
+        else:
+            bare = re.search(rf'"{key}"\s*:\s*([A-Za-z0-9_.:+\-]+)', text)
+            if bare:
+                found[key] = bare.group(1)
+    start = re.search(r'"message"\s*:\s*"', text)
+    if start:
+        last_brace = text.rfind("}")
+        if last_brace < start.end():
+            last_brace = len(text)
+        end = text.rfind('"', start.end(), last_brace)
+        if end >= start.end():
+            found["message"] = text[start.end() : end]
+    return found or None
+
+
+def decode_payload(body: bytes) -> tuple[dict[str, Any], bool]:
+    """Raw bytes → a dict, whatever the content type; returns ``(payload, repaired)``."""
+    if len(body) > MAX_BODY:
+        raise InvalidRecord(None, f"body is larger than {MAX_BODY // 1024} KiB")
+    text = body.decode("utf-8", "replace").strip().lstrip("\ufeff")
+    if not text:
+        raise InvalidRecord(None, "empty body")
+    value: Any = None
+    for attempt in (text, _pythonish_to_json(text)):
+        try:
+            value = _loads(attempt)
+            break
+        except ValueError:
+            value = None
+        except RecursionError:
+            raise InvalidRecord(None, "body is nested too deeply") from None
+    if isinstance(value, str):
+        value = None
+    repaired = False
+    if value is None:
+        inner = text
+        try:  # a double-encoded body whose inner text is broken: salvage the inner text
+            decoded = json.loads(text, strict=False)
+            if isinstance(decoded, str):
+                inner = decoded
+        except ValueError:
+            pass
+        value = _salvage(inner)
+        repaired = value is not None
+    if not isinstance(value, Mapping):
+        kind = "nothing usable" if value is None else f"a JSON {type(value).__name__}"
+        raise InvalidRecord(None, f"body is {kind}, not a JSON object with the alert fields")
+    return dict(value), repaired
+
+
+# ----------------------------------------------------------------------------- values
+
+_NULLS = frozenset({"", "none", "null"})
+
+
+def norm(value: Any) -> Any:
+    """``"None"``, ``""`` and ``null`` → None; ``"True"``/``"False"`` → bool; strings stripped."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in _NULLS:
+            return None
+        if text in ("True", "true"):
+            return True
+        if text in ("False", "false"):
+            return False
+        return text
+    return value
+
+
+def as_int(value: Any) -> int | None:
+    value = norm(value)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
+        return int(value)
+    return None
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """``2025-11-22 10:58:03.407861+00:00``, ISO ``T``/``Z``, with or without fraction, epoch seconds,
+    or a ``datetime.datetime(…)`` repr; naive means UTC."""
+    value = norm(value)
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return as_datetime(float(text))
+    repr_match = _REPR_ARGS.match(text)
+    if repr_match:
+        parts = [int(repr_match.group(1)), int(repr_match.group(2)), int(repr_match.group(3))]
+        parts += [int(p) for p in re.findall(r"\d+", repr_match.group(4))]
+        parts += [0] * (7 - len(parts))
+        try:
+            return datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], tzinfo=UTC)
+        except ValueError:
+            return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def derived_alert_id(
+    agent_id: str, alert_type: str | None, check_id: int | None, task_id: int | None, alert_time: datetime | None
+) -> str:
+    """The stable id used when a delivery carries no usable ``alert_id`` (see the module docstring)."""
+    when = alert_time.astimezone(UTC).isoformat() if alert_time else ""
+    key = "|".join((agent_id, alert_type or "", str(check_id or ""), str(task_id or ""), when))
+    return "derived-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def parse_webhook(request: WebhookRequest) -> AlertEvent:
+    """One delivery → :class:`AlertEvent`; :class:`InvalidRecord` with the reason when unusable."""
+    payload, repaired = decode_payload(request.body)
+    agent_id = norm(payload.get("agent_id"))
+    if not isinstance(agent_id, str) or not agent_id:
+        raise InvalidRecord(None, "the delivery has no agent_id (template variable {{agent.agent_id}})")
+    if len(agent_id) > 255:
+        raise InvalidRecord(None, "agent_id is too long")
+    alert_type = norm(payload.get("alert_type"))
+    alert_type = alert_type[:60] if isinstance(alert_type, str) else None
+    check_id, task_id = as_int(payload.get("check_id")), as_int(payload.get("task_id"))
+    alert_time = as_datetime(payload.get("alert_time"))
+    alert_id = as_int(payload.get("alert_id"))
+    derived = alert_id is None
+    external_id = (
+        str(alert_id) if alert_id is not None else derived_alert_id(agent_id, alert_type, check_id, task_id, alert_time)
+    )
+    event = norm(payload.get("event"))
+    if isinstance(event, str):
+        resolved = "resolve" in event.lower()
+    else:
+        resolved = norm(payload.get("resolved")) is True
+    severity_raw = norm(payload.get("severity"))
+    agent_pk = as_int(payload.get("agent_pk"))
+    if agent_pk is None:
+        agent_pk = as_int(payload.get("id"))
+    message = norm(payload.get("message"))
+    hostname = norm(payload.get("hostname"))
+    attributes: dict[str, Any] = {
+        "native_severity": severity_raw if isinstance(severity_raw, str) else None,
+        "hostname": hostname if isinstance(hostname, str) else None,
+        "client_id": as_int(payload.get("client_id")),
+        "site_id": as_int(payload.get("site_id")),
+        "check_id": check_id,
+        "task_id": task_id,
+        "payload_repaired": True if repaired else None,
+        "alert_id_derived": True if derived else None,
+    }
+    return AlertEvent(
+        external_alert_id=external_id,
+        external_device_id=agent_id,
+        severity=map_severity(severity_raw),
+        status="resolved" if resolved else "active",
+        alert_type=alert_type,
+        message=str(message)[:10_000] if message is not None else None,
+        raised_at=alert_time,
+        resolved_at=as_datetime(payload.get("resolved_on")) if resolved else None,
+        device_ref=str(agent_pk) if agent_pk is not None else None,
+        attributes={k: v for k, v in attributes.items() if v is not None},
+    )
