@@ -24,15 +24,22 @@ async def _ready(http, state, tiny):
 
 
 async def _alerts(db, tiny):
-    return (await db.scalars(select(RmmAlert).where(RmmAlert.tenant_id == tiny.tenant.tenant_id)
-                             .execution_options(populate_existing=True))).all()
+    return (
+        await db.scalars(
+            select(RmmAlert)
+            .where(RmmAlert.tenant_id == tiny.tenant.tenant_id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
 
 
 async def test_reading_webhook_info_never_creates_a_secret(http, tiny):
     info = (await http.get(f"/api/v1/integrations/{tiny.integration_id}/webhook", headers=tiny.tenant.headers())).json()
     assert info["supported"] and info["secret_configured"] is False and info["secret_hint"] is None
     assert info["url"].endswith("/api/webhooks/tinyrmm") and info["header"] == "X-Tiny-Secret"
-    again = (await http.get(f"/api/v1/integrations/{tiny.integration_id}/webhook", headers=tiny.tenant.headers())).json()
+    again = (
+        await http.get(f"/api/v1/integrations/{tiny.integration_id}/webhook", headers=tiny.tenant.headers())
+    ).json()
     assert again["secret_configured"] is False
 
 
@@ -67,8 +74,11 @@ async def test_resolve_before_trigger_and_concurrent_duplicates(http, state, tin
     results = await asyncio.gather(*(http.post(URL, json=dup, headers=h) for _ in range(8)))
     assert all(r.status_code == 202 for r in results), [r.text for r in results]
     assert sorted(r.json()["outcome"] for r in results).count("created") == 1
-    count = await db.scalar(select(func.count()).select_from(RmmAlert).where(
-        RmmAlert.tenant_id == tiny.tenant.tenant_id, RmmAlert.external_alert_id == "a-race"))
+    count = await db.scalar(
+        select(func.count())
+        .select_from(RmmAlert)
+        .where(RmmAlert.tenant_id == tiny.tenant.tenant_id, RmmAlert.external_alert_id == "a-race")
+    )
     assert count == 1
     await runner_of(state).wait_all(timeout=30)
 
@@ -77,19 +87,28 @@ async def test_rejections_are_4xx_with_reasons_and_kept(http, state, tiny, db):
     secret = await _ready(http, state, tiny)
     h = {"X-Tiny-Secret": secret}
     assert (await http.post(URL, json={"id": "x", "device": "d"})).status_code == 401
-    assert (await http.post(URL, json={"id": "x", "device": "d"}, headers={"X-Tiny-Secret": "wrong"})).status_code == 401
+    assert (
+        await http.post(URL, json={"id": "x", "device": "d"}, headers={"X-Tiny-Secret": "wrong"})
+    ).status_code == 401
     assert (await http.post("/api/webhooks/nosuch", json={}, headers=h)).status_code == 404
     assert (await http.post("/api/webhooks/tinypull", json={}, headers=h)).status_code == 404
     r = await http.post(URL, content=b"{broken", headers={**h, "content-type": "application/json"})
     assert r.status_code == 422 and "JSON" in r.json()["detail"]
     r = await http.post(URL, content=b"x" * (70 * 1024), headers=h)
     assert r.status_code == 413
-    kept = (await db.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.integration_id == uuid.UUID(tiny.integration_id), WebhookDelivery.accepted.is_(False)))).all()
+    kept = (
+        await db.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.integration_id == uuid.UUID(tiny.integration_id), WebhookDelivery.accepted.is_(False)
+            )
+        )
+    ).all()
     assert {k.reason for k in kept} >= {"body is not JSON", "body larger than 65536 bytes"}
     assert any(k.payload_excerpt == "{broken" for k in kept)
-    assert await db.scalar(select(func.count()).select_from(RmmAlert).where(
-        RmmAlert.tenant_id == tiny.tenant.tenant_id)) == 0
+    assert (
+        await db.scalar(select(func.count()).select_from(RmmAlert).where(RmmAlert.tenant_id == tiny.tenant.tenant_id))
+        == 0
+    )
     info = (await http.get(f"/api/v1/integrations/{tiny.integration_id}/webhook", headers=tiny.tenant.headers())).json()
     assert info["deliveries_rejected"] >= 2
 
@@ -103,16 +122,22 @@ async def test_disconnected_integration_refuses_its_secret(http, state, tiny):
 
 async def test_rotation_invalidates_the_old_secret(http, state, tiny):
     old = await _ready(http, state, tiny)
-    new = (await http.post(f"/api/v1/integrations/{tiny.integration_id}/webhook/rotate",
-                           headers=tiny.tenant.headers())).json()["secret"]
+    new = (
+        await http.post(f"/api/v1/integrations/{tiny.integration_id}/webhook/rotate", headers=tiny.tenant.headers())
+    ).json()["secret"]
     assert new != old
-    assert (await http.post(URL, json={"id": "r", "device": "dev-00001"}, headers={"X-Tiny-Secret": old})).status_code == 401
+    assert (
+        await http.post(URL, json={"id": "r", "device": "dev-00001"}, headers={"X-Tiny-Secret": old})
+    ).status_code == 401
     r = await http.post(URL, json={"id": "r", "device": "dev-00001"}, headers={"X-Tiny-Secret": new})
     assert r.status_code == 202
-    revealed = (await http.post(f"/api/v1/integrations/{tiny.integration_id}/webhook/reveal",
-                                headers=tiny.tenant.headers())).json()["secret"]
+    revealed = (
+        await http.post(f"/api/v1/integrations/{tiny.integration_id}/webhook/reveal", headers=tiny.tenant.headers())
+    ).json()["secret"]
     assert revealed == new
-    r = await http.post(f"/api/v1/integrations/{tiny.integration_id}/webhook/reveal", headers=tiny.tenant.headers("viewer"))
+    r = await http.post(
+        f"/api/v1/integrations/{tiny.integration_id}/webhook/reveal", headers=tiny.tenant.headers("viewer")
+    )
     assert r.status_code == 403
     await runner_of(state).wait_all(timeout=30)
 

@@ -28,6 +28,7 @@ from rmmbridge.ingestion.alerts import record_alert
 from rmmbridge.integrations import webhooks as secrets_
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.metrics import WEBHOOKS
+from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
 from rmmbridge.storage.db import unit_of_work
@@ -109,8 +110,8 @@ async def _keep_rejection(state: AppState, row: RmmIntegration, reason: str, bod
                 id=uuid7(),
                 integration_id=row.id,
                 accepted=False,
-                reason=reason[:500],
-                payload_excerpt=body[:EXCERPT].decode("utf-8", "replace"),
+                reason=clean(reason[:500]),
+                payload_excerpt=clean(body[:EXCERPT].decode("utf-8", "replace")),
                 received_at=utcnow(),
             )
         )

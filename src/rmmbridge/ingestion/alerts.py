@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events.outbox import emit
 from rmmbridge.kit.ids import uuid7
+from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import AlertEvent, Provider
 from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
@@ -46,27 +47,29 @@ def _row(
     source: str,
     now: datetime,
 ) -> dict[str, Any]:
-    return {
-        "tenant_id": ctx.tenant_id,
-        "id": uuid7(),
-        "integration_id": integration_id,
-        "external_alert_id": ev.external_alert_id,
-        "external_device_id": ev.external_device_id,
-        "asset_id": asset_id,
-        "severity": ev.severity,
-        "status": ev.status,
-        "alert_type": ev.alert_type,
-        "message": ev.message,
-        "source": source,
-        "occurrences": 1,
-        "raised_at": ev.raised_at,
-        "resolved_at": ev.resolved_at or (now if ev.status == "resolved" else None),
-        "first_seen_at": now,
-        "last_seen_at": now,
-        "webhook_seen": source == "webhook",
-        "attributes": dict(ev.attributes),
-        "updated_at": now,
-    }
+    return clean(
+        {
+            "tenant_id": ctx.tenant_id,
+            "id": uuid7(),
+            "integration_id": integration_id,
+            "external_alert_id": ev.external_alert_id,
+            "external_device_id": ev.external_device_id,
+            "asset_id": asset_id,
+            "severity": ev.severity,
+            "status": ev.status,
+            "alert_type": ev.alert_type,
+            "message": ev.message,
+            "source": source,
+            "occurrences": 1,
+            "raised_at": ev.raised_at,
+            "resolved_at": ev.resolved_at or (now if ev.status == "resolved" else None),
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "webhook_seen": source == "webhook",
+            "attributes": dict(ev.attributes),
+            "updated_at": now,
+        }
+    )
 
 
 async def record_alert(
@@ -134,7 +137,7 @@ def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, s
     if current.status == "active":
         changed = ev.severity != current.severity or (ev.message and ev.message != current.message)
         current.severity = ev.severity
-        current.message = ev.message or current.message
+        current.message = clean(ev.message) or current.message
         return "updated" if changed else "duplicate"
     raised = ev.raised_at
     if raised is not None and current.resolved_at is not None and raised > current.resolved_at:

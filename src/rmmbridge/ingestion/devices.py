@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.assets.status import compute_status, cutoffs
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.ids import uuid7
+from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
 from rmmbridge.storage.db import dialect_insert
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
@@ -139,11 +140,13 @@ class _Existing:
 
 
 def _jsonable(value: Any) -> Any:
-    """Snapshot values as stored in columns (tuples → lists, dataclasses → dicts)."""
+    """Snapshot values as stored in columns (tuples → lists, dataclasses → dicts, no NULs)."""
+    if isinstance(value, str):
+        return clean(value)
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {k: v for k, v in asdict(value).items() if v is not None}
+        return {k: _jsonable(v) for k, v in asdict(value).items() if v is not None}
     return value
 
 
@@ -299,13 +302,13 @@ class DeviceIngestor:
     def _core_values(self, snap: DeviceSnapshot, client_id: uuid.UUID) -> dict[str, Any]:
         offline_at, overdue_at = cutoffs(snap.last_seen_at, snap.offline_after_s, snap.overdue_after_s)
         return {
-            "name": snap.name[:255],
+            "name": clean(snap.name[:255]),
             "asset_type": snap.asset_type,
-            "serial_number": snap.serial_number,
+            "serial_number": clean(snap.serial_number),
             "client_id": client_id,
             "rmm_organization_id": snap.realm_id,
             "rmm_site_id": snap.site_id,
-            "rmm_site_name": snap.site_name,
+            "rmm_site_name": clean(snap.site_name),
             "last_seen_at": snap.last_seen_at,
             "offline_after_s": snap.offline_after_s,
             "overdue_after_s": snap.overdue_after_s,

@@ -59,7 +59,6 @@ async def check_connection(http: Any, setup: Setup, code: str | None = None) -> 
     body = {"totp_code": code} if code else None
     r = await http.post(f"/api/v1/integrations/{setup.integration_id}/test", headers=setup.tenant.headers(), json=body)
     assert r.status_code == 200, r.text
-    # A token saved during the test waits for the request's own transaction on SQLite (see client._save).
     return r.json()  # type: ignore[no-any-return]
 
 

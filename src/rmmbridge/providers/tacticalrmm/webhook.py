@@ -126,9 +126,32 @@ def _pythonish_to_json(text: str) -> str:
 
 
 def _loads(text: str) -> Any:
-    value = json.loads(text, strict=False)
+    try:
+        value = json.loads(text, strict=False)
+    except ValueError:
+        value = _python_literal(text)
     if isinstance(value, str):  # Tactical's fallback: the rendered body as a JSON string literal
         value = json.loads(value, strict=False)
+    return value
+
+
+def _python_literal(text: str) -> Any:
+    """A body rendered from a Python dict (``{'agent_id': 'abc', 'resolved': False}``).
+
+    ``ast.literal_eval`` parses literals only — it never evaluates code — and only dict-shaped,
+    reasonably small bodies are tried; anything else re-raises the JSON error.
+    """
+    import ast
+
+    stripped = text.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")) or len(stripped) > MAX_BODY:
+        raise ValueError("not a Python dict")
+    try:
+        value = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError("not a Python literal") from None
+    if not isinstance(value, dict):
+        raise ValueError("not a Python dict")
     return value
 
 
@@ -275,6 +298,12 @@ def parse_webhook(request: WebhookRequest) -> AlertEvent:
         raise InvalidRecord(None, "the delivery has no agent_id (template variable {{agent.agent_id}})")
     if len(agent_id) > 255:
         raise InvalidRecord(None, "agent_id is too long")
+    if "{{" in agent_id or "}}" in agent_id:
+        raise InvalidRecord(
+            None,
+            f"the alert action's template was not rendered (agent_id arrived as {agent_id[:60]!r}); "
+            "check the Web Hook body in Tactical (Settings → Global Settings → Web Hooks)",
+        )
     alert_type = norm(payload.get("alert_type"))
     alert_type = alert_type[:60] if isinstance(alert_type, str) else None
     check_id, task_id = as_int(payload.get("check_id")), as_int(payload.get("task_id"))
