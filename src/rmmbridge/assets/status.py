@@ -31,10 +31,17 @@ def cutoffs(
 
 
 def compute_status(
-    last_seen: datetime | None, offline_at: datetime | None, overdue_at: datetime | None, now: datetime
+    last_seen: datetime | None,
+    offline_at: datetime | None,
+    overdue_at: datetime | None,
+    now: datetime,
+    *,
+    thresholds_known: bool = True,
 ) -> str:
     if last_seen is None:
-        return "offline"  # never checked in
+        # Never checked in: offline by the agent's own rule (Tactical); without thresholds the
+        # RMM told us nothing about liveness at all (Tanium with no eidLastSeen): unknown.
+        return "offline" if thresholds_known else "unknown"
     if offline_at is None:
         return "unknown"
     if offline_at < now:
@@ -49,6 +56,7 @@ def status_expr(now: datetime) -> ColumnElement[str]:
     """The same rule as :func:`compute_status`, as SQL over ``assets``."""
     past_offline = Asset.offline_at < now
     return case(
+        (and_(Asset.last_seen_at.is_(None), Asset.offline_after_s.is_(None)), literal("unknown")),
         (Asset.last_seen_at.is_(None), literal("offline")),
         (Asset.offline_at.is_(None), literal("unknown")),
         (and_(past_offline, Asset.overdue_at.is_not(None), Asset.overdue_at < now), literal("overdue")),

@@ -35,7 +35,9 @@ async def asset_out(session: AsyncSession, ctx: TenantContext, asset: Asset) -> 
     from rmmbridge.clients import repository as clients_repo
 
     now = utcnow()
-    live = compute_status(asset.last_seen_at, asset.offline_at, asset.overdue_at, now)
+    live = compute_status(
+        asset.last_seen_at, asset.offline_at, asset.overdue_at, now, thresholds_known=asset.offline_after_s is not None
+    )
     ext: dict[str, Any] = await repository.extension(session, ctx, asset)
     details = AssetDetails(**{k: v for k, v in ext.items() if k in AssetDetails.model_fields})
     details.uptime_seconds = uptime_seconds(ext.get("boot_time"), asset.last_seen_at, live, now)

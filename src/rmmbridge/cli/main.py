@@ -13,6 +13,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+@app.callback()
+def _configure() -> None:
+    """Logs go to stderr (stdout stays clean for --json), at WARNING unless RMMBRIDGE_LOG_LEVEL says."""
+    import os
+
+    from rmmbridge.kit.logging import configure_logging
+
+    configure_logging(os.environ.get("RMMBRIDGE_LOG_LEVEL", "WARNING").upper(),
+                      os.environ.get("RMMBRIDGE_LOG_FORMAT", "console"))
+
+
 app.command("serve")(server.serve)
 app.command("config")(server.config_table)
 app.add_typer(server.db_app, name="db")

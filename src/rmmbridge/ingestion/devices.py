@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
@@ -377,7 +377,13 @@ class DeviceIngestor:
                     "rmm_provider": self.provider_key,
                     "rmm_integration_id": self.integration_id,
                     "rmm_device_id": ext,
-                    "agent_status": compute_status(core["last_seen_at"], core["offline_at"], core["overdue_at"], now),
+                    "agent_status": compute_status(
+                        core["last_seen_at"],
+                        core["offline_at"],
+                        core["overdue_at"],
+                        now,
+                        thresholds_known=core["offline_after_s"] is not None,
+                    ),
                     "last_rmm_sync_at": now,
                     "missing_since": None,
                     "missing_snapshots": 0,
@@ -463,7 +469,13 @@ class DeviceIngestor:
                     "status": "active",
                     "missing_since": None,
                     "missing_snapshots": 0,
-                    "agent_status": compute_status(core["last_seen_at"], core["offline_at"], core["overdue_at"], now),
+                    "agent_status": compute_status(
+                        core["last_seen_at"],
+                        core["offline_at"],
+                        core["overdue_at"],
+                        now,
+                        thresholds_known=core["offline_after_s"] is not None,
+                    ),
                     "last_rmm_sync_at": now,
                     "updated_at": now,
                 }
@@ -563,6 +575,38 @@ def _str(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def known_devices_source(sessionmaker: Any, ctx: TenantContext, integration_id: uuid.UUID) -> Any:
+    """An async ``(realm ids) -> rows`` lookup of the devices already mapped under those scopes."""
+
+    async def lookup(realm_ids: list[str]) -> list[dict[str, Any]]:
+        from rmmbridge.storage.db import unit_of_work
+
+        m = MAPPINGS.c
+        async with unit_of_work(sessionmaker, read_only=True) as session:
+            rows = await session.execute(
+                select(
+                    m.external_id,
+                    m.external_ref,
+                    m.realm_id,
+                    ASSETS.c.name,
+                    ASSETS.c.serial_number,
+                    ASSETS.c.last_seen_at,
+                )
+                .join(ASSETS, and_(ASSETS.c.tenant_id == m.tenant_id, ASSETS.c.id == m.local_id))
+                .where(
+                    m.tenant_id == ctx.tenant_id,
+                    m.integration_id == integration_id,
+                    m.entity_type == DEVICE,
+                    m.realm_id.in_(realm_ids),
+                    ASSETS.c.status != "retired",
+                )
+            )
+            keys = ("external_id", "external_ref", "realm_id", "name", "serial_number", "last_seen_at")
+            return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    return lookup
 
 
 async def asset_ids_for(

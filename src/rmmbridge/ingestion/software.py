@@ -49,6 +49,11 @@ async def ingest_software(
                 counters[key] += value
             batch.clear()
 
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
+        from rmmbridge.integrations.repository import syncable_mappings
+
+        mapped = [m.external_org_id for m in await syncable_mappings(session, ctx, integration.id)]
+    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": mapped}
     async for device in provider.iter_software():
         batch.append(device)
         if len(batch) >= DEVICES_PER_BATCH:

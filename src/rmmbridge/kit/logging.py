@@ -9,6 +9,8 @@ import structlog
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        level = "INFO"
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -253,6 +253,10 @@ class ProviderContext:
     now: Callable[[], datetime]
     # Persist renewed credentials (e.g. a refreshed session token) in the secret store.
     save_secrets: Callable[[dict[str, str]], Awaitable[None]]
+    # The devices rmmbridge already maps under these scopes (crosswalk rows as dicts with
+    # external_id, external_ref, realm_id, name, serial_number, last_seen_at). Providers whose
+    # fallback sources carry no device ids (Tanium's Asset API) match against them.
+    known_devices: Callable[[list[str]], Awaitable[list[dict[str, Any]]]] | None = None
 
 
 class ProviderConfig(BaseModel):

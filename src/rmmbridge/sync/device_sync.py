@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters
+from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters, known_devices_source
 from rmmbridge.ingestion.lifecycle import apply_complete_snapshot, recompute_status
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.settings import lifecycle_of
@@ -77,6 +77,7 @@ async def run_device_sync(
     # Providers whose devices can belong to several scopes (Tanium's overlapping computer groups)
     # need the mapped scopes to pick each device's owner deterministically.
     provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": sorted(realm_clients)}
+    provider.ctx.known_devices = known_devices_source(state.sessionmaker, ctx, integration.id)
     ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
     progress = _Progress(scopes_total=len(scopes))
     errors: list[dict[str, Any]] = []

@@ -1,0 +1,375 @@
+"""UI: the assets list (filters, status counts, sorting, paging), asset detail, edit and refresh."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from rmmbridge.clients import repository as clients_repo
+from rmmbridge.errors import AppError, ValidationFailed
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import Capability
+from rmmbridge.storage.models import ExternalEntityMapping, RmmIntegration, RmmOrganizationMapping, SyncRun
+from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
+from rmmbridge.sync.service import request_sync
+from rmmbridge.tenancy.permissions import Permission
+from rmmbridge.web.api.pagination import PageParams, paginate
+from rmmbridge.web.deps import DB, State
+from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
+from rmmbridge.web.ui.render import redirect, render
+
+from . import repository, service, views
+from .schemas import AssetUpdate
+from .status import STATUSES
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+SOFTWARE_ROWS = 500
+TYPES = ("workstation", "server")
+ASSET_STATUSES = ("active", "inactive", "retired")
+FILTER_KEYS = ("client_id", "provider", "integration_id", "asset_type", "agent_status", "status", "q")
+# Columns that sort, and the label of each.
+SORTABLE = {"name": "Name", "client": "Client", "type": "Type", "last_seen": "Last seen", "status": "Status"}
+
+
+def _choice(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
+    return value if value in allowed else None
+
+
+def fmt_bytes(value: Any) -> str:
+    if value in (None, ""):
+        return "—"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit in ("B", "KB") or size >= 100 else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def fmt_duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+@router.get("/assets")
+async def assets_page(
+    request: Request,
+    state: State,
+    db: DB,
+    auth: UiAuth,
+    client_id: str = "",
+    provider: str = "",
+    integration_id: str = "",
+    asset_type: str = "",
+    agent_status: str = "",
+    status: str = "",
+    q: str = "",
+    sort: str = "name",
+    order: str = "asc",
+    page: int = 1,
+) -> Response:
+    ctx = ui_ctx(auth, Permission.assets_read)
+    sort = sort if sort in repository.SORTS else "name"
+    descending = order == "desc"
+    filters = repository.AssetFilters(
+        client_id=views.parse_uuid(client_id),
+        provider=provider or None,
+        integration_id=views.parse_uuid(integration_id),
+        asset_type=_choice(asset_type, TYPES),
+        agent_status=_choice(agent_status, STATUSES),
+        status=_choice(status, ASSET_STATUSES),
+        q=q.strip()[:200] or None,
+        sort=sort,
+        descending=descending,
+    )
+    now = utcnow()
+    params = PageParams(page=max(1, page), page_size=PAGE_SIZE)
+    rows, total = await paginate(db, repository.list_query(ctx, filters, now), params)
+    counts = await repository.status_counts(db, ctx, filters, now)
+    current = {
+        "client_id": str(filters.client_id) if filters.client_id else "",
+        "provider": filters.provider or "",
+        "integration_id": str(filters.integration_id) if filters.integration_id else "",
+        "asset_type": filters.asset_type or "",
+        "agent_status": filters.agent_status or "",
+        "status": filters.status or "",
+        "q": filters.q or "",
+    }
+
+    def url(**changes: Any) -> str:
+        """This list's URL with some parameters changed (filters kept, page reset unless given)."""
+        merged: dict[str, Any] = {**current, "sort": sort, "order": order, **changes}
+        if merged.get("sort") == "name":
+            merged.pop("sort")
+        if merged.get("order") == "asc":
+            merged.pop("order")
+        if merged.get("page") in (1, "1"):
+            merged.pop("page")
+        return "/assets?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+    integration = None
+    if filters.integration_id:
+        integration = await db.get(RmmIntegration, (ctx.tenant_id, filters.integration_id))
+    providers = [(cls.key, cls.display_name) for cls in state.registry]
+    present = set(
+        await db.scalars(select(RmmIntegration.provider).where(RmmIntegration.tenant_id == ctx.tenant_id).distinct())
+    )
+    providers += [(p, p) for p in sorted(present) if p not in state.registry]
+    active_filters = sum(1 for k in FILTER_KEYS if current[k])
+    return render(
+        request,
+        "assets.html",
+        assets=[views.summary(*row) for row in rows],
+        total=total,
+        counts=counts,
+        count_all=sum(counts.values()),
+        statuses=STATUSES,
+        current=current,
+        sort=sort,
+        order=order,
+        sortable=SORTABLE,
+        url=url,
+        page=params.page,
+        pages=max(1, -(-total // params.page_size)),
+        clients=await clients_repo.all_live(db, ctx),
+        providers=providers,
+        provider_names=dict(providers),
+        types=TYPES,
+        asset_statuses=ASSET_STATUSES,
+        integration=integration,
+        active_filters=active_filters,
+        multi_provider=len(present) > 1,
+    )
+
+
+async def _refresh_support(state: Any, db: Any, ctx: Any, integration_id: uuid.UUID | None) -> tuple[bool, str | None]:
+    """Whether the asset's RMM can refresh one device now, and why not."""
+    if integration_id is None:
+        return False, "This asset is not linked to an RMM."
+    row = await db.get(RmmIntegration, (ctx.tenant_id, integration_id))
+    if row is None:
+        return False, "The RMM integration of this asset was removed."
+    if row.provider not in state.registry:
+        return False, f"The {row.provider} provider is not installed."
+    cls = state.registry.get(row.provider)
+    if Capability.device_refresh not in cls.capabilities:
+        return False, f"{cls.display_name} cannot refresh a single device; it is updated by the next device sync."
+    if not row.is_active:
+        return False, f"{row.name} is not connected."
+    if not ctx.can(Permission.assets_write):
+        return False, "Your role may not refresh assets."
+    return True, None
+
+
+async def _actor_names(db: Any, ctx: Any, actors: list[str]) -> dict[str, str]:
+    """Readable names for history actors: users by email, system work by what it was."""
+    from rmmbridge.storage.models import User
+
+    names: dict[str, str] = {}
+    user_ids = {}
+    for actor in set(actors):
+        kind, _, rest = actor.partition(":")
+        if kind == "user":
+            parsed = views.parse_uuid(rest)
+            if parsed is not None:
+                user_ids[parsed] = actor
+        elif kind == "token":
+            names[actor] = "an API token"
+        elif kind == "system":
+            what = rest.split(":", 1)[0]
+            names[actor] = {"sync": "a sync", "webhook": "a webhook"}.get(what, what or "the system")
+    if user_ids:
+        rows = await db.execute(
+            select(User.id, User.email).where(User.tenant_id == ctx.tenant_id, User.id.in_(list(user_ids)))
+        )
+        for user_id, email in rows.all():
+            names[user_ids[user_id]] = email
+    return names
+
+
+@router.get("/assets/{asset_id}")
+async def asset_page(
+    request: Request,
+    state: State,
+    db: DB,
+    auth: UiAuth,
+    asset_id: uuid.UUID,
+    run: uuid.UUID | None = None,
+    ok: str = "",
+    error: str = "",
+) -> Response:
+    ctx = ui_ctx(auth, Permission.assets_read)
+    asset = await service.get_asset(db, ctx, asset_id)
+    out = await views.asset_out(db, ctx, asset)
+    software_rows = list((await db.execute(repository.software_query(ctx, asset.id, True).limit(SOFTWARE_ROWS))).all())
+    software_total = await db.scalar(
+        select(func.count()).select_from(repository.software_query(ctx, asset.id, True).order_by(None).subquery())
+    )
+    removed_rows = list((await db.execute(repository.software_query(ctx, asset.id, False).limit(200))).all())
+    integration = None
+    provider_name = asset.rmm_provider
+    org_name = None
+    if asset.rmm_integration_id:
+        integration = await db.get(RmmIntegration, (ctx.tenant_id, asset.rmm_integration_id))
+        if integration is not None and integration.provider in state.registry:
+            provider_name = state.registry.get(integration.provider).display_name
+        if asset.rmm_organization_id:
+            org_name = await db.scalar(
+                select(RmmOrganizationMapping.external_org_name).where(
+                    RmmOrganizationMapping.tenant_id == ctx.tenant_id,
+                    RmmOrganizationMapping.integration_id == asset.rmm_integration_id,
+                    RmmOrganizationMapping.external_org_id == asset.rmm_organization_id,
+                )
+            )
+    can_refresh, refresh_reason = await _refresh_support(state, db, ctx, asset.rmm_integration_id)
+    shown_run = None
+    if run is not None:
+        shown_run = await db.get(SyncRun, (ctx.tenant_id, run))
+    if shown_run is None and asset.rmm_integration_id and asset.rmm_device_id:
+        shown_run = await db.scalar(
+            select(SyncRun).where(
+                SyncRun.tenant_id == ctx.tenant_id,
+                SyncRun.integration_id == asset.rmm_integration_id,
+                SyncRun.kind == "agent",
+                SyncRun.target == asset.rmm_device_id,
+                SyncRun.status.in_(ACTIVE_RUN_STATUSES),
+            )
+        )
+    run_view = None
+    if shown_run is not None:
+        from rmmbridge.integrations.ui import RunView, counters_text, run_percent
+
+        run_view = RunView(
+            run=shown_run,
+            label="Device refresh",
+            percent=run_percent(shown_run),
+            active=shown_run.status in ACTIVE_RUN_STATUSES,
+            counters=counters_text(shown_run.counters or {}),
+        )
+    actors = await _actor_names(db, ctx, [h.actor for h in out.history])
+    return render(
+        request,
+        "asset.html",
+        actor_name=lambda actor: actors.get(actor, actor),
+        a=out,
+        d=out.details,
+        software=[{"s": s, "name": n, "publisher": p} for s, n, p in software_rows],
+        software_total=int(software_total or 0),
+        removed=[{"s": s, "name": n, "publisher": p} for s, n, p in removed_rows],
+        integration=integration,
+        provider_name=provider_name,
+        org_name=org_name,
+        can_refresh=can_refresh,
+        refresh_reason=refresh_reason,
+        can_write=ctx.can(Permission.assets_write),
+        run_view=run_view,
+        fmt_bytes=fmt_bytes,
+        fmt_duration=fmt_duration,
+        ok=ok,
+        error=error,
+    )
+
+
+@router.post("/assets/{asset_id}/refresh")
+async def refresh_asset(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, asset_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.assets_write)
+    asset = await service.get_asset(db, ctx, asset_id)
+    ok, reason = await _refresh_support(state, db, ctx, asset.rmm_integration_id)
+    if not ok or asset.rmm_integration_id is None or asset.rmm_device_id is None:
+        return redirect(f"/assets/{asset.id}", error=reason or "This asset is not linked to an RMM device.")
+    ref = await db.scalar(
+        select(ExternalEntityMapping.external_ref).where(
+            ExternalEntityMapping.tenant_id == ctx.tenant_id,
+            ExternalEntityMapping.local_id == asset.id,
+            ExternalEntityMapping.integration_id == asset.rmm_integration_id,
+        )
+    )
+    try:
+        started = await request_sync(
+            state,
+            db,
+            ctx,
+            asset.rmm_integration_id,
+            "agent",
+            "manual",
+            {"external_id": asset.rmm_device_id, "external_ref": ref},
+        )
+    except AppError as exc:
+        return redirect(f"/assets/{asset.id}", error=exc.detail)
+    return redirect(f"/assets/{asset.id}", run=str(started.run.id), ok="Refresh requested from the RMM.")
+
+
+@router.get("/assets/{asset_id}/edit")
+async def edit_page(
+    request: Request, state: State, db: DB, auth: UiAuth, asset_id: uuid.UUID, error: str = ""
+) -> Response:
+    ctx = ui_ctx(auth, Permission.assets_write)
+    asset = await service.get_asset(db, ctx, asset_id)
+    out = await views.asset_out(db, ctx, asset)
+    return render(
+        request,
+        "asset_edit.html",
+        a=out,
+        clients=await clients_repo.all_live(db, ctx),
+        types=TYPES,
+        asset_statuses=ASSET_STATUSES,
+        error=error,
+        linked=asset.rmm_integration_id is not None,
+    )
+
+
+@router.post("/assets/{asset_id}/edit")
+async def edit_asset(request: Request, state: State, db: DB, auth: UiAuth, form: Form, asset_id: uuid.UUID) -> Response:
+    ctx = ui_ctx(auth, Permission.assets_write)
+    asset = await service.get_asset(db, ctx, asset_id)
+    # Only fields that changed are sent: an unchanged name must not become an override.
+    changes: dict[str, Any] = {}
+    name = str(form.get("name", "")).strip()
+    if name != asset.name:
+        changes["name"] = name
+    asset_type = str(form.get("asset_type", ""))
+    if asset_type and asset_type != asset.asset_type:
+        changes["asset_type"] = asset_type
+    raw_client = str(form.get("client_id", ""))
+    client_id = views.parse_uuid(raw_client)
+    if raw_client and client_id is None:
+        return redirect(f"/assets/{asset.id}/edit", error="Choose a client from the list.")
+    if client_id != asset.client_id:
+        changes["client_id"] = client_id
+    for key in ("location", "notes"):
+        value = str(form.get(key, "")).strip() or None
+        if value != getattr(asset, key):
+            changes[key] = value
+    status = str(form.get("status", ""))
+    if status and status != asset.status:
+        changes["status"] = status
+    clear = [k for k in ("name", "asset_type", "client_id") if form.get(f"clear_{k}") in ("true", "on", "1")]
+    try:
+        data = AssetUpdate.model_validate({**changes, "clear_overrides": clear})
+        await service.edit_asset(db, ctx, asset.id, data)
+    except ValidationError as exc:
+        await db.rollback()
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return redirect(f"/assets/{asset.id}/edit", error=detail)
+    except (AppError, ValidationFailed) as exc:
+        await db.rollback()
+        return redirect(f"/assets/{asset.id}/edit", error=exc.detail)
+    message = "Saved." if changes or clear else "Nothing changed."
+    return redirect(f"/assets/{asset.id}", ok=message)

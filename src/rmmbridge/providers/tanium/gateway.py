@@ -1,0 +1,371 @@
+"""The Tanium API Gateway (GraphQL) client and the HTTP classification shared with the Asset API.
+
+- Every call is a POST to ``<host>/plugin/products/gateway/graphql`` with the ``session`` header (the
+  API token, ``token-`` prefix included) — never ``Authorization: Bearer`` (reference §1.2). Redirects are
+  never followed: a 302 means the Console host or an SSO login (§8).
+- HTTP classification (§8): 3xx or HTML → :class:`ProviderConfigError` (Console host / proxy page);
+  403 → :class:`ProviderAuthError` (token wrong, expired, revoked, or the IP is not trusted);
+  401 → :class:`ProviderConfigError` (authenticated, but the persona lacks Gateway permission);
+  404 → :class:`ProviderConfigError` (Gateway not installed / wrong path); 429, 5xx and transport errors
+  are retried (Retry-After honoured) and then raised as :class:`ProviderRetriableError`; a 200 that is
+  not JSON is retried up to 3 times.
+- GraphQL classification: ``errors`` **without** ``data`` is a validation error (the schema lacks a
+  field): :class:`GatewaySchemaError` (a config error). ``errors`` **with** ``data`` is an execution error
+  (expired cursor, permission, module, load): :class:`GatewayQueryError`, whose caller decides (a cursor
+  walk restarts, a connection check names it). ``data`` null or empty without errors is a broken answer.
+  Tanium's message is kept verbatim (the token masked) — never replaced with a generic text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from rmmbridge.kit.http import RetryPolicy, retry_after_seconds, with_retry
+from rmmbridge.kit.masking import mask
+from rmmbridge.providers.base import (
+    ProviderAuthError,
+    ProviderConfigError,
+    ProviderContext,
+    ProviderError,
+    ProviderIncompleteError,
+    ProviderRetriableError,
+)
+
+from .config import TaniumConfig
+
+GATEWAY_PATH = "/plugin/products/gateway/graphql"
+NON_JSON_ATTEMPTS = 3
+
+# ----------------------------------------------------------------------------- documents
+
+NOW_DOC = "query RmmbridgeTaniumNow { now }"
+
+GROUPS_PROBE_DOC = """query RmmbridgeTaniumGroupsProbe {
+  computerGroups(first: 1) { totalRecords edges { node { id name } } }
+}"""
+
+ENDPOINTS_PROBE_DOC = """query RmmbridgeTaniumEndpointsProbe {
+  endpoints(first: 1) { totalRecords edges { node { id eidLastSeen } } }
+}"""
+
+MY_TOKENS_DOC = """query RmmbridgeTaniumMyTokens {
+  myAPITokens {
+    tokens { id created expiration lastUsed notes persona { name } trustedIPAddresses }
+    error { message retryable timedOut }
+  }
+}"""
+
+COMPUTER_GROUPS_DOC = """query RmmbridgeTaniumComputerGroups($first: Int!, $after: Cursor) {
+  computerGroups(first: $first, after: $after) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges { node { id name type filterEnabled managementRightsEnabled } }
+  }
+}"""
+
+COMPUTER_GROUP_DOC = """query RmmbridgeTaniumComputerGroup($id: ID) {
+  computerGroup(ref: { id: $id }) { id name }
+}"""
+
+MEMBERSHIP_DOC = """query RmmbridgeTaniumMembership($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
+  endpoints(first: $first, after: $after, filter: $filter) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges { node { id } }
+  }
+}"""
+
+# §4.4: only fields that need no optional module; applications only when asked for.
+ENDPOINTS_DOC = """query RmmbridgeTaniumEndpoints($first: Int!, $after: Cursor, $filter: EndpointFieldFilter, \
+$withApps: Boolean!) {
+  endpoints(first: $first, after: $after, filter: $filter) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        id name computerID systemUUID serialNumber manufacturer model chassisType domainName isVirtual
+        eidFirstSeen eidLastSeen
+        ipAddress ipAddresses macAddresses
+        lastLoggedInUser primaryUser { name email }
+        os { name platform generation windows { releaseId } }
+        memory { total }
+        processor { cpu logicalProcessors }
+        disks { name total free usedPercentage }
+        installedApplications @include(if: $withApps) { name version }
+      }
+    }
+  }
+}"""
+
+SOFTWARE_DOC = """query RmmbridgeTaniumSoftware($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
+  endpoints(first: $first, after: $after, filter: $filter) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges { node { id computerID installedApplications { name version } } }
+  }
+}"""
+
+LAST_SEEN_DOC = "query RmmbridgeTaniumLastSeen($eids: [ID!]!) { endpointLastSeen(eids: $eids) }"
+
+
+def filter_counts_doc(count: int) -> str:
+    """``totalRecords`` of ``count`` endpoint filters in one request: aliases ``g0``…, variables ``$f0``…"""
+    params = ", ".join(f"$f{i}: EndpointFieldFilter" for i in range(count))
+    fields = "\n".join(f"  g{i}: endpoints(first: 1, filter: $f{i}) {{ totalRecords }}" for i in range(count))
+    return f"query RmmbridgeTaniumFilterCounts({params}) {{\n{fields}\n}}"
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+class GatewaySchemaError(ProviderConfigError):
+    """HTTP 200 with ``errors`` and no ``data``: the Gateway rejected the document (validation)."""
+
+
+class GatewayQueryError(ProviderError):
+    """HTTP 200 with ``errors`` next to ``data``: an execution error (cursor, permission, module, load)."""
+
+    def __init__(self, message: str, *, errors: Sequence[Mapping[str, Any]], cause: str | None = None) -> None:
+        super().__init__(message, cause=cause)
+        self.errors = list(errors)
+
+    @property
+    def paths(self) -> list[tuple[Any, ...]]:
+        return [tuple(e.get("path") or ()) for e in self.errors if isinstance(e, Mapping)]
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A usable 2xx JSON answer."""
+
+    status: int
+    body: Any
+
+
+def is_html(response: httpx.Response, body: bytes) -> bool:
+    if "text/html" in response.headers.get("content-type", "").lower():
+        return True
+    head = body.lstrip()[:15].lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def _text(body: bytes, limit: int = 300) -> str:
+    try:
+        value: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        value = body[:limit].decode("utf-8", "replace").strip()
+    if isinstance(value, Mapping):
+        value = value.get("text") or value.get("message") or value.get("error") or json.dumps(value)
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class TaniumHttp:
+    """Requests to one Tanium host for one provider instance (never shared across tenants)."""
+
+    def __init__(self, config: TaniumConfig, ctx: ProviderContext) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.base = config.instance_url
+        self.host = httpx.URL(self.base).host
+        self._token = config.api_token.get_secret_value()
+        self.retry_policy = RetryPolicy(attempts=5, base_delay_s=1.0, max_delay_s=16.0)
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.timeout = httpx.Timeout(connect=10.0, read=config.request_timeout_s, write=30.0, pool=30.0)
+        # Hard limit for one attempt (connect + a slow, trickling body); a timeout is retried like one.
+        self.deadline_s = config.request_timeout_s + 10.0
+        self._slots = asyncio.Semaphore(config.max_concurrent_requests)
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = self.ctx.http(
+                self.base,
+                headers={"session": self._token, "Content-Type": "application/json", "Accept": "application/json"},
+                timeout=self.timeout,
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def masked(self, text: str) -> str:
+        return text.replace(self._token, mask(self._token)) if self._token else text
+
+    def unreachable(self, exc: BaseException) -> ProviderRetriableError:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
+            reason = f"no answer in time ({type(exc).__name__})"
+        return ProviderRetriableError(
+            f"Cannot reach {self.host}: {self.masked(reason)}. Check the address, DNS, TLS (a CA bundle for an "
+            "internal CA) and that rmmbridge can reach the server.",
+            cause=f"{type(exc).__name__}",
+        )
+
+    async def send(
+        self, method: str, path: str, *, policy: RetryPolicy | None = None, **kwargs: Any
+    ) -> tuple[httpx.Response, bytes]:
+        """Send with retries on transport errors, 429 and 5xx; a hard deadline per attempt."""
+        request = self.http.build_request(method, path, **kwargs)
+        deadline = self.deadline_s
+
+        async def attempt() -> httpx.Response:
+            async with self._slots:
+                try:
+                    async with asyncio.timeout(deadline):
+                        response = await self.http.send(request)
+                        await response.aread()
+                        return response
+                except TimeoutError:
+                    raise httpx.ReadTimeout(f"no complete answer within {deadline:.0f} s", request=request) from None
+
+        try:
+            response = await with_retry(attempt, policy or self.retry_policy, sleep=self.sleep)
+        except httpx.TransportError as exc:
+            raise self.unreachable(exc) from exc
+        return response, response.content
+
+    def classify(self, response: httpx.Response, body: bytes, *, area: str) -> None:
+        """Raise the right error unless ``response`` is a 2xx non-HTML answer (§8)."""
+        status = response.status_code
+        what = "API Gateway" if area == "gateway" else "Asset API"
+        if status in (301, 302, 303, 307, 308):
+            location = response.headers.get("location", "")
+            raise ProviderConfigError(
+                f"{self.host} redirected the {what} call to {location or '(no location)'}: this is the Tanium "
+                "Console host or a sign-in page, not the API. For Tanium Cloud use "
+                "<customer>-api.cloud.tanium.com; on-prem use the Tanium Server host.",
+                cause=f"HTTP {status}",
+            )
+        if is_html(response, body):
+            raise ProviderConfigError(
+                f"{self.host} answered the {what} call with an HTML page (the Tanium Console or a login or proxy "
+                "page). Use the API host: <customer>-api.cloud.tanium.com for Tanium Cloud, the Tanium Server host "
+                "on-prem.",
+                cause=f"HTTP {status} text/html",
+            )
+        if 200 <= status < 300:
+            return
+        detail = self.masked(_text(body))
+        if status == 403:
+            if area == "asset":
+                raise ProviderConfigError(
+                    f"Tanium refused the Asset API (HTTP 403: {detail}): the token's persona lacks Asset API "
+                    "rights. Grant them, or disable the Asset API fallback.",
+                    cause=detail,
+                )
+            raise ProviderAuthError(
+                f"Tanium rejected the API token (HTTP 403: {detail}): it is wrong, expired or revoked, or "
+                "rmmbridge's egress IP address is not in the token's trusted IP addresses.",
+                cause=detail,
+            )
+        if status == 401:
+            raise ProviderConfigError(
+                f"The API token authenticated but may not use the {what} (HTTP 401: {detail}). Give the token's "
+                "persona the Gateway permission (and read access to the content sets holding the sensors).",
+                cause=detail,
+            )
+        if status == 404:
+            if area == "asset":
+                raise ProviderConfigError(
+                    f"The Tanium Asset API is not available on {self.host} (HTTP 404): the Asset module is not "
+                    "installed. Disable the Asset API fallback.",
+                    cause=detail,
+                )
+            raise ProviderConfigError(
+                f"No API Gateway at {self.base}{GATEWAY_PATH} (HTTP 404): the Gateway is not installed or the "
+                "address has a wrong path. Enter only the host.",
+                cause=detail,
+            )
+        if status == 429 or status >= 500:
+            wait = retry_after_seconds(response)
+            if status == 500 and "failed to initialize request" in body[:2000].decode("utf-8", "replace").lower():
+                message = (
+                    f"Tanium's System User service on {self.host} is not running (HTTP 500 \"Failed to initialize "
+                    'request"); rmmbridge will retry.'
+                )
+            elif status == 429:
+                message = f"Tanium asked rmmbridge to slow down (HTTP 429); retry in {int(wait or 60)} s."
+            else:
+                message = f"Tanium answered HTTP {status} ({detail}); rmmbridge will retry."
+            raise ProviderRetriableError(message, retry_after=wait, cause=f"HTTP {status}")
+        raise ProviderConfigError(f"Tanium refused the {what} call (HTTP {status}): {detail}", cause=f"HTTP {status}")
+
+    async def request_json(self, method: str, path: str, *, area: str, **kwargs: Any) -> Any:
+        """A classified request whose body must be JSON; a non-JSON 2xx is retried (§8), then retriable."""
+        for attempt in range(1, NON_JSON_ATTEMPTS + 1):
+            response, body = await self.send(method, path, **kwargs)
+            self.classify(response, body, area=area)
+            try:
+                return json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                if attempt >= NON_JSON_ATTEMPTS:
+                    raise ProviderRetriableError(
+                        f"Tanium sent an incomplete or non-JSON answer for {path} {NON_JSON_ATTEMPTS} times "
+                        "(a proxy or gateway error).",
+                        cause=f"{type(exc).__name__}",
+                    ) from exc
+                await self.sleep(self.retry_policy.backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class TaniumGateway:
+    """GraphQL queries over :class:`TaniumHttp`."""
+
+    def __init__(self, http: TaniumHttp) -> None:
+        self.http = http
+
+    async def query(self, document: str, variables: Mapping[str, Any] | None = None, *, op: str | None = None) -> Any:
+        """Run ``document``; return ``data`` (a dict) or raise the classified error."""
+        payload: dict[str, Any] = {"query": document, "variables": dict(variables or {})}
+        if op:
+            payload["operationName"] = op
+        body = await self.http.request_json("POST", GATEWAY_PATH, area="gateway", json=payload)
+        return self.data_of(body, op or "query")
+
+    def data_of(self, body: Any, op: str) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise ProviderIncompleteError(f"The Gateway answered {op} with something that is not a JSON object.")
+        errors = [e for e in body.get("errors") or [] if isinstance(e, Mapping)]
+        messages = "; ".join(self.http.masked(str(e.get("message") or "error")) for e in errors)
+        if errors and "data" not in body:
+            raise GatewaySchemaError(
+                f"The Tanium Gateway rejected rmmbridge's {op} document: {messages}. The Gateway schema lacks a "
+                "field or argument rmmbridge uses (an older Tanium release, or a bug).",
+                cause=messages,
+            )
+        data = body.get("data")
+        if errors:
+            raise GatewayQueryError(f"The Tanium Gateway could not run {op}: {messages}", errors=errors, cause=messages)
+        if not isinstance(data, Mapping) or not data:
+            raise ProviderIncompleteError(f"The Tanium Gateway answered {op} without data (a broken response).")
+        return dict(data)
+
+
+__all__ = [
+    "COMPUTER_GROUPS_DOC",
+    "COMPUTER_GROUP_DOC",
+    "ENDPOINTS_DOC",
+    "ENDPOINTS_PROBE_DOC",
+    "GATEWAY_PATH",
+    "GROUPS_PROBE_DOC",
+    "LAST_SEEN_DOC",
+    "MEMBERSHIP_DOC",
+    "MY_TOKENS_DOC",
+    "NOW_DOC",
+    "SOFTWARE_DOC",
+    "GatewayQueryError",
+    "GatewaySchemaError",
+    "TaniumGateway",
+    "TaniumHttp",
+    "filter_counts_doc",
+]
