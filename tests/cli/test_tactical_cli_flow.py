@@ -13,7 +13,7 @@ import pytest
 
 from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
 from tests.conftest import TEST_SECRET_KEY
-from tests.support.live_server import LiveServer, run_coroutine
+from tests.support.live_server import LiveServer
 
 
 @pytest.fixture(scope="module")
