@@ -53,8 +53,14 @@ async def test_single_flight_is_enforced_by_the_database(state, tiny):
 async def test_crashed_run_is_failed_at_next_start(state, tiny, db):
     tid, iid = tiny.tenant.tenant_id, uuid.UUID(tiny.integration_id)
     async with unit_of_work(state.sessionmaker) as s:
-        run = SyncRun(tenant_id=tid, integration_id=iid, kind="alerts", trigger="test", status="running",
-                      heartbeat_at=utcnow() - timedelta(minutes=10))
+        run = SyncRun(
+            tenant_id=tid,
+            integration_id=iid,
+            kind="alerts",
+            trigger="test",
+            status="running",
+            heartbeat_at=utcnow() - timedelta(minutes=10),
+        )
         s.add(run)
     from rmmbridge.sync.lifecycle import start_background_services, stop_background_services
 
@@ -105,8 +111,11 @@ async def test_auth_failure_fails_run_and_flags_integration(http, state, tiny):
 
 async def test_scheduler_fires_due_schedules_once_and_holds_a_lease(http, state, tiny, db):
     h = tiny.tenant.headers()
-    await http.patch(f"/api/v1/integrations/{tiny.integration_id}", headers=h,
-                     json={"settings": {"schedules": {"alerts": {"enabled": False}}}})
+    await http.patch(
+        f"/api/v1/integrations/{tiny.integration_id}",
+        headers=h,
+        json={"settings": {"schedules": {"alerts": {"enabled": False}}}},
+    )
     fired = await fire_due(state)
     mine = [f for f in fired if f.startswith(tiny.integration_id)]
     assert mine == [f"{tiny.integration_id}:devices"]

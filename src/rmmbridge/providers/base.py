@@ -297,6 +297,14 @@ class Provider:
     async def on_disconnect(self) -> None:
         """Revoke remote sessions (e.g. log out a login token) before credentials are deleted."""
 
+    keep_alive_minutes: ClassVar[int | None] = None
+
+    async def keep_alive(self) -> Any:
+        """Keep a sliding login session alive (called every ``keep_alive_minutes`` while active).
+
+        Raise :class:`ProviderReauthRequired` when the session can no longer be renewed unattended.
+        """
+
     async def test_connection(self, *, totp_code: str | None = None) -> list[CheckResult]:
         """Named preflight checks in order, stopping at the first failure."""
         raise NotImplementedError

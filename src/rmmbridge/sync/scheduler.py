@@ -111,6 +111,64 @@ async def claim_orphans(state: AppState, now: datetime | None = None) -> int:
     return len(rows)
 
 
+KEEP_ALIVE = "keepalive"
+
+
+async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[str]:
+    """Keep login sessions of active integrations warm (providers that declare it).
+
+    Not a sync run: a cheap authenticated call. When the session cannot be renewed unattended the
+    integration is flagged "needs re-authentication" with the provider's message.
+    """
+    from rmmbridge.integrations.factory import build_provider
+    from rmmbridge.providers.base import ProviderAuthError, ProviderError, ProviderReauthRequired
+
+    now = now or utcnow()
+    done: list[str] = []
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
+        integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
+        states = {
+            (s.tenant_id, s.integration_id): s
+            for s in await session.scalars(select(ScheduleState).where(ScheduleState.kind == KEEP_ALIVE))
+        }
+    for row in integrations:
+        cls = state.registry.get(row.provider) if row.provider in state.registry else None
+        if cls is None or not cls.keep_alive_minutes:
+            continue
+        current = states.get((row.tenant_id, row.id))
+        if current is not None and current.next_due_at > now:
+            continue
+        message = None
+        async with unit_of_work(state.sessionmaker) as session:
+            fresh = await session.get(RmmIntegration, (row.tenant_id, row.id))
+            if fresh is None:
+                continue
+            provider = await build_provider(state, session, fresh, persist_in=session)
+            try:
+                await provider.keep_alive()
+            except ProviderReauthRequired as exc:
+                fresh.state, fresh.state_message = "needs_reauth", exc.message
+                message = exc.message
+            except ProviderAuthError as exc:
+                fresh.state, fresh.state_message = "needs_attention", exc.message
+                message = exc.message
+            except ProviderError as exc:  # transient: try again next time
+                message = exc.message
+            finally:
+                await provider.aclose()
+            key = (row.tenant_id, row.id, KEEP_ALIVE)
+            sched = await session.get(ScheduleState, key)
+            if sched is None:
+                sched = ScheduleState(tenant_id=row.tenant_id, integration_id=row.id, kind=KEEP_ALIVE, next_due_at=now)
+                session.add(sched)
+            sched.last_fired_at = now
+            sched.next_due_at = now + timedelta(minutes=cls.keep_alive_minutes)
+        if message:
+            log.warning("keep_alive_failed", integration_id=str(row.id), reason=message)
+        done.append(str(row.id))
+    return done
+
+
 class Scheduler:
     def __init__(self, state: AppState, tick_s: float = 30.0) -> None:
         self.state = state
@@ -134,6 +192,7 @@ class Scheduler:
         if not leader:
             return []
         await claim_orphans(self.state)
+        await keep_alive_due(self.state)
         return await fire_due(self.state)
 
     async def _loop(self) -> None:

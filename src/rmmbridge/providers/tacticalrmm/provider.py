@@ -433,6 +433,8 @@ class TacticalProvider(Provider):
             except InvalidRecord:
                 continue
 
+    keep_alive_minutes: ClassVar[int | None] = 60  # Knox tokens die after 5 h unused (§2.5)
+
     async def keep_alive(self) -> datetime | None:
         """Keep a Knox session alive (§2.7): a cheap authenticated call, at least hourly.
 
