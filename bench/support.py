@@ -155,8 +155,12 @@ def make_app() -> Any:
     from rmmbridge.app import create_app
     from rmmbridge.config import load_settings
 
+    from rmmbridge.kit.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)  # as `rmmbridge serve` does
     app, _ = simulator(os.environ["BENCH_PROVIDER"], int(os.environ["BENCH_AGENTS"]))
-    return create_app(load_settings(), registry=registry(), http_transport=RoutedTransport({SIM_HOST: app}))
+    return create_app(settings, registry=registry(), http_transport=RoutedTransport({SIM_HOST: app}))
 
 
 def serve(port: int, provider: str, agents: int, workers: int = 1) -> None:
