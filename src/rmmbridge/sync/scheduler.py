@@ -143,7 +143,11 @@ async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[s
             fresh = await session.get(RmmIntegration, (row.tenant_id, row.id))
             if fresh is None:
                 continue
-            provider = await build_provider(state, session, fresh, persist_in=session)
+            try:
+                provider = await build_provider(state, session, fresh, persist_in=session)
+            except AppError as exc:  # misconfigured integration: report it, keep going with the others
+                log.warning("keep_alive_skipped", integration_id=str(row.id), reason=exc.detail)
+                continue
             try:
                 await provider.keep_alive()
             except ProviderReauthRequired as exc:
