@@ -27,7 +27,7 @@ from rmmbridge.tenancy.context import TenantContext
 from .status import status_expr
 
 SORTS = {
-    "name": Asset.name,
+    "name": func.lower(Asset.name),
     "type": Asset.asset_type,
     "status": Asset.status,
     "last_seen": Asset.last_seen_at,

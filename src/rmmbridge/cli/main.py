@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, integrations, inventory, server, simulate, sync
+from . import admin, demo, integrations, inventory, server, simulate, sync
 
 app = typer.Typer(
     name="rmmbridge",
@@ -26,6 +26,7 @@ def _configure() -> None:
 
 app.command("serve")(server.serve)
 app.command("config")(server.config_table)
+app.command("demo")(demo.demo)
 app.add_typer(server.db_app, name="db")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")

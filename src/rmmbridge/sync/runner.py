@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 
 class SyncRunner(Protocol):
-    async def submit(self, tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
+    async def submit(self, tenant_id: uuid.UUID, run_id: uuid.UUID, kind: str | None = None) -> None:
         """Execute the run (asynchronously); returns once it is handed over."""
 
     async def wait(self, run_id: uuid.UUID, timeout: float | None = None) -> None:
@@ -36,20 +36,24 @@ def process_identity() -> str:
 
 
 class DirectRunner:
-    def __init__(self, state: AppState, max_concurrent: int = 4) -> None:
+    def __init__(self, state: AppState, max_concurrent: int = 4, max_refreshes: int = 16) -> None:
         self._state = state
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        # Whole-integration runs and single-device refreshes queue separately: a burst of webhook
+        # refreshes must not hold a device sync in "queued", nor the other way round.
         self._limit = asyncio.Semaphore(max_concurrent)
+        self._refresh_limit = asyncio.Semaphore(max_refreshes)
         self.owner = process_identity()
 
-    async def submit(self, tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
+    async def submit(self, tenant_id: uuid.UUID, run_id: uuid.UUID, kind: str | None = None) -> None:
         from .executor import execute_run
 
         if run_id in self._tasks and not self._tasks[run_id].done():
             return
+        limit = self._refresh_limit if kind == "agent" else self._limit
 
         async def _run() -> None:
-            async with self._limit:
+            async with limit:
                 await execute_run(self._state, tenant_id, run_id, owner=self.owner)
 
         task = asyncio.create_task(_run(), name=f"sync-run-{run_id}")

@@ -100,14 +100,14 @@ async def claim_orphans(state: AppState, now: datetime | None = None) -> int:
     async with unit_of_work(state.sessionmaker, read_only=True) as session:
         rows = (
             await session.execute(
-                select(SyncRun.tenant_id, SyncRun.id).where(
+                select(SyncRun.tenant_id, SyncRun.id, SyncRun.kind).where(
                     SyncRun.status == "queued", SyncRun.created_at < now - ORPHAN_AFTER
                 )
             )
         ).all()
     runner = runner_of(state)
-    for tenant_id, run_id in rows:
-        await runner.submit(tenant_id, run_id)
+    for tenant_id, run_id, kind in rows:
+        await runner.submit(tenant_id, run_id, kind)
     return len(rows)
 
 

@@ -58,7 +58,7 @@ async def request_sync(
         tenant_id, run_id = ctx.tenant_id, started.run.id
 
         async def _submit() -> None:
-            await runner_of(state).submit(tenant_id, run_id)
+            await runner_of(state).submit(tenant_id, run_id, kind)
 
         after_commit(session, _submit)
     return started

@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from rmmbridge.alerts import api as alerts_api
+from rmmbridge.alerts import ui as alerts_ui
 from rmmbridge.alerts import webhooks as alert_webhooks
 from rmmbridge.assets import api as assets_api
+from rmmbridge.assets import ui as assets_ui
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
 from rmmbridge.events import api as events_api
 from rmmbridge.integrations import api as integrations_api
+from rmmbridge.integrations import ui as integrations_ui
 from rmmbridge.sync import api as sync_api
 from rmmbridge.tenancy import ui as tenancy_ui
 from rmmbridge.web.ui import pages
@@ -28,4 +31,7 @@ webhook_router = alert_webhooks.router
 ui_router = APIRouter(include_in_schema=False)
 ui_router.include_router(tenancy_ui.router)
 ui_router.include_router(clients_ui.router)
+ui_router.include_router(integrations_ui.router)
+ui_router.include_router(assets_ui.router)
+ui_router.include_router(alerts_ui.router)
 ui_router.include_router(pages.router)

@@ -1,29 +1,139 @@
-"""UI: the home dashboard."""
+"""UI: the home dashboard — headline counts, fleet status per client (with a server-side SVG chart),
+integrations at a glance and the newest active alerts."""
 
 from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
+from rmmbridge.assets.status import STATUSES, status_expr
+from rmmbridge.clients import repository as clients_repo
+from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import Asset, Client, RmmAlert
 from rmmbridge.tenancy.permissions import Permission
-from rmmbridge.web.deps import DB
+from rmmbridge.web.deps import DB, State
 
 from .deps import UiAuth, ui_ctx
 from .render import render
 
 router = APIRouter(include_in_schema=False)
+TOP_CLIENTS = 12
+# Chart colours, matched by the legend and the CSS badges.
+COLORS = {"online": "#1f9d62", "offline": "#d08a12", "overdue": "#c4372b", "unknown": "#98a2b3"}
+
+
+@dataclass
+class ClientFleet:
+    client_id: uuid.UUID | None
+    name: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def segments(self, width: float = 100.0) -> list[dict[str, object]]:
+        """Stacked-bar segments (x, width in a 0–100 box) for this client's statuses."""
+        out, x = [], 0.0
+        for status in STATUSES:
+            n = self.counts.get(status, 0)
+            if n and self.total:
+                w = width * n / self.total
+                out.append({"status": status, "x": round(x, 3), "w": round(w, 3), "n": n, "color": COLORS[status]})
+                x += w
+        return out
+
+    @property
+    def health(self) -> int:
+        return round(100 * self.counts.get("online", 0) / self.total) if self.total else 0
+
+
+def donut(counts: dict[str, int], radius: float = 52.0) -> list[dict[str, object]]:
+    """Arcs of a donut chart as stroke-dasharray segments on one circle."""
+    total = sum(counts.values())
+    circumference = 2 * math.pi * radius
+    arcs, offset = [], 0.0
+    for status in STATUSES:
+        n = counts.get(status, 0)
+        if not n or not total:
+            continue
+        length = circumference * n / total
+        arcs.append(
+            {
+                "status": status,
+                "n": n,
+                "color": COLORS[status],
+                "dash": f"{length:.3f} {circumference - length:.3f}",
+                "offset": f"{-offset:.3f}",
+                "pct": round(100 * n / total),
+            }
+        )
+        offset += length
+    return arcs
 
 
 @router.get("/")
-async def home(request: Request, db: DB, auth: UiAuth) -> Response:
+async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
+    now = utcnow()
     clients = await db.scalar(
         select(func.count()).where(Client.tenant_id == ctx.tenant_id, Client.archived_at.is_(None))
     )
-    assets = await db.scalar(select(func.count()).where(Asset.tenant_id == ctx.tenant_id, Asset.status != "retired"))
     alerts = await db.scalar(
         select(func.count()).where(RmmAlert.tenant_id == ctx.tenant_id, RmmAlert.status == "active")
     )
-    return render(request, "home.html", counts={"clients": clients, "assets": assets, "alerts": alerts})
+    live = (
+        select(Asset.client_id, status_expr(now).label("live"))
+        .where(Asset.tenant_id == ctx.tenant_id, Asset.status != "retired")
+        .subquery()
+    )
+    rows = (
+        await db.execute(select(live.c.client_id, live.c.live, func.count()).group_by(live.c.client_id, live.c.live))
+    ).all()
+    fleets: dict[uuid.UUID | None, ClientFleet] = {}
+    totals: dict[str, int] = {}
+    for client_id, status, n in rows:
+        fleets.setdefault(client_id, ClientFleet(client_id, "")).counts[status] = int(n)
+        totals[status] = totals.get(status, 0) + int(n)
+    names = await clients_repo.names_by_id(db, ctx, [c for c in fleets if c is not None])
+    for fleet in fleets.values():
+        fleet.name = names.get(fleet.client_id, "Unknown client") if fleet.client_id else "No client"
+    ranked = sorted(fleets.values(), key=lambda f: (-f.total, f.name.lower()))
+    assets = sum(totals.values())
+
+    integrations = []
+    if ctx.can(Permission.settings_read):
+        from rmmbridge.integrations import repository as integrations_repo
+        from rmmbridge.integrations.ui import last_success, status_of
+
+        for row in await integrations_repo.list_all(db, ctx):
+            badge, label = status_of(row)
+            name = state.registry.get(row.provider).display_name if row.provider in state.registry else row.provider
+            integrations.append({"row": row, "name": name, "badge": badge, "label": label, "last": last_success(row)})
+    recent = []
+    if ctx.can(Permission.alerts_read):
+        from rmmbridge.alerts import repository as alerts_repo
+        from rmmbridge.alerts import views as alerts_views
+
+        query = alerts_repo.list_query(ctx, alerts_repo.AlertFilters(status="active")).limit(6)
+        recent = [alerts_views.from_row(r) for r in (await db.execute(query)).all()]
+
+    return render(
+        request,
+        "home.html",
+        counts={"clients": clients, "assets": assets, "alerts": alerts, **totals},
+        totals=totals,
+        fleets=ranked[:TOP_CLIENTS],
+        more_clients=max(0, len(ranked) - TOP_CLIENTS),
+        arcs=donut(totals),
+        statuses=STATUSES,
+        colors=COLORS,
+        integrations=integrations,
+        recent=recent,
+        online_pct=round(100 * totals.get("online", 0) / assets) if assets else 0,
+    )

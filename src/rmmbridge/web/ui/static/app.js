@@ -1,20 +1,164 @@
-// Small progressive enhancements: the pages work without this file.
+// Small progressive enhancements: every page works without this file.
+// Confirmations, copy buttons, the sign-in method switch and live sync progress.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+
+  // Browsers skip autofocus when the URL names a fragment (#connection); the prompt still needs it.
+  // Scrolling to the fragment also moves focus, so this waits for the load to finish.
+  window.addEventListener("load", function () {
+    setTimeout(function () {
+      var autofocus = document.querySelector("[autofocus]");
+      if (autofocus && document.activeElement !== autofocus) { autofocus.focus({ preventScroll: true }); }
+    }, 0);
+  });
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   // Confirmation for destructive buttons: <button data-confirm="...">.
   document.addEventListener("click", function (ev) {
     var el = ev.target.closest("[data-confirm]");
-    if (el && !window.confirm(el.getAttribute("data-confirm"))) { ev.preventDefault(); }
-  });
-  // Copy buttons: <button data-copy="#element-id">.
+    if (el && !window.confirm(el.getAttribute("data-confirm"))) { ev.preventDefault(); ev.stopImmediatePropagation(); }
+  }, true);
+
+  function flashButton(el, text) {
+    var label = el.getAttribute("data-label") || el.innerHTML;
+    el.setAttribute("data-label", label);
+    el.textContent = text;
+    setTimeout(function () { el.innerHTML = label; }, 1600);
+  }
+
+  function writeClipboard(text) {
+    if (navigator.clipboard && window.isSecureContext) { return navigator.clipboard.writeText(text); }
+    return new Promise(function (resolve, reject) {
+      var t = document.createElement("textarea");
+      t.value = text; t.setAttribute("readonly", ""); t.style.position = "fixed"; t.style.opacity = "0";
+      document.body.appendChild(t); t.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(t);
+      if (ok) { resolve(); } else { reject(new Error("copy failed")); }
+    });
+  }
+
+  // Copy buttons: <button data-copy="#element-id"> copies an input's value or an element's text.
   document.addEventListener("click", function (ev) {
     var el = ev.target.closest("[data-copy]");
     if (!el) return;
     ev.preventDefault();
     var src = document.querySelector(el.getAttribute("data-copy"));
-    var text = src ? (src.value !== undefined && src.tagName !== "PRE" ? src.value : src.textContent) : "";
-    var done = function () { var old = el.textContent; el.textContent = "Copied"; setTimeout(function () { el.textContent = old; }, 1500); };
-    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, done); }
-    else { var t = document.createElement("textarea"); t.value = text; document.body.appendChild(t); t.select(); try { document.execCommand("copy"); } catch (e) {} document.body.removeChild(t); done(); }
+    if (!src) return;
+    var text = (src.tagName === "INPUT" || src.tagName === "TEXTAREA") ? src.value : src.textContent;
+    writeClipboard(text).then(function () { flashButton(el, "Copied"); }, function () { flashButton(el, "Press Ctrl+C"); if (src.select) src.select(); });
   });
+
+  // Copy the webhook secret without showing it: fetched from the API (POST, CSRF header) on click.
+  document.querySelectorAll("[data-copy-secret]").forEach(function (el) { el.hidden = false; });
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest("[data-copy-secret]");
+    if (!el) return;
+    ev.preventDefault();
+    fetch(el.getAttribute("data-copy-secret"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrfToken(), "Accept": "application/json" }
+    }).then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (body) { return writeClipboard(body.secret); })
+      .then(function () { flashButton(el, "Copied"); }, function () { flashButton(el, "Copy failed"); });
+  });
+
+  // Sign-in method switch: only the chosen mode's fields are shown (and submitted).
+  document.querySelectorAll("[data-auth-form]").forEach(function (form) {
+    var radios = form.querySelectorAll("[data-mode-switch]");
+    if (!radios.length) return;
+    function apply() {
+      var chosen = form.querySelector("[data-mode-switch]:checked");
+      var mode = chosen ? chosen.value : null;
+      form.querySelectorAll("[data-auth-mode]").forEach(function (fs) {
+        var on = fs.getAttribute("data-auth-mode") === mode;
+        fs.hidden = !on;
+        fs.disabled = !on;
+      });
+    }
+    radios.forEach(function (r) { r.addEventListener("change", apply); });
+    apply();
+  });
+
+  // On small screens the filter box starts folded unless filters are in use.
+  if (window.matchMedia && window.matchMedia("(max-width: 640px)").matches) {
+    document.querySelectorAll("details[data-collapse-sm]:not([data-keep-open])").forEach(function (d) { d.open = false; });
+  }
+
+  // Auto-sync toggles show their state next to the box.
+  document.addEventListener("change", function (ev) {
+    var box = ev.target;
+    if (box.name !== "auto_sync" || !box.parentElement) return;
+    var text = box.parentElement.querySelector("[aria-hidden]");
+    if (text) text.textContent = box.checked ? "On" : "Off";
+  });
+
+  // Live progress of sync runs: <div data-run-poll data-run-id="..."> polls the REST API.
+  function percent(run) {
+    if (run.status !== "queued" && run.status !== "running") return 100;
+    var p = run.progress || {};
+    if (p.devices_expected) return Math.max(0, Math.min(99, Math.floor(100 * (p.devices_done || 0) / p.devices_expected)));
+    if (p.scopes_total) return Math.max(0, Math.min(99, Math.floor(100 * (p.scopes_done || 0) / p.scopes_total)));
+    return null;
+  }
+  function countersText(run, scopes) {
+    var parts = [];
+    var p = run.progress || {};
+    if (p.devices_expected) parts.push((p.devices_done || 0) + " of " + p.devices_expected + " devices");
+    if (p.scopes_total) parts.push((p.scopes_done || 0) + " of " + p.scopes_total + " " + (scopes || "scopes"));
+    var c = run.counters || {};
+    Object.keys(c).forEach(function (k) {
+      if (c[k] || k === "processed") parts.push(c[k] + " " + k.replace(/_/g, " "));
+    });
+    if (!parts.length) return (run.status === "queued" || run.status === "running") ? "Starting…" : "Nothing to report.";
+    return parts.join(" · ");
+  }
+  function update(panel, run) {
+    var status = panel.querySelector('[data-run-field="status"]');
+    if (status) { status.textContent = run.status; status.className = "run-status badge badge-" + run.status; }
+    var bar = panel.querySelector('[data-run-field="bar"]');
+    if (bar) {
+      var pct = percent(run);
+      var fill = bar.querySelector("span");
+      if (pct === null) { bar.classList.add("progress-indeterminate"); bar.removeAttribute("aria-valuenow"); }
+      else { bar.classList.remove("progress-indeterminate"); bar.setAttribute("aria-valuenow", String(pct)); if (fill) fill.style.width = pct + "%"; }
+    }
+    var counters = panel.querySelector('[data-run-field="counters"]');
+    if (counters) counters.textContent = countersText(run, panel.getAttribute("data-scopes-label"));
+  }
+  function calm() {
+    var a = document.activeElement;
+    return !a || a === document.body || a.tagName === "BUTTON" || a.tagName === "A";
+  }
+  function poll(panel, failures) {
+    var id = panel.getAttribute("data-run-id");
+    fetch("/api/v1/sync-runs/" + encodeURIComponent(id), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (run) {
+        update(panel, run);
+        if (run.status === "queued" || run.status === "running") {
+          setTimeout(function () { poll(panel, 0); }, 800);
+          return;
+        }
+        panel.removeAttribute("data-run-poll");
+        panel.setAttribute("data-run-done", run.status);
+        // Reload to refresh the status panel, history and counts, unless the user is typing.
+        setTimeout(function () {
+          if (calm()) { window.location.reload(); return; }
+          var note = document.createElement("p");
+          note.className = "muted"; note.innerHTML = 'Finished. <a href="">Reload</a> to see the updated numbers.';
+          panel.appendChild(note);
+        }, 1200);
+      })
+      .catch(function () {
+        if (failures < 5) setTimeout(function () { poll(panel, failures + 1); }, 2000 * (failures + 1));
+      });
+  }
+  document.querySelectorAll("[data-run-poll]").forEach(function (panel) { poll(panel, 0); });
 })();
