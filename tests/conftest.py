@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.app import create_app
@@ -24,6 +26,7 @@ from rmmbridge.kit.http import RoutedTransport
 from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
 from rmmbridge.storage import migrate
 from rmmbridge.storage.db import create_engine, unit_of_work
+from rmmbridge.storage.models import Asset
 from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import user_context
 from rmmbridge.tenancy.context import TenantContext
@@ -253,13 +256,41 @@ async def run_sync(
     return r.json()  # type: ignore[no-any-return]
 
 
-async def map_all(http: httpx.AsyncClient, setup: TinySetup) -> dict[str, str]:
-    """Create a PSA client for every organization and map it; returns org id → client id."""
+class IntegrationSetup(Protocol):
+    """What the helpers below need of a test's connected integration (TinySetup or a provider's Setup)."""
+
+    @property
+    def tenant(self) -> Any: ...
+    @property
+    def integration_id(self) -> str: ...
+
+
+async def map_all(
+    http: httpx.AsyncClient, setup: IntegrationSetup, only: Collection[str] | None = None
+) -> dict[str, str]:
+    """Create a PSA client for every organization (or only those in ``only``) and map it; returns org id → client id."""
     h = setup.tenant.headers()
     mappings = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()["items"]
     out = {}
     for m in mappings:
+        if only is not None and m["external_org_id"] not in only:
+            continue
         r = await http.post(f"/api/v1/integrations/{setup.integration_id}/mappings/{m['id']}/create-client", headers=h)
         assert r.status_code == 200, r.text
         out[m["external_org_id"]] = r.json()["client_id"]
     return out
+
+
+async def assets_by_device(db: AsyncSession, setup: IntegrationSetup, *, refresh: bool = False) -> dict[str, Asset]:
+    """The integration's assets by RMM device id (each re-read from the database when ``refresh``)."""
+    rows = (
+        await db.scalars(
+            select(Asset).where(
+                Asset.tenant_id == setup.tenant.tenant_id, Asset.rmm_integration_id == uuid.UUID(setup.integration_id)
+            )
+        )
+    ).all()
+    if refresh:
+        for row in rows:
+            await db.refresh(row)
+    return {a.rmm_device_id: a for a in rows}

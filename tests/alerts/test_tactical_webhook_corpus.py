@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from rmmbridge.storage.models import RmmAlert
 from rmmbridge.sync.runner import runner_of
-from tests.conftest import run_sync
-from tests.providers.tacticalrmm.test_sync_flow import check_connection, connect, map_clients
+from tests.conftest import map_all, run_sync
+from tests.providers.tacticalrmm.test_sync_flow import check_connection, connect
 
 URL = "/api/webhooks/tacticalrmm"
 
@@ -153,7 +153,7 @@ async def ready(http, state, transport, tenant):
     setup = await connect(http, transport, tenant)
     assert (await check_connection(http, setup))["ok"]
     await run_sync(http, state, setup, "scopes")
-    clients = await map_clients(http, setup)
+    clients = await map_all(http, setup)
     # Unmap one client so that one agent belongs to no PSA client.
     h = tenant.headers()
     mappings = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()["items"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from rmmbridge.errors import ValidationFailed
@@ -18,6 +20,7 @@ _ALWAYS_BLOCKED = [
     ipaddress.ip_network("0.0.0.0/8"),
 ]
 _BLOCKED_NAMES = {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
 def _classify(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool) -> str | None:
@@ -52,3 +55,77 @@ async def check_host_allowed(host: str, *, allow_private: bool, field: str = "in
 
 def split_host(url: str) -> str:
     return urlsplit(url).hostname or ""
+
+
+@dataclass(frozen=True)
+class BaseUrl:
+    """The parts of an admin-typed RMM base URL, checked by :func:`parse_base_url`."""
+
+    scheme: str  # "http" or "https"
+    host: str  # lower-case, IDNA-encoded; an IPv6 literal in brackets (ready for the netloc)
+    port: int | None
+    path: str  # without trailing "/"
+
+
+def _idna(host: str) -> str:
+    try:
+        import idna
+
+        return str(idna.encode(host, uts46=True).decode("ascii"))
+    except Exception:
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{host!r} is not a valid host name") from None
+
+
+def parse_base_url(raw: object, product: str, empty_message: str, *, credentials: str) -> BaseUrl:
+    """Parse the RMM address an admin pasted; every refusal is a ``ValueError`` with the reason to show.
+
+    ``https://`` is assumed when no scheme is given; ``http://`` is kept (the provider config decides
+    whether it is allowed). User info, metadata hosts and link-local / metadata addresses are refused.
+    ``product`` names the RMM in messages ("The {product} address …"), ``empty_message`` is shown when
+    nothing was entered, ``credentials`` says what to enter instead of user info in the URL.
+    """
+    if raw is None or not isinstance(raw, str) or not raw.strip():
+        raise ValueError(empty_message)
+    text = raw.strip()
+    match = _SCHEME.match(text)
+    if match is None:
+        if "://" in text or text.startswith("//"):
+            raise ValueError(f"The {product} address must start with https://")
+        text = "https://" + text
+    scheme = (match.group(1) if match else "https").lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"The {product} address must start with https:// (not {scheme}://)")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"The {product} address is not a valid URL: {exc}") from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValueError(
+            f"Remove the user name and password from the {product} address; enter {credentials} separately"
+        )
+    host = parts.hostname or ""
+    # Checked before the trailing dots are stripped: a host of only dots gets through as "" (callers
+    # that need a host check the result).
+    if not host:
+        raise ValueError(f"The {product} address has no host name. {empty_message}")
+    host = host.rstrip(".").lower()
+    literal: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is None:
+        if any(c.isspace() for c in host) or "/" in host or "\\" in host:
+            raise ValueError(f"{host!r} is not a valid host name")
+        host = _idna(host)
+        if host in _BLOCKED_NAMES:
+            raise ValueError(f"{host} is a cloud metadata host, not a {product} server")
+    else:
+        if any(literal in net for net in _ALWAYS_BLOCKED) or literal.is_multicast or literal.is_unspecified:
+            raise ValueError(f"{host} is a link-local or metadata address, not a {product} server")
+        host = f"[{literal.compressed}]" if literal.version == 6 else literal.compressed
+    return BaseUrl(scheme=scheme, host=host, port=port, path=parts.path.rstrip("/"))

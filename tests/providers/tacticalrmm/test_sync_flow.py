@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from rmmbridge.integrations.factory import credential_prefix
 from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet, totp
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import Asset, AssetSoftware, RmmAlert, SoftwareCatalog
+from rmmbridge.storage.models import AssetSoftware, RmmAlert, SoftwareCatalog
 from rmmbridge.sync.runner import runner_of
 from rmmbridge.sync.service import request_sync
-from tests.conftest import run_sync
+from tests.conftest import assets_by_device, map_all, run_sync
 
 CREDS = DEFAULT_CREDENTIALS
 
@@ -62,28 +62,6 @@ async def check_connection(http: Any, setup: Setup, code: str | None = None) -> 
     return r.json()  # type: ignore[no-any-return]
 
 
-async def map_clients(http: Any, setup: Setup) -> dict[str, str]:
-    h = setup.tenant.headers()
-    mappings = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()["items"]
-    out = {}
-    for m in mappings:
-        r = await http.post(f"/api/v1/integrations/{setup.integration_id}/mappings/{m['id']}/create-client", headers=h)
-        assert r.status_code == 200, r.text
-        out[m["external_org_id"]] = r.json()["client_id"]
-    return out
-
-
-async def assets_by_device(db: Any, setup: Setup) -> dict[str, Asset]:
-    rows = (
-        await db.scalars(
-            select(Asset).where(
-                Asset.tenant_id == setup.tenant.tenant_id, Asset.rmm_integration_id == uuid.UUID(setup.integration_id)
-            )
-        )
-    ).all()
-    return {a.rmm_device_id: a for a in rows}
-
-
 async def test_api_key_flow_end_to_end(http, state, transport, tenant, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     setup = await connect(http, transport, tenant)
     fleet = setup.fleet
@@ -97,7 +75,7 @@ async def test_api_key_flow_end_to_end(http, state, transport, tenant, db, monke
 
     run = await run_sync(http, state, setup, "scopes")
     assert run["status"] == "succeeded" and run["counters"]["created"] == len(fleet.clients)
-    clients = await map_clients(http, setup)
+    clients = await map_all(http, setup)
     assert set(clients) == {str(c) for c in fleet.clients}
 
     run = await run_sync(http, state, setup, "devices")
@@ -210,7 +188,7 @@ async def test_password_sign_in_flow(http, state, transport, tenant, db) -> None
     token = await _secret(state, setup, "token")
     assert token and token in setup.app.auth.tokens
     await run_sync(http, state, setup, "scopes")
-    await map_clients(http, setup)
+    await map_all(http, setup)
     # The token dies (e.g. unused for 5 h): the next sync signs in again with the stored password.
     setup.app.auth.expire(token)
     run = await run_sync(http, state, setup, "devices")
@@ -245,7 +223,7 @@ async def test_webhook_delivery_records_alert_and_refreshes_a_new_agent(http, st
     setup = await connect(http, transport, tenant)
     assert (await check_connection(http, setup))["ok"]
     await run_sync(http, state, setup, "scopes")
-    await map_clients(http, setup)
+    await map_all(http, setup)
     h = tenant.headers()
     r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/rotate", headers=h)
     assert r.status_code == 200, r.text

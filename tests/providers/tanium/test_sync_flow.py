@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from rmmbridge.assets.status import compute_status
 from rmmbridge.kit.time import ensure_utc
 from rmmbridge.providers.tanium import normalize
@@ -26,10 +24,9 @@ from rmmbridge.simulators.tanium import (
     installed_applications,
 )
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import Asset
 from rmmbridge.sync.runner import runner_of
 from rmmbridge.sync.service import request_sync
-from tests.conftest import run_sync
+from tests.conftest import assets_by_device, map_all, run_sync
 
 BUILTIN = {ALL_COMPUTERS_ID, "2", "3", "4"}
 
@@ -65,33 +62,6 @@ async def connect(http: Any, transport: Any, tenant: Any, *, endpoints: int = 90
     assert r.status_code == 200, r.text
     assert r.json()["instance_url"] == f"https://{host}"
     return Setup(tenant, iid, fleet, app.state.sim, host)
-
-
-async def map_groups(http: Any, setup: Setup, group_ids: set[str]) -> dict[str, str]:
-    """Create a PSA client for each of these computer groups and map it; returns group id → client id."""
-    h = setup.tenant.headers()
-    items = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()["items"]
-    out = {}
-    for m in items:
-        if m["external_org_id"] not in group_ids:
-            continue
-        r = await http.post(f"/api/v1/integrations/{setup.integration_id}/mappings/{m['id']}/create-client", headers=h)
-        assert r.status_code == 200, r.text
-        out[m["external_org_id"]] = r.json()["client_id"]
-    return out
-
-
-async def assets_by_device(db: Any, setup: Setup) -> dict[str, Asset]:
-    rows = (
-        await db.scalars(
-            select(Asset).where(
-                Asset.tenant_id == setup.tenant.tenant_id, Asset.rmm_integration_id == uuid.UUID(setup.integration_id)
-            )
-        )
-    ).all()
-    for row in rows:
-        await db.refresh(row)
-    return {a.rmm_device_id: a for a in rows}
 
 
 def customer_groups(fleet: TaniumFleet) -> set[str]:
@@ -135,13 +105,13 @@ async def test_end_to_end(http, state, transport, tenant, db) -> None:  # type: 
     }
     assert {m["scope_kind"] for m in items} == {"computer_group"}
     mapped = customer_groups(fleet)
-    clients = await map_groups(http, setup, mapped)
+    clients = await map_all(http, setup, only=mapped)
 
     run = await run_sync(http, state, setup, "devices")
     assert run["status"] == "succeeded" and run["complete_snapshot"] is True, run
     owners = expected_owners(fleet, mapped)
     assert run["counters"]["created"] == len(owners), run
-    assets = await assets_by_device(db, setup)
+    assets = await assets_by_device(db, setup, refresh=True)
     assert set(assets) == set(owners)
 
     # Fields of one Windows workstation.
@@ -195,7 +165,7 @@ async def test_end_to_end(http, state, transport, tenant, db) -> None:  # type: 
     for _ in range(2):
         run = await run_sync(http, state, setup, "devices")
         assert run["status"] == "succeeded" and run["counters"]["created"] == 0, run
-        after = {eid: (a.id, a.client_id) for eid, a in (await assets_by_device(db, setup)).items()}
+        after = {eid: (a.id, a.client_id) for eid, a in (await assets_by_device(db, setup, refresh=True)).items()}
         assert after == before
 
     # Single-endpoint refresh gives the same owner.
@@ -223,7 +193,7 @@ async def test_incomplete_listing_marks_nothing_missing(http, state, transport, 
     assert (await http.post(f"/api/v1/integrations/{setup.integration_id}/test", headers=tenant.headers())).json()["ok"]
     await run_sync(http, state, setup, "scopes")
     gid = fleet.customer_group_ids[0]
-    await map_groups(http, setup, {gid})
+    await map_all(http, setup, only={gid})
     run = await run_sync(http, state, setup, "devices")
     assert run["status"] == "succeeded", run
     members = fleet.group_members(gid)
@@ -235,13 +205,13 @@ async def test_incomplete_listing_marks_nothing_missing(http, state, transport, 
     run = await run_sync(http, state, setup, "devices")
     assert run["status"] in ("failed", "partial") and run["complete_snapshot"] is False, run
     assert "incomplete" in json.dumps(run["errors"]), run
-    assets = await assets_by_device(db, setup)
+    assets = await assets_by_device(db, setup, refresh=True)
     assert all(a.missing_since is None and a.status == "active" for a in assets.values())
 
     setup.sim.modes.walk_fault = None
     run = await run_sync(http, state, setup, "devices")
     assert run["status"] == "succeeded" and run["counters"]["missing"] == 1, run
-    assets = await assets_by_device(db, setup)
+    assets = await assets_by_device(db, setup, refresh=True)
     assert assets[victim].missing_since is not None
     assert all(a.missing_since is None for eid, a in assets.items() if eid != victim)
 
@@ -262,7 +232,7 @@ async def _prepare_fallback(http: Any, state: Any, transport: Any, tenant: Any) 
     # Long silent before they age out of the Gateway (what really precedes aging out).
     for eid in setup.fleet.group_members(gid):
         setup.fleet.set_last_seen(eid, datetime.now(UTC) - timedelta(days=40))
-    clients = await map_groups(http, setup, {gid, setup.fleet.customer_group_ids[0]})
+    clients = await map_all(http, setup, only={gid, setup.fleet.customer_group_ids[0]})
     run = await run_sync(http, state, setup, "devices")
     assert run["status"] == "succeeded", run
     return setup, gid, clients
@@ -270,7 +240,7 @@ async def _prepare_fallback(http: Any, state: Any, transport: Any, tenant: Any) 
 
 async def test_asset_fallback_keeps_aged_out_endpoints(http, state, transport, tenant, db) -> None:  # type: ignore[no-untyped-def]
     setup, gid, clients = await _prepare_fallback(http, state, transport, tenant)
-    before = await assets_by_device(db, setup)
+    before = await assets_by_device(db, setup, refresh=True)
     assert {str(before[eid].client_id) for eid in setup.fleet.group_members(gid)} <= set(clients.values())
     aged_at = datetime.now(UTC) - timedelta(days=39)
     members = _age_group_out(setup, gid, aged_at)
@@ -279,7 +249,7 @@ async def test_asset_fallback_keeps_aged_out_endpoints(http, state, transport, t
         run = await run_sync(http, state, setup, "devices")
         assert run["status"] == "succeeded" and run["complete_snapshot"] is True, run
         assert run["counters"]["missing"] == 0 and run["counters"]["created"] == 0, run
-    assets = await assets_by_device(db, setup)
+    assets = await assets_by_device(db, setup, refresh=True)
     for eid in members:
         asset = assets[eid]
         assert asset.id == before[eid].id and asset.client_id == before[eid].client_id  # owner kept
@@ -306,7 +276,7 @@ async def test_refresh_of_an_unknown_endpoint(http, state, transport, tenant) ->
     setup = await connect(http, transport, tenant, endpoints=30)
     assert (await http.post(f"/api/v1/integrations/{setup.integration_id}/test", headers=tenant.headers())).json()["ok"]
     await run_sync(http, state, setup, "scopes")
-    await map_groups(http, setup, customer_groups(setup.fleet))
+    await map_all(http, setup, only=customer_groups(setup.fleet))
     async with unit_of_work(state.sessionmaker) as session:
         started = await request_sync(
             state, session, tenant.admin_ctx, uuid.UUID(setup.integration_id), "agent", "api", {"external_id": "999999"}

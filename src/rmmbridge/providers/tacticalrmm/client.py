@@ -50,8 +50,6 @@ REAUTH_MESSAGE = "Tactical sign-in required"
 log = structlog.get_logger(__name__)
 
 
-
-
 # Role flag → what rmmbridge needs it for (§2.8).
 PERMISSIONS: dict[str, str] = {
     "can_list_clients": "listing Tactical clients (organisation mapping)",

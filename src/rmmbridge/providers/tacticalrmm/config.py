@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from rmmbridge.kit.urls import parse_base_url
 from rmmbridge.providers.base import ProviderConfig
 
 EMPTY_URL = "Enter the Tactical API address, e.g. https://api.example.com"
 # Path suffixes admins paste from Tactical's docs or their browser; never part of the API base.
 _STRIP_SUFFIXES = ("/beta/v1", "/beta", "/api")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
-_ALWAYS_BLOCKED = (
-    ipaddress.ip_network("169.254.0.0/16"),
-    ipaddress.ip_network("fe80::/10"),
-    ipaddress.ip_network("0.0.0.0/8"),
-    ipaddress.ip_network("100.100.100.200/32"),
-    ipaddress.ip_network("fd00:ec2::254/128"),
-)
-_BLOCKED_NAMES = {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
 # Validation-context key the framework may set from the operator's RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS.
 INSECURE_CONTEXT_KEY = "allow_insecure_provider_urls"
-
-
-def _idna(host: str) -> str:
-    try:
-        import idna
-
-        return idna.encode(host, uts46=True).decode("ascii")
-    except Exception:
-        try:
-            return host.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise ValueError(f"{host!r} is not a valid host name") from None
 
 
 def normalize_instance_url(raw: object) -> str:
@@ -45,47 +22,9 @@ def normalize_instance_url(raw: object) -> str:
     ``https://`` is assumed when no scheme is given; ``http://`` is kept here and refused (unless
     allowed) by :class:`TacticalConfig`. Raises ``ValueError`` with the reason shown to the admin.
     """
-    if raw is None or not isinstance(raw, str) or not raw.strip():
-        raise ValueError(EMPTY_URL)
-    text = raw.strip()
-    match = _SCHEME.match(text)
-    if match is None:
-        if "://" in text or text.startswith("//"):
-            raise ValueError("The Tactical address must start with https://")
-        text = "https://" + text
-    scheme = (match.group(1) if match else "https").lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"The Tactical address must start with https:// (not {scheme}://)")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"The Tactical address is not a valid URL: {exc}") from None
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ValueError("Remove the user name and password from the Tactical address; enter credentials separately")
-    host = parts.hostname or ""
-    if not host:
-        raise ValueError(f"The Tactical address has no host name. {EMPTY_URL}")
-    host = host.rstrip(".").lower()
-    literal: ipaddress.IPv4Address | ipaddress.IPv6Address | None
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is None:
-        if any(c.isspace() for c in host) or "/" in host or "\\" in host:
-            raise ValueError(f"{host!r} is not a valid host name")
-        host = _idna(host)
-        if host in _BLOCKED_NAMES:
-            raise ValueError(f"{host} is a cloud metadata host, not a Tactical server")
-        netloc = host
-    else:
-        if any(literal in net for net in _ALWAYS_BLOCKED) or literal.is_multicast or literal.is_unspecified:
-            raise ValueError(f"{host} is a link-local or metadata address, not a Tactical server")
-        netloc = f"[{literal.compressed}]" if literal.version == 6 else literal.compressed
-    if port is not None:
-        netloc = f"{netloc}:{port}"
-    path = parts.path.rstrip("/")
+    url = parse_base_url(raw, "Tactical", EMPTY_URL, credentials="credentials")
+    netloc = url.host if url.port is None else f"{url.host}:{url.port}"
+    path = url.path
     changed = True
     while changed:
         changed = False
@@ -93,7 +32,7 @@ def normalize_instance_url(raw: object) -> str:
             if path.lower().endswith(suffix):
                 path = path[: -len(suffix)].rstrip("/")
                 changed = True
-    return f"{scheme}://{netloc}{path}"
+    return f"{url.scheme}://{netloc}{path}"
 
 
 class TacticalConfig(ProviderConfig):

@@ -24,6 +24,7 @@ from rmmbridge.providers.base import (
     SoftwareItem,
     Volume,
 )
+from rmmbridge.providers.values import parse_ip
 
 DEFAULT_OFFLINE_MIN = 4
 DEFAULT_OVERDUE_MIN = 30
@@ -225,23 +226,13 @@ def windows_graphics(wmi: Any) -> str | None:
     return captions[0][:255] if captions else None
 
 
-def _ip(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if not isinstance(value, str):
-        return None
-    text = value.strip().split("/", 1)[0].split("%", 1)[0]
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
 _LINK_LOCAL_V4 = ipaddress.ip_network("169.254.0.0/16")
 _LINK_LOCAL_V6 = ipaddress.ip_network("fe80::/10")
 
 
 def lan_ip(value: Any) -> str | None:
     """A usable LAN address, prefix stripped: loopback, 169.254/16, fe80::/10 and junk dropped."""
-    ip = _ip(value)
+    ip = parse_ip(value)
     if ip is None or ip.is_loopback or ip.is_unspecified or ip.is_multicast:
         return None
     if ip in (_LINK_LOCAL_V4 if ip.version == 4 else _LINK_LOCAL_V6):
@@ -412,7 +403,7 @@ def _minutes(value: Any, default: int) -> int:
 
 
 def _wan_ip(value: Any) -> str | None:
-    ip = _ip(value)
+    ip = parse_ip(value)
     return ip.compressed if ip is not None else None
 
 

@@ -6,13 +6,12 @@ share the host and the token, so there is exactly one URL setting (never a secon
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from rmmbridge.kit.urls import parse_base_url
 from rmmbridge.providers.base import ProviderConfig
 
 EMPTY_URL = "Enter the Tanium API host, e.g. https://example-api.cloud.tanium.com or your Tanium Server"
@@ -22,15 +21,6 @@ PREFIX_MESSAGE = (
 )
 # Tanium Cloud console host (without -api): API calls there answer with a login page (§1.1).
 _CLOUD_CONSOLE = re.compile(r"^([a-z0-9-]+)\.cloud\.tanium\.com$")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
-_ALWAYS_BLOCKED = (
-    ipaddress.ip_network("169.254.0.0/16"),
-    ipaddress.ip_network("fe80::/10"),
-    ipaddress.ip_network("0.0.0.0/8"),
-    ipaddress.ip_network("100.100.100.200/32"),
-    ipaddress.ip_network("fd00:ec2::254/128"),
-)
-_BLOCKED_NAMES = {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
 # Validation-context key the framework may set from the operator's RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS.
 INSECURE_CONTEXT_KEY = "allow_insecure_provider_urls"
 
@@ -43,18 +33,6 @@ class NormalizedUrl(NamedTuple):
     note: str | None  # shown to the admin when the host was rewritten
 
 
-def _idna(host: str) -> str:
-    try:
-        import idna
-
-        return str(idna.encode(host, uts46=True).decode("ascii"))
-    except Exception:
-        try:
-            return host.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise ValueError(f"{host!r} is not a valid host name") from None
-
-
 def normalize_instance_url_with_note(raw: object) -> NormalizedUrl:
     """§1.1: accept a pasted URL; keep scheme, host and port only; rewrite the Cloud console host.
 
@@ -63,52 +41,20 @@ def normalize_instance_url_with_note(raw: object) -> NormalizedUrl:
     ``<customer>-api.cloud.tanium.com`` (the console host answers API calls with a login page).
     Raises ``ValueError`` with the reason shown to the admin.
     """
-    if raw is None or not isinstance(raw, str) or not raw.strip():
-        raise ValueError(EMPTY_URL)
-    text = raw.strip()
-    match = _SCHEME.match(text)
-    if match is None:
-        if "://" in text or text.startswith("//"):
-            raise ValueError("The Tanium address must start with https://")
-        text = "https://" + text
-    scheme = (match.group(1) if match else "https").lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"The Tanium address must start with https:// (not {scheme}://)")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"The Tanium address is not a valid URL: {exc}") from None
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ValueError("Remove the user name and password from the Tanium address; enter the API token separately")
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
+    url = parse_base_url(raw, "Tanium", EMPTY_URL, credentials="the API token")
+    host = url.host
+    if not host:  # a host of only dots ("https://.")
         raise ValueError(f"The Tanium address has no host name. {EMPTY_URL}")
     note: str | None = None
-    literal: ipaddress.IPv4Address | ipaddress.IPv6Address | None
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is None:
-        if any(c.isspace() for c in host) or "/" in host or "\\" in host:
-            raise ValueError(f"{host!r} is not a valid host name")
-        host = _idna(host)
-        if host in _BLOCKED_NAMES:
-            raise ValueError(f"{host} is a cloud metadata host, not a Tanium server")
-        console = _CLOUD_CONSOLE.match(host)
-        if console is not None and not console.group(1).endswith("-api"):
-            api_host = f"{console.group(1)}-api.cloud.tanium.com"
-            note = f"{host} is the Tanium Cloud console; rmmbridge uses its API host {api_host}"
-            host = api_host
-        netloc = host
-    else:
-        if any(literal in net for net in _ALWAYS_BLOCKED) or literal.is_multicast or literal.is_unspecified:
-            raise ValueError(f"{host} is a link-local or metadata address, not a Tanium server")
-        netloc = f"[{literal.compressed}]" if literal.version == 6 else literal.compressed
-    if port is not None and not (scheme == "https" and port == 443):
-        netloc = f"{netloc}:{port}"
-    return NormalizedUrl(f"{scheme}://{netloc}", note)
+    console = _CLOUD_CONSOLE.match(host)  # never matches an IP literal
+    if console is not None and not console.group(1).endswith("-api"):
+        api_host = f"{console.group(1)}-api.cloud.tanium.com"
+        note = f"{host} is the Tanium Cloud console; rmmbridge uses its API host {api_host}"
+        host = api_host
+    netloc = host
+    if url.port is not None and not (url.scheme == "https" and url.port == 443):
+        netloc = f"{netloc}:{url.port}"
+    return NormalizedUrl(f"{url.scheme}://{netloc}", note)
 
 
 def normalize_instance_url(raw: object) -> str:

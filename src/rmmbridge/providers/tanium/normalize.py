@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rmmbridge.providers.base import DeviceSnapshot, InvalidRecord, SoftwareItem, Volume
+from rmmbridge.providers.values import parse_ip
 
 # ----------------------------------------------------------------------------- the owner rule (§3.3)
 
@@ -140,16 +141,6 @@ def parse_time(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _ip(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if not isinstance(value, str):
-        return None
-    text = value.strip().split("/", 1)[0].split("%", 1)[0]
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _V4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
 _V6_LINK_LOCAL = ("fe8", "fe9", "fea", "feb")
@@ -176,7 +167,7 @@ def _ip_info(value: Any) -> tuple[str, bool, bool] | None:
         return f"{a}.{b}.{c}.{d}", usable, lan
     if text[:3].lower() in _V6_LINK_LOCAL:
         return text.lower(), False, False
-    ip = _ip(text)
+    ip = parse_ip(text)
     if ip is None:
         return None
     usable = not (ip.is_link_local or ip.is_loopback or ip.is_unspecified or ip.is_multicast)
