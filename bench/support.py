@@ -154,7 +154,6 @@ def make_app() -> Any:
 
     from rmmbridge.app import create_app
     from rmmbridge.config import load_settings
-
     from rmmbridge.kit.logging import configure_logging
 
     settings = load_settings()
