@@ -25,12 +25,18 @@ async def world(http, state, transport, tenant):
     asset = (await http.get("/api/v1/assets?page_size=1", headers=h)).json()["items"][0]
     mapping = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()["items"][0]
     run = (await http.get("/api/v1/sync-runs?page_size=1", headers=h)).json()["items"][0]
+    setup.fleet.alerts = {
+        "p1": {"id": "p1", "device": "dev-00001", "severity": "error", "message": "CPU", "active": True}
+    }
+    await run_sync(http, state, setup, "alerts")
+    alert = (await http.get("/api/v1/alerts", headers=h)).json()["items"][0]
     ids = {
         "iid": setup.integration_id,
         "cid": next(iter(clients.values())),
         "aid": asset["id"],
         "mid": mapping["id"],
         "rid": run["id"],
+        "alid": alert["id"],
     }
     return setup, ids
 
@@ -38,6 +44,7 @@ async def world(http, state, transport, tenant):
 ROUTES = [
     # method, path, valid body, invalid body, permission
     ("GET", "/api/v1/providers", None, None, READ),
+    ("POST", "/api/v1/integrations", {"provider": "tinypull"}, {"provider": ""}, ADMIN),
     ("GET", "/api/v1/integrations", None, None, READ),
     ("GET", "/api/v1/integrations/{iid}", None, None, READ),
     ("PATCH", "/api/v1/integrations/{iid}", {"name": "Renamed"}, {"settings": {"schedules": {"x": {}}}}, ADMIN),
@@ -45,8 +52,11 @@ ROUTES = [
     ("POST", "/api/v1/integrations/{iid}/test", {}, {"totp_code": "abc"}, ADMIN),
     ("GET", "/api/v1/integrations/{iid}/webhook", None, None, READ),
     ("POST", "/api/v1/integrations/{iid}/webhook/rotate", None, None, ADMIN),
+    ("POST", "/api/v1/integrations/{iid}/webhook/reveal", None, None, ADMIN),
     ("GET", "/api/v1/integrations/{iid}/mappings", None, None, READ),
     ("PATCH", "/api/v1/integrations/{iid}/mappings/{mid}", {"auto_sync_assets": True}, {"client_id": "nope"}, ADMIN),
+    ("PATCH", "/api/v1/integrations/{iid}/mappings/{mid}", {"unmap": True}, {"unmap": "maybe"}, ADMIN),
+    ("POST", "/api/v1/integrations/{iid}/mappings/{mid}/create-client", None, None, ADMIN),
     ("POST", "/api/v1/integrations/{iid}/sync/scopes", None, None, SYNC),
     ("POST", "/api/v1/integrations/{iid}/sync/bogus", None, None, None),
     ("GET", "/api/v1/sync-runs", None, None, READ),
@@ -61,7 +71,9 @@ ROUTES = [
     ("POST", "/api/v1/assets/{aid}/refresh", None, None, WRITE),
     ("GET", "/api/v1/assets/{aid}/software", None, None, READ),
     ("GET", "/api/v1/alerts", None, None, READ),
+    ("GET", "/api/v1/alerts/{alid}", None, None, READ),
     ("GET", "/api/v1/events", None, None, READ),
+    ("POST", "/api/v1/integrations/{iid}/disconnect", None, None, ADMIN),  # last: it ends the integration
 ]
 
 
