@@ -185,11 +185,3 @@ async def fail_stale_runs(session: AsyncSession, now: datetime | None = None) ->
     for run in stale:
         await finish_run(session, run, "failed", message="interrupted: the process running it stopped")
     return len(stale)
-
-
-async def heartbeat(session: AsyncSession, run: SyncRun) -> None:
-    await session.execute(
-        update(SyncRun)
-        .where(SyncRun.tenant_id == run.tenant_id, SyncRun.id == run.id)
-        .values(heartbeat_at=utcnow(), counters=run.counters, progress=run.progress)
-    )

@@ -143,9 +143,10 @@ async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[s
             fresh = await session.get(RmmIntegration, (row.tenant_id, row.id))
             if fresh is None:
                 continue
+            await _next_keep_alive(session, row, now, cls.keep_alive_minutes)
             try:
                 provider = await build_provider(state, session, fresh, persist_in=session)
-            except AppError as exc:  # misconfigured integration: report it, keep going with the others
+            except AppError as exc:  # misconfigured: report it once per interval, keep going with the others
                 log.warning("keep_alive_skipped", integration_id=str(row.id), reason=exc.detail)
                 continue
             try:
@@ -160,17 +161,19 @@ async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[s
                 message = exc.message
             finally:
                 await provider.aclose()
-            key = (row.tenant_id, row.id, KEEP_ALIVE)
-            sched = await session.get(ScheduleState, key)
-            if sched is None:
-                sched = ScheduleState(tenant_id=row.tenant_id, integration_id=row.id, kind=KEEP_ALIVE, next_due_at=now)
-                session.add(sched)
-            sched.last_fired_at = now
-            sched.next_due_at = now + timedelta(minutes=cls.keep_alive_minutes)
         if message:
             log.warning("keep_alive_failed", integration_id=str(row.id), reason=message)
         done.append(str(row.id))
     return done
+
+
+async def _next_keep_alive(session: AsyncSession, row: RmmIntegration, now: datetime, minutes: int) -> None:
+    sched = await session.get(ScheduleState, (row.tenant_id, row.id, KEEP_ALIVE))
+    if sched is None:
+        sched = ScheduleState(tenant_id=row.tenant_id, integration_id=row.id, kind=KEEP_ALIVE, next_due_at=now)
+        session.add(sched)
+    sched.last_fired_at = now
+    sched.next_due_at = now + timedelta(minutes=minutes)
 
 
 class Scheduler:

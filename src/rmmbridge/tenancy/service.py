@@ -17,7 +17,6 @@ from rmmbridge.kit.crypto import random_token, token_digest
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import ApiToken, Tenant, User, UserSession
 
-from .context import TenantContext
 from .passwords import check_password_policy, hash_password, verify_password
 from .permissions import Role, parse_role
 from .schemas import ApiTokenOut, IssuedToken
@@ -135,13 +134,6 @@ async def issue_api_token(session: AsyncSession, user: User, name: str) -> Issue
     session.add(row)
     await session.flush()
     return IssuedToken(token=raw, info=ApiTokenOut.model_validate(row))
-
-
-async def list_api_tokens(session: AsyncSession, ctx: TenantContext) -> list[ApiTokenOut]:
-    rows = await session.scalars(
-        select(ApiToken).where(ApiToken.tenant_id == ctx.tenant_id).order_by(ApiToken.created_at)
-    )
-    return [ApiTokenOut.model_validate(r) for r in rows]
 
 
 async def revoke_api_token(session: AsyncSession, tenant_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken:
