@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(
         default=True, description="Run the in-process scheduler (direct orchestrator only)."
     )
+    webhook_rate_limit: float = Field(
+        default=500.0,
+        gt=0,
+        description="Webhook deliveries per second accepted per integration by each server process "
+        "(bursts of three seconds' worth); more get 429 with Retry-After.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field(default="console", description="Log format.")
     session_max_age_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a UI login session, in seconds.")

@@ -12,43 +12,26 @@ kept (the last ones) for the admin to inspect.
 from __future__ import annotations
 
 import time
-import uuid
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import delete, insert, select
 
-from rmmbridge.errors import AppError
-from rmmbridge.ingestion.alerts import record_alert
-from rmmbridge.integrations import webhooks as secrets_
-from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.metrics import WEBHOOKS
-from rmmbridge.kit.text import clean
-from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
-from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import RmmIntegration, SyncRun, WebhookDelivery
-from rmmbridge.storage.models.base import table_of
-from rmmbridge.sync.service import request_sync
-from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.deps import app_state
 from rmmbridge.web.problems import problem
 from rmmbridge.web.state import AppState
 
+from .intake import Delivery, Rejection, intake_of
 from .schemas import WebhookAccepted
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/webhooks", include_in_schema=False)
 
 MAX_BODY = 64 * 1024
-KEEP_REJECTED = 50
-REFRESH_DEBOUNCE = timedelta(seconds=60)
-EXCERPT = 2000
+MAX_BUCKETS = 10_000
 
 
 @dataclass
@@ -58,16 +41,21 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Token bucket per integration (per process): a misconfigured RMM loop cannot flood us."""
+    """Token bucket per webhook secret (so per integration), per process: a misconfigured RMM
+    loop, or a flood of guessed secrets, cannot flood the database."""
 
-    def __init__(self, rate_per_s: float = 100.0, burst: float = 300.0) -> None:
-        self.rate, self.burst = rate_per_s, burst
-        self._buckets: dict[uuid.UUID, _Bucket] = defaultdict(lambda: _Bucket(burst, time.monotonic()))
+    def __init__(self, rate_per_s: float, burst_s: float = 3.0) -> None:
+        self.rate, self.burst = rate_per_s, max(1.0, rate_per_s * burst_s)
+        self._buckets: dict[str, _Bucket] = {}
 
-    def allow(self, key: uuid.UUID) -> float | None:
+    def allow(self, key: str) -> float | None:
         """``None`` when allowed, else seconds to wait."""
-        bucket = self._buckets[key]
         now = time.monotonic()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._forget_full(now)
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
         if bucket.tokens >= 1:
@@ -75,11 +63,19 @@ class RateLimiter:
             return None
         return (1 - bucket.tokens) / self.rate
 
+    def _forget_full(self, now: float) -> None:
+        # A bucket idle long enough to have refilled is the same as no bucket: drop those. If
+        # every bucket is busy (a guessed-secrets flood), start over rather than grow unbounded.
+        refill = self.burst / self.rate
+        self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < refill}
+        if len(self._buckets) >= MAX_BUCKETS:
+            self._buckets.clear()
+
 
 def _limiter(state: AppState) -> RateLimiter:
     limiter = state.extras.get("webhook_limiter")
     if limiter is None:
-        limiter = state.extras["webhook_limiter"] = RateLimiter()
+        limiter = state.extras["webhook_limiter"] = RateLimiter(state.settings.webhook_rate_limit)
     return limiter  # type: ignore[no-any-return]
 
 
@@ -102,99 +98,6 @@ def _reject(status: int, type_: str, detail: str, provider: str, **headers: str)
     return response
 
 
-async def _keep_rejection(state: AppState, row: RmmIntegration, reason: str, body: bytes) -> None:
-    async with unit_of_work(state.sessionmaker) as session:
-        await session.execute(
-            insert(table_of(WebhookDelivery)).values(
-                tenant_id=row.tenant_id,
-                id=uuid7(),
-                integration_id=row.id,
-                accepted=False,
-                reason=clean(reason[:500]),
-                payload_excerpt=clean(body[:EXCERPT].decode("utf-8", "replace")),
-                received_at=utcnow(),
-            )
-        )
-        # Keep only the newest rejections per integration.
-        keep = (
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.tenant_id == row.tenant_id,
-                WebhookDelivery.integration_id == row.id,
-                WebhookDelivery.accepted.is_(False),
-            )
-            .order_by(WebhookDelivery.received_at.desc())
-            .limit(KEEP_REJECTED)
-        )
-        await session.execute(
-            delete(WebhookDelivery).where(
-                WebhookDelivery.tenant_id == row.tenant_id,
-                WebhookDelivery.integration_id == row.id,
-                WebhookDelivery.accepted.is_(False),
-                WebhookDelivery.id.not_in(keep.scalar_subquery()),
-            )
-        )
-
-
-@dataclass(frozen=True)
-class _Rejection:
-    status: int
-    type: str
-    reason: str
-    retry_after: int | None = None
-
-
-def _check_body_and_rate(state: AppState, row: RmmIntegration, body: bytes | None) -> _Rejection | None:
-    if body is None:
-        return _Rejection(413, "payload-too-large", f"body larger than {MAX_BODY} bytes")
-    wait = _limiter(state).allow(row.id)
-    if wait is not None:
-        return _Rejection(429, "rate-limited", "too many webhook deliveries", max(1, round(wait)))
-    return None
-
-
-async def _refresh(
-    state: AppState, session: Any, ctx: Any, cls: Any, row: RmmIntegration, event: Any
-) -> uuid.UUID | None:
-    """Queue a refresh of the alert's device, coalesced per device.
-
-    A refresh already queued or running is joined (single flight per device), and a device
-    refreshed less than ``REFRESH_DEBOUNCE`` ago is not refreshed again: agents report vitals
-    every few minutes (reference/tactical-rmm.md §3.11), so a storm of alerts for one machine
-    costs one fetch.
-    """
-    target = str(event.external_device_id or event.device_ref or "")
-    if not target or Capability.device_refresh not in cls.capabilities:
-        return None
-    recent = await session.scalar(
-        select(SyncRun.id)
-        .where(
-            SyncRun.tenant_id == row.tenant_id,
-            SyncRun.integration_id == row.id,
-            SyncRun.kind == "agent",
-            SyncRun.target == target,
-            SyncRun.created_at > utcnow() - REFRESH_DEBOUNCE,
-        )
-        .limit(1)
-    )
-    if recent is not None:
-        return recent  # type: ignore[no-any-return]
-    try:
-        started = await request_sync(
-            state,
-            session,
-            ctx,
-            row.id,
-            "agent",
-            "webhook",
-            {"external_id": event.external_device_id, "external_ref": event.device_ref},
-        )
-    except AppError as exc:  # e.g. the integration lost the capability: the alert is still recorded
-        log.info("webhook_refresh_skipped", reason=exc.detail)
-        return None
-    return started.run.id
-
-
 @router.post("/{provider}")
 async def receive(provider: str, request: Request) -> Response:
     state = app_state(request)
@@ -203,56 +106,53 @@ async def receive(provider: str, request: Request) -> Response:
     cls = state.registry.get(provider)
     names = [h for h in (cls.webhook_header, *cls.webhook_header_aliases) if h]
     presented = next((request.headers.get(h) for h in names if request.headers.get(h)), None)
-    if not presented:
+    if not presented or len(presented) > 512:
         return _reject(401, "unauthorized", f"send the webhook secret in the {names[0]} header", provider)
+    digest = state.secrets.digest(presented.strip())
+    # Floods are refused before any database work, keyed by the secret's digest (one per
+    # integration), and are counted rather than stored.
+    wait = _limiter(state).allow(digest)
+    if wait is not None:
+        return _reject(
+            429, "rate-limited", "too many webhook deliveries", provider, **{"Retry-After": str(max(1, round(wait)))}
+        )
     body = await _read_body(request)
-    # One transaction for the whole accepted path: find the integration, record the alert, log the
-    # delivery, decide on the refresh. Rejections write (rarely) in their own transaction.
-    async with unit_of_work(state.sessionmaker) as session:
-        row = await secrets_.find_by_secret(state, session, provider, presented.strip())
-        if row is None:
-            return _reject(401, "unauthorized", "unknown webhook secret", provider)
-        if not row.is_active or row.state == "disconnected":
-            return _reject(403, "forbidden", "this integration is not active", provider)
-        rejection = _check_body_and_rate(state, row, body)
-        event = None
-        if rejection is None:
-            try:
-                event = cls.parse_webhook(WebhookRequest(dict(request.headers), body or b""))
-            except InvalidRecord as exc:
-                rejection = _Rejection(422, "invalid-payload", exc.cause)
-        if rejection is None and event is not None:
-            ctx = system_context(row.tenant_id, "webhook")
-            result = await record_alert(session, ctx, row.id, event, "webhook")
-            await session.execute(
-                insert(table_of(WebhookDelivery)).values(
-                    tenant_id=row.tenant_id,
-                    id=uuid7(),
-                    integration_id=row.id,
-                    accepted=True,
-                    reason=result.outcome,
-                    payload_excerpt=None,
-                    received_at=utcnow(),
-                )
+    event, rejection = None, None
+    if body is None:
+        rejection = Rejection(413, "payload-too-large", f"body larger than {MAX_BODY} bytes")
+    else:
+        try:
+            event = cls.parse_webhook(WebhookRequest(dict(request.headers), body))
+        except InvalidRecord as exc:
+            rejection = Rejection(422, "invalid-payload", exc.cause)
+    try:
+        outcome = await intake_of(state).submit(Delivery(provider, digest, event, rejection, body or b""))
+    except Exception:  # logged by the intake; the database is unreachable or failing
+        return _reject(
+            503, "unavailable", "the delivery could not be stored; retry later", provider, **{"Retry-After": "5"}
+        )
+    if outcome.rejection is not None:
+        if outcome.integration_id is not None:
+            log.info(
+                "webhook_rejected",
+                provider=provider,
+                integration_id=str(outcome.integration_id),
+                reason=outcome.rejection.reason,
             )
-            refresh_run_id = await _refresh(state, session, ctx, cls, row, event)
-    if rejection is not None:
-        if rejection.status != 429:  # floods are counted, not stored
-            await _keep_rejection(state, row, rejection.reason, (body or b"")[:EXCERPT])
-        log.info("webhook_rejected", provider=provider, integration_id=str(row.id), reason=rejection.reason)
-        headers = {"Retry-After": str(rejection.retry_after)} if rejection.retry_after else {}
-        return _reject(rejection.status, rejection.type, rejection.reason, provider, **headers)
+        return _reject(outcome.rejection.status, outcome.rejection.type, outcome.rejection.reason, provider)
+    result = outcome.result
+    assert result is not None
     WEBHOOKS.labels(provider, result.outcome).inc()
     log.info(
         "webhook_accepted",
         provider=provider,
-        integration_id=str(row.id),
+        integration_id=str(outcome.integration_id),
         outcome=result.outcome,
         alert_id=str(result.alert_id),
     )
     return JSONResponse(
-        WebhookAccepted(alert_id=result.alert_id, outcome=result.outcome, refresh_run_id=refresh_run_id).model_dump(
-            mode="json"
-        ),
+        WebhookAccepted(
+            alert_id=result.alert_id, outcome=result.outcome, refresh_run_id=outcome.refresh_run_id
+        ).model_dump(mode="json"),
         status_code=202,
     )

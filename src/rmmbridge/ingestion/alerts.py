@@ -9,6 +9,7 @@ after a later resolve does not reopen the alert.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,13 +17,14 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.events.outbox import emit
+from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import AlertEvent, Provider
 from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, SyncRun
+from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.state import AppState
 
@@ -72,53 +74,97 @@ def _row(
     )
 
 
-async def record_alert(
-    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, ev: AlertEvent, source: str
-) -> RecordResult:
-    """Record one alert event (webhook path)."""
+async def record_alerts(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, events: Sequence[AlertEvent], source: str
+) -> list[RecordResult]:
+    """Record a batch of alert events of one integration, in delivery order (webhook path).
+
+    Set-based: one asset lookup, one multi-row ``INSERT … ON CONFLICT DO NOTHING``, one locked
+    read of the alerts that already existed, one outbox insert. Events for the same alert within
+    the batch apply in order (a trigger then its resolve gives created, resolved). Keys are
+    inserted and locked in sorted order, so concurrent batches (other workers) cannot deadlock.
+    """
+    if not events:
+        return []
     now = utcnow()
-    assets = await asset_ids_for(session, ctx, integration_id, [ev.external_device_id] if ev.external_device_id else [])
-    asset_id = assets.get(ev.external_device_id or "")
+    assets = await asset_ids_for(
+        session, ctx, integration_id, {e.external_device_id for e in events if e.external_device_id}
+    )
+    first: dict[str, int] = {}
+    for i, ev in enumerate(events):
+        first.setdefault(ev.external_alert_id, i)
+    keys = sorted(first)
+    table = table_of(RmmAlert)
     insert = dialect_insert(session)
-    row = _row(ctx, integration_id, ev, asset_id, source, now)
-    inserted = await session.scalar(
-        insert(RmmAlert)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "external_alert_id"])
-        .returning(RmmAlert.id)
+    inserted = dict(
+        (
+            await session.execute(
+                insert(table)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "external_alert_id"])
+                .returning(table.c.external_alert_id, table.c.id),
+                [
+                    _row(
+                        ctx,
+                        integration_id,
+                        events[first[k]],
+                        assets.get(events[first[k]].external_device_id or ""),
+                        source,
+                        now,
+                    )
+                    for k in keys
+                ],
+            )
+        ).all()
     )
-    if inserted is not None:
-        await emit(
-            session,
-            ctx.tenant_id,
-            f"rmm.alert.{'resolved' if ev.status == 'resolved' else 'raised'}",
-            "alert",
-            inserted,
-            {"integration_id": str(integration_id), "asset_id": str(asset_id or "")},
-            now,
+    results: list[RecordResult | None] = [None] * len(events)
+    outbox: list[dict[str, Any]] = []
+    for key, alert_id in inserted.items():
+        ev = events[first[key]]
+        asset_id = assets.get(ev.external_device_id or "")
+        results[first[key]] = RecordResult(alert_id, "created", asset_id)
+        outbox.append(
+            event_row(
+                ctx.tenant_id,
+                f"rmm.alert.{'resolved' if ev.status == 'resolved' else 'raised'}",
+                "alert",
+                alert_id,
+                {"integration_id": str(integration_id), "asset_id": str(asset_id or "")},
+                now,
+            )
         )
-        return RecordResult(inserted, "created", asset_id)
-    query = select(RmmAlert).where(
-        RmmAlert.tenant_id == ctx.tenant_id,
-        RmmAlert.integration_id == integration_id,
-        RmmAlert.external_alert_id == ev.external_alert_id,
-    )
-    if is_postgres(session):
-        query = query.with_for_update()  # serialise concurrent deliveries of the same alert
-    current = (await session.scalars(query)).one()
-    outcome = _transition(current, ev, asset_id, source, now)
-    if outcome != "duplicate":
-        await emit(
-            session,
-            ctx.tenant_id,
-            f"rmm.alert.{outcome}",
-            "alert",
-            current.id,
-            {"integration_id": str(integration_id)},
-            now,
+    pending = [i for i in range(len(events)) if results[i] is None]
+    if pending:
+        query = (
+            select(RmmAlert)
+            .where(
+                RmmAlert.tenant_id == ctx.tenant_id,
+                RmmAlert.integration_id == integration_id,
+                RmmAlert.external_alert_id.in_(sorted({events[i].external_alert_id for i in pending})),
+            )
+            .order_by(RmmAlert.external_alert_id)
         )
-    await session.flush()
-    return RecordResult(current.id, outcome, current.asset_id)
+        if is_postgres(session):
+            query = query.with_for_update()  # serialise concurrent deliveries of the same alert
+        current = {a.external_alert_id: a for a in await session.scalars(query)}
+        for i in pending:
+            ev = events[i]
+            alert = current[ev.external_alert_id]
+            outcome = _transition(alert, ev, assets.get(ev.external_device_id or ""), source, now)
+            if outcome != "duplicate":
+                outbox.append(
+                    event_row(
+                        ctx.tenant_id,
+                        f"rmm.alert.{outcome}",
+                        "alert",
+                        alert.id,
+                        {"integration_id": str(integration_id)},
+                        now,
+                    )
+                )
+            results[i] = RecordResult(alert.id, outcome, alert.asset_id)
+        await session.flush()
+    await write_events(session, outbox)
+    return [r for r in results if r is not None]
 
 
 def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, source: str, now: datetime) -> str:
@@ -235,7 +281,11 @@ async def _upsert_polled(
     )
     await session.execute(
         stmt,
-        [_row(ctx, integration_id, e, assets.get(e.external_device_id or ""), "poll", now) for e in unique.values()],
+        # Sorted by key, as the webhook path inserts, so the two never lock in opposite orders.
+        [
+            _row(ctx, integration_id, e, assets.get(e.external_device_id or ""), "poll", now)
+            for _, e in sorted(unique.items())
+        ],
     )
     created = len(unique) - len(existing)
     return created, len(existing)

@@ -14,3 +14,8 @@ HTTP_LATENCY = Histogram(
 SYNC_RUNS = Counter("rmmbridge_sync_runs_total", "Finished sync runs", ["provider", "kind", "status"])
 SYNC_DEVICES = Counter("rmmbridge_sync_devices_total", "Devices processed by syncs", ["provider", "outcome"])
 WEBHOOKS = Counter("rmmbridge_webhooks_total", "Webhook deliveries", ["provider", "outcome"])
+WEBHOOK_BATCHES = Histogram(
+    "rmmbridge_webhook_batch_size",
+    "Webhook deliveries written per group-committed transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
