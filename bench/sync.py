@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from typing import Any
@@ -139,7 +140,7 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
     port = free_port()
     sim = subprocess.Popen([sys.executable, "-m", "bench.support", "simulate", "--port", str(port),
                             "--provider", provider, "--agents", str(agents)],
-                           env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                           env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
     db = await common.fresh_database(db_kind)
     state = build_state(Settings(database_url=db.url, secret_key=SECRET_KEY, scheduler_enabled=False,
                                  allow_insecure_provider_urls=True), registry=registry())

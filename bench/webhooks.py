@@ -15,8 +15,10 @@ import asyncio
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 from . import common
@@ -72,6 +74,14 @@ def _tree_cpu_seconds(root: int) -> float:
     return total
 
 
+def _machine_busy() -> tuple[float, float, float]:
+    """(busy, steal, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    idle, steal = values[3] + values[4], values[7] if len(values) > 7 else 0
+    return sum(values) - idle - steal, steal, sum(values)
+
+
 async def load(url: str, header: str, secret: str, make: Any, seconds: float, concurrency: int,
                total: int | None = None) -> dict[str, Any]:
     result = await post_load(url, make, {header: secret}, seconds, concurrency, total)
@@ -90,7 +100,7 @@ async def main(db_kind: str, provider: str, seconds: float, concurrency: int, ag
         server = subprocess.Popen(
             [sys.executable, "-m", "bench.support", "serve", "--port", str(port), "--provider", provider,
              "--agents", str(agents), "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile(),  # a pipe nobody reads would fill
         )
         base = f"http://127.0.0.1:{port}"
         await wait_healthy(base)
@@ -100,13 +110,22 @@ async def main(db_kind: str, provider: str, seconds: float, concurrency: int, ag
         await load(f"{base}/api/webhooks/{provider}", seeded["header"], seeded["secret"], make, 120, concurrency,
                    total=len(seeded["devices"]))
         await wait_runs_idle(db)
-        cpu_before = _tree_cpu_seconds(server.pid)
+        cpu_before, machine_before = _tree_cpu_seconds(server.pid), _machine_busy()
+        own_before = resource.getrusage(resource.RUSAGE_SELF)
         result = await load(f"{base}/api/webhooks/{provider}", seeded["header"], seeded["secret"], make, seconds,
                             concurrency)
         # Server CPU per delivery: the figure that says what the receiver costs, whatever the
         # machine's noise does to requests/s.
-        result["server_cpu_ms_per_request"] = round(
-            (_tree_cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, result["requests"]), 2)
+        requests = max(1, result["requests"])
+        result["server_cpu_ms_per_request"] = round((_tree_cpu_seconds(server.pid) - cpu_before) * 1000 / requests, 2)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        own_s = own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime
+        result["loadgen_cpu_ms_per_request"] = round(own_s * 1000 / requests, 2)
+        # How busy the whole machine was (server, database, load generator, anything else): a
+        # window near 100% says the figure is CPU-bound on this shared box.
+        busy, steal, total = (a - b for a, b in zip(_machine_busy(), machine_before, strict=True))
+        result["machine_busy_pct"] = round(100 * busy / max(1, total), 1)
+        result["machine_steal_pct"] = round(100 * steal / max(1, total), 1)  # taken by the host
     finally:
         if server is not None:
             server.terminate()
