@@ -63,27 +63,34 @@ async def _pg_drop_database(url: str) -> None:
         await conn.close()
 
 
-@pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "rmmbridge.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        engine = create_engine(url)
-        await migrate.upgrade(engine)
-        await engine.dispose()
-        yield url
-        return
-    try:
-        url = await _pg_create_database()
-    except (TimeoutError, OSError, Exception) as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_ADMIN_DSN}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_DSN}: {exc}")
+async def fresh_database(kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A new, migrated database of ``kind`` (sqlite | postgres); fails in CI, else skips, when
+    PostgreSQL is unreachable."""
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'rmmbridge.db'}"
+    else:
+        try:
+            url = await _pg_create_database()
+        except (TimeoutError, OSError, Exception) as exc:
+            if IN_CI:
+                pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_ADMIN_DSN}: {exc}")
+            pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_DSN}: {exc}")
     engine = create_engine(url)
     await migrate.upgrade(engine)
     await engine.dispose()
+    return url
+
+
+async def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        await _pg_drop_database(url)
+
+
+@pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    url = await fresh_database(request.param, tmp_path_factory)
     yield url
-    await _pg_drop_database(url)
+    await drop_database(url)
 
 
 @pytest.fixture(scope="session")

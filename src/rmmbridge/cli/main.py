@@ -25,6 +25,7 @@ def _configure() -> None:
 
 
 app.command("serve")(server.serve)
+app.command("worker")(server.worker)
 app.command("config")(server.config_table)
 app.command("demo")(demo.demo)
 app.add_typer(server.db_app, name="db")

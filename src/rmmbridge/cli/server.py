@@ -57,6 +57,28 @@ def serve(
     uvicorn.run(app, host=host or s.host, port=port or s.port, log_level=s.log_level.lower(), access_log=False)
 
 
+def worker() -> None:
+    """Run a Temporal worker: sync workflows, their activities and the scheduler tick
+    (RMMBRIDGE_ORCHESTRATOR=temporal)."""
+    from rmmbridge.config import Orchestrator
+    from rmmbridge.kit.logging import configure_logging
+
+    s = settings()
+    if s.orchestrator != Orchestrator.temporal:
+        fail("the worker runs Temporal workflows: set RMMBRIDGE_ORCHESTRATOR=temporal (the direct orchestrator "
+             "runs jobs inside `rmmbridge serve`)")
+    configure_logging(s.log_level, s.log_format)
+    asyncio.run(_prepare_database(s, migrate=False))
+    from rmmbridge.sync.temporal.worker import run_worker
+
+    console.print(f"rmmbridge worker on {s.temporal_address} ({s.temporal_namespace}), queue {s.temporal_task_queue}",
+                  highlight=False)
+    try:
+        asyncio.run(run_worker(s))
+    except RuntimeError as exc:  # the SDK's connection errors
+        fail(f"cannot reach Temporal at {s.temporal_address}: {exc}")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations."""

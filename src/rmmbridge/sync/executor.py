@@ -46,15 +46,19 @@ def jobs() -> dict[str, Job]:
     }
 
 
-async def execute_run(state: AppState, tenant_id: uuid.UUID, run_id: uuid.UUID, *, owner: str) -> None:
+async def execute_run(
+    state: AppState, tenant_id: uuid.UUID, run_id: uuid.UUID, *, owner: str, resume: bool = False
+) -> None:
+    """Run it if it is still queued (or, with ``resume``, still running for ``owner``)."""
     ctx = system_context(tenant_id, f"sync:{run_id}")
     async with unit_of_work(state.sessionmaker) as session:
         run = await runs.get_run(session, ctx, run_id)
-        if run.status != "queued":
+        resumable = resume and run.status == "running" and run.owner == owner
+        if run.status != "queued" and not resumable:
             return  # already taken (a duplicate delivery) or finished
         integration = await session.get(RmmIntegration, (tenant_id, run.integration_id))
         assert integration is not None  # FK
-        if not await runs.claim(session, run, owner):
+        if not await runs.claim(session, run, owner, resume=resume):
             return  # another process took it first
         provider_key = integration.provider
     started = time.perf_counter()

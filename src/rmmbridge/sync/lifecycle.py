@@ -17,13 +17,15 @@ log = structlog.get_logger(__name__)
 
 
 async def start_background_services(app: FastAPI, state: AppState) -> None:
+    runner_of(state)
+    if state.settings.orchestrator != Orchestrator.direct:
+        return  # Temporal workers own execution, retries and the schedule
     # Runs left running by a crashed process are found and failed at start.
     async with unit_of_work(state.sessionmaker) as session:
         failed = await runs.fail_stale_runs(session)
     if failed:
         log.warning("stale_runs_failed", count=failed)
-    runner_of(state)
-    if state.settings.orchestrator == Orchestrator.direct and state.settings.scheduler_enabled:
+    if state.settings.scheduler_enabled:
         scheduler = Scheduler(state)
         scheduler.start()
         state.extras["scheduler"] = scheduler

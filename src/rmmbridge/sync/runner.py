@@ -2,7 +2,7 @@
 
 Features never talk to an orchestrator directly: they create a run row and, after commit, hand its
 id to the runner. The direct runner executes it as an asyncio task in this process; the Temporal
-runner (``sync/temporal``) would start a workflow with the same id-only payload.
+runner (``sync/temporal``) starts a workflow with the same id-only payload.
 """
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ class DirectRunner:
 def runner_of(state: AppState) -> SyncRunner:
     runner = state.extras.get("runner")
     if runner is None:
-        runner = DirectRunner(state)
+        from rmmbridge.config import Orchestrator
+
+        if state.settings.orchestrator == Orchestrator.temporal:
+            from .temporal.runner import TemporalRunner
+
+            runner = TemporalRunner(state)
+        else:
+            runner = DirectRunner(state)
         state.extras["runner"] = runner
     return runner  # type: ignore[no-any-return]

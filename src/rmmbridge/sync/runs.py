@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,12 +93,19 @@ async def get_run(session: AsyncSession, ctx: TenantContext, run_id: uuid.UUID) 
     return run
 
 
-async def claim(session: AsyncSession, run: SyncRun, owner: str) -> bool:
-    """Atomically move a queued run to running for ``owner``; False when another process won."""
+async def claim(session: AsyncSession, run: SyncRun, owner: str, *, resume: bool = False) -> bool:
+    """Atomically move a queued run to running for ``owner``; False when another process won.
+
+    ``resume`` also takes a run already running for the same ``owner`` (a Temporal activity
+    retried after its worker died: the owner is the workflow, not the process).
+    """
     now = utcnow()
+    takeable = SyncRun.status == "queued"
+    if resume:
+        takeable = or_(takeable, and_(SyncRun.status == "running", SyncRun.owner == owner))
     result = await session.execute(
         update(SyncRun)
-        .where(SyncRun.tenant_id == run.tenant_id, SyncRun.id == run.id, SyncRun.status == "queued")
+        .where(SyncRun.tenant_id == run.tenant_id, SyncRun.id == run.id, takeable)
         .values(status="running", started_at=now, heartbeat_at=now, owner=owner)
     )
     if not result.rowcount:  # type: ignore[attr-defined]
@@ -168,6 +175,15 @@ async def finish_run(
         status_map[run.kind] = entry
         integration.sync_status = status_map
     await session.flush()
+
+
+async def touch(session: AsyncSession, ctx: TenantContext, run_id: uuid.UUID) -> None:
+    """Record that the run's worker is alive."""
+    await session.execute(
+        update(SyncRun)
+        .where(SyncRun.tenant_id == ctx.tenant_id, SyncRun.id == run_id, SyncRun.status == "running")
+        .values(heartbeat_at=utcnow())
+    )
 
 
 async def fail_stale_runs(session: AsyncSession, now: datetime | None = None) -> int:

@@ -50,7 +50,7 @@ class SyncRun(Base):
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"pages": n, "total": m, ...}
     errors: Mapped[list[Any]] = mapped_column(default=list)
     complete_snapshot: Mapped[bool] = mapped_column(default=False)
-    owner: Mapped[str | None] = mapped_column(String(200))  # process that runs it
+    owner: Mapped[str | None] = mapped_column(String(200))  # process (direct) or workflow (temporal) running it
     heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_col()
     started_at: Mapped[datetime | None]
