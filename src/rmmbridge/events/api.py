@@ -1,8 +1,14 @@
 """REST: ``/api/v1/events`` — the outbox, for systems that follow changes.
 
 Cursor pagination (the only list that uses it): events are append-only and followers poll for
-"what is new since the last one I saw", which a page number cannot express. The cursor is the
-last event's ``(created_at, id)``; ids are time-ordered UUIDv7, so the order is stable.
+"what is new since the last one I saw", which a page number cannot express.
+
+The feed is ordered by the writing transaction (``tx_id``), then id, and never skips an event
+that commits late: ordered by time, a transaction that stamped its events early but committed
+after a follower had read past them would be missed for good. On PostgreSQL the feed shows only
+transactions older than every transaction still in progress (``pg_snapshot_xmin``), so nothing
+can later appear behind the cursor; on SQLite writers take turns and ``tx_id`` follows commit
+order. The price is that a long transaction holds back the feed until it ends.
 """
 
 from __future__ import annotations
@@ -14,10 +20,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, or_, select
+from sqlalchemy import BigInteger, Text, and_, cast, func, or_, select
 
 from rmmbridge.errors import ValidationFailed
-from rmmbridge.kit.time import parse_iso
 from rmmbridge.storage.models import EventOutbox
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
@@ -44,17 +49,14 @@ class EventPage(BaseModel):
     has_more: bool
 
 
-def encode_cursor(event: EventOut) -> str:
-    return base64.urlsafe_b64encode(f"{event.created_at.isoformat()}|{event.id}".encode()).decode()
+def encode_cursor(tx_id: int, event_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{tx_id}|{event_id}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def decode_cursor(cursor: str) -> tuple[int, uuid.UUID]:
     try:
-        at, _, eid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        when = parse_iso(at)
-        if when is None:
-            raise ValueError
-        return when, uuid.UUID(eid)
+        tx, _, eid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return int(tx), uuid.UUID(eid)
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("invalid cursor", errors=[{"field": "cursor"}]) from None
 
@@ -71,10 +73,13 @@ async def list_events(
     if event_type:
         query = query.where(EventOutbox.event_type == event_type)
     if cursor:
-        at, eid = decode_cursor(cursor)
-        query = query.where(or_(EventOutbox.created_at > at, and_(EventOutbox.created_at == at, EventOutbox.id > eid)))
-    rows = list(await db.scalars(query.order_by(EventOutbox.created_at, EventOutbox.id).limit(limit + 1)))
+        tx_id, eid = decode_cursor(cursor)
+        query = query.where(or_(EventOutbox.tx_id > tx_id, and_(EventOutbox.tx_id == tx_id, EventOutbox.id > eid)))
+    if db.get_bind().dialect.name == "postgresql":
+        horizon = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+        query = query.where(EventOutbox.tx_id < horizon)
+    rows = list(await db.scalars(query.order_by(EventOutbox.tx_id, EventOutbox.id).limit(limit + 1)))
     items = [EventOut.model_validate(r) for r in rows[:limit]]
     has_more = len(rows) > limit
-    next_cursor = encode_cursor(items[-1]) if items else cursor
+    next_cursor = encode_cursor(rows[len(items) - 1].tx_id, items[-1].id) if items else cursor
     return EventPage(items=items, next_cursor=next_cursor, has_more=has_more)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import BigInteger, Text, cast, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.ids import uuid7
@@ -28,9 +28,19 @@ def event_row(
     }
 
 
+def _tx_id(session: AsyncSession) -> Any:
+    """SQL for the writing transaction's number (see ``EventOutbox.tx_id``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(cast(func.pg_current_xact_id(), Text), BigInteger)
+    # SQLite: writers hold the write lock from BEGIN IMMEDIATE to COMMIT, so numbers taken
+    # inside a transaction follow commit order.
+    table = table_of(EventOutbox)
+    return select(func.coalesce(func.max(table.c.tx_id), 0) + 1).scalar_subquery()
+
+
 async def write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(table_of(EventOutbox)), rows)
+        await session.execute(insert(table_of(EventOutbox)).values(tx_id=_tx_id(session)), rows)
 
 
 async def emit(

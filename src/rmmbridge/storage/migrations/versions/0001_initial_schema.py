@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:21:10.467550
+Create Date: 2026-12-03 12:35:19.531253
 """
 
 from collections.abc import Sequence
@@ -58,11 +58,13 @@ def upgrade() -> None:
     sa.Column('entity_id', sa.String(length=255), nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('tx_id', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_event_outbox_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_event_outbox'))
     )
     with op.batch_alter_table('event_outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_event_outbox_tenant_created_id', ['tenant_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_event_outbox_tenant_tx_id', ['tenant_id', 'tx_id', 'id'], unique=False)
+        batch_op.create_index('ix_event_outbox_tx', ['tx_id'], unique=False)
 
     op.create_table('rmm_integrations',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -456,7 +458,8 @@ def downgrade() -> None:
     op.drop_table('tenant_secrets')
     op.drop_table('rmm_integrations')
     with op.batch_alter_table('event_outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_event_outbox_tenant_created_id')
+        batch_op.drop_index('ix_event_outbox_tx')
+        batch_op.drop_index('ix_event_outbox_tenant_tx_id')
 
     op.drop_table('event_outbox')
     op.drop_table('clients')
