@@ -200,6 +200,14 @@ class DevicePage:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceIdChanges:
+    """Devices the RMM gave a new id since a watermark, oldest first."""
+
+    changes: list[tuple[str, str]]  # (old external id, new external id)
+    watermark: str  # opaque to the core: handed back as ``since`` on the next sync
+
+
+@dataclass(frozen=True, slots=True)
 class AlertEvent:
     """An alert raised (or resolved) against a device."""
 
@@ -324,6 +332,12 @@ class Provider:
     async def fetch_device(self, external_id: str, external_ref: str | None = None) -> DeviceSnapshot | None:
         """One device, fresh from the RMM; ``None`` when it no longer exists."""
         raise NotImplementedError
+
+    async def device_id_changes(self, since: str) -> DeviceIdChanges | None:
+        """Devices re-keyed after ``since`` (the watermark this method returned last time, or the
+        integration's creation time as ISO 8601 the first time). Called at the start of every
+        device sync; ``None`` (the default) for RMMs whose device ids never change."""
+        return None
 
     def iter_alerts(self) -> AsyncIterator[AlertEvent]:
         """Currently active alerts (never the whole history)."""

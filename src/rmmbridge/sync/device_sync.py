@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters, known_devices_source
 from rmmbridge.ingestion.lifecycle import apply_complete_snapshot, recompute_status
+from rmmbridge.ingestion.rekey import RekeyCounters
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.settings import lifecycle_of
 from rmmbridge.kit.metrics import SYNC_DEVICES
@@ -38,6 +39,7 @@ from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.state import AppState
 
 from . import runs
+from .id_changes import follow_device_id_changes
 
 SCOPE_CONCURRENCY = 4
 QUEUE_PAGES = 4
@@ -50,7 +52,11 @@ class _Progress:
     pages: int = 0
     expected: int = 0
     counters: IngestCounters = field(default_factory=IngestCounters)
+    rekeyed: RekeyCounters = field(default_factory=RekeyCounters)
     per_scope: dict[str, int] = field(default_factory=dict)
+
+    def counters_dict(self) -> dict[str, int]:
+        return {**self.counters.as_dict(), **asdict(self.rekeyed)}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +87,7 @@ async def run_device_sync(
     ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
     progress = _Progress(scopes_total=len(scopes))
     errors: list[dict[str, Any]] = []
+    progress.rekeyed = await follow_device_id_changes(state, ctx, integration, provider, errors)
     failed_scopes: dict[str, str] = {}
     fatal: list[ProviderError] = []
     queue: asyncio.Queue[tuple[RemoteScope, DevicePage] | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
@@ -138,7 +145,7 @@ async def run_device_sync(
 
 
 async def _save_progress(session: Any, run: SyncRun, progress: _Progress, errors: list[dict[str, Any]]) -> None:
-    run.counters = progress.counters.as_dict()
+    run.counters = progress.counters_dict()
     run.progress = progress.as_dict()
     run.errors = errors[: runs.MAX_ERRORS]
     await session.execute(
@@ -162,7 +169,7 @@ async def _finish(
     now = utcnow()
     async with unit_of_work(state.sessionmaker) as session:
         fresh = await runs.get_run(session, ctx, run.id)
-        counters = progress.counters.as_dict()
+        counters = progress.counters_dict()
         if complete:
             result = await apply_complete_snapshot(
                 session,

@@ -113,6 +113,10 @@ SOFTWARE_DOC = """query RmmbridgeTaniumSoftware($first: Int!, $after: Cursor, $f
 
 LAST_SEEN_DOC = "query RmmbridgeTaniumLastSeen($eids: [ID!]!) { endpointLastSeen(eids: $eids) }"
 
+ID_CHANGES_DOC = """query RmmbridgeTaniumIdChanges($after: Time!) {
+  endpointIdChanges(after: $after) { before changes { oldId newId } }
+}"""
+
 
 def filter_counts_doc(count: int) -> str:
     """``totalRecords`` of ``count`` endpoint filters in one request: aliases ``g0``…, variables ``$f0``…"""

@@ -18,13 +18,14 @@ import asyncio
 import inspect
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from rmmbridge.kit.http import RetryPolicy
 from rmmbridge.providers.base import (
     Capability,
     CheckResult,
+    DeviceIdChanges,
     DevicePage,
     DeviceSnapshot,
     DeviceSoftware,
@@ -51,6 +52,7 @@ from .gateway import (
     ENDPOINTS_PROBE_DOC,
     GATEWAY_PATH,
     GROUPS_PROBE_DOC,
+    ID_CHANGES_DOC,
     LAST_SEEN_DOC,
     MEMBERSHIP_DOC,
     MY_TOKENS_DOC,
@@ -476,6 +478,26 @@ class TaniumProvider(Provider):
         owner = await self._owner_of(eid)
         return normalize.endpoint_snapshot(node, owner or "", self.policy(), self.ctx.now())
 
+    async def device_id_changes(self, since: str) -> DeviceIdChanges:
+        """EIDs re-keyed by merges and re-registrations after ``since`` (§6): ``before`` is the
+        next watermark; without one, the request time minus five minutes (re-applying is safe)."""
+        after = datetime.fromisoformat(since)
+        if after.tzinfo is None:
+            after = after.replace(tzinfo=UTC)
+        asked_at = self.ctx.now()
+        data = await self.gateway.query(ID_CHANGES_DOC, {"after": _rfc3339(after)}, op="RmmbridgeTaniumIdChanges")
+        result = data.get("endpointIdChanges")
+        if not isinstance(result, Mapping):
+            raise ProviderIncompleteError("The Gateway answered endpointIdChanges without a result.")
+        changes = [
+            (str(c["oldId"]), str(c["newId"]))
+            for c in result.get("changes") or []
+            if isinstance(c, Mapping) and c.get("oldId") and c.get("newId")
+        ]
+        before = result.get("before")
+        watermark = str(before) if isinstance(before, str) and before else _rfc3339(asked_at - timedelta(minutes=5))
+        return DeviceIdChanges(changes, watermark)
+
     async def _owner_of(self, eid: str) -> str | None:
         """The first candidate group (rule order) that lists ``eid``; 25 groups per request."""
         candidates = await self.candidate_groups()
@@ -631,6 +653,10 @@ class TaniumProvider(Provider):
                     external_ref=normalize.clean(node.get("computerID")),
                 )
             del nodes
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _json(body: bytes) -> Any:
