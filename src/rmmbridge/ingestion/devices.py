@@ -83,6 +83,14 @@ CORE_SYNCED = (
     "offline_at",
     "overdue_at",
 )
+# Snapshot fields a partial record may leave out (DeviceSnapshot.reported) → their asset columns.
+# Identity, realm and liveness are always part of a snapshot.
+PARTIAL_CORE = {
+    "asset_type": "asset_type",
+    "serial_number": "serial_number",
+    "site_id": "rmm_site_id",
+    "site_name": "rmm_site_name",
+}
 # Fields that change on most syncs (heartbeats, free space, who is logged in): they are written
 # but do not produce history rows or "updated" events, which would otherwise drown real changes.
 VOLATILE = frozenset(
@@ -448,6 +456,14 @@ class DeviceIngestor:
                     core[f] = old.core[f]
             ext_values = self._extension_values(snap)
             previous_ext = old_ext.get(old.asset_id, {})
+            if snap.reported is not None:  # a partial record: what it does not carry stays as stored
+                for f, column in PARTIAL_CORE.items():
+                    if f not in snap.reported:
+                        core[column] = old.core[column]
+                if previous_ext:
+                    for f in EXTENSION_FIELDS:
+                        if f not in snap.reported:
+                            ext_values[f] = previous_ext.get(f)
             changes = {
                 f: [_str(old.core.get(f)), _str(core[f])]
                 for f in CORE_SYNCED

@@ -142,6 +142,8 @@ class DeviceSnapshot:
     ``external_ref`` a second remote key some APIs need (Tactical's integer pk).
     Status inputs: ``last_seen_at`` plus ``offline_after_s`` / ``overdue_after_s``, the agent's
     own thresholds — status is always computed from them, never stored as truth.
+    ``reported`` names the fields a partial record actually carries (sorted); the others keep
+    their stored values — an absent field is "no change", not "empty". ``None``: every field.
     """
 
     external_id: str
@@ -180,6 +182,7 @@ class DeviceSnapshot:
     last_seen_at: datetime | None = None
     offline_after_s: int | None = None
     overdue_after_s: int | None = None
+    reported: tuple[str, ...] | None = None
 
     def content_hash(self, salt: str = "") -> str:
         """Digest of every field (and ``salt``): equal digests mean nothing to write."""

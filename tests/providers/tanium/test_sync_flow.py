@@ -285,3 +285,40 @@ async def test_refresh_of_an_unknown_endpoint(http, state, transport, tenant) ->
     await runner_of(state).wait(run_id, timeout=60)
     run = (await http.get(f"/api/v1/sync-runs/{run_id}", headers=tenant.headers())).json()
     assert run["status"] == "succeeded" and run["counters"] == {"processed": 1, "not_found": 1}, run
+
+
+async def test_asset_fallback_leaves_unreported_fields_alone(http, state, transport, tenant, db) -> None:  # type: ignore[no-untyped-def]
+    """Asset rows carry only their view's attributes (§7.2): a key the row leaves out is "no
+    change", so a stored serial number, RAM, CPU or disk list is not wiped by a sparser view."""
+    from sqlalchemy import select
+
+    from rmmbridge.storage.models import ServerAsset, WorkstationAsset
+
+    setup, gid, _ = await _prepare_fallback(http, state, transport, tenant)
+    members = _age_group_out(setup, gid, datetime.now(UTC) - timedelta(days=39))
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "succeeded", run
+
+    async def details(asset_id: Any) -> dict[str, Any]:
+        for table in (WorkstationAsset, ServerAsset):
+            row = await db.scalar(select(table).where(table.asset_id == asset_id).execution_options(populate_existing=True))
+            if row is not None:
+                return {"ram": row.ram_bytes, "cpu": row.cpu_model, "volumes": row.volumes}
+        raise AssertionError(f"no extension row for {asset_id}")
+
+    before = await assets_by_device(db, setup, refresh=True)
+    stored = {eid: (before[eid].serial_number, await details(before[eid].id)) for eid in members}
+    names = {eid: before[eid].name for eid in members}
+    assert any(serial and d["ram"] and d["cpu"] and d["volumes"] for serial, d in stored.values())
+    setup.sim.modes.asset_omit_keys = ("serial_number", "ram", "cpu_name", "ci_logical_disk")
+    for eid in members:  # something the sparser view still reports changes
+        setup.fleet.aged_out[eid].name += "-R"
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "succeeded" and run["counters"]["updated"] >= len(members), run
+    after = await assets_by_device(db, setup, refresh=True)
+    for eid in members:
+        serial, old = stored[eid]
+        now = await details(after[eid].id)
+        assert after[eid].serial_number == serial
+        assert (now["ram"], now["cpu"], now["volumes"]) == (old["ram"], old["cpu"], old["volumes"])
+        assert after[eid].name == names[eid] + "-R"  # what the row does carry is written

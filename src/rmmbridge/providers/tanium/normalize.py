@@ -459,6 +459,7 @@ class AssetRecord:
     serial_number: str | None
     name: str | None
     fields: Mapping[str, Any] = field(default_factory=dict)  # DeviceSnapshot keyword arguments
+    reported: tuple[str, ...] = ()  # the fields whose source keys the row carries (sorted)
 
 
 def _int(value: Any) -> int | None:
@@ -471,6 +472,32 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+# Asset API keys behind each snapshot field. Rows carry only the attributes of the configured
+# view (§7.2), so a field whose keys are all absent is "not reported": the stored value stays.
+# A key present with an empty value is reported, as empty.
+_SOURCE_KEYS: dict[str, tuple[str, ...]] = {
+    "asset_type": ("os_platform", "operating_system", "chassis_type"),
+    "serial_number": ("serial_number",),
+    "manufacturer": ("manufacturer",),
+    "model": ("model",),
+    "hardware_uuid": ("system_uuid",),
+    "os_name": ("operating_system",),
+    "os_version": ("os_version",),
+    "platform": ("os_platform",),
+    "cpu_model": ("cpu_name",),
+    "cpu_cores": ("cpu_core",),
+    "ram_bytes": ("ram",),
+    "volumes": ("ci_logical_disk",),
+    "domain": ("domain_name",),
+    "current_user": ("user_name",),
+    "last_user": ("user_name",),
+    "boot_time": ("uptime",),
+    "lan_ips": ("ip_address", "ci_network_adapter"),
+    "primary_ip": ("ip_address", "ci_network_adapter"),
+    "mac_addresses": ("ci_network_adapter",),
+}
 
 
 def asset_record(row: Mapping[str, Any]) -> AssetRecord | None:
@@ -541,6 +568,7 @@ def asset_record(row: Mapping[str, Any]) -> AssetRecord | None:
         serial_number=serial,
         name=clean(row.get("computer_name")),
         fields=fields,
+        reported=tuple(sorted(f for f, keys in _SOURCE_KEYS.items() if any(k in row for k in keys))),
     )
 
 
@@ -606,5 +634,6 @@ def asset_snapshot(record: AssetRecord, known: KnownDevice, policy: StatusPolicy
         last_seen_at=last_seen,
         offline_after_s=offline_s,
         overdue_after_s=overdue_s,
+        reported=record.reported,
         **values,
     )

@@ -202,7 +202,7 @@ def create_app(
             return _finish(_text_error(400, "limit and minimumAssetId must be integers"), admitted)
         if limit < 1:
             return _finish(_text_error(400, "limit must be at least 1"), admitted)
-        body = list_assets(sim.fleet, sim.now(), minimum, min(limit, MAX_LIMIT))
+        body = list_assets(sim.fleet, sim.now(), minimum, min(limit, MAX_LIMIT), sim.modes.asset_omit_keys)
         return _finish(JSONResponse(body), admitted)
 
     async def asset_endpoint(request: Request) -> Response:
@@ -216,7 +216,7 @@ def create_app(
         ep = sim.fleet.assets.get(asset_id)
         if ep is None:
             return _finish(_text_error(404, "Asset not found"), admitted)
-        return _finish(JSONResponse({"data": asset_row(sim.fleet, ep, sim.now())}), admitted)
+        return _finish(JSONResponse({"data": asset_row(sim.fleet, ep, sim.now(), sim.modes.asset_omit_keys)}), admitted)
 
     async def stats_count_endpoint(request: Request) -> Response:
         admitted = await admit(request, "asset", request.headers.get("session"))

@@ -38,8 +38,9 @@ def _normalized_name(name: str) -> str:
     return name.removeprefix("Google ").removeprefix("Mozilla ").strip() or name
 
 
-def asset_row(fleet: TaniumFleet, ep: Endpoint, now: datetime) -> dict[str, Any]:
-    """One Asset API row for an endpoint (Gateway, aged-out or Asset-only)."""
+def asset_row(fleet: TaniumFleet, ep: Endpoint, now: datetime, omit: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One Asset API row for an endpoint (Gateway, aged-out or Asset-only); ``omit``: keys the
+    configured view leaves out."""
     seen = fleet.eid_last_seen(ep, now)
     if seen is not None and seen > now:
         seen = now
@@ -103,14 +104,16 @@ def asset_row(fleet: TaniumFleet, ep: Endpoint, now: datetime) -> dict[str, Any]
             }
         )
     row["ci_installed_application"] = apps
-    return {k: v for k, v in row.items() if v is not None}
+    return {k: v for k, v in row.items() if v is not None and k not in omit}
 
 
-def list_assets(fleet: TaniumFleet, now: datetime, minimum_asset_id: int, limit: int) -> dict[str, Any]:
+def list_assets(
+    fleet: TaniumFleet, now: datetime, minimum_asset_id: int, limit: int, omit: tuple[str, ...] = ()
+) -> dict[str, Any]:
     ids = list(fleet.assets)  # ascending: asset ids only ever grow
     start = bisect.bisect_left(ids, minimum_asset_id)
     chosen = ids[start : start + limit]
-    rows = [asset_row(fleet, fleet.assets[i], now) for i in chosen]
+    rows = [asset_row(fleet, fleet.assets[i], now, omit) for i in chosen]
     next_id = chosen[-1] + 1 if chosen else minimum_asset_id
     end_of_reader = start + limit >= len(ids)
     return {"data": rows, "meta": {"nextAssetId": next_id, "endOfReader": end_of_reader}}

@@ -44,6 +44,7 @@ class SimModes:
     rotate_drops_response: bool = False  # apiTokenRotate rotates, then the response is lost (504)
     walk_fault: WalkFault | None = None
     walk_fault_times: int | None = None
+    asset_omit_keys: tuple[str, ...] = ()  # an Asset view without these attributes: rows leave the keys out
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}
