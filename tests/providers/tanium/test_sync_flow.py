@@ -40,9 +40,11 @@ class Setup:
     host: str
 
 
-async def connect(http: Any, transport: Any, tenant: Any, *, endpoints: int = 90, **values: Any) -> Setup:
+async def connect(
+    http: Any, transport: Any, tenant: Any, *, endpoints: int = 90, token_days: float = 7.0, **values: Any
+) -> Setup:
     fleet = generate_fleet(seed=23, groups=3, endpoints=endpoints, now=datetime.now(UTC))
-    app = create_app(fleet)  # real-time clock from the fleet's "now"
+    app = create_app(fleet, token_expires_in_days=token_days)  # real-time clock from the fleet's "now"
     customer = f"t{uuid.uuid4().hex[:8]}"
     host = f"{customer}-api.cloud.tanium.com"
     transport.add(host, app)

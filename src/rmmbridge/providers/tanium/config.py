@@ -116,6 +116,13 @@ class TaniumConfig(ProviderConfig):
         default=True,
         description="Ask the Gateway to leave out endpoints owned by a higher-priority group (compound filter).",
     )
+    rotate_token_automatically: bool = Field(
+        default=False,
+        description="Rotate the API token (daily check) when it nears expiry; the new token replaces the stored one.",
+    )
+    rotate_days_before_expiry: float = Field(
+        default=3.0, ge=0.5, le=30, description="Rotate when fewer than this many days of the token's life remain."
+    )
     request_timeout_s: float = Field(default=60.0, gt=0, le=600, description="Read timeout per request.")
     max_concurrent_requests: int = Field(default=2, ge=1, le=4, description="Gateway requests in flight at once.")
 

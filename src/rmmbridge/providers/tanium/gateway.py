@@ -111,6 +111,13 @@ SOFTWARE_DOC = """query RmmbridgeTaniumSoftware($first: Int!, $after: Cursor, $f
   }
 }"""
 
+ROTATE_DOC = """mutation RmmbridgeTaniumRotate($token: String!) {
+  apiTokenRotate(input: { tokenString: $token }) {
+    token { id tokenString expiration }
+    error { message retryable timedOut }
+  }
+}"""
+
 LAST_SEEN_DOC = "query RmmbridgeTaniumLastSeen($eids: [ID!]!) { endpointLastSeen(eids: $eids) }"
 
 ID_CHANGES_DOC = """query RmmbridgeTaniumIdChanges($after: Time!) {
@@ -186,6 +193,16 @@ class TaniumHttp:
         self.deadline_s = config.request_timeout_s + 10.0
         self._slots = asyncio.Semaphore(config.max_concurrent_requests)
         self._http: httpx.AsyncClient | None = None
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def use_token(self, token: str) -> None:
+        """Send ``token`` from now on (after a rotation the old one no longer works)."""
+        self._token = token
+        if self._http is not None:
+            self._http.headers["session"] = token
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -335,6 +352,18 @@ class TaniumGateway:
             payload["operationName"] = op
         body = await self.http.request_json("POST", GATEWAY_PATH, area="gateway", json=payload)
         return self.data_of(body, op or "query")
+
+    async def mutate_once(self, document: str, variables: Mapping[str, Any], *, op: str) -> dict[str, Any]:
+        """A mutation sent exactly once: no retry on timeouts, 5xx or a non-JSON answer, because a
+        lost answer may hide a mutation that happened (§1.3: never rotate blindly twice)."""
+        payload = {"query": document, "variables": dict(variables), "operationName": op}
+        response, body = await self.http.send("POST", GATEWAY_PATH, policy=RetryPolicy(attempts=1), json=payload)
+        self.http.classify(response, body, area="gateway")
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProviderRetriableError(f"Tanium answered {op} with something that is not JSON.") from exc
+        return self.data_of(parsed, op)
 
     def data_of(self, body: Any, op: str) -> dict[str, Any]:
         if not isinstance(body, Mapping):

@@ -37,6 +37,7 @@ from rmmbridge.providers.base import (
     ProviderContext,
     ProviderError,
     ProviderIncompleteError,
+    ProviderReauthRequired,
     ProviderRetriableError,
     RemoteScope,
 )
@@ -57,6 +58,7 @@ from .gateway import (
     MEMBERSHIP_DOC,
     MY_TOKENS_DOC,
     NOW_DOC,
+    ROTATE_DOC,
     SOFTWARE_DOC,
     GatewayQueryError,
     TaniumGateway,
@@ -272,33 +274,88 @@ class TaniumProvider(Provider):
             checks.append(CheckResult(CHECK_ASSET, True, "The Asset API answers (used for aged-out endpoints)."))
         return checks
 
-    async def _expiry_check(self) -> CheckResult:
-        try:
-            data = await self.gateway.query(MY_TOKENS_DOC, op="RmmbridgeTaniumMyTokens")
-        except ProviderError as exc:
-            return CheckResult(CHECK_EXPIRY, True, f"Token expiry unknown ({exc.message}).", warning=True)
+    async def _token_expiry(self) -> datetime | None:
+        """The configured token's expiry. The list has no token strings: the row used most
+        recently is the configured token (§1.3)."""
+        data = await self.gateway.query(MY_TOKENS_DOC, op="RmmbridgeTaniumMyTokens")
         payload = data.get("myAPITokens")
         tokens = payload.get("tokens") if isinstance(payload, Mapping) else None
         if not isinstance(tokens, list) or not tokens:
-            return CheckResult(CHECK_EXPIRY, True, "Token expiry unknown (Tanium listed no tokens).", warning=True)
-        # The list has no token strings: the row used most recently is the configured token.
+            return None
         epoch = datetime.min.replace(tzinfo=UTC)
         rows = [t for t in tokens if isinstance(t, Mapping)]
         row = max(rows, key=lambda t: normalize.parse_time(t.get("lastUsed")) or epoch, default=None)
-        expires = normalize.parse_time(row.get("expiration")) if row else None
+        return normalize.parse_time(row.get("expiration")) if row else None
+
+    async def _expiry_check(self) -> CheckResult:
+        try:
+            expires = await self._token_expiry()
+        except ProviderError as exc:
+            return CheckResult(CHECK_EXPIRY, True, f"Token expiry unknown ({exc.message}).", warning=True)
         if expires is None:
             return CheckResult(CHECK_EXPIRY, True, "Token expiry unknown.", warning=True)
         days = (expires - self.ctx.now()).total_seconds() / 86400
         when = expires.strftime("%Y-%m-%d %H:%M UTC")
         if days < EXPIRY_WARNING_DAYS:
+            rotating = self.cfg.rotate_token_automatically
             return CheckResult(
                 CHECK_EXPIRY,
                 True,
-                f"The API token expires in {max(days, 0):.1f} days ({when}).",
-                fix="Create or rotate the token in the Tanium Console and enter the new one here.",
-                warning=True,
+                f"The API token expires in {max(days, 0):.1f} days ({when})."
+                + (" rmmbridge rotates it automatically." if rotating else ""),
+                fix=None if rotating else "Create or rotate the token in the Tanium Console and enter the new one "
+                "here, or turn on automatic rotation.",
+                warning=not rotating,
             )
         return CheckResult(CHECK_EXPIRY, True, f"The API token expires in {int(days)} days ({when}).")
+
+    # ------------------------------------------------------------------ token rotation (§1.3)
+
+    keep_alive_minutes: ClassVar[int | None] = 24 * 60  # the expiry check runs daily
+
+    async def keep_alive(self) -> datetime | None:
+        """Daily: read the token's expiry and, with ``rotate_token_automatically``, rotate it when
+        fewer than ``rotate_days_before_expiry`` days remain. Returns the (new) expiry."""
+        expires = await self._token_expiry()
+        if expires is None or not self.cfg.rotate_token_automatically:
+            return expires
+        days = (expires - self.ctx.now()).total_seconds() / 86400
+        if days >= self.cfg.rotate_days_before_expiry:
+            return expires
+        return await self._rotate()
+
+    async def _rotate(self) -> datetime | None:
+        try:
+            data = await self.gateway.mutate_once(ROTATE_DOC, {"token": self.http.token}, op="RmmbridgeTaniumRotate")
+        except (ProviderAuthError, ProviderConfigError):
+            raise
+        except ProviderError as exc:
+            # The answer was lost. Never send the mutation again blindly: ask with the old token
+            # whether the rotation happened.
+            try:
+                await self.gateway.query(NOW_DOC, op="RmmbridgeTaniumNow")
+            except ProviderAuthError:
+                raise ProviderReauthRequired(
+                    "Tanium rotated the API token but its answer was lost, so the new token is unknown and the old "
+                    "one no longer works: create a new API token in the Tanium Console and paste it here.",
+                    cause=exc.message,
+                ) from exc
+            raise ProviderRetriableError(
+                f"Rotating the Tanium API token failed ({exc.message}); the current token still works and the "
+                "rotation is tried again at the next daily check.",
+                cause=exc.cause,
+            ) from exc
+        payload = data.get("apiTokenRotate")
+        token = payload.get("token") if isinstance(payload, Mapping) else None
+        error = payload.get("error") if isinstance(payload, Mapping) else None
+        new = token.get("tokenString") if isinstance(token, Mapping) else None
+        if not isinstance(token, Mapping) or not isinstance(new, str) or not new:
+            detail = error.get("message") if isinstance(error, Mapping) else None
+            raise ProviderError(f"Tanium refused to rotate the API token: {detail or 'no new token returned'}.")
+        # Stored first: from this moment the old token is dead (§1.3 rule 2).
+        await self.ctx.save_secrets({"api_token": new})
+        self.http.use_token(new)
+        return normalize.parse_time(token.get("expiration"))
 
     # ------------------------------------------------------------------ scopes
 
