@@ -68,6 +68,15 @@ class Settings(BaseSettings):
         description="Webhook deliveries per second accepted per integration by each server process "
         "(bursts of three seconds' worth); more get 429 with Retry-After.",
     )
+    webhook_log_days: int = Field(
+        default=7, ge=1, le=3650, description="Days accepted webhook deliveries stay in the delivery log."
+    )
+    event_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days events stay in the /api/v1/events feed (followers must read sooner).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field(default="console", description="Log format.")
     session_max_age_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a UI login session, in seconds.")

@@ -632,6 +632,7 @@ async def _page(
         duration=duration,
         sync_rows=sync_rows,
         counts=counts,
+        webhook_log_days=state.settings.webhook_log_days,
         mappings=mapping_rows,
         mappings_total=total,
         q=q,

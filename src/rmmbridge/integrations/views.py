@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.ingestion.alerts import missed_by_webhook
+from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, WebhookDelivery
 from rmmbridge.tenancy.auth import system_context
@@ -37,7 +40,15 @@ async def webhook_info(state: AppState, session: AsyncSession, row: RmmIntegrati
         (
             await session.execute(
                 select(WebhookDelivery.accepted, func.count())
-                .where(WebhookDelivery.tenant_id == row.tenant_id, WebhookDelivery.integration_id == row.id)
+                .where(
+                    WebhookDelivery.tenant_id == row.tenant_id,
+                    WebhookDelivery.integration_id == row.id,
+                    # The log's window (storage/retention.py); rejections are capped, not aged out.
+                    or_(
+                        WebhookDelivery.accepted.is_(False),
+                        WebhookDelivery.received_at >= utcnow() - timedelta(days=state.settings.webhook_log_days),
+                    ),
+                )
                 .group_by(WebhookDelivery.accepted)
             )
         ).all()

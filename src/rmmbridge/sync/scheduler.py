@@ -23,6 +23,7 @@ from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState, SyncRun
+from rmmbridge.storage.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.state import AppState
 
@@ -200,7 +201,9 @@ class Scheduler:
             return []
         await claim_orphans(self.state)
         await keep_alive_due(self.state)
-        return await fire_due(self.state)
+        fired = await fire_due(self.state)
+        await prune_expired(self.state)
+        return fired
 
     async def _loop(self) -> None:
         while True:

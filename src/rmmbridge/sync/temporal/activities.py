@@ -10,6 +10,7 @@ from temporalio import activity
 
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
+from rmmbridge.storage.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.state import AppState
 
@@ -68,6 +69,7 @@ class SyncActivities:
         fired = await fire_due(self.state)
         kept = await keep_alive_due(self.state)
         orphans = await claim_orphans(self.state)  # queued while Temporal was unreachable
+        pruned = await prune_expired(self.state)
         if fired or orphans:
             log.info("scheduler_tick", fired=len(fired), keep_alive=len(kept), resubmitted=orphans)
-        return {"fired": len(fired), "keep_alive": len(kept), "resubmitted": orphans}
+        return {"fired": len(fired), "keep_alive": len(kept), "resubmitted": orphans, **pruned}

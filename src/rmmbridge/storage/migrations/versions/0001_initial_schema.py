@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 12:35:19.531253
+Create Date: 2026-12-03 13:04:33.928900
 """
 
 from collections.abc import Sequence
@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_event_outbox'))
     )
     with op.batch_alter_table('event_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_event_outbox_created', ['created_at'], unique=False)
         batch_op.create_index('ix_event_outbox_tenant_tx_id', ['tenant_id', 'tx_id', 'id'], unique=False)
         batch_op.create_index('ix_event_outbox_tx', ['tx_id'], unique=False)
 
@@ -274,6 +275,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_webhook_deliveries'))
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_received', ['received_at'], unique=False)
         batch_op.create_index('ix_webhook_deliveries_tenant_integration_at', ['tenant_id', 'integration_id', 'received_at'], unique=False)
 
     op.create_table('asset_history',
@@ -431,6 +433,7 @@ def downgrade() -> None:
     op.drop_table('asset_history')
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_deliveries_tenant_integration_at')
+        batch_op.drop_index('ix_webhook_deliveries_received')
 
     op.drop_table('webhook_deliveries')
     op.drop_table('user_sessions')
@@ -460,6 +463,7 @@ def downgrade() -> None:
     with op.batch_alter_table('event_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_event_outbox_tx')
         batch_op.drop_index('ix_event_outbox_tenant_tx_id')
+        batch_op.drop_index('ix_event_outbox_created')
 
     op.drop_table('event_outbox')
     op.drop_table('clients')
