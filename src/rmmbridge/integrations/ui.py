@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.assets import repository as assets_repo
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, NotFound, ValidationFailed
-from rmmbridge.kit.time import utcnow
+from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Capability, Provider, ProviderConfig
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, RmmOrganizationMapping, SyncRun, WebhookDelivery
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
@@ -139,6 +139,15 @@ def last_success(row: RmmIntegration | None) -> datetime | None:
     stamps = [parse_iso(v.get("last_success_at")) for v in (row.sync_status or {}).values()]
     found = [s for s in stamps if s is not None]
     return max(found) if found else None
+
+
+EXPIRY_WARNING_DAYS = 3
+
+
+def expires_in_days(row: RmmIntegration | None) -> float | None:
+    """Days until the stored credentials expire (negative: expired), when the provider said."""
+    expires = ensure_utc(row.credentials_expire_at) if row is not None and row.is_active else None
+    return (expires - utcnow()).total_seconds() / 86400 if expires is not None else None
 
 
 def run_percent(run: SyncRun | dict[str, Any]) -> int | None:
@@ -633,6 +642,8 @@ async def _page(
         sync_rows=sync_rows,
         counts=counts,
         webhook_log_days=state.settings.webhook_log_days,
+        expires_in_days=expires_in_days(row),
+        expiry_warning_days=EXPIRY_WARNING_DAYS,
         mappings=mapping_rows,
         mappings_total=total,
         q=q,
@@ -744,6 +755,7 @@ async def integrations_page(
                 "badge": badge,
                 "badge_label": label,
                 "last_success": last_success(row),
+                "expires_in_days": expires_in_days(row),
                 "monogram": monogram(cls.display_name),
                 "webhooks": Capability.alert_webhook in cls.capabilities,
                 "polling": Capability.alert_polling in cls.capabilities,
@@ -753,6 +765,7 @@ async def integrations_page(
         request,
         "integrations.html",
         cards=cards,
+        expiry_warning_days=EXPIRY_WARNING_DAYS,
         can_admin=ctx.can(Permission.settings_update),
         ok=ok,
         error=error,

@@ -309,6 +309,9 @@ class Provider:
         """Revoke remote sessions (e.g. log out a login token) before credentials are deleted."""
 
     keep_alive_minutes: ClassVar[int | None] = None
+    # Set by ``keep_alive`` for credentials with a fixed lifetime (a Tanium API token): the
+    # scheduler stores it and the integration's card counts down to it.
+    credentials_expire_at: datetime | None = None
 
     async def keep_alive(self) -> Any:
         """Keep a sliding login session alive (called every ``keep_alive_minutes`` while active).

@@ -152,6 +152,8 @@ async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[s
                 continue
             try:
                 await provider.keep_alive()
+                if provider.credentials_expire_at is not None:
+                    fresh.credentials_expire_at = provider.credentials_expire_at
             except ProviderReauthRequired as exc:
                 fresh.state, fresh.state_message = "needs_reauth", exc.message
                 message = exc.message

@@ -9,11 +9,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from rmmbridge.integrations.factory import credential_prefix
+from rmmbridge.kit.time import ensure_utc
 from rmmbridge.simulators.tanium import DEFAULT_TOKEN
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration
 from rmmbridge.sync.scheduler import keep_alive_due
 from tests.conftest import map_all, run_sync
+from tests.web.test_ui_auth import login
 
 from .test_sync_flow import connect
 
@@ -51,7 +53,16 @@ async def test_a_token_near_expiry_is_rotated_and_stored(http, state, transport,
     assert new != DEFAULT_TOKEN and new.startswith("token-")
     old = setup.sim.tokens.find(DEFAULT_TOKEN)
     assert old is not None and old.revoked  # rotated: the old token is dead
-    assert (await _integration(state, setup)).state == "connected"
+    row = await _integration(state, setup)
+    assert row.state == "connected"
+    # The new token's expiry is recorded, and the card counts down to it (under 3 days: a warning).
+    left = (ensure_utc(row.credentials_expire_at) - datetime.now(UTC)).total_seconds() / 86400
+    assert 1.9 < left <= 2.0
+    assert (await login(http, tenant.emails["admin"], tenant.password)).status_code == 303
+    card = (await http.get("/settings/integrations")).text
+    assert "Credentials expire" in card and 'class="warn-text">in 2.0 days' in card
+    page = (await http.get("/settings/integrations/tanium")).text
+    assert "The stored credentials expire" in page and "replace them" not in page  # rotation is on
     # Everything afterwards uses the new token.
     await run_sync(http, state, setup, "scopes")
     await map_all(http, setup)
@@ -67,6 +78,9 @@ async def test_no_rotation_when_disabled_or_far_from_expiry(http, state, transpo
     done = await keep_alive_due(state, datetime.now(UTC) + LATER)
     assert {near.integration_id, far.integration_id} <= set(done)
     assert await _token(state, near) == DEFAULT_TOKEN and await _token(state, far) == DEFAULT_TOKEN
+    assert (await login(http, tenant.emails["admin"], tenant.password)).status_code == 303
+    page = (await http.get("/settings/integrations/tanium")).text
+    assert "The stored credentials expire" in page and "replace them under Connection" in page
 
 
 async def test_a_lost_rotate_answer_asks_for_a_new_token(http, state, transport, tenant) -> None:  # type: ignore[no-untyped-def]

@@ -317,12 +317,12 @@ class TaniumProvider(Provider):
         """Daily: read the token's expiry and, with ``rotate_token_automatically``, rotate it when
         fewer than ``rotate_days_before_expiry`` days remain. Returns the (new) expiry."""
         expires = await self._token_expiry()
-        if expires is None or not self.cfg.rotate_token_automatically:
-            return expires
-        days = (expires - self.ctx.now()).total_seconds() / 86400
-        if days >= self.cfg.rotate_days_before_expiry:
-            return expires
-        return await self._rotate()
+        if expires is not None and self.cfg.rotate_token_automatically:
+            days = (expires - self.ctx.now()).total_seconds() / 86400
+            if days < self.cfg.rotate_days_before_expiry:
+                expires = await self._rotate()
+        self.credentials_expire_at = expires
+        return expires
 
     async def _rotate(self) -> datetime | None:
         try:

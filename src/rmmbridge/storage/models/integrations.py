@@ -33,6 +33,9 @@ class RmmIntegration(Base):
     webhook_secret_digest: Mapped[str | None] = mapped_column(String(64))
     connected_at: Mapped[datetime | None]
     disconnected_at: Mapped[datetime | None]
+    # When the stored credentials stop working (e.g. a Tanium API token), as the provider last
+    # reported it; shown on the integration's card. Not for sliding sessions kept alive.
+    credentials_expire_at: Mapped[datetime | None]
     last_test_at: Mapped[datetime | None]
     last_test_result: Mapped[list[Any]] = mapped_column(default=list)
     # Per sync kind: {"devices": {"success_at": iso, "error_at": iso, "error": str}, ...}

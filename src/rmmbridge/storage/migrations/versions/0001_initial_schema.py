@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 13:04:33.928900
+Create Date: 2026-12-03 13:06:29.290428
 """
 
 from collections.abc import Sequence
@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('webhook_secret_digest', sa.String(length=64), nullable=True),
     sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disconnected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('credentials_expire_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_test_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_test_result', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('sync_status', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
