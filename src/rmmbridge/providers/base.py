@@ -191,6 +191,8 @@ class DeviceSnapshot:
 
 
 _SNAPSHOT_FIELDS = tuple(f.name for f in fields(DeviceSnapshot))
+# What a partial snapshot can report (DeviceSnapshot.reported names a subset of these).
+REPORTABLE_FIELDS = frozenset(_SNAPSHOT_FIELDS) - {"reported"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,10 @@ class TaniumConfig(ProviderConfig):
         description="Use the Tanium Asset API for mapped groups whose endpoints aged out of the Gateway.",
     )
     include_software: bool = Field(default=True, description="Import installed applications.")
+    enrich_vitals: bool = Field(
+        default=True,
+        description="Also read WAN IP (Discover module) and uptime (Last Reboot sensor); best effort, two more walks.",
+    )
     group_priorities: dict[str, int] = Field(
         default_factory=dict,
         description="Owner priority per computer group id (lower wins) for endpoints in several mapped groups.",

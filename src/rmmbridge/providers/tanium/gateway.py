@@ -111,6 +111,24 @@ SOFTWARE_DOC = """query RmmbridgeTaniumSoftware($first: Int!, $after: Cursor, $f
   }
 }"""
 
+# Best-effort enrichments (§4.7): separate walks with the inventory's filter, so a missing module
+# or a failing sensor costs only its own field.
+WAN_IP_DOC = """query RmmbridgeTaniumWanIp($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
+  endpoints(first: $first, after: $after, filter: $filter) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges { node { id discover { natIpAddress } } }
+  }
+}"""
+
+LAST_REBOOT_DOC = """query RmmbridgeTaniumLastReboot($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
+  endpoints(first: $first, after: $after, filter: $filter) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges { node { id lastReboot: sensorReadings(sensors: [{ name: "Last Reboot" }]) { columns { name values } } } }
+  }
+}"""
+
 ROTATE_DOC = """mutation RmmbridgeTaniumRotate($token: String!) {
   apiTokenRotate(input: { tokenString: $token }) {
     token { id tokenString expiration }

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import email.utils
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rmmbridge.providers.base import DeviceSnapshot, InvalidRecord, SoftwareItem, Volume
+from rmmbridge.providers.base import REPORTABLE_FIELDS, DeviceSnapshot, InvalidRecord, SoftwareItem, Volume
 from rmmbridge.providers.values import parse_ip
 
 # ----------------------------------------------------------------------------- the owner rule (§3.3)
@@ -637,3 +639,49 @@ def asset_snapshot(record: AssetRecord, known: KnownDevice, policy: StatusPolicy
         reported=record.reported,
         **values,
     )
+
+
+# ---------------------------------------------------------------- enrichments (§4.7)
+
+
+def nat_ip(node: Mapping[str, Any]) -> str | None:
+    """``discover.natIpAddress`` of an enrichment node: the WAN address, when Discover knows it."""
+    discover = node.get("discover")
+    value = discover.get("natIpAddress") if isinstance(discover, Mapping) else None
+    ip = parse_ip(value)
+    return str(ip) if ip is not None and not ip.is_unspecified else None
+
+
+def last_reboot(node: Mapping[str, Any]) -> datetime | None:
+    """``values[0]`` of the first column of the Last Reboot reading: RFC 2822 ("Sat, 11 Apr 2026
+    21:50:13 -0400"), else ISO."""
+    reading = node.get("lastReboot")
+    columns = reading.get("columns") if isinstance(reading, Mapping) else None
+    first = columns[0] if isinstance(columns, list) and columns and isinstance(columns[0], Mapping) else None
+    values = first.get("values") if first else None
+    raw = values[0] if isinstance(values, list) and values and isinstance(values[0], str) else None
+    if not raw or _PSEUDO.match(raw.strip()):
+        return None
+    parsed: datetime | None
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        parsed = parse_time(raw)
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def with_vitals(
+    snap: DeviceSnapshot, wan: Mapping[str, str] | None, boot: Mapping[str, datetime] | None, now: datetime
+) -> DeviceSnapshot:
+    """The snapshot with the enrichments' WAN IP and boot time. A value an enrichment could not
+    give (disabled for the run, or nothing known for this endpoint) is left unreported, so the
+    stored one stays: an enrichment never nulls what is stored."""
+    wan_ip = wan.get(snap.external_id) if wan is not None else None
+    booted = boot.get(snap.external_id) if boot is not None else None
+    if booted is not None and booted > now:  # a negative uptime is a clock problem, not data
+        booted = None
+    missing = {f for f, v in (("wan_ip", wan_ip), ("boot_time", booted)) if v is None}
+    reported = tuple(sorted(REPORTABLE_FIELDS - missing)) if missing else None
+    return dataclasses.replace(snap, wan_ip=wan_ip, boot_time=booted, reported=reported)

@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+
+import structlog
 
 from rmmbridge.kit.http import RetryPolicy
 from rmmbridge.providers.base import (
@@ -54,18 +56,22 @@ from .gateway import (
     GATEWAY_PATH,
     GROUPS_PROBE_DOC,
     ID_CHANGES_DOC,
+    LAST_REBOOT_DOC,
     LAST_SEEN_DOC,
     MEMBERSHIP_DOC,
     MY_TOKENS_DOC,
     NOW_DOC,
     ROTATE_DOC,
     SOFTWARE_DOC,
+    WAN_IP_DOC,
     GatewayQueryError,
     TaniumGateway,
     TaniumHttp,
     filter_counts_doc,
 )
 from .pagination import CursorWalk
+
+log = structlog.get_logger(__name__)
 
 # Check names of the connection test (reference §2), in order.
 CHECK_REACHABLE = "Host reachable"
@@ -303,7 +309,9 @@ class TaniumProvider(Provider):
                 True,
                 f"The API token expires in {max(days, 0):.1f} days ({when})."
                 + (" rmmbridge rotates it automatically." if rotating else ""),
-                fix=None if rotating else "Create or rotate the token in the Tanium Console and enter the new one "
+                fix=None
+                if rotating
+                else "Create or rotate the token in the Tanium Console and enter the new one "
                 "here, or turn on automatic rotation.",
                 warning=not rotating,
             )
@@ -480,11 +488,13 @@ class TaniumProvider(Provider):
         order = await self.candidate_groups(group_id)
         higher = order[: order.index(group_id)]
         members = {h: await self._members(h) for h in higher}
+        listing = self._listing_filter(group_id, higher)
+        wan, boot = await self._vitals(listing, f"computer group {scope.name or group_id}")
         walk = CursorWalk(
             self.gateway,
             ENDPOINTS_DOC,
             "RmmbridgeTaniumEndpoints",
-            variables={"filter": self._listing_filter(group_id, higher), "withApps": False},
+            variables={"filter": listing, "withApps": False},
             page_size=self.cfg.page_size,
             what=f"endpoint listing of computer group {scope.name or group_id}",
         )
@@ -499,7 +509,8 @@ class TaniumProvider(Provider):
                 groups = [h for h in higher if node["id"] in members[h]]
                 owner = normalize.owner_group([*groups, group_id], None, priorities) or group_id
                 try:
-                    snapshots.append(normalize.endpoint_snapshot(node, owner, policy, now))
+                    snapshot = normalize.endpoint_snapshot(node, owner, policy, now)
+                    snapshots.append(normalize.with_vitals(snapshot, wan, boot, now))
                 except InvalidRecord as exc:
                     invalid.append(exc)
                 if fallback:
@@ -533,7 +544,47 @@ class TaniumProvider(Provider):
         if node is None:
             return None
         owner = await self._owner_of(eid)
-        return normalize.endpoint_snapshot(node, owner or "", self.policy(), self.ctx.now())
+        wan, boot = await self._vitals({"path": "id", "value": eid}, f"endpoint {eid}")
+        now = self.ctx.now()
+        return normalize.with_vitals(normalize.endpoint_snapshot(node, owner or "", self.policy(), now), wan, boot, now)
+
+    async def _vitals(
+        self, listing: dict[str, Any], label: str
+    ) -> tuple[dict[str, str] | None, dict[str, datetime] | None]:
+        """WAN IP and boot time by EID from the best-effort enrichment walks (§4.7); ``None`` for
+        an enrichment that failed (it is off for this run: stored values stay)."""
+        if not self.cfg.enrich_vitals:
+            return None, None
+        wan = await self._enrichment(WAN_IP_DOC, "RmmbridgeTaniumWanIp", listing, label, normalize.nat_ip)
+        boot = await self._enrichment(
+            LAST_REBOOT_DOC, "RmmbridgeTaniumLastReboot", listing, label, normalize.last_reboot
+        )
+        return wan, boot
+
+    async def _enrichment(
+        self, document: str, op: str, listing: dict[str, Any], label: str, extract: Callable[[Any], Any]
+    ) -> dict[str, Any] | None:
+        walk = CursorWalk(
+            self.gateway,
+            document,
+            op,
+            variables={"filter": listing},
+            page_size=self.cfg.page_size,
+            what=f"{op} walk of {label}",
+        )
+        values: dict[str, Any] = {}
+        try:
+            async for nodes in walk.pages():
+                for node in nodes:
+                    value = extract(node)
+                    if value is not None:
+                        values[node["id"]] = value
+        except (ProviderAuthError, ProviderConfigError):
+            raise
+        except ProviderError as exc:  # a missing module, a failing sensor: this field only, this run only
+            log.warning("tanium_enrichment_off", op=op, target=label, reason=exc.message)
+            return None
+        return values
 
     async def device_id_changes(self, since: str) -> DeviceIdChanges:
         """EIDs re-keyed by merges and re-registrations after ``since`` (§6): ``before`` is the
