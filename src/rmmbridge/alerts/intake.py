@@ -54,7 +54,6 @@ class Rejection:
     status: int
     type: str
     reason: str
-    retry_after: int | None = None
 
 
 @dataclass
@@ -130,8 +129,8 @@ class WebhookIntake:
         now = utcnow()
         async with unit_of_work(state.sessionmaker) as session:
             owners = await _integrations_by_digest(session, {(d.provider, d.digest) for d in batch})
-            outcomes: list[Outcome | None] = [None] * len(batch)
-            accepted: dict[uuid.UUID, list[tuple[int, AlertEvent]]] = defaultdict(list)
+            outcomes: dict[int, Outcome] = {}
+            accepted: dict[Owner, list[tuple[int, AlertEvent]]] = defaultdict(list)
             log_rows: list[dict[str, Any]] = []
             rejected_in: set[Owner] = set()
             for i, d in enumerate(batch):
@@ -146,10 +145,8 @@ class WebhookIntake:
                     log_rows.append(_log_row(row, now, False, rejection.reason, d.body))
                     rejected_in.add(row)
                 else:
-                    accepted[row.id].append((i, event))
-            by_id = {row.id: row for row in owners.values()}
-            for integration_id, items in accepted.items():
-                row = by_id[integration_id]
+                    accepted[row].append((i, event))
+            for row, items in accepted.items():
                 ctx = system_context(row.tenant_id, "webhook")
                 events = [event for _, event in items]
                 results = await record_alerts(session, ctx, row.id, events, "webhook")
@@ -161,7 +158,7 @@ class WebhookIntake:
                 await session.execute(insert(table_of(WebhookDelivery)), log_rows)
             for row in rejected_in:
                 await _prune_rejections(session, row)
-        return [o if o is not None else Outcome(rejection=UNKNOWN_SECRET) for o in outcomes]
+        return [outcomes[i] for i in range(len(batch))]  # every branch above answered its delivery
 
 
 def intake_of(state: AppState) -> WebhookIntake:
@@ -206,12 +203,17 @@ async def _integrations_by_digest(session: AsyncSession, keys: set[tuple[str, st
             RmmIntegration.webhook_secret_digest,
         ).where(RmmIntegration.webhook_secret_digest.in_(digests))
     )
+    stored = {
+        digest: Owner(id_, tenant_id, provider, active, state, digest)
+        for id_, tenant_id, provider, active, state, digest in rows
+        if digest
+    }
     found: dict[tuple[str, str], Owner] = {}
-    for id_, tenant_id, provider, is_active, state, digest in rows:
-        owner = Owner(id_, tenant_id, provider, is_active, state, digest or "")
-        key = (owner.provider, owner.digest)
-        if key in keys and hmac.compare_digest(key[1], owner.digest):
-            found[key] = owner
+    for provider, presented in keys:
+        owner = stored.get(presented)
+        # The presented digest against the stored one, in constant time, and for its own provider.
+        if owner is not None and owner.provider == provider and hmac.compare_digest(presented, owner.digest):
+            found[(provider, presented)] = owner
     return found
 
 

@@ -542,8 +542,8 @@ class DeviceIngestor:
                     )
                 )
 
-        await session.execute(_update_by_key(ASSETS, "id", asset_rows[0]), asset_rows)
-        await session.execute(_update_by_key(MAPPINGS, "id", mapping_rows[0]), mapping_rows)
+        await session.execute(update_by_key(ASSETS, "id", asset_rows[0]), asset_rows)
+        await session.execute(update_by_key(MAPPINGS, "id", mapping_rows[0]), mapping_rows)
         # A type change moves the extension row between tables; the asset id stays.
         for key, ids in moved_out.items():
             if ids:
@@ -563,18 +563,25 @@ class DeviceIngestor:
         return len(changed), revived
 
     def _history(self, asset_id: uuid.UUID, action: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
-        return {
-            "tenant_id": self.ctx.tenant_id,
-            "id": uuid7(),
-            "asset_id": asset_id,
-            "action": action,
-            "actor": self.actor,
-            "changes": changes,
-            "created_at": now,
-        }
+        return history_row(self.ctx.tenant_id, asset_id, action, self.actor, changes, now)
 
 
-def _update_by_key(table: Table, key: str, sample: dict[str, Any]) -> Any:
+def history_row(
+    tenant_id: uuid.UUID, asset_id: uuid.UUID, action: str, actor: str, changes: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """One ``asset_history`` row (what the ingestion paths insert in bulk)."""
+    return {
+        "tenant_id": tenant_id,
+        "id": uuid7(),
+        "asset_id": asset_id,
+        "action": action,
+        "actor": actor,
+        "changes": changes,
+        "created_at": now,
+    }
+
+
+def update_by_key(table: Table, key: str, sample: dict[str, Any]) -> Any:
     """``UPDATE table SET <cols> WHERE tenant_id = :b_tenant AND <key> = :b_id`` for executemany."""
     cols = [c for c in sample if not c.startswith("b_")]
     return (
@@ -643,4 +650,4 @@ async def asset_ids_for(
     return dict(rows.all())
 
 
-__all__ = ["DeviceIngestor", "IngestCounters", "IngestOutcome", "asset_ids_for"]
+__all__ = ["DeviceIngestor", "IngestCounters", "IngestOutcome", "asset_ids_for", "history_row", "update_by_key"]

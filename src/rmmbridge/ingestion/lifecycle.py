@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.assets.status import status_expr
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import Lifecycle
-from rmmbridge.kit.ids import uuid7
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
-from .devices import DEVICE
+from .devices import DEVICE, history_row
 
 
 @dataclass
@@ -98,15 +97,7 @@ async def apply_complete_snapshot(
     )
     result.missing, result.retired = len(newly_missing), len(retired)
     history = [
-        {
-            "tenant_id": ctx.tenant_id,
-            "id": uuid7(),
-            "asset_id": aid,
-            "action": action,
-            "actor": actor,
-            "changes": {},
-            "created_at": now,
-        }
+        history_row(ctx.tenant_id, aid, action, actor, {}, now)
         for action, ids in (("missing", newly_missing), ("retired", retired))
         for aid in ids
     ]

@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events.outbox import event_row, write_events
-from rmmbridge.kit.ids import uuid7
-from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping
+from rmmbridge.storage.models import AssetHistory, ExternalEntityMapping
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
-DEVICE = "device"
+from .devices import ASSETS, DEVICE, history_row, update_by_key
 
 
 @dataclass
@@ -58,19 +57,10 @@ async def apply_device_id_changes(
     history: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     renamed: dict[uuid.UUID, str] = {}  # asset id → its device id now
+    retired: list[uuid.UUID] = []  # newer duplicates that gave their id up
 
     def log(asset_id: uuid.UUID, action: str, change: dict[str, Any]) -> None:
-        history.append(
-            {
-                "tenant_id": ctx.tenant_id,
-                "id": uuid7(),
-                "asset_id": asset_id,
-                "action": action,
-                "actor": actor,
-                "changes": change,
-                "created_at": now,
-            }
-        )
+        history.append(history_row(ctx.tenant_id, asset_id, action, actor, change, now))
         events.append(
             event_row(
                 ctx.tenant_id,
@@ -93,12 +83,8 @@ async def apply_device_id_changes(
             await session.flush()
             mapping.realm_id, mapping.site_id = duplicate.realm_id, duplicate.site_id
             mapping.last_seen_run_id = duplicate.last_seen_run_id
-            await session.execute(
-                update(Asset)
-                .where(Asset.tenant_id == ctx.tenant_id, Asset.id == duplicate.local_id)
-                # The id now belongs to the older asset; the history row keeps it for this one.
-                .values(status="retired", rmm_device_id=None, updated_at=now)
-            )
+            # The id now belongs to the older asset; the history row keeps it for this one.
+            retired.append(duplicate.local_id)
             log(duplicate.local_id, "retired", {"merged_into": str(mapping.local_id), "rmm_device_id": new})
             counters.merged += 1
         mapping.external_id = new
@@ -108,12 +94,16 @@ async def apply_device_id_changes(
         renamed[mapping.local_id] = new
         log(mapping.local_id, "rekeyed", {"rmm_device_id": [old, new]})
         counters.rekeyed += 1
-    for asset_id, device_id in renamed.items():
-        await session.execute(
-            update(Asset)
-            .where(Asset.tenant_id == ctx.tenant_id, Asset.id == asset_id)
-            .values(rmm_device_id=device_id, updated_at=now)
-        )
+    # Two set-based updates: renamed assets take their new id; merged duplicates retire.
+    for group in (
+        [{"b_tenant": ctx.tenant_id, "b_id": a, "rmm_device_id": d, "updated_at": now} for a, d in renamed.items()],
+        [
+            {"b_tenant": ctx.tenant_id, "b_id": a, "status": "retired", "rmm_device_id": None, "updated_at": now}
+            for a in retired
+        ],
+    ):
+        if group:
+            await session.execute(update_by_key(ASSETS, "id", group[0]), group)
     if history:
         await session.execute(insert(table_of(AssetHistory)), history)
     await write_events(session, events)

@@ -1,12 +1,10 @@
 """Per-integration webhook secrets: created only by an explicit rotate, stored encrypted, looked up
-by keyed digest, compared in constant time."""
+by keyed digest (``alerts/intake.py`` finds the integration of a delivery that way)."""
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.masking import mask
@@ -35,22 +33,3 @@ async def reveal(state: AppState, session: AsyncSession, row: RmmIntegration) ->
 async def hint(state: AppState, session: AsyncSession, row: RmmIntegration) -> str | None:
     value = await reveal(state, session, row)
     return mask(value) if value else None
-
-
-async def find_by_secret(
-    state: AppState, session: AsyncSession, provider: str, presented: str
-) -> RmmIntegration | None:
-    """The integration owning ``presented`` — cross-tenant by design: the secret *is* the credential."""
-    if not presented or len(presented) > 512:
-        return None
-    digest = state.secrets.digest(presented)
-    row = await session.scalar(
-        select(RmmIntegration).where(
-            RmmIntegration.webhook_secret_digest == digest, RmmIntegration.provider == provider
-        )
-    )
-    if row is None or row.webhook_secret_digest is None:
-        return None
-    if not hmac.compare_digest(row.webhook_secret_digest, digest):
-        return None
-    return row
