@@ -72,6 +72,7 @@ CAPABILITY_LABELS = {
     Capability.alert_webhook: "Alert webhooks",
     Capability.alert_polling: "Alert polling",
     Capability.software_inventory: "Software inventory",
+    Capability.liveness: "Live status",
 }
 AUTH_MODE_LABELS = {
     "api_key": "API key",

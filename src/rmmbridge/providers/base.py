@@ -38,6 +38,10 @@ class Capability(StrEnum):
     alert_webhook = "alert_webhook"
     alert_polling = "alert_polling"
     software_inventory = "software_inventory"
+    # A cheap, frequent pass over every device of the mapped scopes that carries only what moves
+    # (last seen, the RMM's own status verdict, health flags), so status stays the RMM's between
+    # full device syncs. See Provider.iter_liveness_pages.
+    liveness = "liveness"
 
 
 # Which capability each sync kind needs.
@@ -47,6 +51,7 @@ KIND_CAPABILITY: dict[str, Capability] = {
     "alerts": Capability.alert_polling,
     "software": Capability.software_inventory,
     "agent": Capability.device_refresh,
+    "liveness": Capability.liveness,
 }
 
 
@@ -205,6 +210,49 @@ class DevicePage:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceHealth:
+    """Device health as the RMM judges it; ``None`` means "this RMM does not say"."""
+
+    checks_failing: int | None = None
+    checks_warning: int | None = None
+    needs_reboot: bool | None = None
+    patches_pending: bool | None = None
+    maintenance_mode: bool | None = None
+    pending_actions: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessRecord:
+    """What a liveness pass learns about one device: only the fields that move between syncs.
+
+    ``rmm_status`` is the RMM's own verdict at observation time (online | offline | overdue) when
+    the source gives one; ``last_seen_at`` plus the thresholds let rmmbridge apply the same rule
+    later without asking again. ``hints`` carries what :meth:`Provider.fetch_unknown_device`
+    needs to find a device the pass sees for the first time (Tactical: hostname and client pk).
+    """
+
+    external_id: str
+    realm_id: str
+    last_seen_at: datetime | None
+    rmm_status: str | None = None
+    offline_after_s: int | None = None
+    overdue_after_s: int | None = None
+    current_user: str | None = None
+    boot_time: datetime | None = None
+    health: DeviceHealth | None = None
+    hints: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessPage:
+    """One page of a liveness pass; ``requests`` counts the HTTP requests it cost the RMM."""
+
+    records: list[LivenessRecord]
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    requests: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceIdChanges:
     """Devices the RMM gave a new id since a watermark, oldest first."""
 
@@ -340,6 +388,17 @@ class Provider:
     async def fetch_device(self, external_id: str, external_ref: str | None = None) -> DeviceSnapshot | None:
         """One device, fresh from the RMM; ``None`` when it no longer exists."""
         raise NotImplementedError
+
+    def iter_liveness_pages(self, scope: RemoteScope) -> AsyncIterator[LivenessPage]:
+        """(``liveness``) Pages of every device of ``scope`` with only what moves: last seen, the
+        RMM's own status, health. Must be far cheaper for the RMM than a device sync (it runs every
+        minute); raises, never truncates, when the listing is incomplete."""
+        raise NotImplementedError
+
+    async def fetch_unknown_device(self, record: LivenessRecord) -> DeviceSnapshot | None:
+        """(``liveness``) The full snapshot of a device a liveness pass saw but rmmbridge does not
+        know yet, so a new agent appears within one pass. Default: :meth:`fetch_device` by id."""
+        return await self.fetch_device(record.external_id)
 
     async def device_id_changes(self, since: str) -> DeviceIdChanges | None:
         """Devices re-keyed after ``since`` (the watermark this method returned last time, or the
