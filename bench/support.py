@@ -172,11 +172,15 @@ def serve(port: int, provider: str, agents: int, workers: int = 1) -> None:
                 log_level="warning", access_log=False)
 
 
-def simulate(port: int, provider: str, agents: int) -> None:
+def simulate(port: int, provider: str, agents: int, close_connections: bool = True) -> None:
+    """The provider's simulator on a port; closing kept-alive connections like Tactical's uWSGI by default."""
     import uvicorn
 
+    from rmmbridge.simulators.connections import ConnectionPolicy, protocol_for
+
     app, _ = simulator(provider, agents)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    http: Any = protocol_for(ConnectionPolicy()) if close_connections else "auto"
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, http=http)
 
 
 if __name__ == "__main__":
@@ -186,8 +190,10 @@ if __name__ == "__main__":
     parser.add_argument("--provider", default="tacticalrmm")
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--keep-connections", action="store_true",
+                        help="simulate: keep connections alive instead of closing them like uWSGI")
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.port, args.provider, args.agents, args.workers)
     else:
-        simulate(args.port, args.provider, args.agents)
+        simulate(args.port, args.provider, args.agents, close_connections=not args.keep_connections)

@@ -13,24 +13,15 @@ import pytest
 
 from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
 from tests.conftest import TEST_SECRET_KEY
-from tests.support.live_server import LiveServer
+from tests.support.live_server import SimulatorServer
 
 
 @pytest.fixture(scope="module")
 def simulator():
     fleet = generate_fleet(seed=5, clients=3, agents=40, sites_per_client=2, now=datetime.now(UTC))
     app = create_app(fleet, allowed_hosts=None)
-
-    class _Probe:  # LiveServer waits for /healthz; the simulator answers "/" — wrap it
-        def __init__(self, inner):
-            self.inner = inner
-
-        async def __call__(self, scope, receive, send):
-            if scope["type"] == "http" and scope["path"] == "/healthz":
-                scope = {**scope, "path": "/", "raw_path": b"/"}
-            await self.inner(scope, receive, send)
-
-    with LiveServer(_Probe(app)) as server:
+    # Closing kept-alive connections like uWSGI: every CLI step survives it.
+    with SimulatorServer(app) as server:
         yield server, fleet
 
 

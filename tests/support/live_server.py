@@ -1,4 +1,5 @@
-"""Run an app on a real loopback port in a background thread (for schemathesis and browsers)."""
+"""Run an app on a real loopback port in a background thread (for schemathesis, browsers, and
+simulators that must behave like a real server, connections included)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from rmmbridge.simulators.connections import ConnectionPolicy, protocol_for
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -19,10 +22,15 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, app: Any) -> None:
+    """``app`` under uvicorn; with ``connections``, the server treats connections as that policy says."""
+
+    def __init__(self, app: Any, connections: ConnectionPolicy | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.connections = connections
+        http: Any = protocol_for(connections) if connections is not None else "auto"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
+                                http=http)  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -30,16 +38,31 @@ class LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
+            if self.ready():
+                return self
+            time.sleep(0.05)
         raise RuntimeError("live server did not start")
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class SimulatorServer(LiveServer):
+    """A simulator on a loopback port, closing kept-alive connections like uWSGI unless told not to."""
+
+    def __init__(self, app: Any, connections: ConnectionPolicy | None = None) -> None:
+        self.policy = connections if connections is not None else ConnectionPolicy()
+        super().__init__(app, self.policy)
+
+    def ready(self) -> bool:
+        return bool(self.server.started)  # listening; probing over HTTP would add to its exchange log
 
 
 def run_coroutine(coro: Any) -> Any:

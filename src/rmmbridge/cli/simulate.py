@@ -14,11 +14,17 @@ def tacticalrmm(
     clients: int = typer.Option(20, "--clients", min=1),
     agents: int = typer.Option(2000, "--agents", min=0),
     seed: int = typer.Option(1, "--seed"),
+    close_connections: bool = typer.Option(
+        True,
+        "--close-connections/--keep-connections",
+        help="Close each kept-alive connection after its response, as Tactical's uWSGI does (the next request "
+        "sent on it is lost unread).",
+    ),
 ) -> None:
     """Tactical RMM 1.5 API simulator (prints its URL and credentials)."""
     from rmmbridge.simulators.tacticalrmm import serve
 
-    serve(host=host, port=port, seed=seed, clients=clients, agents=agents)
+    serve(host=host, port=port, seed=seed, clients=clients, agents=agents, close_connections=close_connections)
 
 
 @simulate_app.command("tanium")

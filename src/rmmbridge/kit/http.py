@@ -2,8 +2,10 @@
 
 Every provider builds its clients through :class:`HttpClientFactory` so timeouts, the transport
 (tests and the demo route simulator hosts to in-process ASGI apps) and the user agent are set in
-one place. Redirects are never followed automatically: an RMM that redirects an API call is
-misconfigured (Tactical's trailing-slash 301 turns PATCH into GET).
+one place. Requests that go to the network take :class:`~rmmbridge.kit.http_transport.OutboundTransport`,
+which sends a request lost on a connection the server had closed once more, on a new connection.
+Redirects are never followed automatically: an RMM that redirects an API call is misconfigured
+(Tactical's trailing-slash 301 turns PATCH into GET).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import httpx
 
 from rmmbridge import __version__
+from rmmbridge.kit.http_transport import OutboundTransport
 from rmmbridge.kit.time import utcnow
 
 USER_AGENT = f"rmmbridge/{__version__}"
@@ -29,7 +32,7 @@ class RoutedTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, routes: Mapping[str, Any] | None = None) -> None:
         self._routes: dict[str, httpx.AsyncBaseTransport] = {}
-        self._default = httpx.AsyncHTTPTransport()
+        self._default: httpx.AsyncBaseTransport = OutboundTransport()
         for host, app in (routes or {}).items():
             self.add(host, app)
 
@@ -63,7 +66,8 @@ class HttpClientFactory:
             base_url=base_url,
             headers=merged,
             timeout=timeout or DEFAULT_TIMEOUT,
-            transport=self.transport,
+            # Each client owns its pool unless a shared transport was given (tests, the demo).
+            transport=self.transport or OutboundTransport(),
             follow_redirects=False,
         )
 

@@ -24,6 +24,7 @@ import httpx
 import structlog
 
 from rmmbridge.kit.http import RetryPolicy, retry_after_seconds, with_retry
+from rmmbridge.kit.http_failures import describe_failure
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import (
     ProviderAuthError,
@@ -152,13 +153,10 @@ class TacticalClient:
             await self._http.aclose()
             self._http = None
 
-    def unreachable(self, exc: BaseException) -> ProviderRetriableError:
-        reason = str(exc) or type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException):
-            reason = f"no answer in time ({type(exc).__name__})"
+    def unreachable(self, exc: httpx.TransportError, action: str | None = None) -> ProviderRetriableError:
+        """A transport failure, saying "Cannot reach" only when no connection could be made."""
         return ProviderRetriableError(
-            f"Cannot reach {self.host}: {reason}. Check the address and that rmmbridge can reach the server.",
-            cause=f"{type(exc).__name__}: {exc}",
+            describe_failure(exc, self.host, action=action).message(), cause=f"{type(exc).__name__}: {exc}"
         )
 
     # ------------------------------------------------------------------ auth
@@ -225,7 +223,7 @@ class TacticalClient:
         try:
             response = await self.http.post(url, json=body, timeout=self.auth_timeout)
         except httpx.TransportError as exc:
-            raise self.unreachable(exc) from exc
+            raise self.unreachable(exc, "sign-in") from exc
         if response.status_code == 429:
             wait = retry_after_seconds(response)
             raise ProviderRetriableError(
@@ -525,7 +523,7 @@ class TacticalClient:
                 self.url("/logout/"), headers=self._auth_headers(), timeout=self.auth_timeout
             )
         except httpx.TransportError as exc:
-            raise self.unreachable(exc) from exc
+            raise self.unreachable(exc, "sign-out") from exc
         if response.status_code not in (200, 204, 401):
             self._raise_for_status("POST", "/logout/", response, response.content)
         self._token = None

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from rmmbridge.kit.http import RetryPolicy, retry_after_seconds, with_retry
+from rmmbridge.kit.http_failures import describe_failure
 from rmmbridge.kit.masking import mask
 from rmmbridge.providers.base import (
     ProviderAuthError,
@@ -240,13 +241,16 @@ class TaniumHttp:
     def masked(self, text: str) -> str:
         return text.replace(self._token, mask(self._token)) if self._token else text
 
-    def unreachable(self, exc: BaseException) -> ProviderRetriableError:
-        reason = str(exc) or type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException):
-            reason = f"no answer in time ({type(exc).__name__})"
+    def unreachable(self, exc: httpx.TransportError) -> ProviderRetriableError:
+        """A transport failure, saying "Cannot reach" only when no connection could be made."""
+        failure = describe_failure(exc, self.host)
         return ProviderRetriableError(
-            f"Cannot reach {self.host}: {self.masked(reason)}. Check the address, DNS, TLS (a CA bundle for an "
-            "internal CA) and that rmmbridge can reach the server.",
+            self.masked(
+                failure.message(
+                    address_hint="Check the address, DNS, TLS (a CA bundle for an internal CA) and that rmmbridge "
+                    "can reach the server."
+                )
+            ),
             cause=f"{type(exc).__name__}",
         )
 

@@ -180,7 +180,7 @@ class TaniumProvider(Provider):
                 json={"query": NOW_DOC, "operationName": "RmmbridgeTaniumNow", "variables": {}},
             )
         except ProviderRetriableError as exc:
-            return fail(CHECK_REACHABLE, f"Cannot reach {host}: {exc.message}", "Check the address, DNS and TLS.")
+            return fail(CHECK_REACHABLE, exc.message, "Check the address, DNS and TLS.")
         checks.append(CheckResult(CHECK_REACHABLE, True, f"{host} answered (HTTP {response.status_code})."))
         token_error: ProviderError | None = None
         try:

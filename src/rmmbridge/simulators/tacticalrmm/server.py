@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..connections import ConnectionPolicy, protocol_for
 from .app import create_app
 from .auth import SimCredentials, credentials_for_seed, default_users
 from .fleet import generate_fleet
@@ -22,15 +23,27 @@ def banner(url: str, creds: SimCredentials, now: datetime) -> str:
     ))
 
 
-def serve(host: str = "127.0.0.1", port: int = 8010, seed: int = 1, clients: int = 20, agents: int = 2000) -> None:
-    """Build a fleet and a simulator from ``seed``, print its URL and credentials, run uvicorn."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8010,
+    seed: int = 1,
+    clients: int = 20,
+    agents: int = 2000,
+    close_connections: bool = True,
+) -> None:
+    """Build a fleet and a simulator from ``seed``, print its URL and credentials, run uvicorn.
+
+    ``close_connections``: close each kept-alive connection after its response, as the uWSGI in
+    front of a real Tactical does (see :mod:`rmmbridge.simulators.connections`).
+    """
     import uvicorn
 
     creds = credentials_for_seed(seed)
     fleet = generate_fleet(seed=seed, clients=clients, agents=agents)
     app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True)
     print(banner(f"http://{host}:{port}", creds, datetime.now(UTC)), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    http = protocol_for(ConnectionPolicy()) if close_connections else "auto"
+    uvicorn.run(app, host=host, port=port, log_level="info", http=http)
 
 
 if __name__ == "__main__":

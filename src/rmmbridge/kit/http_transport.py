@@ -1,0 +1,187 @@
+"""The network transport of every outbound request: kept-alive connections, sent again once when
+the server had closed the kept-alive connection under the request.
+
+A server may close an idle kept-alive connection at any moment; uWSGI's HTTP router (Tactical)
+closes it after every response, without ``Connection: close``. httpcore drops a pooled connection
+it sees closed while idle, but not one whose close is still on its way when the next request goes
+out: that request fails with ``ReadError`` / ``RemoteProtocolError`` / ``WriteError`` before any
+byte of its answer. The server closed that connection before reading the request, so the request
+is sent again, once, on a connection opened for it — whatever its method (a sign-in included: the
+same one-time code is still valid within its window).
+
+Nothing else is re-sent here. A failure on a fresh connection, a failure after bytes of the
+answer arrived, a timeout: the server may have acted on the request, so whether to send it again
+is the caller's decision (``kit.http.with_retry`` for idempotent reads).
+
+To tell the cases apart the network backend is wrapped: each stream counts the exchanges it
+carried and the bytes it read, and the request being sent (a context variable set around it)
+notes which stream it went out on, whether that stream had carried an earlier exchange, and how
+much the stream had read when the request started.
+
+``TrackingBackend.connect_tcp`` is also where ARCHITECTURE §6a's outbound policy belongs: resolve,
+check the URL policy on the resolved address, connect to that address.
+"""
+
+from __future__ import annotations
+
+import ssl
+import typing
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import httpcore
+import httpx
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# Failures of a request whose connection was closed by the server before it answered.
+CLOSED_UNDER_US = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+_RESENT_ATTR = "rmmbridge_resent"
+
+
+@dataclass
+class Attempt:
+    """One send of one request, as the tracking stream saw it."""
+
+    stream: TrackingStream | None = None
+    reused: bool = False  # the connection had carried an earlier exchange
+    read_at_start: int = 0
+
+    @property
+    def response_bytes(self) -> int:
+        return 0 if self.stream is None else self.stream.bytes_read - self.read_at_start
+
+    @property
+    def lost_on_reused_connection(self) -> bool:
+        """Sent on a kept-alive connection that failed before any byte of the answer."""
+        return self.reused and self.response_bytes == 0
+
+
+_attempt: ContextVar[Attempt | None] = ContextVar("rmmbridge_http_attempt", default=None)
+
+
+class TrackingStream(httpcore.AsyncNetworkStream):
+    """A network stream that counts the exchanges it carried and the bytes it read."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self.exchanges = 0
+        self.bytes_read = 0
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = await self._inner.read(max_bytes, timeout)
+        self.bytes_read += len(data)
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        attempt = _attempt.get()
+        if attempt is not None and attempt.stream is not self:
+            # The first write of a request on this connection: httpcore sends in the caller's task,
+            # so the context variable is the request's own record.
+            attempt.stream = self
+            attempt.reused = self.exchanges > 0
+            attempt.read_at_start = self.bytes_read
+            self.exchanges += 1
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        return TrackingStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class TrackingBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with every stream wrapped in a :class:`TrackingStream`."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return TrackingStream(
+            await self._inner.connect_tcp(
+                host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return TrackingStream(
+            await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _tracked(transport: httpx.AsyncHTTPTransport) -> httpx.AsyncHTTPTransport:
+    # httpx builds its httpcore pool (TLS context, limits, proxies) without a way to pass a network
+    # backend; wrap the one it chose. tests/kit/test_http_transport.py fails if this stops working.
+    pool = transport._pool
+    pool._network_backend = TrackingBackend(pool._network_backend)
+    return transport
+
+
+def was_resent(exc: BaseException) -> bool:
+    """True if ``exc`` is the failure of the one re-send of a request lost on a closed connection."""
+    return bool(getattr(exc, _RESENT_ATTR, False))
+
+
+class OutboundTransport(httpx.AsyncBaseTransport):
+    """Pooled HTTP/1.1 over the network; a request lost on a kept-alive connection is sent once more."""
+
+    def __init__(self, *, verify: ssl.SSLContext | str | bool = True, limits: httpx.Limits | None = None) -> None:
+        self._pool = _tracked(httpx.AsyncHTTPTransport(verify=verify, limits=limits or httpx.Limits()))
+        # One connection per request, never kept: the re-send must not land on another kept-alive
+        # connection the server has closed too (after one close, the others are suspect).
+        self._fresh = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = Attempt()
+        token = _attempt.set(attempt)
+        try:
+            return await self._pool.handle_async_request(request)
+        except CLOSED_UNDER_US as exc:
+            # A streamed upload cannot be replayed; a bytes body (JSON, forms, none) can.
+            if not (attempt.lost_on_reused_connection and isinstance(request.stream, httpx.ByteStream)):
+                raise
+            first = exc
+        finally:
+            _attempt.reset(token)
+        log.info(
+            "http.resend_after_closed_connection",
+            method=request.method,
+            host=request.url.host,
+            path=request.url.path,
+            error=type(first).__name__,
+        )
+        try:
+            return await self._fresh.handle_async_request(request)
+        except httpx.TransportError as exc:
+            setattr(exc, _RESENT_ATTR, True)
+            raise
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+        await self._fresh.aclose()
+
+
+__all__ = ["CLOSED_UNDER_US", "OutboundTransport", "TrackingBackend", "TrackingStream", "was_resent"]

@@ -1,0 +1,178 @@
+"""The outbound transport over real loopback connections: a request lost on a kept-alive
+connection the server had closed is sent once more on a new one; nothing else is re-sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from rmmbridge.kit.http import HttpClientFactory, RetryPolicy, with_retry
+from rmmbridge.kit.http_failures import describe_failure
+from rmmbridge.kit.http_transport import OutboundTransport, was_resent
+from rmmbridge.simulators.connections import ConnectionPolicy
+from tests.support.live_server import SimulatorServer, free_port
+
+
+class CountingApp:
+    """Answers every request with the number of requests it has processed (its side effects)."""
+
+    def __init__(self) -> None:
+        self.processed: list[tuple[str, str, bytes]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        self.processed.append((scope["method"], scope["path"], body))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps({"n": len(self.processed)}).encode()})
+
+
+def outcomes(policy: ConnectionPolicy) -> list[tuple[int, int, str, str, str]]:
+    return [(e.connection, e.index, e.method, e.path, e.outcome) for e in policy.exchanges()]
+
+
+@pytest.mark.parametrize("drop", ["reset", "eof"])
+async def test_a_request_lost_on_a_closed_kept_alive_connection_is_sent_once_more(drop: Any) -> None:
+    app = CountingApp()
+    with SimulatorServer(app, ConnectionPolicy(drop=drop)) as server:
+        async with HttpClientFactory()(server.url) as client:
+            for n, path in enumerate(("/a", "/b", "/c", "/d"), start=1):
+                response = await client.post(path, json={"step": n})
+                assert response.status_code == 200 and response.json() == {"n": n}
+    # Processed exactly once each, in order; the requests on reused connections were lost unread first.
+    assert [(m, p, json.loads(b)) for m, p, b in app.processed] == [
+        ("POST", f"/{c}", {"step": n}) for n, c in enumerate("abcd", start=1)
+    ]
+    assert outcomes(server.policy) == [
+        (1, 1, "POST", "/a", "served"),
+        (1, 2, "POST", "/b", "dropped_unread"),
+        (2, 1, "POST", "/b", "served"),  # the re-send, on a connection opened for it
+        (3, 1, "POST", "/c", "served"),
+        (3, 2, "POST", "/d", "dropped_unread"),
+        (4, 1, "POST", "/d", "served"),
+    ]
+
+
+@pytest.mark.parametrize(("drop", "error"), [("reset", httpx.ReadError), ("eof", httpx.RemoteProtocolError)])
+async def test_the_simulator_is_unkind_to_a_plain_pool(drop: Any, error: type[Exception]) -> None:
+    """Without the re-send, the second request on a connection fails: the mode is not a no-op."""
+    app = CountingApp()
+    with SimulatorServer(app, ConnectionPolicy(drop=drop)) as server:
+        async with httpx.AsyncClient(base_url=server.url, transport=httpx.AsyncHTTPTransport()) as client:
+            assert (await client.post("/a", json={})).status_code == 200
+            with pytest.raises(error):
+                await client.post("/b", json={})
+    assert [p for _, p, _ in app.processed] == ["/a"]
+    assert outcomes(server.policy)[-1] == (1, 2, "POST", "/b", "dropped_unread")
+
+
+async def test_keep_alive_mode_reuses_connections() -> None:
+    app = CountingApp()
+    with SimulatorServer(app, ConnectionPolicy(close_after_response=False)) as server:
+        async with HttpClientFactory()(server.url) as client:
+            for path in ("/a", "/b", "/c"):
+                assert (await client.get(path)).status_code == 200
+    assert outcomes(server.policy) == [(1, i, "GET", p, "served") for i, p in enumerate(("/a", "/b", "/c"), start=1)]
+
+
+async def test_a_post_dropped_after_processing_is_not_sent_again() -> None:
+    app = CountingApp()
+    policy = ConnectionPolicy()
+    with SimulatorServer(app, policy) as server:
+        async with HttpClientFactory()(server.url) as client:
+            # On a fresh connection: processed, answer lost, not re-sent.
+            policy.drop_after_processing("POST", "/v2/login/")
+            with pytest.raises(httpx.ReadError) as first:
+                await client.post("/v2/login/", json={"twofactor": "123456"})
+            assert not was_resent(first.value)
+            # Lost unread on a reused connection, re-sent, then processed and dropped: not sent a third time.
+            assert (await client.post("/v2/checkcreds/", json={})).status_code == 200
+            policy.drop_after_processing("POST", "/v2/login/")
+            with pytest.raises(httpx.ReadError) as second:
+                await client.post("/v2/login/", json={"twofactor": "654321"})
+            assert was_resent(second.value)
+    assert [(p, json.loads(b)) for _, p, b in app.processed] == [
+        ("/v2/login/", {"twofactor": "123456"}),
+        ("/v2/checkcreds/", {}),
+        ("/v2/login/", {"twofactor": "654321"}),
+    ]
+    assert outcomes(policy) == [
+        (1, 1, "POST", "/v2/login/", "dropped_after_processing"),
+        (2, 1, "POST", "/v2/checkcreds/", "served"),
+        (2, 2, "POST", "/v2/login/", "dropped_unread"),
+        (3, 1, "POST", "/v2/login/", "dropped_after_processing"),
+    ]
+    host = f"127.0.0.1:{server.port}"
+    assert describe_failure(first.value, host, action="sign-in").message() == (
+        f"{host} closed the connection during sign-in before answering (ReadError). Try again; if it keeps "
+        "happening, check the server's (or its reverse proxy's) logs."
+    )
+    assert describe_failure(second.value, host, action="sign-in").summary.startswith(
+        f"{host} closed the connection during sign-in before answering; rmmbridge sent the request once more on a "
+        "new connection and that failed too (ReadError"
+    )
+
+
+class DroppingServer:
+    """A raw TCP server that reads each request and closes the connection without a byte of answer."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> DroppingServer:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            await reader.readuntil(b"\r\n\r\n")
+            writer.close()
+
+        self.server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_a_failure_on_a_fresh_connection_is_not_sent_again() -> None:
+    async with DroppingServer() as server, httpx.AsyncClient(transport=OutboundTransport()) as client:
+        with pytest.raises(httpx.RemoteProtocolError) as caught:
+            await client.post(server.url + "/v2/login/", json={})
+    assert server.connections == 1
+    assert not was_resent(caught.value)
+    assert "Cannot reach" not in describe_failure(caught.value, "h").message()
+
+
+async def test_get_retry_policy_is_unchanged() -> None:
+    """Idempotent reads keep ``with_retry``'s backoff for failures the transport does not re-send."""
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with DroppingServer() as server, httpx.AsyncClient(transport=OutboundTransport()) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await with_retry(lambda: client.get(server.url + "/beta/v1/agent/"), RetryPolicy(attempts=4), sleep=sleep)
+    assert server.connections == 4 and len(sleeps) == 3
+
+
+async def test_cannot_reach_only_when_no_connection_was_made() -> None:
+    url = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
+    async with httpx.AsyncClient(transport=OutboundTransport()) as client:
+        with pytest.raises(httpx.ConnectError) as caught:
+            await client.get(url)
+    failure = describe_failure(caught.value, "127.0.0.1")
+    assert not failure.connected
+    assert failure.message().startswith("Cannot reach 127.0.0.1: ")
+    assert failure.message().endswith("Check the address and that rmmbridge can reach the server.")
