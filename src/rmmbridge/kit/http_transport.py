@@ -166,7 +166,7 @@ class OutboundTransport(httpx.AsyncBaseTransport):
             first = exc
         finally:
             _attempt.reset(token)
-        log.info(
+        log.debug(
             "http.resend_after_closed_connection",
             method=request.method,
             host=request.url.host,
