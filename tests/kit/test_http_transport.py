@@ -12,7 +12,7 @@ import pytest
 
 from rmmbridge.kit.http import HttpClientFactory, RetryPolicy, with_retry
 from rmmbridge.kit.http_failures import describe_failure
-from rmmbridge.kit.http_transport import OutboundTransport, was_resent
+from rmmbridge.kit.http_transport import SEND_ONCE, OutboundTransport, was_resent
 from rmmbridge.simulators.connections import ConnectionPolicy
 from tests.support.live_server import SimulatorServer, free_port
 
@@ -120,6 +120,17 @@ async def test_a_post_dropped_after_processing_is_not_sent_again() -> None:
         f"{host} closed the connection during sign-in before answering; rmmbridge sent the request once more on a "
         "new connection and that failed too (ReadError"
     )
+
+
+async def test_a_send_once_request_is_never_sent_again() -> None:
+    app = CountingApp()
+    with SimulatorServer(app) as server:
+        async with HttpClientFactory()(server.url) as client:
+            assert (await client.post("/a", json={})).status_code == 200
+            with pytest.raises(httpx.ReadError) as caught:
+                await client.post("/rotate", json={}, extensions={SEND_ONCE: True})
+    assert not was_resent(caught.value)
+    assert outcomes(server.policy) == [(1, 1, "POST", "/a", "served"), (1, 2, "POST", "/rotate", "dropped_unread")]
 
 
 class DroppingServer:

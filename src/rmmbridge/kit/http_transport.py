@@ -5,13 +5,16 @@ A server may close an idle kept-alive connection at any moment; uWSGI's HTTP rou
 closes it after every response, without ``Connection: close``. httpcore drops a pooled connection
 it sees closed while idle, but not one whose close is still on its way when the next request goes
 out: that request fails with ``ReadError`` / ``RemoteProtocolError`` / ``WriteError`` before any
-byte of its answer. The server closed that connection before reading the request, so the request
-is sent again, once, on a connection opened for it — whatever its method (a sign-in included: the
-same one-time code is still valid within its window).
+byte of its answer. Such a request is sent again, once, on a connection opened for it — whatever
+its method (a sign-in included: the same one-time code is still valid within its window).
 
-Nothing else is re-sent here. A failure on a fresh connection, a failure after bytes of the
-answer arrived, a timeout: the server may have acted on the request, so whether to send it again
-is the caller's decision (``kit.http.with_retry`` for idempotent reads).
+The bet: on a kept-alive connection, "closed before reading the request" (what uWSGI and idle
+timeouts do) and "read it, acted, then died without a byte of answer" look the same on the wire;
+the first is what happens in practice. A request whose effect must not happen twice even then
+(Tanium's token rotation) opts out with the :data:`SEND_ONCE` request extension. Nothing else is
+re-sent here: a failure on a fresh connection, after bytes of the answer arrived, or a timeout may
+follow a request the server acted on, so sending it again is the caller's decision
+(``kit.http.with_retry`` for idempotent reads).
 
 To tell the cases apart the network backend is wrapped: each stream counts the exchanges it
 carried and the bytes it read, and the request being sent (a context variable set around it)
@@ -39,6 +42,9 @@ log = structlog.get_logger(__name__)
 CLOSED_UNDER_US = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 _RESENT_ATTR = "rmmbridge_resent"
+
+# Request extension: never send this request a second time, not even after a lost kept-alive connection.
+SEND_ONCE = "rmmbridge.send_once"
 
 
 @dataclass
@@ -161,7 +167,8 @@ class OutboundTransport(httpx.AsyncBaseTransport):
             return await self._pool.handle_async_request(request)
         except CLOSED_UNDER_US as exc:
             # A streamed upload cannot be replayed; a bytes body (JSON, forms, none) can.
-            if not (attempt.lost_on_reused_connection and isinstance(request.stream, httpx.ByteStream)):
+            replayable = isinstance(request.stream, httpx.ByteStream) and not request.extensions.get(SEND_ONCE)
+            if not (attempt.lost_on_reused_connection and replayable):
                 raise
             first = exc
         finally:
@@ -184,4 +191,4 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         await self._fresh.aclose()
 
 
-__all__ = ["CLOSED_UNDER_US", "OutboundTransport", "TrackingBackend", "TrackingStream", "was_resent"]
+__all__ = ["CLOSED_UNDER_US", "SEND_ONCE", "OutboundTransport", "TrackingBackend", "TrackingStream", "was_resent"]

@@ -28,6 +28,7 @@ import httpx
 
 from rmmbridge.kit.http import RetryPolicy, retry_after_seconds, with_retry
 from rmmbridge.kit.http_failures import describe_failure
+from rmmbridge.kit.http_transport import SEND_ONCE
 from rmmbridge.kit.masking import mask
 from rmmbridge.providers.base import (
     ProviderAuthError,
@@ -377,9 +378,12 @@ class TaniumGateway:
 
     async def mutate_once(self, document: str, variables: Mapping[str, Any], *, op: str) -> dict[str, Any]:
         """A mutation sent exactly once: no retry on timeouts, 5xx or a non-JSON answer, because a
-        lost answer may hide a mutation that happened (§1.3: never rotate blindly twice)."""
+        lost answer may hide a mutation that happened (§1.3: never rotate blindly twice). Not even the
+        transport's re-send after a lost kept-alive connection: the server may have read it."""
         payload = {"query": document, "variables": dict(variables), "operationName": op}
-        response, body = await self.http.send("POST", GATEWAY_PATH, policy=RetryPolicy(attempts=1), json=payload)
+        response, body = await self.http.send(
+            "POST", GATEWAY_PATH, policy=RetryPolicy(attempts=1), json=payload, extensions={SEND_ONCE: True}
+        )
         self.http.classify(response, body, area="gateway")
         try:
             parsed = json.loads(body)
