@@ -96,7 +96,7 @@ class ConnectionPolicy:
         return False
 
 
-def _drop(transport: asyncio.BaseTransport, how: Drop) -> None:
+def _drop(transport: asyncio.Transport, how: Drop) -> None:
     if how == "reset":
         sock = transport.get_extra_info("socket")
         if sock is not None:  # linger 0: close() sends an RST instead of a FIN
