@@ -48,7 +48,7 @@ def build_state(
         sessionmaker=create_sessionmaker(engine),
         secrets=DbSecretStore(Sealer(load_master_key(settings))),
         registry=(registry or builtin_registry()).freeze(),
-        http=HttpClientFactory(http_transport),
+        http=HttpClientFactory(http_transport, allow_private=settings.allow_private_provider_hosts),
     )
 
 

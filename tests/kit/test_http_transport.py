@@ -187,3 +187,39 @@ async def test_cannot_reach_only_when_no_connection_was_made() -> None:
     assert not failure.connected
     assert failure.message().startswith("Cannot reach 127.0.0.1: ")
     assert failure.message().endswith("Check the address and that rmmbridge can reach the server.")
+
+
+# --------------------------------------------------------------------------- address policy at connect time
+
+
+async def test_private_addresses_are_refused_at_connect_time_when_the_operator_says_so() -> None:
+    from rmmbridge.app import build_state
+    from rmmbridge.config import Settings
+    from tests.conftest import TEST_SECRET_KEY
+
+    app = CountingApp()
+    state = build_state(Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key=TEST_SECRET_KEY,
+                                 allow_private_provider_hosts=False))  # fmt: skip
+    try:
+        with SimulatorServer(app) as server:
+            async with state.http() as client:
+                # A literal address, and a name resolved by the transport itself (what it connects to).
+                for url in (server.url, f"http://localhost:{server.port}"):
+                    with pytest.raises(httpx.ConnectError, match="private-network address") as caught:
+                        await client.get(url + "/")
+            assert describe_failure(caught.value, "localhost").message().startswith(
+                "Cannot reach localhost: localhost is a private-network address (the operator has disallowed "
+                "private RMM hosts); rmmbridge does not connect there."
+            )
+            async with HttpClientFactory()(f"http://localhost:{server.port}") as client:  # allowed by default
+                assert (await client.get("/")).status_code == 200
+    finally:
+        await state.engine.dispose()
+    assert [p for _, p, _ in app.processed] == ["/"]
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/"])
+async def test_link_local_and_metadata_addresses_are_never_connected_to(url: str) -> None:
+    async with HttpClientFactory()() as client:
+        with pytest.raises(httpx.ConnectError, match="link-local or metadata address; rmmbridge does not connect"):
+            await client.get(url)

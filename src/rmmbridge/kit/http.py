@@ -51,8 +51,12 @@ class RoutedTransport(httpx.AsyncBaseTransport):
 
 
 class HttpClientFactory:
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """``transport``: a shared transport (tests, the demo); without one each client gets its own
+    :class:`OutboundTransport`, connecting to private-network addresses only if ``allow_private``."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None, *, allow_private: bool = True) -> None:
         self.transport = transport
+        self.allow_private = allow_private
 
     def __call__(
         self,
@@ -67,7 +71,7 @@ class HttpClientFactory:
             headers=merged,
             timeout=timeout or DEFAULT_TIMEOUT,
             # Each client owns its pool unless a shared transport was given (tests, the demo).
-            transport=self.transport or OutboundTransport(),
+            transport=self.transport or OutboundTransport(allow_private=self.allow_private),
             follow_redirects=False,
         )
 

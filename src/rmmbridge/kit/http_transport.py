@@ -21,20 +21,28 @@ carried and the bytes it read, and the request being sent (a context variable se
 notes which stream it went out on, whether that stream had carried an earlier exchange, and how
 much the stream had read when the request started.
 
-``TrackingBackend.connect_tcp`` is also where ARCHITECTURE §6a's outbound policy belongs: resolve,
-check the URL policy on the resolved address, connect to that address.
+The backend also applies the address policy where it cannot be dodged (ARCHITECTURE §6a): it
+resolves the host itself, refuses link-local / metadata addresses (and private ones unless the
+operator allows them, ``allow_private_provider_hosts``), and connects to the address it checked —
+a name that resolved to a public address when the admin saved it and to a metadata address now
+(DNS rebinding) is refused. TLS still verifies the certificate against the host name.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import ssl
 import typing
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+import anyio
 import httpcore
 import httpx
 import structlog
+
+from rmmbridge.kit.urls import address_refusal
 
 log = structlog.get_logger(__name__)
 
@@ -105,10 +113,12 @@ class TrackingStream(httpcore.AsyncNetworkStream):
 
 
 class TrackingBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend with every stream wrapped in a :class:`TrackingStream`."""
+    """httpcore's network backend with the address policy applied and every stream wrapped in a
+    :class:`TrackingStream`."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkBackend, *, allow_private: bool = True) -> None:
         self._inner = inner
+        self.allow_private = allow_private
 
     async def connect_tcp(
         self,
@@ -118,11 +128,37 @@ class TrackingBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        return TrackingStream(
-            await self._inner.connect_tcp(
-                host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-            )
-        )
+        failure: Exception | None = None
+        for address in await self._allowed_addresses(host, port, timeout):
+            try:
+                stream = await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # try the host's next address, as a resolver-driven connect would
+                continue
+            return TrackingStream(stream)
+        assert failure is not None
+        raise failure
+
+    async def _allowed_addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
+        """The addresses ``host`` resolves to, in resolver order, with the refused ones left out."""
+        try:
+            found = [ipaddress.ip_address(host.strip("[]").split("%")[0])]
+        except ValueError:
+            try:
+                with anyio.fail_after(timeout):
+                    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except TimeoutError as exc:
+                raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
+            except (OSError, UnicodeError) as exc:
+                raise httpcore.ConnectError(str(exc) or f"cannot resolve {host}") from exc
+            found = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+        allowed = [str(ip) for ip in found if address_refusal(ip, self.allow_private) is None]
+        if not allowed:
+            reason = address_refusal(found[0], self.allow_private) if found else "no address"
+            raise httpcore.ConnectError(f"{host} is {reason}; rmmbridge does not connect there")
+        return allowed
 
     async def connect_unix_socket(
         self,
@@ -138,11 +174,11 @@ class TrackingBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def _tracked(transport: httpx.AsyncHTTPTransport) -> httpx.AsyncHTTPTransport:
+def _tracked(transport: httpx.AsyncHTTPTransport, allow_private: bool) -> httpx.AsyncHTTPTransport:
     # httpx builds its httpcore pool (TLS context, limits, proxies) without a way to pass a network
     # backend; wrap the one it chose. tests/kit/test_http_transport.py fails if this stops working.
     pool = transport._pool
-    pool._network_backend = TrackingBackend(pool._network_backend)
+    pool._network_backend = TrackingBackend(pool._network_backend, allow_private=allow_private)
     return transport
 
 
@@ -152,13 +188,22 @@ def was_resent(exc: BaseException) -> bool:
 
 
 class OutboundTransport(httpx.AsyncBaseTransport):
-    """Pooled HTTP/1.1 over the network; a request lost on a kept-alive connection is sent once more."""
+    """Pooled HTTP/1.1 over the network, to allowed addresses only; a request lost on a kept-alive
+    connection is sent once more."""
 
-    def __init__(self, *, verify: ssl.SSLContext | str | bool = True, limits: httpx.Limits | None = None) -> None:
-        self._pool = _tracked(httpx.AsyncHTTPTransport(verify=verify, limits=limits or httpx.Limits()))
+    def __init__(
+        self,
+        *,
+        allow_private: bool = True,
+        verify: ssl.SSLContext | str | bool = True,
+        limits: httpx.Limits | None = None,
+    ) -> None:
+        self._pool = _tracked(httpx.AsyncHTTPTransport(verify=verify, limits=limits or httpx.Limits()), allow_private)
         # One connection per request, never kept: the re-send must not land on another kept-alive
         # connection the server has closed too (after one close, the others are suspect).
-        self._fresh = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0))
+        self._fresh = _tracked(
+            httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0)), allow_private
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         attempt = Attempt()

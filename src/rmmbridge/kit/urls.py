@@ -23,7 +23,8 @@ _BLOCKED_NAMES = {"metadata.google.internal", "metadata", "instance-data", "inst
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
-def _classify(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool) -> str | None:
+def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool) -> str | None:
+    """Why rmmbridge must not connect to ``ip`` (``None``: it may). Also applied at connect time."""
     if any(ip in net for net in _ALWAYS_BLOCKED) or ip.is_multicast or ip.is_unspecified:
         return "a link-local or metadata address"
     if not allow_private and (ip.is_private or ip.is_loopback or ip.is_reserved):
@@ -49,7 +50,7 @@ async def check_host_allowed(host: str, *, allow_private: bool, field: str = "in
             return
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for ip in addresses:
-        if reason := _classify(ip, allow_private):
+        if reason := address_refusal(ip, allow_private):
             raise ValidationFailed(f"{host} is {reason}", errors=[{"field": field}])
 
 
