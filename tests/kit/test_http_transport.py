@@ -207,7 +207,8 @@ async def test_private_addresses_are_refused_at_connect_time_when_the_operator_s
                 for url in (server.url, f"http://localhost:{server.port}"):
                     with pytest.raises(httpx.ConnectError, match="private-network address") as caught:
                         await client.get(url + "/")
-            assert describe_failure(caught.value, "localhost").message().startswith(
+            message = describe_failure(caught.value, "localhost").message()
+            assert message.startswith(
                 "Cannot reach localhost: localhost is a private-network address (the operator has disallowed "
                 "private RMM hosts); rmmbridge does not connect there."
             )

@@ -477,7 +477,7 @@ async def test_slow_pages(env: Env) -> None:
     assert len(await drain(env.provider, scope(env.fleet, gid))) == len(env.fleet.endpoints)
     # Always too slow: retriable, never a short list.
     env.plan.add(Fault("slow", delay_s=0.5, query_contains="operationName=RmmbridgeTaniumEndpoints"))
-    with pytest.raises(ProviderRetriableError, match=r"did not answer in time \(ReadTimeout: no complete answer within"):
+    with pytest.raises(ProviderRetriableError, match=r"not answer in time \(ReadTimeout: no complete answer"):
         await drain(env.provider, scope(env.fleet, gid))
 
 

@@ -456,7 +456,7 @@ class TacticalClient:
         try:
             return await with_retry(send, self.retry_policy, sleep=self.sleep)
         except httpx.TransportError as exc:
-            raise self.unreachable(exc) from exc
+            raise self.unreachable(exc, f"{method} {path}") from exc
 
     async def request(
         self,
