@@ -95,6 +95,9 @@ async def test_next_page_is_requested_before_the_previous_page_is_ingested(  # t
     assert run["status"] == "succeeded" and run["complete_snapshot"] is True, run
     assert run["counters"]["created"] == len(setup.fleet.agents)
 
+    # The default is one request in flight: the server never works on two of ours at once.
+    served = sorted(setup.gate.log, key=lambda r: r.started)
+    assert all(later.started > earlier.responded for earlier, later in itertools.pairwise(served))
     requests = {page_of(r): r for r in setup.gate.log if page_of(r) is not None}
     client_of = {a.agent_id: str(setup.fleet.client_id_of(a)) for a in setup.fleet.agents.values()}
     # One writer takes a client's pages in the order they were walked: its k-th ingest is page k.

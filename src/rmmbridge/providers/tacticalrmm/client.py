@@ -452,8 +452,18 @@ class TacticalClient:
         )
 
         async def send() -> httpx.Response:
+            # A slot is a request the *server* is working on: it is free again once the response
+            # has started, so the next request is already being served while this body is read
+            # (a multi-megabyte page takes a while to read on a busy client).
             async with self._slots:
-                return await self.http.send(request, stream=stream)
+                response = await self.http.send(request, stream=True)
+            if not stream:
+                try:
+                    await response.aread()  # a read that breaks off is retried like any transport error
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
 
         try:
             return await with_retry(send, self.retry_policy, sleep=self.sleep)
