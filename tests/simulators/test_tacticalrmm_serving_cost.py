@@ -141,3 +141,24 @@ async def test_off_by_default(fleet: Any) -> None:
     async with client_for(app) as http:
         assert (await http.get("/beta/v1/agent/", params={"page_size": 5})).status_code == 200
         assert (await http.get("/_sim/serving")).status_code == 400
+
+
+async def test_simulate_cli_switches_the_model_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from rmmbridge.cli.main import app as cli
+
+    captured: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: captured.update(app=app, **kw))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["simulate", "tacticalrmm", "--agents", "20", "--clients", "2", "--port", "8124",
+                                 "--real-server-model", "--workers", "2", "--load", "3.6"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "serving cost" in result.output and "2 workers" in result.output
+    gate = captured["app"].state.serving
+    assert gate.model.workers == 2 and gate.model.cost_s({"beta_agent": 10}) == pytest.approx(0.026 + 3.6 * 0.0055)
+
+    result = runner.invoke(cli, ["simulate", "tacticalrmm", "--agents", "20", "--clients", "2"])
+    assert result.exit_code == 0, result.output
+    assert captured["app"].state.serving is None  # off unless asked for
