@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from rmmbridge.ingestion.devices import DeviceIngestor
+from rmmbridge.providers.tacticalrmm import normalize
+from rmmbridge.providers.tacticalrmm.unused_fields import drop_flat_arrays
 from rmmbridge.simulators.faults import Fault
 from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
 from rmmbridge.simulators.tacticalrmm.serving_cost import ServedRequest, ServingCostGate, ServingCostModel
@@ -172,3 +175,38 @@ async def test_a_page_failing_mid_walk_fails_the_scope_and_marks_nothing_missing
     assets = await assets_by_device(db, setup, refresh=True)
     assert assets[gone.agent_id].missing_since is None  # not inferred from an incomplete snapshot
     assert all(a.missing_since is None for a in assets.values())
+
+
+def test_unused_arrays_are_cut_exactly_or_not_at_all() -> None:
+    rows = [
+        {"id": 1, "services": [{"name": 'a]b["services":[', "binpath": "C:\\x\\", "q": '\\"'}, {"pid": 2}],
+         "public_ip": "1.2.3.4"},
+        {"id": 2, "services": [[1, 2]], "hostname": "nested arrays are left alone"},
+        {"id": 3, "services": None, "wmi_detail": {"services": [{"x": "]"}], "os": [["keep"]]}},
+        {"id": 4, "services": [], "disks": [{"device": "C:"}]},
+    ]  # fmt: skip
+    for separators in ((",", ":"), (", ", ": ")):
+        body = json.dumps({"count": 4, "results": rows}, separators=separators).encode()
+        cut = json.loads(drop_flat_arrays(body, ["services"]))["results"]
+        assert [r["services"] for r in cut] == [None, [[1, 2]], None, None]
+        expected = [{**r, "services": r["services"] if r["id"] == 2 else None} for r in rows]
+        expected[2]["wmi_detail"] = {"services": None, "os": [["keep"]]}
+        assert cut == expected  # every other key and value intact
+        assert drop_flat_arrays(body, []) == body
+
+
+async def test_agents_read_without_services_are_the_same_snapshots() -> None:
+    """Over HTTP: what the provider builds equals normalizing the server's full rows."""
+    fleet = generate_fleet(seed=13, clients=2, agents=80, sites_per_client=2, now=datetime.now(UTC))
+    app = create_app(fleet)
+    made = make_provider(app, page_size=1000)
+    provider = made.provider
+    sites = await provider.sites()
+    for scope in await provider.list_scopes():
+        got = [s async for page in provider.iter_device_pages(scope) for s in page.snapshots]
+        _, full = await provider.client.get_json(
+            "/beta/v1/agent/", params={"client_id": scope.external_id, "page_size": 1000})
+        assert any(row["services"] for row in full["results"])  # there was something to cut
+        assert got == [normalize.agent_snapshot(row, sites, client_id=int(scope.external_id))
+                       for row in full["results"]]  # fmt: skip
+    await provider.aclose()

@@ -553,11 +553,12 @@ def _detail(response: httpx.Response) -> str | None:
     return body.get("detail") if isinstance(body, dict) else None
 
 
-def decode_json(response: httpx.Response, url: str | None = None) -> Any:
-    """The JSON body; a truncated or malformed one is retriable (a proxy cut it, or a fault)."""
+def decode_json(response: httpx.Response, url: str | None = None, content: bytes | None = None) -> Any:
+    """The JSON body (or ``content``, the body as trimmed by the caller); a truncated or malformed
+    one is retriable (a proxy cut it, or a fault)."""
     url = url or str(response.request.url)
     try:
-        return json.loads(response.content)
+        return json.loads(response.content if content is None else content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderRetriableError(
             f"Tactical sent an incomplete or malformed JSON body for {url}.", cause=f"{type(exc).__name__}: {exc}"

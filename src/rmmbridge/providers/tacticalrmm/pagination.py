@@ -30,6 +30,7 @@ import httpx
 from rmmbridge.providers.base import ProviderIncompleteError, ProviderRetriableError
 
 from .client import TacticalClient, decode_json
+from .unused_fields import drop_flat_arrays
 
 MAX_PAGE_SIZE = 1000
 PROBE_SIZE = 100
@@ -71,6 +72,7 @@ class PageWalk(Generic[T]):
     feature: str | None = None
     max_page_bytes: int = MAX_PAGE_BYTES
     transform: Callable[[Rows], T] = _identity
+    unused_arrays: tuple[str, ...] = ()  # row keys holding arrays nobody reads: never decoded
     count: int | None = None
     pages_read: int = 0
     page_size_used: int | None = None
@@ -96,7 +98,7 @@ class PageWalk(Generic[T]):
 
     def _decode(self, response: httpx.Response, url: str, page: int, transform: bool) -> _Page:
         """Worker thread: decode, check the envelope, collect ids, transform. Touches no shared state."""
-        body = decode_json(response)
+        body = decode_json(response, content=drop_flat_arrays(response.content, self.unused_arrays))
         if response.status_code == 404:  # JSON {"detail": "Invalid page."}: the listing shrank under us
             raise ProviderIncompleteError(
                 f"The {self.what} is incomplete: page {page} no longer exists (records were removed while it "
