@@ -16,8 +16,11 @@ time, 4 workers; simulators/tacticalrmm/serving_cost.py) and also prints floor_s
 the sync made, replayed one after another by a plain httpx client that only reads the bytes: the
 server's own serving time), ratio_to_floor = sync_s / floor_s, client_cpu_ms_per_agent (CPU time
 of this process — rmmbridge's runner, HTTP, parsing, normalization, SQLAlchemy; not the database
-server's — during the sync, per agent) and concurrency (requests in flight, the integration's
-setting; default the provider's).
+server's — during the sync, per agent), concurrency (requests in flight, the integration's
+setting; default the provider's), and the server's view of the sync from its request log:
+server_span_s (first request in to last response out) and server_idle_s (within that span, time
+the server had none of the sync's requests to work on: rmmbridge not keeping up). sync_s minus
+server_span_s is the run's own start and end (claiming, the last page's writing, finishing).
 """
 
 from __future__ import annotations
@@ -157,6 +160,17 @@ async def _served_requests(base: str, clear: bool = False) -> list[dict[str, Any
         return list(response.json()["log"])
 
 
+def _server_view(served: list[dict[str, Any]]) -> tuple[float, float]:
+    """(span, idle): from the sync's first request reaching the server to its last response sent,
+    and how much of that the server had none of the sync's requests to work on (waiting for us)."""
+    ordered = sorted(served, key=lambda r: r["arrived"])
+    idle, end = 0.0, ordered[0]["arrived"]
+    for r in ordered:
+        idle += max(0.0, r["arrived"] - end)
+        end = max(end, r["finished"])
+    return end - ordered[0]["arrived"], idle
+
+
 async def _floor(base: str, served: list[dict[str, Any]], api_key: str) -> float:
     """The same requests, one after another, by a plain client that only reads the bytes."""
     async with httpx.AsyncClient(base_url=base, headers={"X-API-KEY": api_key, "Accept-Encoding": "gzip"},
@@ -197,7 +211,9 @@ async def main(
         if real_server_model:
             served = await _served_requests(base)
             floor_s = await _floor(base, served, simulator(provider, 0)[1]["values"]["api_key"])
+            span_s, idle_s = _server_view(served)
             model = {"floor_s": round(floor_s, 3), "ratio_to_floor": round(sync_s / floor_s, 3),
+                     "server_span_s": round(span_s, 3), "server_idle_s": round(idle_s, 3),
                      "requests": len(served), "concurrency": concurrency or "default",
                      "client_cpu_ms_per_agent": round(cpu_s * 1000 / max(1, agents), 3)}
         cpu_fetch = time.process_time()

@@ -314,7 +314,9 @@ class TacticalProvider(Provider):
         """Every site (``site → client, name``), fetched once per provider instance (§3.4, §9.3)."""
         async with self._sites_lock:
             if self._sites is None:
-                walk = PageWalk(self.client, "/beta/v1/site/", what="site list", perm="can_list_sites")
+                walk: PageWalk[list[dict[str, Any]]] = PageWalk(
+                    self.client, "/beta/v1/site/", what="site list", perm="can_list_sites"
+                )
                 found: dict[int, normalize.SiteInfo] = {}
                 async for rows in walk.pages():
                     found.update(normalize.sites_map(rows))
