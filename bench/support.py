@@ -69,17 +69,20 @@ def registry() -> ProviderRegistry:
     return reg
 
 
-def simulator(provider: str, agents: int) -> tuple[Any, dict[str, Any]]:
+def simulator(provider: str, agents: int, serving_cost: Any = None) -> tuple[Any, dict[str, Any]]:
     """The provider's simulator app and the credentials to configure an integration with it.
 
     Fleets are generated with a fixed seed, so a simulator started in another process serves
-    the same fleet the benchmark seeded from.
+    the same fleet the benchmark seeded from. ``serving_cost`` (Tactical only): the real server's
+    serving-cost model.
     """
+    if serving_cost is not None and provider != "tacticalrmm":
+        raise SystemExit("--real-server-model is only modelled for tacticalrmm")
     if provider == "tacticalrmm":
         from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
 
         fleet = generate_fleet(seed=FLEET_SEED, clients=10, agents=agents)
-        return create_app(fleet), {"auth_mode": "api_key", "values": {"api_key": DEFAULT_CREDENTIALS.api_key}}
+        return create_app(fleet, serving_cost=serving_cost), {"auth_mode": "api_key", "values": {"api_key": DEFAULT_CREDENTIALS.api_key}}
     if provider == "tanium":
         from rmmbridge.simulators.tanium import create_app, generate_fleet
 
@@ -172,13 +175,20 @@ def serve(port: int, provider: str, agents: int, workers: int = 1) -> None:
                 log_level="warning", access_log=False)
 
 
-def simulate(port: int, provider: str, agents: int, close_connections: bool = True) -> None:
-    """The provider's simulator on a port; closing kept-alive connections like Tactical's uWSGI by default."""
+def simulate(port: int, provider: str, agents: int, real_server_model: bool = False, workers: int = 4,
+             close_connections: bool = True) -> None:
+    """The provider's simulator on a port; closing kept-alive connections like Tactical's uWSGI by default,
+    and with ``real_server_model`` answering as slowly as the real server (per request, per row, workers)."""
     import uvicorn
 
     from rmmbridge.simulators.connections import ConnectionPolicy, protocol_for
 
-    app, _ = simulator(provider, agents)
+    model = None
+    if real_server_model:
+        from rmmbridge.simulators.tacticalrmm.serving_cost import ServingCostModel
+
+        model = ServingCostModel(workers=workers)
+    app, _ = simulator(provider, agents, serving_cost=model)
     http: Any = protocol_for(ConnectionPolicy()) if close_connections else "auto"
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, http=http)
 
@@ -189,11 +199,14 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--provider", default="tacticalrmm")
     parser.add_argument("--agents", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=None, help="serve: uvicorn workers (1); simulate: the "
+                        "real-server model's workers (4)")
+    parser.add_argument("--real-server-model", action="store_true")
     parser.add_argument("--keep-connections", action="store_true",
                         help="simulate: keep connections alive instead of closing them like uWSGI")
     args = parser.parse_args()
     if args.command == "serve":
-        serve(args.port, args.provider, args.agents, args.workers)
+        serve(args.port, args.provider, args.agents, args.workers or 1)
     else:
-        simulate(args.port, args.provider, args.agents, close_connections=not args.keep_connections)
+        simulate(args.port, args.provider, args.agents, args.real_server_model, args.workers or 4,
+                 close_connections=not args.keep_connections)

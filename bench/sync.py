@@ -7,6 +7,20 @@ simulator process, normalization, the shared pipeline), fetch_only_s (the same p
 without writing), ingest_only_s (the same snapshots through the pipeline without HTTP),
 ratio = sync_s / (fetch_only_s + ingest_only_s) (< 1 when fetching and writing overlap) and
 peak_rss_mb (resident memory peak after the sync).
+
+    python -m bench.sync --provider tacticalrmm --agents 20000 --db postgres --real-server-model --json \
+        [--concurrency 1|4]
+
+runs the simulator with the real Tactical server's serving-cost model (per request and per row
+time, 4 workers; simulators/tacticalrmm/serving_cost.py) and also prints floor_s (the requests
+the sync made, replayed one after another by a plain httpx client that only reads the bytes: the
+server's own serving time), ratio_to_floor = sync_s / floor_s, client_cpu_ms_per_agent (CPU time
+of this process — rmmbridge's runner, HTTP, parsing, normalization, SQLAlchemy; not the database
+server's — during the sync, per agent), concurrency (requests in flight, the integration's
+setting; default the provider's), and the server's view of the sync from its request log:
+server_span_s (first request in to last response out) and server_idle_s (within that span, time
+the server had none of the sync's requests to work on: rmmbridge not keeping up). sync_s minus
+server_span_s is the run's own start and end (claiming, the last page's writing, finishing).
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from rmmbridge.config import Settings
@@ -58,7 +73,9 @@ async def _wait_port(port: int, timeout: float = 120) -> None:
     raise RuntimeError("simulator did not start")
 
 
-async def _connected_tenant(state: Any, provider: str, agents: int, port: int) -> tuple[Any, uuid.UUID]:
+async def _connected_tenant(
+    state: Any, provider: str, agents: int, port: int, concurrency: int | None = None
+) -> tuple[Any, uuid.UUID]:
     _, creds = simulator(provider, 0)  # credentials only
     async with unit_of_work(state.sessionmaker) as s:
         tenant = await tenancy.create_tenant(s, f"bench-{uuid.uuid4().hex[:6]}")
@@ -68,6 +85,8 @@ async def _connected_tenant(state: Any, provider: str, agents: int, port: int) -
         cls = state.registry.get(provider)
         if "allow_insecure_url" in cls.config_model.model_fields:
             values["allow_insecure_url"] = True  # the simulator speaks plain http on loopback
+        if concurrency is not None:
+            values["concurrency"] = concurrency
         await service.save_credentials(state, s, ctx, row.id, CredentialsIn(
             instance_url=f"http://127.0.0.1:{port}", auth_mode=creds.get("auth_mode"), values=values))
     async with unit_of_work(state.sessionmaker) as s:
@@ -134,27 +153,81 @@ async def _ingest_only(state: Any, provider: str, pages: list[list[DeviceSnapsho
     return time.perf_counter() - started
 
 
-async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
+async def _served_requests(base: str, clear: bool = False) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=base) as http:
+        response = await (http.delete if clear else http.get)("/_sim/serving")
+        response.raise_for_status()
+        return list(response.json()["log"])
+
+
+def _server_view(served: list[dict[str, Any]]) -> tuple[float, float]:
+    """(span, idle): from the sync's first request reaching the server to its last response sent,
+    and how much of that the server had none of the sync's requests to work on (waiting for us)."""
+    ordered = sorted(served, key=lambda r: r["arrived"])
+    idle, end = 0.0, ordered[0]["arrived"]
+    for r in ordered:
+        idle += max(0.0, r["arrived"] - end)
+        end = max(end, r["finished"])
+    return end - ordered[0]["arrived"], idle
+
+
+async def _floor(base: str, served: list[dict[str, Any]], api_key: str) -> float:
+    """The same requests, one after another, by a plain client that only reads the bytes.
+
+    A new connection per request: the simulator closes kept-alive connections like Tactical's uWSGI,
+    so a plain client that reused one would lose its next request."""
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-KEY": api_key, "Accept-Encoding": "gzip"},
+                                 timeout=120, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+        started = time.perf_counter()
+        for r in served:
+            url = r["path"] + (f"?{r['query']}" if r["query"] else "")
+            response = await http.request(r["method"], url)
+            assert response.status_code < 500, (url, response.status_code)
+        return time.perf_counter() - started
+
+
+async def main(
+    provider: str, agents: int, db_kind: str, real_server_model: bool = False, concurrency: int | None = None
+) -> dict[str, Any]:
     from rmmbridge.app import build_state
 
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    model_args = ["--real-server-model"] if real_server_model else []
     sim = subprocess.Popen([sys.executable, "-m", "bench.support", "simulate", "--port", str(port),
-                            "--provider", provider, "--agents", str(agents)],
+                            "--provider", provider, "--agents", str(agents), *model_args],
                            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
     db = await common.fresh_database(db_kind)
     state = build_state(Settings(database_url=db.url, secret_key=SECRET_KEY, scheduler_enabled=False,
                                  allow_insecure_provider_urls=True), registry=registry())
     try:
         await _wait_port(port)
-        ctx, integration_id = await _connected_tenant(state, provider, agents, port)
-        started = time.perf_counter()
+        ctx, integration_id = await _connected_tenant(state, provider, agents, port, concurrency)
+        if real_server_model:
+            await _served_requests(base, clear=True)
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = await _run(state, ctx, integration_id, "devices")
-        sync_s = time.perf_counter() - started
+        sync_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
         rss = common.peak_rss_mb()
         assert result["status"] == "succeeded", result
+        model: dict[str, Any] = {}
+        if real_server_model:
+            served = await _served_requests(base)
+            floor_s = await _floor(base, served, simulator(provider, 0)[1]["values"]["api_key"])
+            span_s, idle_s = _server_view(served)
+            model = {"floor_s": round(floor_s, 3), "ratio_to_floor": round(sync_s / floor_s, 3),
+                     "server_span_s": round(span_s, 3), "server_idle_s": round(idle_s, 3),
+                     "requests": len(served), "concurrency": concurrency or "default",
+                     "client_cpu_ms_per_agent": round(cpu_s * 1000 / max(1, agents), 3)}
+        cpu_fetch = time.process_time()
         fetch_s, pages = await _fetch_only(state, ctx, integration_id)
+        cpu_ingest = time.process_time()
         realms = {s.realm_id for page in pages for s in page}
         ingest_s = await _ingest_only(state, provider, pages, realms)
+        cpu_done = time.process_time()
+        if real_server_model:  # where the client's CPU goes: fetching (HTTP, decoding, normalizing) vs writing
+            model["fetch_cpu_ms_per_agent"] = round((cpu_ingest - cpu_fetch) * 1000 / max(1, agents), 3)
+            model["ingest_cpu_ms_per_agent"] = round((cpu_done - cpu_ingest) * 1000 / max(1, agents), 3)
     finally:
         sim.terminate()
         sim.wait(10)
@@ -163,7 +236,7 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         await common.dispose(db)
     return {"provider": provider, "agents": agents, "db": db_kind, "synced": result["counters"].get("created"),
             "sync_s": round(sync_s, 3), "fetch_only_s": round(fetch_s, 3), "ingest_only_s": round(ingest_s, 3),
-            "ratio": round(sync_s / (fetch_s + ingest_s), 3), "peak_rss_mb": rss}
+            "ratio": round(sync_s / (fetch_s + ingest_s), 3), "peak_rss_mb": rss, **model}
 
 
 def cli() -> None:
@@ -172,8 +245,12 @@ def cli() -> None:
     parser.add_argument("--agents", type=int, default=20000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--real-server-model", action="store_true",
+                        help="the simulator answers as slowly as the real server; adds floor_s and ratio_to_floor")
+    parser.add_argument("--concurrency", type=int, choices=[1, 2, 3, 4], default=None,
+                        help="requests in flight (the integration's setting; default: the provider's)")
     args = parser.parse_args()
-    result = asyncio.run(main(args.provider, args.agents, args.db))
+    result = asyncio.run(main(args.provider, args.agents, args.db, args.real_server_model, args.concurrency))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

@@ -20,11 +20,21 @@ def tacticalrmm(
         help="Close each kept-alive connection after its response, as Tactical's uWSGI does (the next request "
         "sent on it is lost unread).",
     ),
+    real_server_model: bool = typer.Option(
+        False, "--real-server-model", help="Answer as slowly as a real Tactical server (per request, per row)."
+    ),
+    workers: int = typer.Option(4, "--workers", min=1, help="With --real-server-model: requests served at once."),
+    load: float = typer.Option(
+        1.0, "--load", min=0.0, help="With --real-server-model: row-cost factor (1 = idle server, ~3.6 = loaded)."
+    ),
 ) -> None:
     """Tactical RMM 1.5 API simulator (prints its URL and credentials)."""
     from rmmbridge.simulators.tacticalrmm import serve
+    from rmmbridge.simulators.tacticalrmm.serving_cost import ServingCostModel
 
-    serve(host=host, port=port, seed=seed, clients=clients, agents=agents, close_connections=close_connections)
+    model = ServingCostModel(workers=workers, load=load) if real_server_model else None
+    serve(host=host, port=port, seed=seed, clients=clients, agents=agents, close_connections=close_connections,
+          serving_cost=model)
 
 
 @simulate_app.command("tanium")

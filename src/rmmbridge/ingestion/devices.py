@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -154,7 +154,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {k: _jsonable(v) for k, v in asdict(value).items() if v is not None}
+        # Field by field, not asdict(): asdict deep-copies every value first (measured: a third of
+        # the CPU of building a page's rows).
+        return {f.name: _jsonable(v) for f in fields(value) if (v := getattr(value, f.name)) is not None}
     return value
 
 

@@ -450,8 +450,18 @@ class TacticalClient:
         )
 
         async def send() -> httpx.Response:
+            # A slot is a request the *server* is working on: it is free again once the response
+            # has started, so the next request is already being served while this body is read
+            # (a multi-megabyte page takes a while to read on a busy client).
             async with self._slots:
-                return await self.http.send(request, stream=stream)
+                response = await self.http.send(request, stream=True)
+            if not stream:
+                try:
+                    await response.aread()  # a read that breaks off is retried like any transport error
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
 
         try:
             return await with_retry(send, self.retry_policy, sleep=self.sleep)
@@ -541,11 +551,12 @@ def _detail(response: httpx.Response) -> str | None:
     return body.get("detail") if isinstance(body, dict) else None
 
 
-def decode_json(response: httpx.Response, url: str | None = None) -> Any:
-    """The JSON body; a truncated or malformed one is retriable (a proxy cut it, or a fault)."""
+def decode_json(response: httpx.Response, url: str | None = None, content: bytes | None = None) -> Any:
+    """The JSON body (or ``content``, the body as trimmed by the caller); a truncated or malformed
+    one is retriable (a proxy cut it, or a fault)."""
     url = url or str(response.request.url)
     try:
-        return json.loads(response.content)
+        return json.loads(response.content if content is None else content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderRetriableError(
             f"Tactical sent an incomplete or malformed JSON body for {url}.", cause=f"{type(exc).__name__}: {exc}"

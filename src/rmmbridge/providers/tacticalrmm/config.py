@@ -60,7 +60,16 @@ class TacticalConfig(ProviderConfig):
     token: SecretStr | None = Field(default=None, description="Knox session token (managed by rmmbridge).")
     token_expiry: str | None = Field(default=None, description="When the stored Knox token expires (ISO 8601).")
     page_size: int = Field(default=1000, ge=1, le=1000, description="Agents per page (Tactical caps at 1000).")
-    concurrency: int = Field(default=4, ge=1, le=4, description="Concurrent page requests to this server.")
+    # Tactical's few uWSGI workers also serve the MSP's own dashboard (reference §9): one request in
+    # flight keeps a sync at the server's own serving time while leaving the other workers free;
+    # up to 4 (Tactical's default worker count) shortens a sync at the dashboard's expense.
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=4,
+        description="Requests in flight to this server at once (1 leaves Tactical's other workers to its "
+        "dashboard; up to 4 makes syncs faster).",
+    )
 
     @field_validator("instance_url", mode="before")
     @classmethod

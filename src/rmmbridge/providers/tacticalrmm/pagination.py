@@ -6,7 +6,12 @@
 - A walk is complete only if every page succeeded, ``count`` stayed the same from the first page to
   the last, and the number of unique ids equals ``count``; otherwise
   :class:`ProviderIncompleteError` (page-number pagination over a live table can skip rows).
-- Pages are yielded as they arrive, so memory holds one page; the verdict comes after the last.
+- Pages are yielded as they arrive; the verdict comes after the last. While the caller works on
+  page N, page N+1 is already requested (prefetch depth 1: memory holds at most two pages per walk),
+  so the server is never idle waiting for rmmbridge. A prefetched page that fails raises when the
+  caller asks for it, after the pages before it were handed out: the walk is then incomplete.
+- JSON decoding and the caller's ``transform`` (e.g. normalization) run in a worker thread: a
+  multi-megabyte page parsed on the event loop would stall the socket reads of the next page.
 - Page size adapts to row size (§9.2): when more than ``PROBE_SIZE`` rows are asked for, page 1 is
   first read with ``PROBE_SIZE`` rows; if that was everything, the walk is done, otherwise the bytes
   per row choose a page size that keeps a page under ``max_page_bytes`` (production-sized rows are
@@ -15,30 +20,48 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+import httpx
 
 from rmmbridge.providers.base import ProviderIncompleteError, ProviderRetriableError
 
 from .client import TacticalClient, decode_json
+from .unused_fields import drop_flat_arrays
 
 MAX_PAGE_SIZE = 1000
 PROBE_SIZE = 100
 MAX_PAGE_BYTES = 20 * 1024 * 1024
 
+Rows = list[dict[str, Any]]
+T = TypeVar("T")
+
+
+def _identity(rows: Rows) -> Any:
+    return rows
+
 
 @dataclass
 class _Page:
-    rows: list[dict[str, Any]]
+    rows: Rows  # the decoded rows; emptied once transformed
     count: int
     more: bool
     size_bytes: int
+    ids: list[int]
+    n_rows: int
+    items: Any = None  # transform(rows), when transformed
 
 
 @dataclass
-class PageWalk:
-    """One walk over ``path`` with fixed ``params``; iterate :meth:`pages`."""
+class PageWalk(Generic[T]):
+    """One walk over ``path`` with fixed ``params``; iterate :meth:`pages`.
+
+    ``transform`` turns one page's rows into what :meth:`pages` yields; it runs in a worker thread
+    with the JSON decoding, so it must be pure (no I/O, no shared mutable state).
+    """
 
     client: TacticalClient
     path: str
@@ -48,12 +71,14 @@ class PageWalk:
     perm: str | None = None
     feature: str | None = None
     max_page_bytes: int = MAX_PAGE_BYTES
+    transform: Callable[[Rows], T] = _identity
+    unused_arrays: tuple[str, ...] = ()  # row keys holding arrays nobody reads: never decoded
     count: int | None = None
     pages_read: int = 0
     page_size_used: int | None = None
     ids: set[int] = field(default_factory=set)
 
-    async def _fetch(self, page: int, size: int) -> _Page:
+    async def _fetch(self, page: int, size: int, *, transform: bool = True) -> _Page:
         url = self.client.url(self.path)
         try:
             response = await self.client.request(
@@ -64,12 +89,16 @@ class PageWalk:
                 feature=self.feature,
                 ok_404=True,
             )
-            body = decode_json(response)
+            return await asyncio.to_thread(self._decode, response, url, page, transform)
         except ProviderRetriableError as exc:
             raise ProviderIncompleteError(
                 f"The {self.what} is incomplete: page {page} failed ({exc.message})",
                 cause=exc.cause or exc.message,
             ) from exc
+
+    def _decode(self, response: httpx.Response, url: str, page: int, transform: bool) -> _Page:
+        """Worker thread: decode, check the envelope, collect ids, transform. Touches no shared state."""
+        body = decode_json(response, content=drop_flat_arrays(response.content, self.unused_arrays))
         if response.status_code == 404:  # JSON {"detail": "Invalid page."}: the listing shrank under us
             raise ProviderIncompleteError(
                 f"The {self.what} is incomplete: page {page} no longer exists (records were removed while it "
@@ -82,14 +111,19 @@ class PageWalk:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self.client.unexpected(url)
         rows = [r for r in body["results"] if isinstance(r, dict)]
+        ids = [pk for r in rows if isinstance(pk := r.get("id"), int) and not isinstance(pk, bool)]
         # `next` is a flag only: page URLs always come from the stored base.
-        return _Page(rows, count, bool(body.get("next")) and bool(rows), len(response.content))
+        decoded = _Page(rows, count, bool(body.get("next")) and bool(rows), len(response.content), ids, len(rows))
+        if transform:
+            decoded.items, decoded.rows = self.transform(rows), []
+        return decoded
 
-    async def pages(self) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(self) -> AsyncIterator[T]:
         size = max(1, min(self.page_size, MAX_PAGE_SIZE))
         first: _Page | None = None
         if size > PROBE_SIZE:
-            probe = await self._fetch(1, PROBE_SIZE)
+            # The probe is only transformed if it is kept: usually its rows are read again.
+            probe = await self._fetch(1, PROBE_SIZE, transform=False)
             if not probe.more:
                 size, first = PROBE_SIZE, probe  # that was the whole listing
             else:
@@ -99,41 +133,56 @@ class PageWalk:
                     size, first = PROBE_SIZE, probe  # keep walking at the probe's size
                 else:
                     size = fitting  # start over with bigger pages; the probe's rows are re-read
+            if first is not None:
+                first.items = await asyncio.to_thread(self.transform, first.rows)
+                first.rows = []
             del probe
         self.page_size_used = size
         page = 1
         max_pages: int | None = None
-        while True:
-            current = first if first is not None else await self._fetch(page, size)
-            first = None
-            if self.count is None:
-                self.count = current.count
-                max_pages = -(-current.count // len(current.rows)) if current.rows else 1
-            elif current.count != self.count:
-                raise ProviderIncompleteError(
-                    f"The {self.what} changed while it was read (count {self.count} → {current.count}); it is "
-                    "incomplete and will be read again on the next sync",
-                    cause="count changed",
-                )
-            for row in current.rows:
-                pk = row.get("id")
-                if isinstance(pk, int) and not isinstance(pk, bool):
-                    self.ids.add(pk)
-            self.pages_read += 1
-            more = current.more
-            rows = current.rows
-            del current
-            yield rows
-            del rows
-            if not more:
-                break
-            page += 1
-            if max_pages is not None and page > max_pages:
-                raise ProviderIncompleteError(
-                    f"The {self.what} announced more pages than its count allows ({self.count}); stopped at page "
-                    f"{page - 1}",
-                    cause="too many pages",
-                )
+        ahead: asyncio.Task[_Page] | None = None
+        try:
+            while True:
+                if first is not None:
+                    current, first = first, None
+                elif ahead is not None:
+                    current, ahead = await ahead, None
+                else:
+                    current = await self._fetch(page, size)
+                if self.count is None:
+                    self.count = current.count
+                    max_pages = -(-current.count // current.n_rows) if current.n_rows else 1
+                elif current.count != self.count:
+                    raise ProviderIncompleteError(
+                        f"The {self.what} changed while it was read (count {self.count} → {current.count}); it "
+                        "is incomplete and will be read again on the next sync",
+                        cause="count changed",
+                    )
+                self.ids.update(current.ids)
+                self.pages_read += 1
+                more = current.more
+                if more and (max_pages is None or page + 1 <= max_pages):
+                    # Prefetch: the next page is on its way while the caller ingests this one.
+                    ahead = asyncio.create_task(self._fetch(page + 1, size))
+                items = current.items
+                del current
+                yield items
+                del items
+                if not more:
+                    break
+                page += 1
+                if max_pages is not None and page > max_pages:
+                    raise ProviderIncompleteError(
+                        f"The {self.what} announced more pages than its count allows ({self.count}); stopped at "
+                        f"page {page - 1}",
+                        cause="too many pages",
+                    )
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.wait([ahead])  # never leave a request (or its error) behind the walk
+                if not ahead.cancelled():
+                    ahead.exception()
         if len(self.ids) != self.count:
             raise ProviderIncompleteError(
                 f"The {self.what} is incomplete: {len(self.ids)} distinct records read, Tactical counted {self.count}",

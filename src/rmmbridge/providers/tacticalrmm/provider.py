@@ -314,7 +314,9 @@ class TacticalProvider(Provider):
         """Every site (``site → client, name``), fetched once per provider instance (§3.4, §9.3)."""
         async with self._sites_lock:
             if self._sites is None:
-                walk = PageWalk(self.client, "/beta/v1/site/", what="site list", perm="can_list_sites")
+                walk: PageWalk[list[dict[str, Any]]] = PageWalk(
+                    self.client, "/beta/v1/site/", what="site list", perm="can_list_sites"
+                )
                 found: dict[int, normalize.SiteInfo] = {}
                 async for rows in walk.pages():
                     found.update(normalize.sites_map(rows))
@@ -330,6 +332,18 @@ class TacticalProvider(Provider):
         params: dict[str, Any] = {"client_id": client_id}
         if since is not None:
             params["last_seen_range_after"] = _iso_z(since)
+
+        def normalized(rows: list[dict[str, Any]]) -> tuple[list[DeviceSnapshot], list[InvalidRecord]]:
+            # Runs in the walk's worker thread, with the page's JSON decoding (off the event loop).
+            snapshots: list[DeviceSnapshot] = []
+            invalid: list[InvalidRecord] = []
+            for row in rows:
+                try:
+                    snapshots.append(normalize.agent_snapshot(row, sites, client_id=client_id))
+                except InvalidRecord as exc:
+                    invalid.append(exc)
+            return snapshots, invalid
+
         walk = PageWalk(
             self.client,
             "/beta/v1/agent/",
@@ -338,17 +352,12 @@ class TacticalProvider(Provider):
             what=f"agent list of client {scope.name}",
             perm="can_list_agents",
             max_page_bytes=self.max_page_bytes,
+            transform=normalized,
+            unused_arrays=("services",),  # normalization never reads it; it is most of a row
         )
-        async for rows in walk.pages():
-            snapshots: list[DeviceSnapshot] = []
-            invalid: list[InvalidRecord] = []
-            for row in rows:
-                try:
-                    snapshots.append(normalize.agent_snapshot(row, sites, client_id=client_id))
-                except InvalidRecord as exc:
-                    invalid.append(exc)
-            del rows
+        async for snapshots, invalid in walk.pages():
             yield DevicePage(snapshots, invalid, total=walk.count)
+            del snapshots, invalid
 
     async def fetch_device(self, external_id: str, external_ref: str | None = None) -> DeviceSnapshot | None:
         """``GET /beta/v1/agent/<pk>/`` (the integer pk; the 40-char agent_id is a 404 there, §3.6).

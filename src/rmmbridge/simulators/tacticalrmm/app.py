@@ -33,6 +33,7 @@ from .responses import (
     throttled,
 )
 from .routes import resolve, run_view
+from .serving_cost import ServingCostGate, ServingCostModel
 from .state import ApiRequest, Mode, SimState, _utcnow
 
 log = logging.getLogger(__name__)
@@ -104,13 +105,20 @@ class TacticalSimulator:
                     return
         if scope["type"] != "http":
             return
-        request = Request(scope, receive)
-        body = await request.body()
         path: str = scope["path"]
         if path == "/_sim" or path.startswith("/_sim/"):
-            response = control.handle(self.state, request.method, path, body)
+            request = Request(scope, receive)
+            response = control.handle(self.state, request.method, path, await request.body())
+            await response(scope, receive, send)
+        elif self.state.serving is not None:
+            await self.state.serving(scope, receive, send, self._serve_http)
         else:
-            response = await self._serve(scope, request.method, path, body)
+            await self._serve_http(scope, receive, send)
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        body = await request.body()
+        response = await self._serve(scope, request.method, scope["path"], body)
         await response(scope, receive, send)
 
     async def _serve(self, scope: Scope, method: str, path: str, body: bytes) -> Response:
@@ -180,6 +188,7 @@ def create_app(
     login_rate_per_minute: int = 10,
     login_rate_per_day: int = 300,
     live_agents: bool = False,
+    serving_cost: ServingCostModel | ServingCostGate | None = None,
 ) -> TacticalSimulator:
     """Build a simulated Tactical RMM 1.5.x server over ``fleet``.
 
@@ -187,6 +196,8 @@ def create_app(
     defaults to :func:`default_users` (a non-TOTP and a TOTP superuser, see ``DEFAULT_CREDENTIALS``).
     ``api_keys`` adds more keys (expiring, or owned by restricted/inactive users). ``clock`` drives
     status, Knox expiry, TOTP and throttles. ``live_agents`` lets online agents keep checking in.
+    ``serving_cost`` makes requests take the real server's time (``serving_cost.py``; a gate when a
+    test drives its clock).
     """
     user_list = list(users) if users is not None else default_users()
     if not any(u.username == API_KEY_USER for u in user_list):
@@ -201,6 +212,7 @@ def create_app(
         mode=mode,
         allowed_hosts=allowed_hosts,
         live_agents=live_agents,
+        serving=ServingCostGate(serving_cost) if isinstance(serving_cost, ServingCostModel) else serving_cost,
     )
     state.login_throttles = {
         scope: [

@@ -11,6 +11,7 @@ from .filters import filter_agents, filter_by_name, ordered
 from .pagination import paginate
 from .responses import ApiError, json_response, not_found, server_error
 from .serializers import agent_detail, agent_row, client_json, site_json
+from .serving_cost import charge_rows
 from .state import ApiRequest
 
 
@@ -131,6 +132,7 @@ def agent_list(req: ApiRequest) -> Response:
     page = paginate(agents, req.query, req.absolute_url())
     if "agent_id" in req.query:
         raise server_error()  # get_serializer_class reads self.kwargs["pk"]: KeyError upstream
+    charge_rows("beta_agent", len(page.items))
     rows = [agent_row(req.fleet, a) for a in page.items]
     return json_response({"count": page.count, "next": page.next, "previous": page.previous, "results": rows})
 
@@ -139,6 +141,7 @@ def agent_detail_view(req: ApiRequest, pk: str) -> Response:
     agent = req.fleet.agents.get(_int_pk(pk))
     if agent is None:
         raise not_found("Agent")
+    charge_rows("beta_agent", 1)
     return json_response(agent_detail(req.fleet, agent, req.now))
 
 

@@ -8,6 +8,8 @@
 | ``DELETE /_sim/faults`` | - | disarm all |
 | ``POST /_sim/clock`` | ``{"offset_s": n}`` or ``{"advance_s": n}`` or ``{"now": iso}`` | move simulated time |
 | ``POST /_sim/settings`` | ``beta_api_enabled`` / ``mode`` / ``allowed_hosts`` / ``live_agents`` | switch behaviour |
+| ``GET /_sim/serving`` | - | the serving-cost model, workers busy and queued, the served-request log |
+| ``DELETE /_sim/serving`` | - | clear that log |
 | ``POST /_sim/heartbeat`` | - | live agents check in now |
 | ``POST /_sim/agents`` | ``{"site": id, "kind": "win_ws"}`` | install an agent |
 | ``POST /_sim/agents/<pk>`` | ``{"site": id}`` / ``{"last_seen": iso or null}`` / ``{"hostname": s}`` | change it |
@@ -116,6 +118,12 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
         if "live_agents" in data:
             state.live_agents = bool(data["live_agents"])
         return json_response(_summary(state))
+    if path == "/_sim/serving" and method in ("GET", "DELETE"):
+        if state.serving is None:
+            raise ControlError("the serving-cost model is off (start the simulator with it)")
+        if method == "DELETE":
+            state.serving.log.clear()
+        return json_response({**state.serving.summary(), "log": [r.as_dict() for r in state.serving.log]})
     if path == "/_sim/heartbeat" and method == "POST":
         return json_response({"checked_in": fleet.heartbeat(state.now())})
     if path == "/_sim/agents" and method == "POST":

@@ -8,6 +8,7 @@ from ..connections import ConnectionPolicy, protocol_for
 from .app import create_app
 from .auth import SimCredentials, credentials_for_seed, default_users
 from .fleet import generate_fleet
+from .serving_cost import ServingCostModel
 from .totp import totp
 
 
@@ -30,18 +31,24 @@ def serve(
     clients: int = 20,
     agents: int = 2000,
     close_connections: bool = True,
+    serving_cost: ServingCostModel | None = None,
 ) -> None:
     """Build a fleet and a simulator from ``seed``, print its URL and credentials, run uvicorn.
 
     ``close_connections``: close each kept-alive connection after its response, as the uWSGI in
     front of a real Tactical does (see :mod:`rmmbridge.simulators.connections`).
+    ``serving_cost``: answer as slowly as the real server does (``serving_cost.py``).
     """
     import uvicorn
 
     creds = credentials_for_seed(seed)
     fleet = generate_fleet(seed=seed, clients=clients, agents=agents)
-    app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True)
+    app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True,
+                     serving_cost=serving_cost)
     print(banner(f"http://{host}:{port}", creds, datetime.now(UTC)), flush=True)
+    if serving_cost is not None:
+        print(f"  serving cost:   {serving_cost.request_s * 1000:g} ms per request + per row, "
+              f"{serving_cost.workers} workers", flush=True)
     http = protocol_for(ConnectionPolicy()) if close_connections else "auto"
     uvicorn.run(app, host=host, port=port, log_level="info", http=http)
 

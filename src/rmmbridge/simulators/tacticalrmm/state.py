@@ -15,6 +15,7 @@ from ..faults import FaultPlan
 from .auth import AuthStore, Principal, Throttle
 from .fleet import TacticalFleet
 from .responses import ApiError
+from .serving_cost import ServingCostGate
 
 Mode = Literal["api", "dashboard"]
 
@@ -38,6 +39,7 @@ class SimState:
     clock_offset: timedelta = timedelta(0)
     login_throttles: dict[str, list[Throttle]] = field(default_factory=dict)
     requests_served: int = 0
+    serving: ServingCostGate | None = None  # the real server's serving-cost model, when on
     _last_heartbeat: datetime | None = None
 
     def now(self) -> datetime:

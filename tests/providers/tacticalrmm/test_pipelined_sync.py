@@ -1,0 +1,212 @@
+"""Pipelined Tactical device sync: the next page is on its way while the current one is ingested,
+and prefetching never weakens completeness. Over HTTP against the simulator, on both databases.
+
+Order is observed, not timed: the simulator's serving-cost gate stamps each request with a shared
+sequence counter (its clock), and the sync's ingestion steps take stamps from the same counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from rmmbridge.ingestion.devices import DeviceIngestor
+from rmmbridge.providers.tacticalrmm import normalize
+from rmmbridge.providers.tacticalrmm.unused_fields import drop_flat_arrays
+from rmmbridge.simulators.faults import Fault
+from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
+from rmmbridge.simulators.tacticalrmm.serving_cost import ServedRequest, ServingCostGate, ServingCostModel
+from tests.conftest import assets_by_device, map_all, run_sync
+
+from . import make_provider
+
+PAGE = 7  # small pages: every client's listing has several
+FREE = ServingCostModel(request_s=0.0, row_s={}, workers=4)  # the gate only stamps and logs
+
+
+@dataclass
+class Setup:
+    tenant: Any
+    integration_id: str
+    app: Any
+    fleet: Any
+    gate: ServingCostGate
+
+
+async def _no_sleep(_seconds: float) -> None:  # a free model never sleeps; the gate still needs one
+    return None
+
+
+async def connect(http: Any, transport: Any, tenant: Any, clock: Callable[[], float], **values: Any) -> Setup:
+    fleet = generate_fleet(seed=41, clients=3, agents=60, sites_per_client=2, now=datetime.now(UTC))
+    gate = ServingCostGate(FREE, clock=clock, sleep=_no_sleep)
+    app = create_app(fleet, serving_cost=gate)
+    host = f"api-{uuid.uuid4().hex[:8]}.example.com"
+    transport.add(host, app)
+    h = tenant.headers()
+    r = await http.post("/api/v1/integrations", json={"provider": "tacticalrmm"}, headers=h)
+    assert r.status_code == 201, r.text
+    iid = r.json()["id"]
+    r = await http.put(f"/api/v1/integrations/{iid}/credentials", headers=h, json={
+        "instance_url": f"https://{host}", "auth_mode": "api_key",
+        "values": {"api_key": DEFAULT_CREDENTIALS.api_key, "page_size": PAGE, **values},
+    })  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = await http.post(f"/api/v1/integrations/{iid}/test", headers=h)
+    assert r.status_code == 200 and r.json()["ok"], r.text
+    return Setup(tenant, iid, app, fleet, gate)
+
+
+def page_of(r: ServedRequest) -> tuple[str, int] | None:
+    """``(client_id, page)`` of an agent-list request."""
+    if r.path != "/beta/v1/agent/":
+        return None
+    q = parse_qs(r.query)
+    return q["client_id"][0], int(q.get("page", ["1"])[0])
+
+
+async def test_next_page_is_requested_before_the_previous_page_is_ingested(  # type: ignore[no-untyped-def]
+    http, state, transport, tenant, db, monkeypatch
+) -> None:
+    seq = itertools.count()
+    stamp = lambda: float(next(seq))  # noqa: E731
+    setup = await connect(http, transport, tenant, stamp)
+    assert (await run_sync(http, state, setup, "scopes"))["status"] == "succeeded"
+    await map_all(http, setup)
+
+    ingested: list[tuple[tuple[str, ...], float, float]] = []  # (external ids, started, finished)
+    original = DeviceIngestor.ingest
+
+    async def observed(self: DeviceIngestor, session: Any, page: Any, now: datetime) -> Any:
+        started = stamp()
+        outcome = await original(self, session, page, now)
+        ingested.append((tuple(s.external_id for s in page.snapshots), started, stamp()))
+        return outcome
+
+    monkeypatch.setattr(DeviceIngestor, "ingest", observed)  # the real ingestion, stamped around
+    setup.gate.log.clear()
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "succeeded" and run["complete_snapshot"] is True, run
+    assert run["counters"]["created"] == len(setup.fleet.agents)
+
+    # The default is one request in flight: the server never works on two of ours at once.
+    served = sorted(setup.gate.log, key=lambda r: r.started)
+    assert all(later.started > earlier.responded for earlier, later in itertools.pairwise(served))
+    requests = {page_of(r): r for r in setup.gate.log if page_of(r) is not None}
+    client_of = {a.agent_id: str(setup.fleet.client_id_of(a)) for a in setup.fleet.agents.values()}
+    # One writer takes a client's pages in the order they were walked: its k-th ingest is page k.
+    seen: dict[str, int] = {}
+    overlapped = 0
+    for ids, _started, finished in ingested:
+        client = client_of[ids[0]]
+        assert {client_of[i] for i in ids} == {client}
+        page = seen[client] = seen.get(client, 0) + 1
+        following = requests.get((client, page + 1))
+        if following is None:
+            continue  # the client's last page
+        assert following.arrived < finished, f"client {client} page {page + 1} was requested only after page {page}"
+        overlapped += 1
+    assert overlapped == len(requests) - len({c for c, _ in requests}) > 0  # every page that had a next one
+    for client in {c for c, _ in requests}:  # each client's pages were requested in order
+        pages = [p for c, p in sorted(requests, key=lambda k: requests[k].arrived) if c == client]
+        assert pages == list(range(1, len(pages) + 1))
+
+
+async def test_the_walk_requests_page_two_while_the_caller_still_holds_page_one() -> None:
+    """Prefetch in the walk itself: page 2 is asked for before the caller asks for it."""
+    seq = itertools.count()
+    gate = ServingCostGate(FREE, clock=lambda: float(next(seq)), sleep=_no_sleep)
+    fleet = generate_fleet(seed=5, clients=2, agents=40, sites_per_client=2, now=datetime.now(UTC))
+    app = create_app(fleet, serving_cost=gate)
+    made = make_provider(app, page_size=5)
+    scope = (await made.provider.list_scopes())[0]
+    pages = made.provider.iter_device_pages(scope)
+    first = await anext(pages)
+    assert len(first.snapshots) == 5
+
+    def asked(page: int) -> bool:
+        return any(page_of(r) == (scope.external_id, page) for r in gate.log)
+
+    for _ in range(1000):  # let the loop run; the caller has not asked for page 2
+        if asked(2):
+            break
+        await asyncio.sleep(0)
+    assert asked(2) and not asked(3)  # one page ahead, no more (bounded)
+    rest = [p async for p in pages]
+    assert sum(len(p.snapshots) for p in [first, *rest]) == sum(
+        1 for a in fleet.agents.values() if str(fleet.client_id_of(a)) == scope.external_id
+    )
+    await made.provider.aclose()
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_page_failing_mid_walk_fails_the_scope_and_marks_nothing_missing(  # type: ignore[no-untyped-def]
+    http, state, transport, tenant, db, concurrency
+) -> None:
+    seq = itertools.count()
+    setup = await connect(http, transport, tenant, lambda: float(next(seq)), concurrency=concurrency)
+    assert (await run_sync(http, state, setup, "scopes"))["status"] == "succeeded"
+    await map_all(http, setup)
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "succeeded" and run["complete_snapshot"] is True, run
+
+    fleet = setup.fleet
+    sizes = {c: sum(1 for a in fleet.agents.values() if fleet.client_id_of(a) == c) for c in fleet.clients}
+    broken = max(sizes, key=lambda c: sizes[c])  # several pages
+    other = next(c for c in fleet.clients if c != broken and sizes[c])
+    gone = next(a for a in fleet.agents.values() if fleet.client_id_of(a) == other)
+    fleet.delete_agent(gone.pk)  # a device that really is gone, in a client that is read completely
+    # Page 2 of one client vanishes while it is prefetched (Tactical's JSON 404 "Invalid page.").
+    setup.app.faults.add(Fault("status", status=404, path_contains="/beta/v1/agent/",
+                               query_contains=f"client_id={broken}&page=2"))  # fmt: skip
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "partial" and run["complete_snapshot"] is False, run
+    assert any(e["scope"] == str(broken) and "page 2" in e["error"] for e in run["errors"]), run["errors"]
+    assert run["counters"].get("missing", 0) == 0
+    assets = await assets_by_device(db, setup, refresh=True)
+    assert assets[gone.agent_id].missing_since is None  # not inferred from an incomplete snapshot
+    assert all(a.missing_since is None for a in assets.values())
+
+
+def test_unused_arrays_are_cut_exactly_or_not_at_all() -> None:
+    rows = [
+        {"id": 1, "services": [{"name": 'a]b["services":[', "binpath": "C:\\x\\", "q": '\\"'}, {"pid": 2}],
+         "public_ip": "1.2.3.4"},
+        {"id": 2, "services": [[1, 2]], "hostname": "nested arrays are left alone"},
+        {"id": 3, "services": None, "wmi_detail": {"services": [{"x": "]"}], "os": [["keep"]]}},
+        {"id": 4, "services": [], "disks": [{"device": "C:"}]},
+    ]  # fmt: skip
+    for separators in ((",", ":"), (", ", ": ")):
+        body = json.dumps({"count": 4, "results": rows}, separators=separators).encode()
+        cut = json.loads(drop_flat_arrays(body, ["services"]))["results"]
+        assert [r["services"] for r in cut] == [None, [[1, 2]], None, None]
+        expected = [{**r, "services": r["services"] if r["id"] == 2 else None} for r in rows]
+        expected[2]["wmi_detail"] = {"services": None, "os": [["keep"]]}
+        assert cut == expected  # every other key and value intact
+        assert drop_flat_arrays(body, []) == body
+
+
+async def test_agents_read_without_services_are_the_same_snapshots() -> None:
+    """Over HTTP: what the provider builds equals normalizing the server's full rows."""
+    fleet = generate_fleet(seed=13, clients=2, agents=80, sites_per_client=2, now=datetime.now(UTC))
+    app = create_app(fleet)
+    made = make_provider(app, page_size=1000)
+    provider = made.provider
+    sites = await provider.sites()
+    for scope in await provider.list_scopes():
+        got = [s async for page in provider.iter_device_pages(scope) for s in page.snapshots]
+        _, full = await provider.client.get_json(
+            "/beta/v1/agent/", params={"client_id": scope.external_id, "page_size": 1000})
+        assert any(row["services"] for row in full["results"])  # there was something to cut
+        assert got == [normalize.agent_snapshot(row, sites, client_id=int(scope.external_id))
+                       for row in full["results"]]  # fmt: skip
+    await provider.aclose()
