@@ -18,16 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import AppError
-from rmmbridge.integrations.settings import schedules_of
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import KIND_CAPABILITY
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState, SyncRun
 from rmmbridge.storage.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.state import AppState
 
-from . import runs
+from . import runs, schedules
 from .runner import process_identity, runner_of
 from .service import request_sync
 
@@ -56,36 +54,52 @@ async def acquire_lease(session: AsyncSession, holder: str, ttl: timedelta, now:
 
 
 async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
-    """Start every due schedule of every active integration. Returns '<integration>:<kind>' fired."""
+    """Start every due schedule of every active integration. Returns '<integration>:<kind>' fired.
+
+    Due is :func:`schedules.next_start` (interval from the last firing, adaptive for liveness).
+    A kind whose run is still queued or running is skipped quietly: it is not due until it ends.
+    """
     now = now or utcnow()
     fired: list[str] = []
-    async with unit_of_work(state.sessionmaker) as session:
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
         integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
         states = {(s.tenant_id, s.integration_id, s.kind): s for s in await session.scalars(select(ScheduleState))}
+        passes = await schedules.latest_runs(session, schedules.ADAPTIVE_KINDS, finished=True)
+        running = await schedules.active_kinds(session)
     for integration in integrations:
         if integration.provider not in state.registry:
             continue
-        capabilities = state.registry.get(integration.provider).capabilities
-        for kind, schedule in schedules_of(integration.settings or {}).items():
-            if not schedule.enabled or KIND_CAPABILITY[kind] not in capabilities:
+        cls = state.registry.get(integration.provider)
+        for schedule in schedules.supported_schedules(cls, integration.settings or {}):
+            key = (integration.tenant_id, integration.id, schedule.kind)
+            if not schedule.enabled or key in running:
                 continue
-            key = (integration.tenant_id, integration.id, kind)
             current = states.get(key)
-            if current is not None and current.next_due_at > now:
+            due = schedules.next_start(
+                schedule, current.last_fired_at if current else None, schedules.timing_of(passes.get(key))
+            )
+            if not schedules.is_due(due, now):
                 continue
             ctx = system_context(integration.tenant_id, "scheduler")
             try:
                 async with unit_of_work(state.sessionmaker) as session:
-                    await request_sync(state, session, ctx, integration.id, kind, "schedule")
+                    started = await request_sync(state, session, ctx, integration.id, schedule.kind, "schedule")
+                    if started.joined:  # started by someone else since we looked: theirs counts
+                        continue
                     row = await session.get(ScheduleState, key)
                     if row is None:
-                        row = ScheduleState(tenant_id=key[0], integration_id=key[1], kind=kind, next_due_at=now)
+                        row = ScheduleState(
+                            tenant_id=key[0], integration_id=key[1], kind=schedule.kind, next_due_at=now
+                        )
                         session.add(row)
                     row.last_fired_at = now
-                    row.next_due_at = now + timedelta(minutes=schedule.interval_minutes or 60)
-                fired.append(f"{integration.id}:{kind}")
+                    # Informational (the rule is recomputed each tick from current settings).
+                    row.next_due_at = now + timedelta(seconds=schedule.interval_seconds)
+                fired.append(f"{integration.id}:{schedule.kind}")
             except AppError as exc:
-                log.warning("schedule_skipped", integration_id=str(integration.id), kind=kind, reason=exc.detail)
+                log.warning(
+                    "schedule_skipped", integration_id=str(integration.id), kind=schedule.kind, reason=exc.detail
+                )
     return fired
 
 
@@ -179,8 +193,12 @@ async def _next_keep_alive(session: AsyncSession, row: RmmIntegration, now: date
     sched.next_due_at = now + timedelta(minutes=minutes)
 
 
+# Liveness may run every 30 s; a 10 s tick keeps its cadence within a tenth of that.
+TICK_SECONDS = 10.0
+
+
 class Scheduler:
-    def __init__(self, state: AppState, tick_s: float = 30.0) -> None:
+    def __init__(self, state: AppState, tick_s: float = TICK_SECONDS) -> None:
         self.state = state
         self.tick_s = tick_s
         self.holder = process_identity()
