@@ -16,6 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.errors import ValidationFailed
+from rmmbridge.integrations.schemas import IntegrationUpdate
+from rmmbridge.integrations.service import update_integration
 from rmmbridge.integrations.settings import SCHEDULE_KINDS, EffectiveSchedule, schedules_of
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Provider
@@ -171,3 +174,29 @@ async def schedule_views(
             )
         )
     return out
+
+
+async def update_schedule(
+    session: AsyncSession,
+    ctx: TenantContext,
+    cls: type[Provider],
+    row: RmmIntegration,
+    kind: str,
+    *,
+    enabled: bool | None = None,
+    interval_seconds: int | None = None,
+) -> RmmIntegration:
+    """Change one schedule (UI form and CLI): the same validation and merge as the settings PATCH,
+    plus a clear refusal for a kind the provider cannot run."""
+    supported = [s.kind for s in supported_schedules(cls, row.settings or {})]
+    if kind not in supported:
+        raise ValidationFailed(
+            f"{cls.display_name} has no '{kind}' schedule; its schedules: {', '.join(supported)}",
+            errors=[{"field": "kind"}],
+        )
+    change: dict[str, object] = {}
+    if enabled is not None:
+        change["enabled"] = enabled
+    if interval_seconds is not None:
+        change["interval_seconds"] = interval_seconds
+    return await update_integration(session, ctx, row.id, IntegrationUpdate(settings={"schedules": {kind: change}}))
