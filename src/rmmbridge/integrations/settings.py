@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -72,6 +73,9 @@ class EffectiveSchedule:
     kind: str
     enabled: bool
     interval_seconds: int
+
+    def interval(self) -> timedelta:
+        return timedelta(seconds=self.interval_seconds)
 
 
 class Lifecycle(BaseModel):

@@ -31,12 +31,26 @@ def _ago(value: Any) -> str:
     return f"{seconds} s ago"
 
 
+def _until(value: Any) -> str:
+    """``in 45 s``, ``in 3 min``; ``now`` when the instant has come (a schedule's next run)."""
+    if value is None:
+        return "—"
+    seconds = int((value - utcnow()).total_seconds())
+    if seconds <= 0:
+        return "now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"in {seconds // size} {unit}"
+    return f"in {seconds} s"
+
+
 def _dt(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "—"
 
 
 templates.env.filters["ago"] = _ago
 templates.env.filters["dt"] = _dt
+templates.env.filters["until"] = _until
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
