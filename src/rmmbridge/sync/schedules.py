@@ -58,7 +58,8 @@ def next_start(
 
     Liveness is adaptive: never sooner than the last pass's start plus ten times its duration.
     """
-    due = ensure_utc(last_fired_at) + timedelta(seconds=schedule.interval_seconds) if last_fired_at else None
+    fired = ensure_utc(last_fired_at)
+    due = fired + schedule.interval() if fired is not None else None
     if schedule.kind in ADAPTIVE_KINDS and last_pass is not None:
         held = last_pass.started_at + timedelta(seconds=ADAPTIVE_FACTOR * last_pass.seconds)
         due = held if due is None or held > due else due
