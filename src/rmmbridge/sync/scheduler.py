@@ -59,7 +59,7 @@ async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
     Due is :func:`schedules.next_start` (interval from the last firing, adaptive for liveness).
     A kind whose run is still queued or running is skipped quietly: it is not due until it ends.
     """
-    now = now or utcnow()
+    now = now or state.clock()
     fired: list[str] = []
     async with unit_of_work(state.sessionmaker, read_only=True) as session:
         integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
