@@ -19,6 +19,7 @@ from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.deps import DB, State
 
 from .deps import UiAuth, ui_ctx
+from .live_status import HEALTH_CHIPS, stale_integrations
 from .render import render
 
 router = APIRouter(include_in_schema=False)
@@ -88,7 +89,7 @@ async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response
         select(func.count()).where(RmmAlert.tenant_id == ctx.tenant_id, RmmAlert.status == "active")
     )
     # The one status rule (assets/status.py), stale devices in their own bucket.
-    per_client, _health = await assets_repo.summary_counts(db, ctx, assets_repo.AssetFilters(), now)
+    per_client, health = await assets_repo.summary_counts(db, ctx, assets_repo.AssetFilters(), now)
     fleets: dict[uuid.UUID | None, ClientFleet] = {}
     totals: dict[str, int] = {}
     for (client_id, status), n in per_client.items():
@@ -131,4 +132,7 @@ async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response
         recent=recent,
         online_pct=round(100 * totals.get("online", 0) / assets) if assets else 0,
         data_as_of=await assets_repo.data_as_of(db, ctx),
+        health=health,
+        health_chips=HEALTH_CHIPS,
+        stale=await stale_integrations(db, ctx, state.registry, now),
     )
