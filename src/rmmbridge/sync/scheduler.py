@@ -57,7 +57,7 @@ async def acquire_lease(session: AsyncSession, holder: str, ttl: timedelta, now:
 
 async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
     """Start every due schedule of every active integration. Returns '<integration>:<kind>' fired."""
-    now = now or utcnow()
+    now = now or state.clock()
     fired: list[str] = []
     async with unit_of_work(state.sessionmaker) as session:
         integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
