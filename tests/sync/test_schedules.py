@@ -9,12 +9,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import Capability
-from rmmbridge.providers.tacticalrmm.provider import TacticalProvider
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import SyncRun
 from rmmbridge.sync.runner import runner_of
@@ -57,8 +54,6 @@ async def _patch(http, tenant, iid: str, schedules: dict) -> dict:
 
 
 async def _tactical(http, transport, tenant) -> str:
-    if Capability.liveness not in TacticalProvider.capabilities:  # until branch live-core is merged
-        pytest.skip("Tactical has no liveness source yet")
     setup = await connect(http, transport, tenant)
     assert (await check_connection(http, setup))["ok"]
     await _patch(http, tenant, setup.integration_id, ONLY_LIVENESS)
