@@ -21,7 +21,9 @@ def test_schedule_list_and_edit(cli, simulator):  # noqa: F811
     listed = cli("integrations", "schedule", "tacticalrmm", "--json", *t)
     assert listed.returncode == 0, listed.stderr
     rows = {r["kind"]: r for r in json.loads(listed.stdout)}
-    assert {"devices", "alerts", "software"} <= set(rows)
+    assert list(rows) == ["liveness", "devices", "alerts", "software"]
+    assert (rows["liveness"]["enabled"], rows["liveness"]["interval_seconds"], rows["liveness"]["adaptive"]) == (
+        True, 60, True)
     assert rows["devices"]["interval_seconds"] == 3600 and rows["software"]["enabled"] is False
     assert rows["devices"]["next_run_at"] is None  # not connected yet: nothing will run
 
@@ -36,6 +38,10 @@ def test_schedule_list_and_edit(cli, simulator):  # noqa: F811
     assert (rows["devices"]["interval_seconds"], rows["software"]["enabled"], rows["alerts"]["enabled"]) == (
         300, True, False)
 
+    live = cli("integrations", "schedule", "tacticalrmm", "liveness", "45s", *t)
+    assert live.returncode == 0 and "liveness schedule every 45 s" in live.stdout
+    too_fast = cli("integrations", "schedule", "tacticalrmm", "liveness", "20s", *t)
+    assert too_fast.returncode == 1 and "between 30 s and 15 min (got 20 s)" in too_fast.stderr
     too_short = cli("integrations", "schedule", "tacticalrmm", "devices", "90", *t)
     assert too_short.returncode == 1 and "between 5 min and 7 days (got 90 s)" in too_short.stderr
     assert "Traceback" not in too_short.stderr
@@ -47,4 +53,4 @@ def test_schedule_list_and_edit(cli, simulator):  # noqa: F811
     assert missing.returncode == 1 and "an interval (60s, 5m, 1h), on or off" in missing.stderr
     # Nothing was written by the refused commands.
     rows = {r["kind"]: r for r in json.loads(cli("integrations", "schedule", "tacticalrmm", "--json", *t).stdout)}
-    assert rows["devices"]["interval_seconds"] == 300
+    assert rows["devices"]["interval_seconds"] == 300 and rows["liveness"]["interval_seconds"] == 45

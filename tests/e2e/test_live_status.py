@@ -114,12 +114,19 @@ def liveness_pass(live, api: Api, account: Account, iid: str) -> dict:
 def test_live_status_health_chips_and_the_stale_banner(live, account, api, tactical, new_page, clock):
     sim = tactical(agents=60, seed=11)
     iid = api.fleet_ready(sim)
-    assert liveness_pass(live, api, account, iid)["status"] == "succeeded"
+    first_pass = liveness_pass(live, api, account, iid)
+    assert first_pass["status"] == "succeeded"
     summary = api("GET", "/assets/summary")
     health, total = summary["health"], summary["counts"]["total"]
     assert health["needs_reboot"] > 0 and health["failing_checks"] > 0, "the fleet has devices to show"
 
     page = new_page(account=account)
+    # What the pass cost the RMM is on the provider page's schedule of live status.
+    page.goto(TACTICAL + "#schedules")
+    row = page.locator("#schedules tr[data-schedule=liveness]")
+    counters = first_pass["counters"]
+    expect(row).to_contain_text(f"{counters['requests']} requests · {counters['rows']} rows")
+    expect(row.get_by_label("every")).to_have_value("1min")
     page.goto("/")
     expect(page.locator("[data-as-of]")).to_contain_text("Data as of")
     expect(page.locator("[data-stale-banner]")).to_have_count(0)
