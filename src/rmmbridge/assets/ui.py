@@ -106,7 +106,10 @@ async def assets_page(
         q=q.strip()[:200] or None,
         sort=sort,
         descending=descending,
-        **health,
+        needs_reboot=health["needs_reboot"],
+        failing_checks=health["failing_checks"],
+        patches_pending=health["patches_pending"],
+        maintenance_mode=health["maintenance_mode"],
     )
     now = state.clock()
     params = PageParams(page=max(1, page), page_size=PAGE_SIZE)
