@@ -16,7 +16,7 @@ from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import system_context
 
-from .conftest import PASSWORD, Account, Api, shot
+from .conftest import PASSWORD, Account, Api, nameless_buttons, shot, unlabeled_controls
 
 pytestmark = pytest.mark.e2e
 
@@ -64,6 +64,7 @@ def test_admin_edits_schedules_viewer_reads_them(live, account, api, tactical, n
     expect(page.locator("#schedules tr[data-schedule=alerts]").get_by_label("On")).not_to_be_checked()
     expect(page.locator("#schedules tr[data-schedule=alerts]")).to_contain_text("—")  # no next run when off
     shot(page, "settings-tactical-schedules-1280")
+    assert unlabeled_controls(page) == [] and nameless_buttons(page) == []
 
     reader = new_page(account=colleague(live, account, "viewer"))
     reader.goto(TACTICAL + "#schedules")
@@ -182,5 +183,7 @@ def test_live_status_health_chips_and_the_stale_banner(live, account, api, tacti
     for path in ("/", "/assets"):
         narrow.goto(path)
         expect(narrow.locator("[data-stale-banner]")).to_be_visible()
+        expect(narrow.get_by_role("heading", level=1)).to_have_count(1)
+        assert unlabeled_controls(narrow) == [] and nameless_buttons(narrow) == [], path
         assert narrow.evaluate("document.documentElement.scrollWidth") <= 390, f"{path}: no horizontal scroll"
     shot(narrow, "assets-stale-390")
