@@ -611,7 +611,7 @@ async def _page(
     if revealed:
         templates = {k: v.replace("<integration webhook secret>", revealed) for k, v in templates.items()}
 
-    kinds = [k for k, _ in SYNC_ACTIONS if KIND_CAPABILITY[k] in cls.capabilities]
+    kinds = [k for k in (*dict(SYNC_ACTIONS), "liveness") if KIND_CAPABILITY[k] in cls.capabilities]
     sync_rows = [(k, _kind_label(k, cls), out.sync_status.get(k)) for k in kinds]
     mode = out.auth_mode or spec.default_mode
     values = current_values(row, spec)
