@@ -51,7 +51,7 @@ def schedule(
         cls = state.registry.get(row.provider)
         if kind is not None:
             row = await update_schedule(db, ctx, cls, row, kind, enabled=enabled, interval_seconds=seconds)
-        return row.name, await schedule_views(db, ctx, cls, row)
+        return row.name, await schedule_views(db, ctx, cls, row, state.clock())
 
     name, views = run(lambda: with_tenant(tenant, _do))
     if json_out:

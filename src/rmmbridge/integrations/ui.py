@@ -646,7 +646,7 @@ async def _page(
         refreshes=int(refreshes or 0),
         duration=duration,
         sync_rows=sync_rows,
-        schedules=await schedule_views(db, ctx, cls, row),
+        schedules=await schedule_views(db, ctx, cls, row, state.clock()),
         schedule_form=schedule_form or {},
         kind_label=lambda k: _kind_label(k, cls),
         format_interval=format_interval,

@@ -54,7 +54,7 @@ async def list_schedules(state: State, db: DB, ctx: Reader, integration_id: uuid
     waits ten times the last pass's duration. ``interval_minutes`` is still accepted.
     """
     row = await get_integration(db, ctx, integration_id)
-    return await schedule_views(db, ctx, state.registry.get(row.provider), row)
+    return await schedule_views(db, ctx, state.registry.get(row.provider), row, state.clock())
 
 
 @router.get("/sync-runs", response_model=Page[SyncRunOut])
