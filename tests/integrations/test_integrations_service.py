@@ -48,11 +48,17 @@ async def test_settings_are_merged_never_replaced(http, tiny):
     r = await http.patch(f"/api/v1/integrations/{iid}", headers=h,
                          json={"settings": {"schedules": {"alerts": {"enabled": False}}}})
     s = r.json()["settings"]
-    assert s["schedules"] == {"devices": {"interval_minutes": 30}, "alerts": {"enabled": False}}
+    # The older spelling in minutes is accepted and stored in seconds.
+    assert s["schedules"] == {"devices": {"interval_seconds": 1800}, "alerts": {"enabled": False}}
     assert s["page_size"] == 10  # provider setting untouched
     r = await http.patch(f"/api/v1/integrations/{iid}", headers=h,
                          json={"settings": {"schedules": {"devices": {"interval_minutes": 1}}}})
     assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "settings.schedules.devices.interval_seconds"
+    r = await http.patch(f"/api/v1/integrations/{iid}", headers=h,
+                         json={"settings": {"schedules": {"liveness": {"interval_seconds": 20}}}})
+    assert r.status_code == 422 and "between 30 s and 15 min" in r.json()["detail"]
+    assert r.json()["errors"][0]["field"] == "settings.schedules.liveness.interval_seconds"
     r = await http.patch(f"/api/v1/integrations/{iid}", headers=h, json={"settings": {"schedules": {"coffee": {}}}})
     assert r.status_code == 422
 

@@ -82,6 +82,10 @@ async def test_scheduler_tick_fires_due_schedules_and_the_schedule_exists_once(t
     assert await ensure_schedule(temporal.client, queue, every=timedelta(hours=1)) is False
     schedule = await temporal.client.get_schedule_handle(SCHEDULE_ID).describe()
     assert schedule.schedule.spec.intervals[0].every == timedelta(hours=1)
+    # A worker of a release with another tick brings the existing schedule to its interval.
+    assert await ensure_schedule(temporal.client, queue, every=timedelta(hours=2)) is False
+    schedule = await temporal.client.get_schedule_handle(SCHEDULE_ID).describe()
+    assert [i.every for i in schedule.schedule.spec.intervals] == [timedelta(hours=2)]
     # One tick, run now (the schedule would start the same workflow every interval).
     result = await temporal.client.execute_workflow(
         SCHEDULER_TICK_WORKFLOW, id=f"tick-{uuid.uuid4().hex[:8]}", task_queue=queue

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, ValidationFailed
-from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
 from rmmbridge.storage.models import ExternalEntityMapping, RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
@@ -22,18 +21,19 @@ from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.deps import DB, State
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
+from rmmbridge.web.ui.live_status import HEALTH_CHIPS, HEALTH_PARAMS, parse_flag, stale_integrations
 from rmmbridge.web.ui.render import redirect, render
 
 from . import repository, service, views
 from .schemas import AssetUpdate
-from .status import STATUSES
+from .status import COUNT_BUCKETS
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 SOFTWARE_ROWS = 500
 TYPES = ("workstation", "server")
 ASSET_STATUSES = ("active", "inactive", "retired")
-FILTER_KEYS = ("client_id", "provider", "integration_id", "asset_type", "agent_status", "status", "q")
+FILTER_KEYS = ("client_id", "provider", "integration_id", "asset_type", "agent_status", "status", "q", *HEALTH_PARAMS)
 # Columns that sort, and the label of each.
 SORTABLE = {"name": "Name", "client": "Client", "type": "Type", "last_seen": "Last seen", "status": "Status"}
 
@@ -79,11 +79,21 @@ async def assets_page(
     agent_status: str = "",
     status: str = "",
     q: str = "",
+    needs_reboot: str = "",
+    failing_checks: str = "",
+    patches_pending: str = "",
+    maintenance_mode: str = "",
     sort: str = "name",
     order: str = "asc",
     page: int = 1,
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
+    health = {
+        "needs_reboot": parse_flag(needs_reboot),
+        "failing_checks": parse_flag(failing_checks),
+        "patches_pending": parse_flag(patches_pending),
+        "maintenance_mode": parse_flag(maintenance_mode),
+    }
     sort = sort if sort in repository.SORTS else "name"
     descending = order == "desc"
     filters = repository.AssetFilters(
@@ -91,16 +101,24 @@ async def assets_page(
         provider=provider or None,
         integration_id=views.parse_uuid(integration_id),
         asset_type=_choice(asset_type, TYPES),
-        agent_status=_choice(agent_status, STATUSES),
+        agent_status=_choice(agent_status, COUNT_BUCKETS),
         status=_choice(status, ASSET_STATUSES),
         q=q.strip()[:200] or None,
         sort=sort,
         descending=descending,
+        needs_reboot=health["needs_reboot"],
+        failing_checks=health["failing_checks"],
+        patches_pending=health["patches_pending"],
+        maintenance_mode=health["maintenance_mode"],
     )
-    now = utcnow()
+    now = state.clock()
     params = PageParams(page=max(1, page), page_size=PAGE_SIZE)
     rows, total = await paginate(db, repository.list_query(ctx, filters, now), params)
-    counts = await repository.status_counts(db, ctx, filters, now)
+    # Status and health counts of the same filtered rows (the status chips ignore their own filter).
+    per_client, health_counts = await repository.summary_counts(db, ctx, filters, now)
+    counts: dict[str, int] = {}
+    for (_client, bucket), n in per_client.items():
+        counts[bucket] = counts.get(bucket, 0) + n
     current = {
         "client_id": str(filters.client_id) if filters.client_id else "",
         "provider": filters.provider or "",
@@ -109,6 +127,7 @@ async def assets_page(
         "agent_status": filters.agent_status or "",
         "status": filters.status or "",
         "q": filters.q or "",
+        **{k: ("true" if v else "false") if v is not None else "" for k, v in health.items()},
     }
 
     def url(**changes: Any) -> str:
@@ -138,7 +157,11 @@ async def assets_page(
         total=total,
         counts=counts,
         count_all=sum(counts.values()),
-        statuses=STATUSES,
+        statuses=COUNT_BUCKETS,
+        health_chips=HEALTH_CHIPS,
+        health_counts=health_counts,
+        data_as_of=await repository.data_as_of(db, ctx, filters.integration_id),
+        stale=await stale_integrations(db, ctx, state.registry, now),
         current=current,
         sort=sort,
         order=order,
@@ -215,7 +238,7 @@ async def asset_page(
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
     asset = await service.get_asset(db, ctx, asset_id)
-    out = await views.asset_out(db, ctx, asset)
+    out = await views.asset_out(db, ctx, asset, state.clock())
     software_rows = list((await db.execute(repository.software_query(ctx, asset.id, True).limit(SOFTWARE_ROWS))).all())
     software_total = await db.scalar(
         select(func.count()).select_from(repository.software_query(ctx, asset.id, True).order_by(None).subquery())
@@ -322,7 +345,7 @@ async def edit_page(
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_write)
     asset = await service.get_asset(db, ctx, asset_id)
-    out = await views.asset_out(db, ctx, asset)
+    out = await views.asset_out(db, ctx, asset, state.clock())
     return render(
         request,
         "asset_edit.html",

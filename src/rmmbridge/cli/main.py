@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, demo, integrations, inventory, server, simulate, sync
+from . import admin, demo, integrations, inventory, schedules, server, simulate, sync
 
 app = typer.Typer(
     name="rmmbridge",
@@ -32,6 +32,7 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.token_app, name="token")
+integrations.integrations_app.command("schedule")(schedules.schedule)
 app.add_typer(integrations.integrations_app, name="integrations")
 app.add_typer(integrations.mappings_app, name="mappings")
 app.add_typer(sync.sync_app, name="sync")

@@ -60,7 +60,12 @@ async def get_integration(state: State, db: DB, ctx: Reader, integration_id: uui
 async def update_integration(
     state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: IntegrationUpdate
 ) -> IntegrationOut:
-    """Rename, or change settings (merged into the stored ones: schedules, lifecycle, provider options)."""
+    """Rename, or change settings (merged into the stored ones: schedules, lifecycle, provider options).
+
+    Schedules: ``{"settings": {"schedules": {"<kind>": {"enabled": true, "interval_seconds": 60}}}}``;
+    liveness 30 s – 15 min, the other kinds 5 min – 7 days (``interval_minutes`` is still accepted).
+    ``GET /integrations/{id}/schedules`` shows each one with its next and last run.
+    """
     return service.to_out(await service.update_integration(db, ctx, integration_id, body), state.registry)
 
 

@@ -31,7 +31,7 @@ from .schemas import (
     SyncKindStatus,
     TestOut,
 )
-from .settings import merge_settings, validate_framework_settings
+from .settings import merge_settings, upgrade_stored, validate_framework_settings
 
 ROW_FIELDS = ("instance_url", "auth_mode")
 
@@ -122,7 +122,7 @@ async def update_integration(
     if data.name is not None:
         row.name = data.name.strip()
     if data.settings is not None:
-        row.settings = merge_settings(row.settings or {}, validate_framework_settings(data.settings))
+        row.settings = merge_settings(upgrade_stored(row.settings or {}), validate_framework_settings(data.settings))
     await session.flush()
     return row
 

@@ -30,6 +30,7 @@ from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Capability, Provider, ProviderConfig
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, RmmOrganizationMapping, SyncRun, WebhookDelivery
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
+from rmmbridge.sync.schedules import schedule_views, update_schedule
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.auth import SessionAuth
 from rmmbridge.tenancy.permissions import Permission
@@ -41,6 +42,7 @@ from rmmbridge.web.ui.render import redirect, render
 
 from . import mappings, repository, service, webhooks
 from .schemas import CredentialsIn, IntegrationCreate, MappingUpdate
+from .settings import SCHEDULE_KINDS, format_interval, parse_interval
 from .views import mapping_out, webhook_info
 
 router = APIRouter(include_in_schema=False)
@@ -62,6 +64,7 @@ KIND_LABELS = {
     "alerts": "Alerts",
     "software": "Software",
     "agent": "Device refresh",
+    "liveness": "Live status",
 }
 CAPABILITY_LABELS = {
     Capability.connection_test: "Connection test",
@@ -517,6 +520,7 @@ async def _counts(db: AsyncSession, auth: SessionAuth, row: RmmIntegration) -> d
         "offline": status.get("offline", 0),
         "overdue": status.get("overdue", 0),
         "unknown": status.get("unknown", 0),
+        "stale": status.get("stale", 0),
         "alerts": int(alerts or 0),
     }
 
@@ -536,6 +540,7 @@ async def _page(
     error: str = "",
     revealed: str | None = None,
     form_values: dict[str, Any] | None = None,
+    schedule_form: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
     ctx = auth.ctx
@@ -606,7 +611,7 @@ async def _page(
     if revealed:
         templates = {k: v.replace("<integration webhook secret>", revealed) for k, v in templates.items()}
 
-    kinds = [k for k, _ in SYNC_ACTIONS if KIND_CAPABILITY[k] in cls.capabilities]
+    kinds = [k for k in (*dict(SYNC_ACTIONS), "liveness") if KIND_CAPABILITY[k] in cls.capabilities]
     sync_rows = [(k, _kind_label(k, cls), out.sync_status.get(k)) for k in kinds]
     mode = out.auth_mode or spec.default_mode
     values = current_values(row, spec)
@@ -641,6 +646,10 @@ async def _page(
         refreshes=int(refreshes or 0),
         duration=duration,
         sync_rows=sync_rows,
+        schedules=await schedule_views(db, ctx, cls, row, state.clock()),
+        schedule_form=schedule_form or {},
+        kind_label=lambda k: _kind_label(k, cls),
+        format_interval=format_interval,
         counts=counts,
         webhook_log_days=state.settings.webhook_log_days,
         expires_in_days=expires_in_days(row),
@@ -964,6 +973,50 @@ async def start_sync(
     label = _kind_label(kind, cls)
     note = "was already running; showing its progress" if started.joined else "started"
     return _back(cls, row, "sync", run=str(started.run.id), ok=f"{label} sync {note}.")
+
+
+# --------------------------------------------------------------------------- routes: schedules
+
+
+@router.post(BASE + "/{provider}/{integration_id}/schedules/{kind}")
+async def save_schedule(
+    request: Request,
+    state: State,
+    db: DB,
+    auth: UiAuth,
+    form: Form,
+    provider: str,
+    integration_id: uuid.UUID,
+    kind: str,
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    if kind not in SCHEDULE_KINDS:
+        raise NotFound(f"no schedule '{kind}'")
+    typed = str(form.get("interval") or "").strip()
+    enabled = form.get("enabled") in ("true", "on", "1")
+    label = _kind_label(kind, cls)
+    try:
+        seconds = parse_interval(typed) if typed else None
+        await update_schedule(db, ctx, cls, row, kind, enabled=enabled, interval_seconds=seconds)
+    except AppError as exc:
+        await db.rollback()
+        row = await _row(db, auth, cls, integration_id)
+        message = exc.errors[0].get("message", exc.detail) if exc.errors else exc.detail
+        return await _page(
+            request,
+            state,
+            db,
+            auth,
+            cls,
+            row,
+            error=f"{label} schedule not saved: {message}",
+            schedule_form={"kind": kind, "interval": typed, "enabled": enabled, "error": message},
+            status_code=422,
+        )
+    text = f"every {format_interval(seconds)}" if seconds and enabled else ("on" if enabled else "off")
+    return _back(cls, row, "schedules", ok=f"{label} schedule saved: {text}.")
 
 
 # --------------------------------------------------------------------------- routes: mappings

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
+from rmmbridge.integrations.service import get_integration
 from rmmbridge.storage.models import SyncRun
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
@@ -16,13 +17,14 @@ from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
 from . import runs
-from .schemas import SyncRequest, SyncRunOut, SyncStarted
+from .schedules import schedule_views
+from .schemas import ScheduleOut, SyncRequest, SyncRunOut, SyncStarted
 from .service import request_sync
 
 router = APIRouter(tags=["sync"], responses=error_responses(401, 403))
 Reader = Annotated[TenantContext, Depends(require(Permission.settings_read))]
 Operator = Annotated[TenantContext, Depends(require(Permission.sync_run))]
-Kind = Literal["scopes", "devices", "alerts", "software"]
+Kind = Literal["scopes", "devices", "alerts", "software", "liveness"]
 
 
 @router.post(
@@ -40,13 +42,28 @@ async def start_sync(
     return SyncStarted(run=SyncRunOut.model_validate(started.run), joined=started.joined)
 
 
+@router.get(
+    "/integrations/{integration_id}/schedules", response_model=list[ScheduleOut], responses=error_responses(404)
+)
+async def list_schedules(state: State, db: DB, ctx: Reader, integration_id: uuid.UUID) -> list[ScheduleOut]:
+    """Every sync kind the provider supports: its schedule, next run and last run.
+
+    Change a schedule with ``PATCH /integrations/{id}`` and
+    ``{"settings": {"schedules": {"liveness": {"interval_seconds": 60, "enabled": true}}}}``:
+    liveness 30 s – 15 min (default on, 60 s), the other kinds 5 min – 7 days. A liveness pass also
+    waits ten times the last pass's duration. ``interval_minutes`` is still accepted.
+    """
+    row = await get_integration(db, ctx, integration_id)
+    return await schedule_views(db, ctx, state.registry.get(row.provider), row, state.clock())
+
+
 @router.get("/sync-runs", response_model=Page[SyncRunOut])
 async def list_runs(
     db: DB,
     ctx: Reader,
     paging: Paging,
     integration_id: uuid.UUID | None = None,
-    kind: Annotated[Literal["scopes", "devices", "alerts", "software", "agent"] | None, Query()] = None,
+    kind: Annotated[Literal["scopes", "devices", "alerts", "software", "agent", "liveness"] | None, Query()] = None,
     status: Annotated[Literal["queued", "running", "succeeded", "partial", "failed"] | None, Query()] = None,
 ) -> Page[SyncRunOut]:
     query = select(SyncRun).where(SyncRun.tenant_id == ctx.tenant_id)

@@ -15,19 +15,19 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rmmbridge.errors import AppError
-from rmmbridge.integrations.settings import schedules_of
+from rmmbridge.integrations.settings import EffectiveSchedule
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import KIND_CAPABILITY
+from rmmbridge.providers.registry import ProviderRegistry
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState, SyncRun
 from rmmbridge.storage.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.web.state import AppState
 
-from . import runs
+from . import runs, schedules
 from .runner import process_identity, runner_of
 from .service import request_sync
 
@@ -55,37 +55,60 @@ async def acquire_lease(session: AsyncSession, holder: str, ttl: timedelta, now:
     return True
 
 
-async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
-    """Start every due schedule of every active integration. Returns '<integration>:<kind>' fired."""
-    now = now or utcnow()
-    fired: list[str] = []
-    async with unit_of_work(state.sessionmaker) as session:
+async def due_schedules(
+    sessionmaker: async_sessionmaker[AsyncSession], registry: ProviderRegistry, now: datetime
+) -> list[tuple[RmmIntegration, EffectiveSchedule]]:
+    """Every (active integration, schedule) due at ``now``: a tick's fixed cost, a few set-based
+    queries whatever the number of integrations and the length of their run history."""
+    async with unit_of_work(sessionmaker, read_only=True) as session:
         integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
         states = {(s.tenant_id, s.integration_id, s.kind): s for s in await session.scalars(select(ScheduleState))}
+        passes = await schedules.latest_runs(session, schedules.ADAPTIVE_KINDS, finished=True)
+        running = await schedules.active_kinds(session)
+    due: list[tuple[RmmIntegration, EffectiveSchedule]] = []
     for integration in integrations:
-        if integration.provider not in state.registry:
+        if integration.provider not in registry:
             continue
-        capabilities = state.registry.get(integration.provider).capabilities
-        for kind, schedule in schedules_of(integration.settings or {}).items():
-            if not schedule.enabled or KIND_CAPABILITY[kind] not in capabilities:
+        cls = registry.get(integration.provider)
+        for schedule in schedules.supported_schedules(cls, integration.settings or {}):
+            key = (integration.tenant_id, integration.id, schedule.kind)
+            if not schedule.enabled or key in running:
                 continue
-            key = (integration.tenant_id, integration.id, kind)
             current = states.get(key)
-            if current is not None and current.next_due_at > now:
-                continue
-            ctx = system_context(integration.tenant_id, "scheduler")
-            try:
-                async with unit_of_work(state.sessionmaker) as session:
-                    await request_sync(state, session, ctx, integration.id, kind, "schedule")
-                    row = await session.get(ScheduleState, key)
-                    if row is None:
-                        row = ScheduleState(tenant_id=key[0], integration_id=key[1], kind=kind, next_due_at=now)
-                        session.add(row)
-                    row.last_fired_at = now
-                    row.next_due_at = now + timedelta(minutes=schedule.interval_minutes or 60)
-                fired.append(f"{integration.id}:{kind}")
-            except AppError as exc:
-                log.warning("schedule_skipped", integration_id=str(integration.id), kind=kind, reason=exc.detail)
+            when = schedules.next_start(
+                schedule, current.last_fired_at if current else None, schedules.timing_of(passes.get(key))
+            )
+            if schedules.is_due(when, now):
+                due.append((integration, schedule))
+    return due
+
+
+async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
+    """Start every due schedule of every active integration. Returns '<integration>:<kind>' fired.
+
+    Due is :func:`schedules.next_start` (interval from the last firing, adaptive for liveness).
+    A kind whose run is still queued or running is skipped quietly: it is not due until it ends.
+    """
+    now = now or state.clock()
+    fired: list[str] = []
+    for integration, schedule in await due_schedules(state.sessionmaker, state.registry, now):
+        key = (integration.tenant_id, integration.id, schedule.kind)
+        ctx = system_context(integration.tenant_id, "scheduler")
+        try:
+            async with unit_of_work(state.sessionmaker) as session:
+                started = await request_sync(state, session, ctx, integration.id, schedule.kind, "schedule")
+                if started.joined:  # started by someone else since we looked: theirs counts
+                    continue
+                row = await session.get(ScheduleState, key)
+                if row is None:
+                    row = ScheduleState(tenant_id=key[0], integration_id=key[1], kind=schedule.kind, next_due_at=now)
+                    session.add(row)
+                row.last_fired_at = now
+                # Informational (the rule is recomputed each tick from current settings).
+                row.next_due_at = now + timedelta(seconds=schedule.interval_seconds)
+            fired.append(f"{integration.id}:{schedule.kind}")
+        except AppError as exc:
+            log.warning("schedule_skipped", integration_id=str(integration.id), kind=schedule.kind, reason=exc.detail)
     return fired
 
 
@@ -179,8 +202,12 @@ async def _next_keep_alive(session: AsyncSession, row: RmmIntegration, now: date
     sched.next_due_at = now + timedelta(minutes=minutes)
 
 
+# Liveness may run every 30 s; a 10 s tick keeps its cadence within a tenth of that.
+TICK_SECONDS = 10.0
+
+
 class Scheduler:
-    def __init__(self, state: AppState, tick_s: float = 30.0) -> None:
+    def __init__(self, state: AppState, tick_s: float = TICK_SECONDS) -> None:
         self.state = state
         self.tick_s = tick_s
         self.holder = process_identity()

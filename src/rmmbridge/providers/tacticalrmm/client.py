@@ -106,7 +106,7 @@ class TacticalClient:
         split = urlsplit(self.base)
         self.host = split.netloc
         self.retry_policy = RetryPolicy()
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.sleep: Callable[[float], Awaitable[None]] = ctx.sleep
         self.beta_timeout = BETA_TIMEOUT
         self.heavy_timeout = HEAVY_TIMEOUT
         self.auth_timeout = AUTH_TIMEOUT
@@ -502,13 +502,19 @@ class TacticalClient:
 
     @asynccontextmanager
     async def stream(
-        self, path: str, *, timeout: httpx.Timeout | None = None, perm: str | None = None, feature: str | None = None
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        timeout: httpx.Timeout | None = None,
+        perm: str | None = None,
+        feature: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """A classified, authenticated streaming GET; the body is left unread for the caller."""
         response: httpx.Response | None = None
         for attempt in (1, 2):
             generation = self._token_generation
-            response = await self.raw("GET", path, timeout=timeout or self.heavy_timeout, stream=True)
+            response = await self.raw("GET", path, params=params, timeout=timeout or self.heavy_timeout, stream=True)
             if response.status_code == 401 and self.knox and attempt == 1:
                 await response.aclose()
                 await self._reauthenticate(generation, None)

@@ -189,13 +189,15 @@ def create_app(
     login_rate_per_day: int = 300,
     live_agents: bool = False,
     serving_cost: ServingCostModel | ServingCostGate | None = None,
+    stop_share: float = 0.0,
 ) -> TacticalSimulator:
     """Build a simulated Tactical RMM 1.5.x server over ``fleet``.
 
     ``api_key`` belongs to a superuser named ``"api"`` (added unless ``users`` has one); ``users``
     defaults to :func:`default_users` (a non-TOTP and a TOTP superuser, see ``DEFAULT_CREDENTIALS``).
     ``api_keys`` adds more keys (expiring, or owned by restricted/inactive users). ``clock`` drives
-    status, Knox expiry, TOTP and throttles. ``live_agents`` lets online agents keep checking in.
+    status, Knox expiry, TOTP and throttles. ``live_agents`` lets online agents keep checking in;
+    ``stop_share`` of them are out at any moment (they stop checking in, then come back).
     ``serving_cost`` makes requests take the real server's time (``serving_cost.py``; a gate when a
     test drives its clock).
     """
@@ -213,6 +215,7 @@ def create_app(
         allowed_hosts=allowed_hosts,
         live_agents=live_agents,
         serving=ServingCostGate(serving_cost) if isinstance(serving_cost, ServingCostModel) else serving_cost,
+        stop_share=stop_share,
     )
     state.login_throttles = {
         scope: [

@@ -7,12 +7,12 @@
 | ``POST /_sim/faults`` | a :class:`Fault` as JSON (``kind`` required) | arm it |
 | ``DELETE /_sim/faults`` | - | disarm all |
 | ``POST /_sim/clock`` | ``{"offset_s": n}`` or ``{"advance_s": n}`` or ``{"now": iso}`` | move simulated time |
-| ``POST /_sim/settings`` | ``beta_api_enabled`` / ``mode`` / ``allowed_hosts`` / ``live_agents`` | switch behaviour |
+| ``POST /_sim/settings`` | ``beta_api_enabled``, ``mode``, ``allowed_hosts``, ``live_agents``, ``stop_share`` | set |
 | ``GET /_sim/serving`` | - | the serving-cost model, workers busy and queued, the served-request log |
 | ``DELETE /_sim/serving`` | - | clear that log |
 | ``POST /_sim/heartbeat`` | - | live agents check in now |
 | ``POST /_sim/agents`` | ``{"site": id, "kind": "win_ws"}`` | install an agent |
-| ``POST /_sim/agents/<pk>`` | ``{"site": id}`` / ``{"last_seen": iso or null}`` / ``{"hostname": s}`` | change it |
+| ``POST /_sim/agents/<pk>`` | ``site`` / ``last_seen`` (iso, null) / ``hostname`` / ``live`` (checks in) | change it |
 | ``DELETE /_sim/agents/<pk>`` | - | delete it (and its alerts) |
 | ``POST /_sim/alerts`` | ``{"agent": pk or null, "alert_type": …, "severity": …, "message": …}`` | open an alert |
 | ``POST /_sim/alerts/<id>/resolve`` | - | resolve it |
@@ -53,11 +53,13 @@ def _summary(state: SimState) -> dict[str, Any]:
         "beta_api_enabled": state.beta_api_enabled,
         "allowed_hosts": state.allowed_hosts,
         "live_agents": state.live_agents,
+        "stop_share": state.stop_share,
         "requests_served": state.requests_served,
         "clients": len(fleet.clients),
         "sites": len(fleet.sites),
         "agents": len(fleet.agents),
         "agent_status": fleet.status_counts(now),
+        "agent_status_by_client": {str(cid): counts for cid, counts in fleet.status_counts_by_client(now).items()},
         "alerts": len(fleet.alerts),
         "open_alerts": sum(1 for a in fleet.alerts.values() if a.is_open),
         "knox_tokens": len(state.auth.tokens),
@@ -117,6 +119,11 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
             state.allowed_hosts = data["allowed_hosts"]
         if "live_agents" in data:
             state.live_agents = bool(data["live_agents"])
+        if "stop_share" in data:
+            share = float(data["stop_share"])
+            if not 0 <= share <= 1:
+                raise ControlError("stop_share is between 0 and 1")
+            state.stop_share = share
         return json_response(_summary(state))
     if path == "/_sim/serving" and method in ("GET", "DELETE"):
         if state.serving is None:
@@ -144,6 +151,8 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
                 fleet.set_last_seen(pk, parse_iso(data["last_seen"]) if data["last_seen"] else None)
             if "hostname" in data:
                 fleet.rename_agent(pk, str(data["hostname"]), when=state.now())
+            if "live" in data:  # false: the agent stops checking in; true: it checks in again
+                fleet.agents[pk].live = bool(data["live"])
             agent = fleet.agents[pk]
             return json_response({"id": agent.pk, "site": agent.site_id, "last_seen": iso(agent.last_seen),
                                   "hostname": agent.hostname})

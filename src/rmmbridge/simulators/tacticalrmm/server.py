@@ -43,7 +43,7 @@ def serve(
 
     creds = credentials_for_seed(seed)
     fleet = generate_fleet(seed=seed, clients=clients, agents=agents)
-    app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True,
+    app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True, stop_share=0.03,
                      serving_cost=serving_cost)
     print(banner(f"http://{host}:{port}", creds, datetime.now(UTC)), flush=True)
     if serving_cost is not None:
