@@ -103,6 +103,17 @@ $withApps: Boolean!) {
   }
 }"""
 
+# The liveness pass (issue #11): only what moves. ``eidLastSeen`` is TDS metadata (a virtual sensor), so this
+# walk evaluates no sensor on any endpoint; Tanium has no status verdict and no cheap health field to add
+# (reference §5: status comes from ``eidLastSeen`` and the integration's thresholds).
+LIVENESS_DOC = """query RmmbridgeTaniumLiveness($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
+  endpoints(first: $first, after: $after, filter: $filter) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges { node { id eidLastSeen } }
+  }
+}"""
+
 SOFTWARE_DOC = """query RmmbridgeTaniumSoftware($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
   endpoints(first: $first, after: $after, filter: $filter) {
     totalRecords
@@ -211,6 +222,7 @@ class TaniumHttp:
         self.deadline_s = config.request_timeout_s + 10.0
         self._slots = asyncio.Semaphore(config.max_concurrent_requests)
         self._http: httpx.AsyncClient | None = None
+        self.requests = 0  # HTTP requests sent (retries included): what a pass cost the Tanium server
 
     @property
     def token(self) -> str:
@@ -259,6 +271,7 @@ class TaniumHttp:
 
         async def attempt() -> httpx.Response:
             async with self._slots:
+                self.requests += 1
                 try:
                     async with asyncio.timeout(deadline):
                         response = await self.http.send(request)
@@ -410,6 +423,7 @@ __all__ = [
     "GATEWAY_PATH",
     "GROUPS_PROBE_DOC",
     "LAST_SEEN_DOC",
+    "LIVENESS_DOC",
     "MEMBERSHIP_DOC",
     "MY_TOKENS_DOC",
     "NOW_DOC",
