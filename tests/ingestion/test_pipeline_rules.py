@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import event, func, select
 
 from rmmbridge.ingestion.devices import DeviceIngestor
-from rmmbridge.ingestion.lifecycle import recompute_status
+from rmmbridge.ingestion.liveness import recompute_status
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import DevicePage
 from rmmbridge.storage.db import unit_of_work

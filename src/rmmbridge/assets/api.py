@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from rmmbridge.errors import ValidationFailed
-from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
 from rmmbridge.storage.models import ExternalEntityMapping
 from rmmbridge.sync.schemas import SyncRunOut, SyncStarted
@@ -21,7 +20,7 @@ from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
 from . import repository, service, views
-from .schemas import AssetOut, AssetSummary, AssetUpdate, SoftwareOut
+from .schemas import AssetOut, AssetsSummary, AssetSummary, AssetUpdate, SoftwareOut
 
 router = APIRouter(prefix="/assets", tags=["assets"], responses=error_responses(401, 403))
 Reader = Annotated[TenantContext, Depends(require(Permission.assets_read))]
@@ -30,6 +29,7 @@ Writer = Annotated[TenantContext, Depends(require(Permission.assets_write))]
 
 @router.get("", response_model=Page[AssetSummary], summary="List assets")
 async def list_assets(
+    state: State,
     db: DB,
     ctx: Reader,
     paging: Paging,
@@ -37,24 +37,57 @@ async def list_assets(
     provider: Annotated[str | None, Query(max_length=40)] = None,
     integration_id: uuid.UUID | None = None,
     asset_type: Literal["workstation", "server"] | None = None,
-    agent_status: Literal["online", "offline", "overdue", "unknown"] | None = None,
+    agent_status: Annotated[
+        Literal["online", "offline", "overdue", "unknown", "stale"] | None,
+        Query(description="stale: not checked for 3 liveness intervals (then not counted as anything else)"),
+    ] = None,
     status: Literal["active", "inactive", "retired"] | None = None,
     q: Annotated[str | None, Query(max_length=200, description="name, serial, IP or user contains")] = None,
     sort: Literal["name", "type", "status", "last_seen", "client", "updated"] = "name",
     order: Literal["asc", "desc"] = "asc",
+    needs_reboot: bool | None = None,
+    failing_checks: Annotated[bool | None, Query(description="at least one failing check")] = None,
+    patches_pending: bool | None = None,
+    maintenance_mode: bool | None = None,
 ) -> Page[AssetSummary]:
-    """Agent status is computed at read time from last-seen and the agent's thresholds."""
+    """Agent status is the RMM's rule applied to the last-seen the liveness pass keeps fresh."""
     filters = repository.AssetFilters(
-        client_id, provider, integration_id, asset_type, agent_status, status, q, sort=sort, descending=order == "desc"
+        client_id,
+        provider,
+        integration_id,
+        asset_type,
+        agent_status,
+        status,
+        q,
+        sort=sort,
+        descending=order == "desc",
+        needs_reboot=needs_reboot,
+        failing_checks=failing_checks,
+        patches_pending=patches_pending,
+        maintenance_mode=maintenance_mode,
     )
-    rows, total = await paginate(db, repository.list_query(ctx, filters, utcnow()), paging)
+    rows, total = await paginate(db, repository.list_query(ctx, filters, state.clock()), paging)
     return make_page([views.summary(*row) for row in rows], total, paging)
 
 
+@router.get("/summary", response_model=AssetsSummary, summary="Fleet status and health counts")
+async def assets_summary(
+    state: State,
+    db: DB,
+    ctx: Reader,
+    client_id: uuid.UUID | None = None,
+    integration_id: uuid.UUID | None = None,
+) -> AssetsSummary:
+    """Counts per status (stale its own bucket) in total and per client, health counts, and when
+    the statuses were last checked (``data_as_of``)."""
+    filters = repository.AssetFilters(client_id=client_id, integration_id=integration_id)
+    return await views.fleet_summary(db, ctx, filters, state.clock())
+
+
 @router.get("/{asset_id}", response_model=AssetOut, responses=error_responses(404))
-async def get_asset(db: DB, ctx: Reader, asset_id: uuid.UUID) -> AssetOut:
+async def get_asset(state: State, db: DB, ctx: Reader, asset_id: uuid.UUID) -> AssetOut:
     """The asset with its extension (hardware, OS, vitals), mappings, recent alerts and history."""
-    return await views.asset_out(db, ctx, await service.get_asset(db, ctx, asset_id))
+    return await views.asset_out(db, ctx, await service.get_asset(db, ctx, asset_id), state.clock())
 
 
 @router.patch("/{asset_id}", response_model=AssetOut, responses=error_responses(404, 422))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.storage.models import (
     Asset,
     AssetHistory,
+    AssetLiveness,
     AssetSoftware,
     Client,
     ExternalEntityMapping,
@@ -24,13 +25,13 @@ from rmmbridge.storage.models import (
 )
 from rmmbridge.tenancy.context import TenantContext
 
-from .status import status_expr
+from .status import bucket_sql, join_liveness, observed_sql, stale_sql, status_sql
 
 SORTS = {
     "name": func.lower(Asset.name),
     "type": Asset.asset_type,
     "status": Asset.status,
-    "last_seen": Asset.last_seen_at,
+    "last_seen": AssetLiveness.last_seen_at,
     "client": Client.name,
     "updated": Asset.updated_at,
 }
@@ -48,21 +49,41 @@ class AssetFilters:
     include_retired: bool = False
     sort: str = "name"
     descending: bool = False
+    # Device health (asset_liveness); None: no filter.
+    needs_reboot: bool | None = None
+    failing_checks: bool | None = None
+    patches_pending: bool | None = None
+    maintenance_mode: bool | None = None
 
 
-def list_query(ctx: TenantContext, f: AssetFilters, now: datetime) -> Select:  # type: ignore[type-arg]
-    live_status = status_expr(now).label("live_status")
+def _health(f: AssetFilters) -> list[Any]:
+    lv = AssetLiveness
+    conditions: list[Any] = []
+    for flag, condition in (
+        (f.needs_reboot, lv.needs_reboot.is_(True)),
+        (f.failing_checks, lv.checks_failing > 0),
+        (f.patches_pending, lv.patches_pending.is_(True)),
+        (f.maintenance_mode, lv.maintenance_mode.is_(True)),
+    ):
+        if flag is True:
+            conditions.append(condition)
+        elif flag is False:
+            conditions.append(or_(~condition, condition.is_(None)))
+    return conditions
+
+
+def _filtered(ctx: TenantContext, f: AssetFilters, now: datetime, *columns: Any) -> Select:  # type: ignore[type-arg]
+    """``columns`` over assets with their client, extension and liveness rows, filtered."""
     ws, sv = WorkstationAsset, ServerAsset
-    os_name = func.coalesce(ws.os_name, sv.os_name).label("os_name")
-    user = func.coalesce(ws.current_user, sv.current_user).label("current_user")
-    ip = func.coalesce(ws.primary_ip, sv.primary_ip).label("primary_ip")
     query = (
-        select(Asset, Client.name.label("client_name"), live_status, os_name, user, ip)
+        select(*columns)
+        .select_from(Asset)
         .outerjoin(Client, and_(Client.tenant_id == Asset.tenant_id, Client.id == Asset.client_id))
         .outerjoin(ws, and_(ws.tenant_id == Asset.tenant_id, ws.asset_id == Asset.id))
         .outerjoin(sv, and_(sv.tenant_id == Asset.tenant_id, sv.asset_id == Asset.id))
         .where(Asset.tenant_id == ctx.tenant_id)
     )
+    query = join_liveness(query, Asset)
     if f.client_id:
         query = query.where(Asset.client_id == f.client_id)
     if f.provider:
@@ -76,7 +97,9 @@ def list_query(ctx: TenantContext, f: AssetFilters, now: datetime) -> Select:  #
     elif not f.include_retired:
         query = query.where(Asset.status != "retired")
     if f.agent_status:
-        query = query.where(status_expr(now) == f.agent_status)
+        # "stale" is its own bucket: a stale device is not counted (or filtered) as offline.
+        query = query.where(bucket_sql(now) == f.agent_status)
+    query = query.where(*_health(f))
     if f.q:
         like = f"%{f.q.lower().replace('%', '').replace('_', '')}%"
         query = query.where(
@@ -91,15 +114,99 @@ def list_query(ctx: TenantContext, f: AssetFilters, now: datetime) -> Select:  #
                 sv.wan_ip.like(like),
             )
         )
+    return query
+
+
+def list_query(ctx: TenantContext, f: AssetFilters, now: datetime) -> Select:  # type: ignore[type-arg]
+    """Rows of (asset, client name, shown status, os, user, ip, liveness row, observed at, stale)."""
+    ws, sv = WorkstationAsset, ServerAsset
+    query = _filtered(
+        ctx,
+        f,
+        now,
+        Asset,
+        Client.name.label("client_name"),
+        status_sql(now).label("live_status"),
+        func.coalesce(ws.os_name, sv.os_name).label("os_name"),
+        func.coalesce(ws.current_user, sv.current_user).label("current_user"),
+        func.coalesce(ws.primary_ip, sv.primary_ip).label("primary_ip"),
+        AssetLiveness,
+        observed_sql().label("status_observed_at"),
+        stale_sql(now).label("status_stale"),
+    )
     column = SORTS.get(f.sort, Asset.name)
     return query.order_by(column.desc() if f.descending else column, Asset.id)
 
 
+def _buckets(ctx: TenantContext, f: AssetFilters, now: datetime) -> Any:
+    """A narrow subquery (client, bucket, health) for counting; grouping happens outside it because
+    PostgreSQL cannot match a GROUP BY expression whose bound parameters differ from the SELECT's."""
+    lv = AssetLiveness
+    return _filtered(
+        ctx,
+        AssetFilters(**{**f.__dict__, "agent_status": None}),
+        now,
+        Asset.client_id,
+        bucket_sql(now).label("bucket"),
+        lv.needs_reboot,
+        lv.checks_failing,
+        lv.checks_warning,
+        lv.patches_pending,
+        lv.maintenance_mode,
+        lv.pending_actions,
+    ).subquery()
+
+
 async def status_counts(session: AsyncSession, ctx: TenantContext, f: AssetFilters, now: datetime) -> dict[str, int]:
-    """Counts per live agent status for the same filters (ignoring the agent-status filter itself)."""
-    base = list_query(ctx, AssetFilters(**{**f.__dict__, "agent_status": None}), now).order_by(None).subquery()
-    rows = await session.execute(select(base.c.live_status, func.count()).group_by(base.c.live_status))
+    """Counts per status bucket (online / offline / overdue / unknown / stale) for the same filters
+    (ignoring the agent-status filter itself)."""
+    base = _buckets(ctx, f, now)
+    rows = await session.execute(select(base.c.bucket, func.count()).group_by(base.c.bucket))
     return {k: int(v) for k, v in rows.all()}
+
+
+HEALTH_COUNTS = (
+    "needs_reboot",
+    "failing_checks",
+    "warning_checks",
+    "patches_pending",
+    "maintenance_mode",
+    "pending_actions",
+)
+
+
+async def summary_counts(
+    session: AsyncSession, ctx: TenantContext, f: AssetFilters, now: datetime
+) -> tuple[dict[tuple[uuid.UUID | None, str], int], dict[str, int]]:
+    """Counts per (client, status bucket), and health counts, over the same filtered rows."""
+    b = _buckets(ctx, f, now)
+    per_client = await session.execute(
+        select(b.c.client_id, b.c.bucket, func.count()).group_by(b.c.client_id, b.c.bucket)
+    )
+    counts = {(client_id, bucket): int(n) for client_id, bucket, n in per_client.all()}
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(b.c.needs_reboot.is_(True)),
+                func.count().filter(b.c.checks_failing > 0),
+                func.count().filter(b.c.checks_warning > 0),
+                func.count().filter(b.c.patches_pending.is_(True)),
+                func.count().filter(b.c.maintenance_mode.is_(True)),
+                func.count().filter(b.c.pending_actions > 0),
+            )
+        )
+    ).one()
+    return counts, dict(zip(HEALTH_COUNTS, (int(v) for v in row), strict=True))
+
+
+async def data_as_of(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID | None = None) -> Any:
+    """When the statuses shown were last checked: the oldest last check of the active integrations."""
+    query = select(func.min(RmmIntegration.status_checked_at)).where(
+        RmmIntegration.tenant_id == ctx.tenant_id, RmmIntegration.is_active.is_(True)
+    )
+    if integration_id is not None:
+        query = query.where(RmmIntegration.id == integration_id)
+    return await session.scalar(query)
 
 
 async def extension(session: AsyncSession, ctx: TenantContext, asset: Asset) -> dict[str, Any]:

@@ -11,6 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 AssetType = Literal["workstation", "server"]
 
 
+class DeviceHealthOut(BaseModel):
+    """Health as the RMM judges it, kept current by the liveness pass; null: the RMM does not say."""
+
+    checks_failing: int | None = None
+    checks_warning: int | None = None
+    needs_reboot: bool | None = None
+    patches_pending: bool | None = None
+    maintenance_mode: bool | None = None
+    pending_actions: int | None = None
+
+
 class AssetSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -20,7 +31,16 @@ class AssetSummary(BaseModel):
     client_name: str | None = None
     serial_number: str | None
     status: str
-    agent_status: str
+    agent_status: str = Field(
+        description="online | offline | overdue | unknown; when status_stale, the last observed status"
+    )
+    status_observed_at: datetime | None = Field(
+        default=None, description="when the status was last read from the RMM (its last liveness pass or sync)"
+    )
+    status_stale: bool = Field(
+        default=False, description="rmmbridge has not been able to check the status for 3 liveness intervals"
+    )
+    health: DeviceHealthOut = Field(default_factory=DeviceHealthOut)
     rmm_provider: str | None
     rmm_integration_id: uuid.UUID | None
     rmm_device_id: str | None
@@ -140,3 +160,38 @@ class SoftwareOut(BaseModel):
     first_seen_at: datetime
     last_seen_at: datetime
     uninstalled_at: datetime | None
+
+
+class StatusCounts(BaseModel):
+    online: int = 0
+    offline: int = 0
+    overdue: int = 0
+    unknown: int = 0
+    stale: int = 0
+    total: int = 0
+
+
+class HealthCounts(BaseModel):
+    needs_reboot: int = 0
+    failing_checks: int = 0
+    warning_checks: int = 0
+    patches_pending: int = 0
+    maintenance_mode: int = 0
+    pending_actions: int = 0
+
+
+class ClientStatusCounts(StatusCounts):
+    client_id: uuid.UUID | None
+    client_name: str | None = None
+
+
+class AssetsSummary(BaseModel):
+    """Fleet status and health counts (the dashboard's), with the same rule as lists and filters."""
+
+    counts: StatusCounts
+    health: HealthCounts
+    clients: list[ClientStatusCounts]
+    data_as_of: datetime | None = Field(
+        description="the oldest last successful status check of the active integrations in scope"
+    )
+    now: datetime

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, ValidationFailed
-from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
 from rmmbridge.storage.models import ExternalEntityMapping, RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
@@ -97,7 +96,7 @@ async def assets_page(
         sort=sort,
         descending=descending,
     )
-    now = utcnow()
+    now = state.clock()
     params = PageParams(page=max(1, page), page_size=PAGE_SIZE)
     rows, total = await paginate(db, repository.list_query(ctx, filters, now), params)
     counts = await repository.status_counts(db, ctx, filters, now)

@@ -54,7 +54,7 @@ def build_simulators() -> list[Simulated]:
         Simulated(
             provider="tacticalrmm",
             host=TACTICAL_HOST,
-            app=tactical.create_app(fleet, live_agents=True),
+            app=tactical.create_app(fleet, live_agents=True, stop_share=0.03),
             auth_mode="api_key",
             values={"api_key": tactical.DEFAULT_CREDENTIALS.api_key},
             summary=f"{len(fleet.agents)} agents in {len(fleet.clients)} clients",

@@ -31,7 +31,7 @@ EXIT = {"succeeded": 0, "failed": 1, "partial": 2}
 @sync_app.command("run")
 def sync_run(
     integration: str,
-    kind: str = typer.Argument(..., help="scopes | devices | alerts | software"),
+    kind: str = typer.Argument(..., help="scopes | devices | alerts | software | liveness"),
     wait: bool = typer.Option(False, "--wait", help="run it here and show progress; exit code = outcome"),
     incremental: bool = typer.Option(False, "--incremental", help="devices: only devices seen since last time"),
     tenant: str = TenantOpt,
@@ -41,8 +41,8 @@ def sync_run(
 
     Exit codes with --wait: 0 succeeded, 2 partial, 1 failed.
     """
-    if kind not in ("scopes", "devices", "alerts", "software"):
-        fail(f"unknown sync kind '{kind}'; choose scopes, devices, alerts or software")
+    if kind not in ("scopes", "devices", "alerts", "software", "liveness"):
+        fail(f"unknown sync kind '{kind}'; choose scopes, devices, alerts, software or liveness")
     params = {"incremental": True} if incremental else {}
     if not wait:
 

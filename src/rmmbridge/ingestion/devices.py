@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
@@ -174,6 +174,7 @@ class DeviceIngestor:
         run_id: uuid.UUID,
         realm_clients: dict[str, uuid.UUID],
         actor: str,
+        fresh_for: timedelta | None = None,
     ) -> None:
         self.ctx = ctx
         self.integration_id = integration_id
@@ -181,6 +182,8 @@ class DeviceIngestor:
         self.run_id = run_id
         self.realm_clients = realm_clients
         self.actor = actor
+        # How long a status read from these snapshots counts as fresh (3 liveness intervals).
+        self.fresh_for = fresh_for
 
     # ------------------------------------------------------------------ public
 
@@ -238,6 +241,17 @@ class DeviceIngestor:
         if history:
             await session.execute(insert(table_of(AssetHistory)), history)
         await write_events(session, events)
+        # Status inputs go to the narrow liveness table: one set-based upsert for the page.
+        from .liveness import upsert_from_snapshots
+
+        await upsert_from_snapshots(
+            session,
+            self.ctx,
+            self.integration_id,
+            {outcome.asset_ids[ext]: w[0] for ext, w in wanted.items() if ext in outcome.asset_ids},
+            now,
+            now + self.fresh_for if self.fresh_for is not None else None,
+        )
         return outcome
 
     # ------------------------------------------------------------------ steps
@@ -485,13 +499,6 @@ class DeviceIngestor:
                     "status": "active",
                     "missing_since": None,
                     "missing_snapshots": 0,
-                    "agent_status": compute_status(
-                        core["last_seen_at"],
-                        core["offline_at"],
-                        core["overdue_at"],
-                        now,
-                        thresholds_known=core["offline_after_s"] is not None,
-                    ),
                     "last_rmm_sync_at": now,
                     "updated_at": now,
                 }

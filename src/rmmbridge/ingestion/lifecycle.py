@@ -1,4 +1,4 @@
-"""What happens to devices the RMM no longer lists, and the per-sync status recompute.
+"""What happens to devices the RMM no longer lists (status recompute: ``ingestion/liveness.py``).
 
 Deletion is decided only after a *complete* snapshot (every page of every synced scope
 succeeded). Devices of those scopes that the run did not see get ``missing_since``; after the
@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.assets.status import status_expr
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import Lifecycle
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping
@@ -112,29 +111,3 @@ async def apply_complete_snapshot(
         ],
     )
     return result
-
-
-async def recompute_status(
-    session: AsyncSession,
-    ctx: TenantContext,
-    integration_id: uuid.UUID,
-    now: datetime,
-    asset_ids: list[uuid.UUID] | None = None,
-) -> int:
-    """One statement: refresh the cached ``agent_status`` of every asset of the integration.
-
-    Only rows whose status actually changed are written.
-    """
-    expr = status_expr(now)
-    result = await session.execute(
-        update(Asset)
-        .where(
-            Asset.tenant_id == ctx.tenant_id,
-            Asset.rmm_integration_id == integration_id,
-            Asset.agent_status != expr,
-            *([Asset.id.in_(asset_ids)] if asset_ids is not None else []),
-        )
-        .values(agent_status=expr)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]

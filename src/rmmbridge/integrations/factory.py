@@ -8,7 +8,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import ValidationFailed
-from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Provider, ProviderContext
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration
@@ -66,7 +65,7 @@ async def build_provider(
         tenant_id=row.tenant_id,
         settings=dict(row.settings or {}),
         http=state.http,
-        now=utcnow,
+        now=lambda: state.clock(),
         save_secrets=save_secrets,
     )
     return cls(config, ctx)

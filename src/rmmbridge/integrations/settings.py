@@ -6,6 +6,7 @@ saved; these are the knobs every integration has.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,10 +20,18 @@ class Schedule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool | None = None
     interval_minutes: int | None = Field(default=None, ge=5, le=7 * 24 * 60)
+    # Sub-minute schedules (the liveness pass); wins over interval_minutes when set.
+    interval_seconds: int | None = Field(default=None, ge=30, le=15 * 60)
+
+    def interval(self) -> timedelta:
+        if self.interval_seconds:
+            return timedelta(seconds=self.interval_seconds)
+        return timedelta(minutes=self.interval_minutes or 60)
 
 
 DEFAULT_SCHEDULES: dict[str, dict[str, Any]] = {
     "devices": {"enabled": True, "interval_minutes": 60},
+    "liveness": {"enabled": True, "interval_seconds": 60},
     "alerts": {"enabled": True, "interval_minutes": 15},
     "software": {"enabled": False, "interval_minutes": 24 * 60},
 }

@@ -46,7 +46,7 @@ async def list_runs(
     ctx: Reader,
     paging: Paging,
     integration_id: uuid.UUID | None = None,
-    kind: Annotated[Literal["scopes", "devices", "alerts", "software", "agent"] | None, Query()] = None,
+    kind: Annotated[Literal["scopes", "devices", "alerts", "software", "agent", "liveness"] | None, Query()] = None,
     status: Annotated[Literal["queued", "running", "succeeded", "partial", "failed"] | None, Query()] = None,
 ) -> Page[SyncRunOut]:
     query = select(SyncRun).where(SyncRun.tenant_id == ctx.tenant_id)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
 
 from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters, known_devices_source
-from rmmbridge.ingestion.lifecycle import apply_complete_snapshot, recompute_status
+from rmmbridge.ingestion.lifecycle import apply_complete_snapshot
+from rmmbridge.ingestion.liveness import mark_fresh, recompute_status, status_window
 from rmmbridge.ingestion.rekey import RekeyCounters
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.settings import lifecycle_of
@@ -84,7 +85,11 @@ async def run_device_sync(
     # need the mapped scopes to pick each device's owner deterministically.
     provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": sorted(realm_clients)}
     provider.ctx.known_devices = known_devices_source(state.sessionmaker, ctx, integration.id)
-    ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
+    window = status_window(integration.settings or {}, provider.supports(Capability.liveness))
+    ingestor = DeviceIngestor(
+        ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor, fresh_for=window
+    )
+    started_at = state.clock()
     progress = _Progress(scopes_total=len(scopes))
     errors: list[dict[str, Any]] = []
     progress.rekeyed = await follow_device_id_changes(state, ctx, integration, provider, errors)
@@ -121,7 +126,7 @@ async def run_device_sync(
         while (item := await queue.get()) is not None:
             scope, page = item
             async with unit_of_work(state.sessionmaker) as session:
-                outcome = await ingestor.ingest(session, page, utcnow())
+                outcome = await ingestor.ingest(session, page, state.clock())
                 await analyzer.after_page(session, outcome.counters.created)
                 progress.pages += 1
                 progress.counters.add(outcome.counters)
@@ -141,7 +146,19 @@ async def run_device_sync(
     for outcome_key in ("created", "updated", "unchanged", "failed"):
         SYNC_DEVICES.labels(integration.provider, outcome_key).inc(getattr(progress.counters, outcome_key))
     complete = not failed_scopes and since is None and progress.counters.failed == 0
-    await _finish(state, ctx, run, integration, progress, errors, failed_scopes, complete, list(realm_clients))
+    observed_all = not failed_scopes and since is None  # every device of every mapped scope was read
+    await _finish(
+        state,
+        ctx,
+        run,
+        integration,
+        progress,
+        errors,
+        failed_scopes,
+        complete,
+        list(realm_clients),
+        (started_at, window) if observed_all else None,
+    )
 
 
 async def _save_progress(session: Any, run: SyncRun, progress: _Progress, errors: list[dict[str, Any]]) -> None:
@@ -165,8 +182,9 @@ async def _finish(
     failed_scopes: dict[str, str],
     complete: bool,
     realm_ids: list[str],
+    freshness: tuple[datetime, timedelta] | None,
 ) -> None:
-    now = utcnow()
+    now = state.clock()
     async with unit_of_work(state.sessionmaker) as session:
         fresh = await runs.get_run(session, ctx, run.id)
         counters = progress.counters_dict()
@@ -182,7 +200,9 @@ async def _finish(
                 now,
             )
             counters["missing"], counters["retired"] = result.missing, result.retired
-        counters["status_changed"] = await recompute_status(session, ctx, integration.id, now)
+        if freshness is not None:
+            await mark_fresh(session, ctx, integration.id, *freshness)
+        counters["status_changed"] = await recompute_status(session, ctx, integration.id, now, actor=ctx.actor)
         await _touch_mappings(session, ctx, integration.id, progress, failed_scopes, now)
         fresh.counters = counters
         fresh.progress = {**progress.as_dict(), "scopes_done": progress.scopes_total}

@@ -35,6 +35,7 @@ Job = Callable[[AppState, TenantContext, SyncRun, RmmIntegration, Provider], Awa
 
 def jobs() -> dict[str, Job]:
     from .device_sync import run_device_sync
+    from .liveness import run_liveness_pass
     from .other_jobs import run_agent_refresh, run_alert_sync, run_scope_sync, run_software_sync
 
     return {
@@ -43,6 +44,7 @@ def jobs() -> dict[str, Job]:
         "alerts": run_alert_sync,
         "software": run_software_sync,
         "agent": run_agent_refresh,
+        "liveness": run_liveness_pass,
     }
 
 

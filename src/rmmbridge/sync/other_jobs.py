@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from rmmbridge.errors import ValidationFailed
 from rmmbridge.ingestion.devices import DeviceIngestor
-from rmmbridge.ingestion.lifecycle import recompute_status
+from rmmbridge.ingestion.liveness import recompute_status, status_window
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.mappings import apply_scopes
-from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import DevicePage, Provider
+from rmmbridge.providers.base import Capability, DevicePage, Provider
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun
 from rmmbridge.tenancy.context import TenantContext
@@ -53,11 +52,14 @@ async def run_agent_refresh(
             return
         mappings = await integrations_repo.syncable_mappings(session, ctx, integration.id)
         realm_clients = {m.external_org_id: m.client_id for m in mappings if m.client_id is not None}
-        ingestor = DeviceIngestor(ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor)
-        now = utcnow()
+        window = status_window(integration.settings or {}, provider.supports(Capability.liveness))
+        ingestor = DeviceIngestor(
+            ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor, fresh_for=window
+        )
+        now = state.clock()
         outcome = await ingestor.ingest(session, DevicePage([snapshot]), now)
         # Only this device: a whole-integration recompute per webhook would scan the fleet each time.
-        await recompute_status(session, ctx, integration.id, now, list(outcome.asset_ids.values()))
+        await recompute_status(session, ctx, integration.id, now, list(outcome.asset_ids.values()), ctx.actor)
         fresh.counters = outcome.counters.as_dict()
         fresh.params = {**fresh.params, "asset_id": str(outcome.asset_ids.get(snapshot.external_id) or "")}
         await runs.finish_run(session, fresh, "succeeded")

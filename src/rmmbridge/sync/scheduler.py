@@ -57,7 +57,7 @@ async def acquire_lease(session: AsyncSession, holder: str, ttl: timedelta, now:
 
 async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
     """Start every due schedule of every active integration. Returns '<integration>:<kind>' fired."""
-    now = now or utcnow()
+    now = now or state.clock()
     fired: list[str] = []
     async with unit_of_work(state.sessionmaker) as session:
         integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
@@ -82,7 +82,7 @@ async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
                         row = ScheduleState(tenant_id=key[0], integration_id=key[1], kind=kind, next_due_at=now)
                         session.add(row)
                     row.last_fired_at = now
-                    row.next_due_at = now + timedelta(minutes=schedule.interval_minutes or 60)
+                    row.next_due_at = now + schedule.interval()
                 fired.append(f"{integration.id}:{kind}")
             except AppError as exc:
                 log.warning("schedule_skipped", integration_id=str(integration.id), kind=kind, reason=exc.detail)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rmmbridge.config import Settings
 from rmmbridge.kit.http import HttpClientFactory
+from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.registry import ProviderRegistry
 from rmmbridge.secrets.store import SecretStore
 
@@ -23,3 +26,6 @@ class AppState:
     http: HttpClientFactory
     # Filled by later layers (provider registry, sync runner, ...); typed where they are defined.
     extras: dict[str, Any] = field(default_factory=dict)
+    # The one clock of scheduling, sync runs and status reads; tests swap in a test clock to drive
+    # simulated time (run bookkeeping — leases, heartbeats — stays on the wall clock).
+    clock: Callable[[], datetime] = utcnow

@@ -494,13 +494,19 @@ class TacticalClient:
 
     @asynccontextmanager
     async def stream(
-        self, path: str, *, timeout: httpx.Timeout | None = None, perm: str | None = None, feature: str | None = None
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        timeout: httpx.Timeout | None = None,
+        perm: str | None = None,
+        feature: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """A classified, authenticated streaming GET; the body is left unread for the caller."""
         response: httpx.Response | None = None
         for attempt in (1, 2):
             generation = self._token_generation
-            response = await self.raw("GET", path, timeout=timeout or self.heavy_timeout, stream=True)
+            response = await self.raw("GET", path, params=params, timeout=timeout or self.heavy_timeout, stream=True)
             if response.status_code == 401 and self.knox and attempt == 1:
                 await response.aclose()
                 await self._reauthenticate(generation, None)

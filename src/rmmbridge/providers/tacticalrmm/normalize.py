@@ -18,9 +18,11 @@ from typing import Any
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import (
     AlertEvent,
+    DeviceHealth,
     DeviceSnapshot,
     DeviceSoftware,
     InvalidRecord,
+    LivenessRecord,
     SoftwareItem,
     Volume,
 )
@@ -528,6 +530,61 @@ def agent_snapshot(
         last_seen_at=parse_iso(row.get("last_seen")),
         offline_after_s=_minutes(row.get("offline_time"), DEFAULT_OFFLINE_MIN) * 60,
         overdue_after_s=_minutes(row.get("overdue_time"), DEFAULT_OVERDUE_MIN) * 60,
+    )
+
+
+# ----------------------------------------------------------------------------- liveness
+
+AGENT_STATUSES = ("online", "offline", "overdue")
+
+
+def _count(value: Any) -> int | None:
+    number = _int(value)
+    return number if number is not None and number >= 0 else None
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def liveness_record(row: Mapping[str, Any], client_id: int) -> LivenessRecord:
+    """One dashboard agent-table row (``AgentTableSerializer``) → what moves between syncs.
+
+    The row has no thresholds (the agent's own, stored by the device sync, apply) and no integer pk
+    (``hints`` carry hostname and client for :meth:`fetch_unknown_device`). ``logged_username`` is
+    ``"-"`` for nobody and the *last* user when ``italic``: neither is a current user.
+    """
+    if not isinstance(row, Mapping):
+        raise InvalidRecord(None, "agent table row is not an object")
+    agent_id = row.get("agent_id")
+    if not isinstance(agent_id, str) or not agent_id.strip():
+        raise InvalidRecord(None, "agent table row has no agent_id")
+    agent_id = agent_id.strip()
+    raw_seen = row.get("last_seen")
+    last_seen = parse_iso(raw_seen)
+    if raw_seen is not None and last_seen is None:
+        raise InvalidRecord(agent_id, f"unreadable last_seen {raw_seen!r}")
+    status = row.get("status")
+    checks = row.get("checks")
+    checks = checks if isinstance(checks, Mapping) else {}
+    user = None if row.get("italic") is True else user_name(row.get("logged_username"))
+    hostname = row.get("hostname")
+    return LivenessRecord(
+        external_id=agent_id,
+        realm_id=str(client_id),
+        last_seen_at=last_seen,
+        rmm_status=status if status in AGENT_STATUSES else None,
+        current_user=None if user == "-" else user,
+        boot_time=_epoch(row.get("boot_time")),
+        health=DeviceHealth(
+            checks_failing=_count(checks.get("failing")),
+            checks_warning=_count(checks.get("warning")),
+            needs_reboot=_flag(row.get("needs_reboot")),
+            patches_pending=_flag(row.get("has_patches_pending")),
+            maintenance_mode=_flag(row.get("maintenance_mode")),
+            pending_actions=_count(row.get("pending_actions_count")),
+        ),
+        hints={"hostname": hostname.strip(), "client_id": str(client_id)} if isinstance(hostname, str) else {},
     )
 
 

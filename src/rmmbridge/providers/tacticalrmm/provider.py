@@ -18,6 +18,8 @@ from rmmbridge.providers.base import (
     DeviceSnapshot,
     DeviceSoftware,
     InvalidRecord,
+    LivenessPage,
+    LivenessRecord,
     Provider,
     ProviderAuthError,
     ProviderConfig,
@@ -47,7 +49,8 @@ CHECK_BETA = "Beta API enabled"
 CHECK_PERMISSIONS = "Permissions"
 CHECK_VISIBILITY = "Visibility"
 VISIBILITY_SAMPLE = 25
-FEED_BYTES = 16 * 1024  # software stream slice handed to the incremental parser
+FEED_BYTES = 16 * 1024  # stream slice handed to the incremental parser
+LIVENESS_PAGE = 1000  # agent-table records per liveness page (one upsert each)
 
 
 def _iso_z(value: datetime) -> str:
@@ -74,6 +77,7 @@ class TacticalProvider(Provider):
             Capability.alert_webhook,
             Capability.alert_polling,
             Capability.software_inventory,
+            Capability.liveness,
         }
     )
     config_model: ClassVar[type[ProviderConfig]] = TacticalConfig
@@ -458,12 +462,28 @@ class TacticalProvider(Provider):
         ``external_ref`` is the agent's integer pk (the row's ``agent``). A body that ends before its
         closing ``]`` raises :class:`ProviderIncompleteError` after the complete rows were yielded.
         """
-        url = self.client.url("/software/")
+        rows = self._stream_array(
+            "/software/",
+            perm="can_list_software",
+            ended_early="The software inventory from Tactical ended early; the complete agents were imported and "
+            "nothing is marked uninstalled for the rest.",
+            what="software download",
+        )
+        async for row in rows:
+            item = _software(row)
+            if item is not None:
+                yield item
+
+    async def _stream_array(
+        self, path: str, *, perm: str, ended_early: str, what: str, params: dict[str, Any] | None = None
+    ) -> AsyncIterator[Any]:
+        """The rows of a bare JSON array, streamed and parsed incrementally (bounded memory)."""
+        url = self.client.url(path)
         rows: list[Any] = ijson.sendable_list()
         parser = ijson.items_coro(rows, "item", use_float=True)
         started = False
         try:
-            async with self.client.stream("/software/", perm="can_list_software") as response:
+            async with self.client.stream(path, params=params, perm=perm) as response:
                 async for chunk in response.aiter_bytes():
                     if not chunk:
                         continue
@@ -474,23 +494,17 @@ class TacticalProvider(Provider):
                             raise self.client.dashboard_error()
                         if head and head != b"[":
                             raise self.client.unexpected(url)
-                    # Feed in small slices so only a few agent rows exist as Python objects at once.
+                    # Feed in small slices so only a few rows exist as Python objects at once.
                     for offset in range(0, len(chunk), FEED_BYTES):
                         parser.send(chunk[offset : offset + FEED_BYTES])
                         for row in _drain(rows):
-                            item = _software(row)
-                            if item is not None:
-                                yield item
+                            yield row
                 parser.close()
                 for row in _drain(rows):
-                    item = _software(row)
-                    if item is not None:
-                        yield item
+                    yield row
         except ijson.IncompleteJSONError as exc:
             raise ProviderIncompleteError(
-                "The software inventory from Tactical ended early; the complete agents were imported and "
-                "nothing is marked uninstalled for the rest.",
-                cause=str(exc).splitlines()[0] if str(exc) else "incomplete JSON",
+                ended_early, cause=str(exc).splitlines()[0] if str(exc) else "incomplete JSON"
             ) from exc
         except ijson.JSONError as exc:
             raise ProviderIncompleteError(
@@ -498,11 +512,72 @@ class TacticalProvider(Provider):
             ) from exc
         except (httpx.TransportError, httpx.StreamError) as exc:
             raise ProviderIncompleteError(
-                f"The software download from {url} broke off ({type(exc).__name__}); it is incomplete.",
+                f"The {what} from {url} broke off ({type(exc).__name__}); it is incomplete.",
                 cause=str(exc),
             ) from exc
         if not started:
             raise self.client.unexpected(url)
+
+    # ------------------------------------------------------------------ liveness
+
+    async def iter_liveness_pages(self, scope: RemoteScope) -> AsyncIterator[LivenessPage]:  # type: ignore[override]
+        """The dashboard's agent table, ``GET /agents/?client=<pk>`` (one request per client): a bare
+        array, ~1.1 KB and ~1 ms of server time per agent against ~7.2 KB and 2.4 ms for Beta pages.
+        Streamed and cut into pages of ``LIVENESS_PAGE`` records; an incomplete body raises."""
+        client_id = _client_id(scope)
+        records: list[LivenessRecord] = []
+        invalid: list[InvalidRecord] = []
+        requests = 1  # counted on the first page: the whole table is one request
+        rows = self._stream_array(
+            "/agents/",
+            params={"client": client_id},
+            perm="can_list_agents",
+            ended_early=f"The agent table of client {scope.name} ended early; statuses were not updated from it.",
+            what="agent table",
+        )
+        async for row in rows:
+            try:
+                records.append(normalize.liveness_record(row, client_id))
+            except InvalidRecord as exc:
+                invalid.append(exc)
+            if len(records) + len(invalid) >= LIVENESS_PAGE:
+                yield LivenessPage(records, invalid, requests)
+                records, invalid, requests = [], [], 0
+        if records or invalid or requests:
+            yield LivenessPage(records, invalid, requests)
+
+    async def fetch_unknown_device(self, record: LivenessRecord) -> DeviceSnapshot | None:
+        """A new agent seen in the table (which carries no integer pk): its Beta row by
+        ``?hostname=&client_id=`` — ``?agent_id=`` is a 500 upstream — matched on ``agent_id``, since
+        hostnames are not unique."""
+        hostname = record.hints.get("hostname")
+        client_id = record.hints.get("client_id") or record.realm_id
+        if not hostname or not str(client_id).isdigit():
+            return None
+        walk = PageWalk(
+            self.client,
+            "/beta/v1/agent/",
+            params={"hostname": hostname, "client_id": int(client_id)},
+            page_size=self.cfg.page_size,
+            what=f"agents named {hostname}",
+            perm="can_list_agents",
+            max_page_bytes=self.max_page_bytes,
+        )
+        sites = await self.sites()
+        found: DeviceSnapshot | None = None
+        async for page in walk.pages():
+            for row in page:
+                if isinstance(row, dict) and row.get("agent_id") == record.external_id:
+                    if isinstance(row.get("site"), int) and row["site"] not in sites:
+                        self._sites = None  # a site created since the list was read
+                        sites = await self.sites()
+                    try:
+                        found = normalize.agent_snapshot(row, sites, client_id=int(client_id))
+                    except InvalidRecord as exc:
+                        raise ProviderError(
+                            f"Tactical agent {hostname} could not be read: {exc.cause}", cause=exc.cause
+                        ) from exc
+        return found
 
     # ------------------------------------------------------------------ webhooks
 

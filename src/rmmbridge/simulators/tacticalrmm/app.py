@@ -180,13 +180,15 @@ def create_app(
     login_rate_per_minute: int = 10,
     login_rate_per_day: int = 300,
     live_agents: bool = False,
+    stop_share: float = 0.0,
 ) -> TacticalSimulator:
     """Build a simulated Tactical RMM 1.5.x server over ``fleet``.
 
     ``api_key`` belongs to a superuser named ``"api"`` (added unless ``users`` has one); ``users``
     defaults to :func:`default_users` (a non-TOTP and a TOTP superuser, see ``DEFAULT_CREDENTIALS``).
     ``api_keys`` adds more keys (expiring, or owned by restricted/inactive users). ``clock`` drives
-    status, Knox expiry, TOTP and throttles. ``live_agents`` lets online agents keep checking in.
+    status, Knox expiry, TOTP and throttles. ``live_agents`` lets online agents keep checking in;
+    ``stop_share`` of them are out at any moment (they stop checking in, then come back).
     """
     user_list = list(users) if users is not None else default_users()
     if not any(u.username == API_KEY_USER for u in user_list):
@@ -201,6 +203,7 @@ def create_app(
         mode=mode,
         allowed_hosts=allowed_hosts,
         live_agents=live_agents,
+        stop_share=stop_share,
     )
     state.login_throttles = {
         scope: [

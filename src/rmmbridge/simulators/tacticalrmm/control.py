@@ -7,7 +7,7 @@
 | ``POST /_sim/faults`` | a :class:`Fault` as JSON (``kind`` required) | arm it |
 | ``DELETE /_sim/faults`` | - | disarm all |
 | ``POST /_sim/clock`` | ``{"offset_s": n}`` or ``{"advance_s": n}`` or ``{"now": iso}`` | move simulated time |
-| ``POST /_sim/settings`` | ``beta_api_enabled`` / ``mode`` / ``allowed_hosts`` / ``live_agents`` | switch behaviour |
+| ``POST /_sim/settings`` | ``beta_api_enabled``, ``mode``, ``allowed_hosts``, ``live_agents``, ``stop_share`` | set |
 | ``POST /_sim/heartbeat`` | - | live agents check in now |
 | ``POST /_sim/agents`` | ``{"site": id, "kind": "win_ws"}`` | install an agent |
 | ``POST /_sim/agents/<pk>`` | ``{"site": id}`` / ``{"last_seen": iso or null}`` / ``{"hostname": s}`` | change it |
@@ -51,11 +51,13 @@ def _summary(state: SimState) -> dict[str, Any]:
         "beta_api_enabled": state.beta_api_enabled,
         "allowed_hosts": state.allowed_hosts,
         "live_agents": state.live_agents,
+        "stop_share": state.stop_share,
         "requests_served": state.requests_served,
         "clients": len(fleet.clients),
         "sites": len(fleet.sites),
         "agents": len(fleet.agents),
         "agent_status": fleet.status_counts(now),
+        "agent_status_by_client": {str(cid): counts for cid, counts in fleet.status_counts_by_client(now).items()},
         "alerts": len(fleet.alerts),
         "open_alerts": sum(1 for a in fleet.alerts.values() if a.is_open),
         "knox_tokens": len(state.auth.tokens),
@@ -115,6 +117,11 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
             state.allowed_hosts = data["allowed_hosts"]
         if "live_agents" in data:
             state.live_agents = bool(data["live_agents"])
+        if "stop_share" in data:
+            share = float(data["stop_share"])
+            if not 0 <= share <= 1:
+                raise ControlError("stop_share is between 0 and 1")
+            state.stop_share = share
         return json_response(_summary(state))
     if path == "/_sim/heartbeat" and method == "POST":
         return json_response({"checked_in": fleet.heartbeat(state.now())})

@@ -8,6 +8,7 @@ row — ``wmi_detail``, ``services``, volumes, installed software — are derive
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 from bisect import bisect_right
@@ -151,6 +152,11 @@ def _index_seed(seed: int, index: int) -> int:
     return (seed * 1_000_003 + index) * 2_654_435_761 % (1 << 61)
 
 
+def _mix(*parts: object) -> int:
+    """A well-mixed 64-bit hash (multiplicative index seeds correlate in their low digits)."""
+    return int.from_bytes(hashlib.blake2b(repr(parts).encode(), digest_size=8).digest(), "big")
+
+
 _LETTERS = bytes(ord(string.ascii_letters[i % 52]) for i in range(256))
 
 
@@ -220,6 +226,12 @@ class TacticalFleet:
             counts[status_of(agent, now)] += 1
         return counts
 
+    def status_counts_by_client(self, now: datetime) -> dict[int, dict[str, int]]:
+        counts = {cid: {"online": 0, "offline": 0, "overdue": 0} for cid in self.clients}
+        for agent in self.agents.values():
+            counts[self.client_id_of(agent)][status_of(agent, now)] += 1
+        return counts
+
     # ----- mutations -----------------------------------------------------------------------
     def move_agent(self, pk: int, site_id: int, *, when: datetime | None = None) -> AgentRecord:
         """Move an agent to another site (and so possibly another client)."""
@@ -273,14 +285,27 @@ class TacticalFleet:
         agent.modified_time = when or self.now
         return agent
 
-    def heartbeat(self, now: datetime) -> int:
-        """Let every "live" agent check in again (``last_seen`` within the last minute)."""
+    def heartbeat(self, now: datetime, *, stop_share: float = 0.0, outage: timedelta = timedelta(minutes=40)) -> int:
+        """Let every "live" agent check in again (``last_seen`` within the last minute).
+
+        With ``stop_share``, that share of live agents is out at any moment: each agent's time is
+        cut into ``outage``-long slots (offset per agent, so outages start at different times) and
+        a slot is an outage for a deterministic ``stop_share`` of (seed, agent, slot) — the agent
+        stops checking in (offline, then overdue once the outage outlasts its overdue time) and
+        comes back in a later slot.
+        """
         count = 0
         for agent in self.agents.values():
-            if agent.live:
+            if agent.live and not (stop_share and self.is_out(agent, now, stop_share, outage)):
                 agent.last_seen = now - timedelta(seconds=(agent.index * 7919) % 50)
                 count += 1
         return count
+
+    def is_out(self, agent: AgentRecord, now: datetime, stop_share: float, outage: timedelta) -> bool:
+        span = max(1, int(outage.total_seconds()))
+        phase = _mix(self.seed, agent.index, "phase") % span
+        slot = (int(now.timestamp()) + phase) // span
+        return _mix(self.seed, agent.index, slot) % 10_000 < stop_share * 10_000
 
     def add_alert(
         self,

@@ -28,7 +28,7 @@ def serve(host: str = "127.0.0.1", port: int = 8010, seed: int = 1, clients: int
 
     creds = credentials_for_seed(seed)
     fleet = generate_fleet(seed=seed, clients=clients, agents=agents)
-    app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True)
+    app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True, stop_share=0.03)
     print(banner(f"http://{host}:{port}", creds, datetime.now(UTC)), flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
 

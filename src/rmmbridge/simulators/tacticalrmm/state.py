@@ -35,6 +35,10 @@ class SimState:
     mode: Mode = "api"
     allowed_hosts: list[str] | None = None
     live_agents: bool = False
+    # With live agents: the share of them out (not checking in) at any moment, and how long an
+    # outage lasts (TacticalFleet.heartbeat).
+    stop_share: float = 0.0
+    outage: timedelta = timedelta(minutes=40)
     clock_offset: timedelta = timedelta(0)
     login_throttles: dict[str, list[Throttle]] = field(default_factory=dict)
     requests_served: int = 0
@@ -66,7 +70,7 @@ class SimState:
             return
         now = self.now()
         if self._last_heartbeat is None or now - self._last_heartbeat >= timedelta(seconds=30):
-            self.fleet.heartbeat(now)
+            self.fleet.heartbeat(now, stop_share=self.stop_share, outage=self.outage)
             self._last_heartbeat = now
 
 

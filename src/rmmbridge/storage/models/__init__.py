@@ -12,6 +12,7 @@ from .integrations import (
     SyncCursor,
     WebhookDelivery,
 )
+from .liveness import AssetLiveness
 from .secrets import TenantSecret
 from .software import AssetSoftware, SoftwareCatalog
 from .sync import SchedulerLease, ScheduleState, SyncRun
@@ -21,6 +22,7 @@ __all__ = [
     "ApiToken",
     "Asset",
     "AssetHistory",
+    "AssetLiveness",
     "AssetSoftware",
     "Base",
     "Client",

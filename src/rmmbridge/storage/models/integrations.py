@@ -40,6 +40,11 @@ class RmmIntegration(Base):
     last_test_result: Mapped[list[Any]] = mapped_column(default=list)
     # Per sync kind: {"devices": {"success_at": iso, "error_at": iso, "error": str}, ...}
     sync_status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Status freshness: when every device's status was last read from the RMM (the last successful
+    # liveness pass, or complete device sync), and until when that counts as fresh (3 liveness
+    # intervals later), precomputed so SQL needs no interval arithmetic (assets/status.py).
+    status_checked_at: Mapped[datetime | None]
+    status_fresh_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_col()
     updated_at: Mapped[datetime] = updated_col()
 

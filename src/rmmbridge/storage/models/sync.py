@@ -41,7 +41,7 @@ class SyncRun(Base):
     tenant_id: Mapped[uuid.UUID] = tenant_col()
     id: Mapped[uuid.UUID] = id_col()
     integration_id: Mapped[uuid.UUID]
-    kind: Mapped[str] = mapped_column(String(20))  # scopes | devices | alerts | software | agent
+    kind: Mapped[str] = mapped_column(String(20))  # scopes | devices | alerts | software | agent | liveness
     trigger: Mapped[str] = mapped_column(String(20))  # manual | schedule | webhook | api | cli
     target: Mapped[str] = mapped_column(String(255), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20), default="queued")

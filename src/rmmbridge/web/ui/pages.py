@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from rmmbridge.assets.status import STATUSES, status_expr
+from rmmbridge.assets import repository as assets_repo
+from rmmbridge.assets.status import COUNT_BUCKETS as STATUSES
 from rmmbridge.clients import repository as clients_repo
-from rmmbridge.kit.time import utcnow
-from rmmbridge.storage.models import Asset, Client, RmmAlert
+from rmmbridge.storage.models import Client, RmmAlert
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.deps import DB, State
 
@@ -24,7 +24,7 @@ from .render import render
 router = APIRouter(include_in_schema=False)
 TOP_CLIENTS = 12
 # Chart colours, matched by the legend and the CSS badges.
-COLORS = {"online": "#1f9d62", "offline": "#d08a12", "overdue": "#c4372b", "unknown": "#98a2b3"}
+COLORS = {"online": "#1f9d62", "offline": "#d08a12", "overdue": "#c4372b", "unknown": "#98a2b3", "stale": "#6b7280"}
 
 
 @dataclass
@@ -80,24 +80,18 @@ def donut(counts: dict[str, int], radius: float = 52.0) -> list[dict[str, object
 @router.get("/")
 async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
-    now = utcnow()
+    now = state.clock()
     clients = await db.scalar(
         select(func.count()).where(Client.tenant_id == ctx.tenant_id, Client.archived_at.is_(None))
     )
     alerts = await db.scalar(
         select(func.count()).where(RmmAlert.tenant_id == ctx.tenant_id, RmmAlert.status == "active")
     )
-    live = (
-        select(Asset.client_id, status_expr(now).label("live"))
-        .where(Asset.tenant_id == ctx.tenant_id, Asset.status != "retired")
-        .subquery()
-    )
-    rows = (
-        await db.execute(select(live.c.client_id, live.c.live, func.count()).group_by(live.c.client_id, live.c.live))
-    ).all()
+    # The one status rule (assets/status.py), stale devices in their own bucket.
+    per_client, _health = await assets_repo.summary_counts(db, ctx, assets_repo.AssetFilters(), now)
     fleets: dict[uuid.UUID | None, ClientFleet] = {}
     totals: dict[str, int] = {}
-    for client_id, status, n in rows:
+    for (client_id, status), n in per_client.items():
         fleets.setdefault(client_id, ClientFleet(client_id, "")).counts[status] = int(n)
         totals[status] = totals.get(status, 0) + int(n)
     names = await clients_repo.names_by_id(db, ctx, [c for c in fleets if c is not None])
@@ -136,4 +130,5 @@ async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response
         integrations=integrations,
         recent=recent,
         online_pct=round(100 * totals.get("online", 0) / assets) if assets else 0,
+        data_as_of=await assets_repo.data_as_of(db, ctx),
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 13:06:29.290428
+Create Date: 2026-12-06 16:14:58.714044
 """
 
 from collections.abc import Sequence
@@ -86,6 +86,8 @@ def upgrade() -> None:
     sa.Column('last_test_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_test_result', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('sync_status', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('status_checked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status_fresh_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_rmm_integrations_tenant_id_tenants')),
@@ -293,6 +295,35 @@ def upgrade() -> None:
     with op.batch_alter_table('asset_history', schema=None) as batch_op:
         batch_op.create_index('ix_asset_history_tenant_asset_at', ['tenant_id', 'asset_id', 'created_at'], unique=False)
 
+    op.create_table('asset_liveness',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('offline_after_s', sa.Integer(), nullable=True),
+    sa.Column('overdue_after_s', sa.Integer(), nullable=True),
+    sa.Column('offline_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('rmm_status', sa.String(length=20), nullable=True),
+    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fresh_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('checks_failing', sa.Integer(), nullable=True),
+    sa.Column('checks_warning', sa.Integer(), nullable=True),
+    sa.Column('needs_reboot', sa.Boolean(), nullable=True),
+    sa.Column('patches_pending', sa.Boolean(), nullable=True),
+    sa.Column('maintenance_mode', sa.Boolean(), nullable=True),
+    sa.Column('pending_actions', sa.Integer(), nullable=True),
+    sa.Column('current_user', sa.String(length=255), nullable=True),
+    sa.Column('boot_time', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_asset_liveness_tenant_id_asset_id_assets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_asset_liveness_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'asset_id', name=op.f('pk_asset_liveness'))
+    )
+    with op.batch_alter_table('asset_liveness', schema=None) as batch_op:
+        batch_op.create_index('ix_asset_liveness_tenant_integration', ['tenant_id', 'integration_id'], unique=False)
+
     op.create_table('asset_software',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('asset_id', sa.Uuid(), nullable=False),
@@ -428,6 +459,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_asset_software_tenant_software')
 
     op.drop_table('asset_software')
+    with op.batch_alter_table('asset_liveness', schema=None) as batch_op:
+        batch_op.drop_index('ix_asset_liveness_tenant_integration')
+
+    op.drop_table('asset_liveness')
     with op.batch_alter_table('asset_history', schema=None) as batch_op:
         batch_op.drop_index('ix_asset_history_tenant_asset_at')
 
