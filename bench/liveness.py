@@ -2,10 +2,11 @@
 
     python -m bench.liveness --provider tacticalrmm --agents 20000 --db postgres --json
 
-1. A full device sync through the job (timed: ``full_sync_s``).
+1. A full device sync through the job (timed: ``full_sync_s``), then a first liveness pass (timed:
+   ``first_pass_s``; it also fills what the sync does not carry, so it rewrites every row once).
 2. In the simulator (its control API): every connected agent checks in, then ~1 % of the agents
    change status (half of them drop off, half of the offline ones come back).
-3. One liveness pass through the job (timed: ``liveness_s``).
+3. One liveness pass through the job (timed: ``liveness_s``): the steady state of a pass every minute.
 
 Prints one JSON object: ``liveness_s``, ``full_sync_s``, ``ratio`` (= liveness_s / full_sync_s; the
 target is ≤ 0.2), ``rows_written`` (liveness rows the pass wrote), ``status_changed`` (assets whose
@@ -133,6 +134,14 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         full_sync_s = time.perf_counter() - started
         assert full["status"] == "succeeded", full
 
+        # The first pass after a device sync also fills what the sync does not carry (health, the
+        # RMM's verdict), so it rewrites every row once; the pass that runs every minute after it is
+        # the one measured.
+        started = time.perf_counter()
+        first = await _run(state, ctx, integration_id, "liveness")
+        first_pass_s = time.perf_counter() - started
+        assert first["status"] == "succeeded", first
+
         # Everyone connected checks in; then ~1 % change status: half drop off, half come back.
         flips = max(2, round(agents * FLIP_SHARE))
         await sim.check_in()
@@ -163,7 +172,7 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
     return {
         "provider": provider, "agents": agents, "db": db_kind,
         "liveness_s": round(liveness_s, 3), "full_sync_s": round(full_sync_s, 3),
-        "ratio": round(liveness_s / full_sync_s, 3),
+        "ratio": round(liveness_s / full_sync_s, 3), "first_pass_s": round(first_pass_s, 3),
         "rows_written": _rows_written(pass_["counters"]),
         "status_changed": changed1 - changed0, "flipped": len(gone) + len(back),
         "history_rows": history1 - history0, "outbox_rows": outbox1 - outbox0,

@@ -5,6 +5,7 @@ endpoint rmmbridge has never seen showing up within one pass."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -186,3 +187,13 @@ async def test_an_unknown_endpoint_appears_within_one_pass(overlapping: Env) -> 
         assert await provider.fetch_unknown_device(gone) is None
     finally:
         await provider.aclose()
+
+
+async def test_requests_add_up_when_scopes_walk_concurrently(overlapping: Env) -> None:
+    e = overlapping
+    groups = customer_groups(e.fleet)
+    before = e.sim.requests_served
+    # As the runner walks them: each scope in its own task, sharing the membership walks.
+    results = await asyncio.gather(*(liveness(e.provider, scope(e.fleet, gid)) for gid in groups))
+    assert sum(requests for _, _, requests in results) == e.sim.requests_served - before
+    assert all(requests >= pages for _, pages, requests in results)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +181,30 @@ class GatewayQueryError(ProviderError):
         return [tuple(e.get("path") or ()) for e in self.errors if isinstance(e, Mapping)]
 
 
+class RequestTally:
+    """HTTP requests sent on behalf of one consumer (a liveness walk of one scope).
+
+    Installed with :meth:`install` in the consumer's task; tasks it spawns (the walker's prefetch,
+    a membership walk it is the first to need) copy the context and count to it too, while a scope
+    that merely awaits another's cached membership walk does not: the counts of concurrent scopes
+    add up to what the server saw.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> RequestTally:
+        _TALLY.set(self)
+        return self
+
+    def take(self) -> int:
+        taken, self.count = self.count, 0
+        return taken
+
+
+_TALLY: ContextVar[RequestTally | None] = ContextVar("tanium_request_tally", default=None)
+
+
 @dataclass(frozen=True)
 class Classified:
     """A usable 2xx JSON answer."""
@@ -222,7 +247,6 @@ class TaniumHttp:
         self.deadline_s = config.request_timeout_s + 10.0
         self._slots = asyncio.Semaphore(config.max_concurrent_requests)
         self._http: httpx.AsyncClient | None = None
-        self.requests = 0  # HTTP requests sent (retries included): what a pass cost the Tanium server
 
     @property
     def token(self) -> str:
@@ -271,7 +295,9 @@ class TaniumHttp:
 
         async def attempt() -> httpx.Response:
             async with self._slots:
-                self.requests += 1
+                tally = _TALLY.get()
+                if tally is not None:
+                    tally.count += 1
                 try:
                     async with asyncio.timeout(deadline):
                         response = await self.http.send(request)
@@ -430,6 +456,7 @@ __all__ = [
     "SOFTWARE_DOC",
     "GatewayQueryError",
     "GatewaySchemaError",
+    "RequestTally",
     "TaniumGateway",
     "TaniumHttp",
     "filter_counts_doc",

@@ -69,6 +69,7 @@ from .gateway import (
     SOFTWARE_DOC,
     WAN_IP_DOC,
     GatewayQueryError,
+    RequestTally,
     TaniumGateway,
     TaniumHttp,
     filter_counts_doc,
@@ -537,9 +538,10 @@ class TaniumProvider(Provider):
         expired cursor) as :meth:`iter_device_pages`, with a document that asks no sensor and pages of
         ``membership_page_size`` (the records are as small as the membership walk's). No enrichment,
         no Asset API fallback: an aged-out endpoint has no last seen to move. ``requests`` counts every
-        HTTP request the page cost (membership walks and retries included).
+        HTTP request the page cost (membership walks and retries included; a membership walk another
+        scope started counts to that scope).
         """
-        sent = self.http.requests
+        tally = RequestTally().install()
         rule = await self._owner_rule(scope)
         walk = CursorWalk(
             self.gateway,
@@ -559,8 +561,7 @@ class TaniumProvider(Provider):
                     records.append(normalize.liveness_record(node, rule.owner(node["id"]), policy, now))
                 except InvalidRecord as exc:
                     invalid.append(exc)
-            requests, sent = self.http.requests - sent, self.http.requests
-            yield LivenessPage(records, invalid, requests=requests)
+            yield LivenessPage(records, invalid, requests=tally.take())
 
     async def fetch_device(self, external_id: str, external_ref: str | None = None) -> DeviceSnapshot | None:
         """One endpoint by EID (``filter: {path: "id"}``); its realm by the owner rule; ``None`` if unknown."""
