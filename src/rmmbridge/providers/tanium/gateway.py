@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,17 @@ $withApps: Boolean!) {
   }
 }"""
 
+# The liveness pass (issue #11): only what moves. ``eidLastSeen`` is TDS metadata (a virtual sensor), so this
+# walk evaluates no sensor on any endpoint; Tanium has no status verdict and no cheap health field to add
+# (reference §5: status comes from ``eidLastSeen`` and the integration's thresholds).
+LIVENESS_DOC = """query RmmbridgeTaniumLiveness($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
+  endpoints(first: $first, after: $after, filter: $filter) {
+    totalRecords
+    pageInfo { hasNextPage endCursor }
+    edges { node { id eidLastSeen } }
+  }
+}"""
+
 SOFTWARE_DOC = """query RmmbridgeTaniumSoftware($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
   endpoints(first: $first, after: $after, filter: $filter) {
     totalRecords
@@ -171,6 +183,30 @@ class GatewayQueryError(ProviderError):
         return [tuple(e.get("path") or ()) for e in self.errors if isinstance(e, Mapping)]
 
 
+class RequestTally:
+    """HTTP requests sent on behalf of one consumer (a liveness walk of one scope).
+
+    Installed with :meth:`install` in the consumer's task; tasks it spawns (the walker's prefetch,
+    a membership walk it is the first to need) copy the context and count to it too, while a scope
+    that merely awaits another's cached membership walk does not: the counts of concurrent scopes
+    add up to what the server saw.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> RequestTally:
+        _TALLY.set(self)
+        return self
+
+    def take(self) -> int:
+        taken, self.count = self.count, 0
+        return taken
+
+
+_TALLY: ContextVar[RequestTally | None] = ContextVar("tanium_request_tally", default=None)
+
+
 @dataclass(frozen=True)
 class Classified:
     """A usable 2xx JSON answer."""
@@ -207,7 +243,7 @@ class TaniumHttp:
         self.host = httpx.URL(self.base).host
         self._token = config.api_token.get_secret_value()
         self.retry_policy = RetryPolicy(attempts=5, base_delay_s=1.0, max_delay_s=16.0)
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.sleep: Callable[[float], Awaitable[None]] = ctx.sleep  # the app's: tests drive time without waiting
         self.timeout = httpx.Timeout(connect=10.0, read=config.request_timeout_s, write=30.0, pool=30.0)
         # Hard limit for one attempt (connect + a slow, trickling body); a timeout is retried like one.
         self.deadline_s = config.request_timeout_s + 10.0
@@ -264,6 +300,9 @@ class TaniumHttp:
 
         async def attempt() -> httpx.Response:
             async with self._slots:
+                tally = _TALLY.get()
+                if tally is not None:
+                    tally.count += 1
                 try:
                     async with asyncio.timeout(deadline):
                         response = await self.http.send(request)
@@ -418,12 +457,14 @@ __all__ = [
     "GATEWAY_PATH",
     "GROUPS_PROBE_DOC",
     "LAST_SEEN_DOC",
+    "LIVENESS_DOC",
     "MEMBERSHIP_DOC",
     "MY_TOKENS_DOC",
     "NOW_DOC",
     "SOFTWARE_DOC",
     "GatewayQueryError",
     "GatewaySchemaError",
+    "RequestTally",
     "TaniumGateway",
     "TaniumHttp",
     "filter_counts_doc",

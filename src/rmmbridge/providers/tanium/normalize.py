@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rmmbridge.providers.base import REPORTABLE_FIELDS, DeviceSnapshot, InvalidRecord, SoftwareItem, Volume
+from rmmbridge.providers.base import (
+    REPORTABLE_FIELDS,
+    DeviceSnapshot,
+    InvalidRecord,
+    LivenessRecord,
+    SoftwareItem,
+    Volume,
+)
 from rmmbridge.providers.values import parse_ip
 
 # ----------------------------------------------------------------------------- the owner rule (§3.3)
@@ -300,6 +307,26 @@ def status_inputs(
     if last_seen is None or last_seen > now + timedelta(seconds=policy.future_skew_s):
         return last_seen, None, None
     return last_seen, policy.offline_after_s, policy.overdue_after_s
+
+
+def liveness_record(node: Mapping[str, Any], realm_id: str, policy: StatusPolicy, now: datetime) -> LivenessRecord:
+    """A liveness node (``id``, ``eidLastSeen``) → :class:`LivenessRecord` under the owning group.
+
+    The same status inputs as :func:`endpoint_snapshot` (so a pass and a full sync agree); no
+    ``rmm_status`` (the Gateway has no online flag) and no health (nothing cheap in the schema).
+    """
+    raw_id = node.get("id")
+    eid = str(raw_id).strip() if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else ""
+    if not eid:
+        raise InvalidRecord(None, "endpoint without an id")
+    last_seen, offline_s, overdue_s = status_inputs(parse_time(node.get("eidLastSeen")), policy, now)
+    return LivenessRecord(
+        external_id=eid,
+        realm_id=str(realm_id),
+        last_seen_at=last_seen,
+        offline_after_s=offline_s,
+        overdue_after_s=overdue_s,
+    )
 
 
 # ----------------------------------------------------------------------------- endpoints (§4.5)

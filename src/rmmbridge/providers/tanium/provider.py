@@ -18,6 +18,7 @@ import asyncio
 import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -32,6 +33,8 @@ from rmmbridge.providers.base import (
     DeviceSnapshot,
     DeviceSoftware,
     InvalidRecord,
+    LivenessPage,
+    LivenessRecord,
     Provider,
     ProviderAuthError,
     ProviderConfig,
@@ -58,6 +61,7 @@ from .gateway import (
     ID_CHANGES_DOC,
     LAST_REBOOT_DOC,
     LAST_SEEN_DOC,
+    LIVENESS_DOC,
     MEMBERSHIP_DOC,
     MY_TOKENS_DOC,
     NOW_DOC,
@@ -65,6 +69,7 @@ from .gateway import (
     SOFTWARE_DOC,
     WAN_IP_DOC,
     GatewayQueryError,
+    RequestTally,
     TaniumGateway,
     TaniumHttp,
     filter_counts_doc,
@@ -111,6 +116,7 @@ class TaniumProvider(Provider):
             Capability.device_sync,
             Capability.device_refresh,
             Capability.software_inventory,
+            Capability.liveness,
         }
     )
     config_model: ClassVar[type[ProviderConfig]] = TaniumConfig
@@ -469,6 +475,16 @@ class TaniumProvider(Provider):
             ],
         }
 
+    async def _owner_rule(self, scope: RemoteScope) -> _OwnerRule:
+        """Steps 1 of the owner rule for ``scope`` (shared by the device sync and the liveness pass):
+        the groups ranking before it, their members (id-only walks, once per provider instance),
+        and the listing filter that asks the Gateway to leave their endpoints out."""
+        group_id = _group_id(scope)
+        order = await self.candidate_groups(group_id)
+        higher = order[: order.index(group_id)]
+        members = {h: await self._members(h) for h in higher}
+        return _OwnerRule(group_id, higher, members, self.priorities(), self._listing_filter(group_id, higher))
+
     async def iter_device_pages(  # type: ignore[override]
         self, scope: RemoteScope, *, since: datetime | None = None
     ) -> AsyncIterator[DevicePage]:
@@ -483,18 +499,14 @@ class TaniumProvider(Provider):
         3. With the Asset API fallback on, known devices of this group that the complete walk did not
            list and that the Gateway no longer knows (aged out) are looked up in the Asset API.
         """
-        group_id = _group_id(scope)
-        priorities = self.priorities()
-        order = await self.candidate_groups(group_id)
-        higher = order[: order.index(group_id)]
-        members = {h: await self._members(h) for h in higher}
-        listing = self._listing_filter(group_id, higher)
-        wan, boot = await self._vitals(listing, f"computer group {scope.name or group_id}")
+        rule = await self._owner_rule(scope)
+        group_id = rule.group_id
+        wan, boot = await self._vitals(rule.listing, f"computer group {scope.name or group_id}")
         walk = CursorWalk(
             self.gateway,
             ENDPOINTS_DOC,
             "RmmbridgeTaniumEndpoints",
-            variables={"filter": listing, "withApps": False},
+            variables={"filter": rule.listing, "withApps": False},
             page_size=self.cfg.page_size,
             what=f"endpoint listing of computer group {scope.name or group_id}",
         )
@@ -506,10 +518,8 @@ class TaniumProvider(Provider):
             snapshots: list[DeviceSnapshot] = []
             invalid: list[InvalidRecord] = []
             for node in nodes:
-                groups = [h for h in higher if node["id"] in members[h]]
-                owner = normalize.owner_group([*groups, group_id], None, priorities) or group_id
                 try:
-                    snapshot = normalize.endpoint_snapshot(node, owner, policy, now)
+                    snapshot = normalize.endpoint_snapshot(node, rule.owner(node["id"]), policy, now)
                     snapshots.append(normalize.with_vitals(snapshot, wan, boot, now))
                 except InvalidRecord as exc:
                     invalid.append(exc)
@@ -521,8 +531,48 @@ class TaniumProvider(Provider):
             async for page in self._fallback(scope, group_id, listed, empty=walk.total == 0):
                 yield page
 
+    async def iter_liveness_pages(self, scope: RemoteScope) -> AsyncIterator[LivenessPage]:  # type: ignore[override]
+        """Every endpoint of the group with only ``id`` and ``eidLastSeen``, under its owning group.
+
+        The same owner rule, listing filter and complete-or-raise cursor walk (with its restart on an
+        expired cursor) as :meth:`iter_device_pages`, with a document that asks no sensor and pages of
+        ``membership_page_size`` (the records are as small as the membership walk's). No enrichment,
+        no Asset API fallback: an aged-out endpoint has no last seen to move. ``requests`` counts every
+        HTTP request the page cost (membership walks and retries included; a membership walk another
+        scope started counts to that scope).
+        """
+        tally = RequestTally().install()
+        rule = await self._owner_rule(scope)
+        walk = CursorWalk(
+            self.gateway,
+            LIVENESS_DOC,
+            "RmmbridgeTaniumLiveness",
+            variables={"filter": rule.listing},
+            page_size=self.cfg.membership_page_size,
+            what=f"liveness listing of computer group {scope.name or rule.group_id}",
+        )
+        policy = self.policy()
+        async for nodes in walk.pages():
+            now = self.ctx.now()
+            records: list[LivenessRecord] = []
+            invalid: list[InvalidRecord] = []
+            for node in nodes:
+                try:
+                    records.append(normalize.liveness_record(node, rule.owner(node["id"]), policy, now))
+                except InvalidRecord as exc:
+                    invalid.append(exc)
+            yield LivenessPage(records, invalid, requests=tally.take())
+
     async def fetch_device(self, external_id: str, external_ref: str | None = None) -> DeviceSnapshot | None:
         """One endpoint by EID (``filter: {path: "id"}``); its realm by the owner rule; ``None`` if unknown."""
+        return await self._fetch_endpoint(external_id, None)
+
+    async def fetch_unknown_device(self, record: LivenessRecord) -> DeviceSnapshot | None:
+        """The endpoint a liveness pass listed first: the single-endpoint fetch, with the owner the
+        pass already determined (no owner lookup)."""
+        return await self._fetch_endpoint(record.external_id, record.realm_id or None)
+
+    async def _fetch_endpoint(self, external_id: str, owner: str | None) -> DeviceSnapshot | None:
         eid = str(external_id or "").strip()
         if not eid:
             return None
@@ -543,7 +593,8 @@ class TaniumProvider(Provider):
         )
         if node is None:
             return None
-        owner = await self._owner_of(eid)
+        if owner is None:
+            owner = await self._owner_of(eid)
         wan, boot = await self._vitals({"path": "id", "value": eid}, f"endpoint {eid}")
         now = self.ctx.now()
         return normalize.with_vitals(normalize.endpoint_snapshot(node, owner or "", self.policy(), now), wan, boot, now)
@@ -761,6 +812,24 @@ class TaniumProvider(Provider):
                     external_ref=normalize.clean(node.get("computerID")),
                 )
             del nodes
+
+
+@dataclass(frozen=True)
+class _OwnerRule:
+    """The owner rule (§3.3) as it applies to one group's listing."""
+
+    group_id: str
+    higher: list[str]  # candidate groups ranking before this one, in rule order
+    members: dict[str, frozenset[str]]  # their EIDs
+    priorities: dict[str, int]
+    listing: dict[str, Any]  # the Gateway filter: this group, without the higher groups' endpoints
+
+    def owner(self, eid: str) -> str:
+        """The owning group of an endpoint this group's walk listed (itself, unless a higher one has it)."""
+        groups = [h for h in self.higher if eid in self.members[h]]
+        if not groups:  # the common case (the Gateway honoured the exclusion): no rule to apply
+            return self.group_id
+        return normalize.owner_group([*groups, self.group_id], None, self.priorities) or self.group_id
 
 
 def _rfc3339(value: datetime) -> str:

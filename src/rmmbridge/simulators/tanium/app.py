@@ -35,7 +35,8 @@ from rmmbridge.simulators.tanium.asset_api import (
     asset_row,
     list_assets,
 )
-from rmmbridge.simulators.tanium.fleet import TaniumFleet, generate_fleet
+from rmmbridge.simulators.tanium.filters import parse_time
+from rmmbridge.simulators.tanium.fleet import ROLES, Endpoint, TaniumFleet, generate_fleet
 from rmmbridge.simulators.tanium.gateway import run_graphql
 from rmmbridge.simulators.tanium.state import Clock, TaniumSimulator, real_time_from
 from rmmbridge.simulators.tanium.tokens import DEFAULT_TOKEN, ApiToken, AuthError
@@ -137,6 +138,7 @@ def create_app(
     sim.tokens.grant(sim.now(), expires_in_days=token_expires_in_days, notes="rmmbridge simulator", token_string=token)
 
     async def admit(request: Request, area: Area, session: str | None, match_extra: str = "") -> _Admitted | Response:
+        sim.requests_served += 1
         if sim.modes.console_host != "off":
             return _console_response(request, sim.modes.console_host)
         query = request.url.query
@@ -264,6 +266,17 @@ def create_app(
 
 
 # ---- control API -------------------------------------------------------------------------------------------
+#
+# GET  /_sim/state                 fleet, clock, tokens, modes, faults, requests served
+# GET|POST|DELETE /_sim/faults     list / arm (a Fault as JSON) / disarm all
+# POST /_sim/clock                 {"offset_s": n} or {"advance_s": n}
+# GET|POST /_sim/modes             SimModes switches
+# POST /_sim/tokens                grant a token; POST /_sim/personas: a persona's management groups
+# POST /_sim/cursors/expire        every open cursor expires now
+# POST /_sim/checkin               connected endpoints (or {"eids": [...]}) register now
+# POST /_sim/endpoints             {"groups": [...], "role", "name", "online", "asset_row"}: a new endpoint
+# POST /_sim/endpoints/<eid>       {"last_seen": iso|null} stops it registering; {"online": true} reconnects
+#                                  it; {"groups": [...]} replaces its customer groups
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -360,6 +373,41 @@ def _control_routes(sim: TaniumSimulator) -> list[Route]:
         sim.cursors.expire_all()
         return Response(status_code=204)
 
+    async def check_in(request: Request) -> Response:
+        body = await _json_object(request)
+        eids = body.get("eids")
+        if eids is not None and not isinstance(eids, list):
+            raise ValueError("eids must be a list of endpoint ids")
+        return JSONResponse({"checked_in": sim.fleet.check_in(sim.now(), eids)})
+
+    async def add_endpoint(request: Request) -> Response:
+        body = await _json_object(request)
+        role = body.get("role", "win_ws")
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        ep = sim.fleet.add_endpoint(
+            groups=[str(g) for g in body.get("groups") or []],
+            role=role,
+            name=str(body["name"]) if body.get("name") else None,
+            online=bool(body.get("online", True)),
+            asset_row=bool(body.get("asset_row", True)),
+        )
+        return JSONResponse(_endpoint_summary(sim, ep), status_code=201)
+
+    async def change_endpoint(request: Request) -> Response:
+        body = await _json_object(request)
+        eid = str(request.path_params["eid"])
+        fleet = sim.fleet
+        ep = fleet.endpoint(eid)
+        if "last_seen" in body:
+            raw = body["last_seen"]
+            fleet.set_last_seen(eid, parse_time(str(raw)) if raw else None)
+        if body.get("online"):
+            fleet.set_online(eid)
+        if "groups" in body:
+            fleet.set_groups(eid, body["groups"])
+        return JSONResponse(_endpoint_summary(sim, ep))
+
     return [
         Route("/_sim/state", _control(state), methods=["GET"]),
         Route("/_sim/faults", _control(list_faults), methods=["GET"]),
@@ -370,7 +418,22 @@ def _control_routes(sim: TaniumSimulator) -> list[Route]:
         Route("/_sim/tokens", _control(tokens), methods=["POST"]),
         Route("/_sim/personas", _control(personas), methods=["POST"]),
         Route("/_sim/cursors/expire", _control(expire_cursors), methods=["POST"]),
+        Route("/_sim/checkin", _control(check_in), methods=["POST"]),
+        Route("/_sim/endpoints", _control(add_endpoint), methods=["POST"]),
+        Route("/_sim/endpoints/{eid}", _control(change_endpoint), methods=["POST"]),
     ]
+
+
+def _endpoint_summary(sim: TaniumSimulator, ep: Endpoint) -> dict[str, Any]:
+    seen = sim.fleet.eid_last_seen(ep, sim.now())
+    return {
+        "id": ep.eid,
+        "name": ep.name,
+        "groups": sorted(ep.groups, key=lambda g: (len(g), g)),
+        "online": ep.online_phase_s is not None,
+        "eid_last_seen": seen.isoformat().replace("+00:00", "Z") if seen else None,
+        "status": sim.fleet.expected_status(ep, sim.now()),
+    }
 
 
 def serve(host: str = "127.0.0.1", port: int = 8020, seed: int = 1, groups: int = 8, endpoints: int = 2000) -> None:

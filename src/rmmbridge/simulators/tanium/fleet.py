@@ -215,6 +215,14 @@ class TaniumFleet:
             ep.groups.discard(from_group)
         ep.groups.add(to_group)
 
+    def set_groups(self, eid: str, group_ids: Iterable[str]) -> None:
+        """Replace an endpoint's non-built-in groups (built-in OS groups follow the OS, not an admin)."""
+        wanted = {str(g) for g in group_ids}
+        for gid in wanted:
+            self._require_group(gid)
+        ep = self.endpoint(eid)
+        ep.groups = (ep.groups & _BUILTIN_IDS) | wanted
+
     def remove_endpoint(self, eid: str, *, keep_asset: bool = True) -> Endpoint:
         """Drop an endpoint from the Gateway; with ``keep_asset`` its Asset row stays (aged out)."""
         ep = self.endpoints.pop(eid)
@@ -242,6 +250,19 @@ class TaniumFleet:
     def set_online(self, eid: str) -> None:
         """Make an endpoint register every interval again."""
         self.endpoint(eid).online_phase_s = self._rng.randrange(self.registration_interval_s)
+
+    def check_in(self, now: datetime, eids: Iterable[str] | None = None) -> int:
+        """Connected endpoints (all, or those of ``eids``) register at ``now``, then every interval
+        from there; frozen (offline) endpoints do not. Returns how many registered."""
+        interval = self.registration_interval_s
+        phase = int(now.timestamp()) % interval
+        chosen = self.endpoints.values() if eids is None else (self.endpoint(str(e)) for e in eids)
+        count = 0
+        for ep in chosen:
+            if ep.online_phase_s is not None:
+                ep.online_phase_s = phase
+                count += 1
+        return count
 
     def rekey_endpoint(self, eid: str, at: datetime | None = None) -> str:
         """Give an endpoint a new EID (re-registration / merge) and record it for ``endpointIdChanges``."""

@@ -101,6 +101,7 @@ class TaniumSimulator:
         # persona name → management group ids it may see (None: every endpoint)
         self.personas: dict[str, frozenset[str] | None] = {DEFAULT_PERSONA: None}
         self.documents: OrderedDict[str, DocumentNode] = OrderedDict()
+        self.requests_served = 0  # API requests (not /_sim/): what rmmbridge cost the server
 
     def now(self) -> datetime:
         return (self.clock() + self.clock_offset).astimezone(UTC)
@@ -121,6 +122,7 @@ class TaniumSimulator:
         return {
             "now": now.isoformat().replace("+00:00", "Z"),
             "clock_offset_s": self.clock_offset.total_seconds(),
+            "requests_served": self.requests_served,
             "seed": fleet.seed,
             "endpoints": len(fleet.endpoints),
             "aged_out": len(fleet.aged_out),
