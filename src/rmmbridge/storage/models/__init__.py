@@ -13,7 +13,7 @@ from .integrations import (
     WebhookDelivery,
 )
 from .secrets import TenantSecret
-from .software import AssetSoftware, SoftwareCatalog
+from .software import AssetSoftware, AssetSoftwareInventory, SoftwareCatalog
 from .sync import SchedulerLease, ScheduleState, SyncRun
 from .tenancy import ApiToken, Tenant, User, UserSession
 
@@ -22,6 +22,7 @@ __all__ = [
     "Asset",
     "AssetHistory",
     "AssetSoftware",
+    "AssetSoftwareInventory",
     "Base",
     "Client",
     "EventOutbox",
