@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -9,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, ValidationFailed
@@ -31,6 +32,7 @@ from .status import STATUSES
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 SOFTWARE_ROWS = 500
+REMOVED_ROWS = 200
 TYPES = ("workstation", "server")
 ASSET_STATUSES = ("active", "inactive", "retired")
 FILTER_KEYS = ("client_id", "provider", "integration_id", "asset_type", "agent_status", "status", "q")
@@ -40,6 +42,23 @@ SORTABLE = {"name": "Name", "client": "Client", "type": "Type", "last_seen": "La
 
 def _choice(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
     return value if value in allowed else None
+
+
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Natural order: 14.0.3002 before 15.0.1100, 9.1 before 10.0 (numbers compare as numbers)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[.\-_ ]", version))
+
+
+def group_by_product(rows: list[Any]) -> list[dict[str, Any]]:
+    """Software rows (ordered with a product's versions together) → one entry per product, newest version
+    first, so side-by-side versions show as one product with several versions."""
+    products: dict[uuid.UUID, dict[str, Any]] = {}
+    for s, name, publisher, _last_seen in rows:
+        product = products.setdefault(s.software_id, {"name": name, "publisher": publisher, "versions": []})
+        product["versions"].append(s)
+    for product in products.values():
+        product["versions"].sort(key=lambda s: _version_key(s.version), reverse=True)
+    return list(products.values())
 
 
 def fmt_bytes(value: Any) -> str:
@@ -217,10 +236,8 @@ async def asset_page(
     asset = await service.get_asset(db, ctx, asset_id)
     out = await views.asset_out(db, ctx, asset)
     software_rows = list((await db.execute(repository.software_query(ctx, asset.id, True).limit(SOFTWARE_ROWS))).all())
-    software_total = await db.scalar(
-        select(func.count()).select_from(repository.software_query(ctx, asset.id, True).order_by(None).subquery())
-    )
-    removed_rows = list((await db.execute(repository.software_query(ctx, asset.id, False).limit(200))).all())
+    software_counts = await repository.software_counts(db, ctx, asset.id)
+    removed_rows = list((await db.execute(repository.software_query(ctx, asset.id, False).limit(REMOVED_ROWS))).all())
     integration = None
     provider_name = asset.rmm_provider
     org_name = None
@@ -268,9 +285,10 @@ async def asset_page(
         actor_name=lambda actor: actors.get(actor, actor),
         a=out,
         d=out.details,
-        software=[{"s": s, "name": n, "publisher": p} for s, n, p in software_rows],
-        software_total=int(software_total or 0),
-        removed=[{"s": s, "name": n, "publisher": p} for s, n, p in removed_rows],
+        software=group_by_product(software_rows),
+        software_shown=len(software_rows),
+        software_counts=software_counts,
+        removed=[{"s": s, "name": n, "publisher": p, "last_seen_at": seen} for s, n, p, seen in removed_rows],
         integration=integration,
         provider_name=provider_name,
         org_name=org_name,
