@@ -35,7 +35,7 @@ from rmmbridge.simulators.tanium.asset_api import (
     asset_row,
     list_assets,
 )
-from rmmbridge.simulators.tanium.fleet import TaniumFleet, generate_fleet
+from rmmbridge.simulators.tanium.fleet import TaniumFleet, generate_fleet, installed_applications
 from rmmbridge.simulators.tanium.gateway import run_graphql
 from rmmbridge.simulators.tanium.state import Clock, TaniumSimulator, real_time_from
 from rmmbridge.simulators.tanium.tokens import DEFAULT_TOKEN, ApiToken, AuthError
@@ -360,6 +360,26 @@ def _control_routes(sim: TaniumSimulator) -> list[Route]:
         sim.cursors.expire_all()
         return Response(status_code=204)
 
+    async def endpoint_apps(request: Request) -> Response:
+        """DELETE uninstalls one (name, version) from an endpoint (every row of it); POST puts it back."""
+        ep = sim.fleet.endpoints.get(request.path_params["eid"])
+        if ep is None:
+            return JSONResponse({"detail": "no such endpoint"}, status_code=404)
+        body = await _json_object(request)
+        name, version = body.get("name"), body.get("version")
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise ValueError("send the application's 'name' and 'version' as strings")
+        key = (name, version)
+        if request.method == "DELETE":
+            if key not in {(a.name, a.version) for a in installed_applications(ep)}:
+                return JSONResponse({"detail": f"{name} {version} is not installed"}, status_code=404)
+            ep.removed_apps.add(key)
+        elif key in ep.removed_apps:
+            ep.removed_apps.discard(key)
+        else:
+            return JSONResponse({"detail": f"{name} {version} was not removed"}, status_code=404)
+        return JSONResponse({"eid": ep.eid, "applications": len(installed_applications(ep))})
+
     return [
         Route("/_sim/state", _control(state), methods=["GET"]),
         Route("/_sim/faults", _control(list_faults), methods=["GET"]),
@@ -370,6 +390,7 @@ def _control_routes(sim: TaniumSimulator) -> list[Route]:
         Route("/_sim/tokens", _control(tokens), methods=["POST"]),
         Route("/_sim/personas", _control(personas), methods=["POST"]),
         Route("/_sim/cursors/expire", _control(expire_cursors), methods=["POST"]),
+        Route("/_sim/endpoints/{eid}/apps", _control(endpoint_apps), methods=["DELETE", "POST"]),
     ]
 
 
