@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import DeviceSoftware, Provider
 from rmmbridge.storage.db import dialect_insert, unit_of_work
+from rmmbridge.storage.maintenance import SOFTWARE_TABLES, GrowthAnalyzer
 from rmmbridge.storage.models import (
     AssetSoftware,
     AssetSoftwareInventory,
@@ -101,10 +102,13 @@ async def ingest_software(
     counters = dict.fromkeys(COUNTERS, 0)
     batch: list[DeviceSoftware] = []
 
+    analyzer = GrowthAnalyzer(SOFTWARE_TABLES)
+
     async def flush() -> None:
         if batch:
             async with unit_of_work(state.sessionmaker) as session:
                 result = await write_batch(session, ctx, integration.id, batch)
+                await analyzer.after_page(session, result["installed"] + result["catalog_new"])
             for key, value in result.items():
                 counters[key] += value
             batch.clear()
@@ -315,10 +319,14 @@ async def _catalog_ids(
             ],
         )
         created += len(new.all())
+        # By name only, publishers filtered here: a one-column IN is an index lookup on both databases, where
+        # PostgreSQL plans a (name, publisher) row-value IN as a scan of the whole catalog per chunk.
+        wanted = set(chunk)
         for norm, pub, sid in await session.execute(
             select(c.normalized_name, c.publisher, c.id).where(
-                c.tenant_id == ctx.tenant_id, tuple_(c.normalized_name, c.publisher).in_(chunk)
+                c.tenant_id == ctx.tenant_id, c.normalized_name.in_({k[0] for k in chunk})
             )
         ):
-            ids[(norm, pub)] = sid
+            if (norm, pub) in wanted:
+                ids[(norm, pub)] = sid
     return ids, created

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.storage.db import is_postgres
 
 DEVICE_TABLES = ("assets", "external_entity_mappings", "workstation_assets", "server_assets", "asset_history")
+SOFTWARE_TABLES = ("software_catalog", "asset_software", "asset_software_inventories")
 
 
 class GrowthAnalyzer:
