@@ -22,6 +22,7 @@ from rmmbridge.web.deps import DB, State, require
 
 from . import repository, service, views
 from .schemas import AssetOut, AssetSummary, AssetUpdate, SoftwareCountsOut, SoftwareOut
+from .software import software_out
 
 router = APIRouter(prefix="/assets", tags=["assets"], responses=error_responses(401, 403))
 Reader = Annotated[TenantContext, Depends(require(Permission.assets_read))]
@@ -99,25 +100,7 @@ async def asset_software(
     """One entry per installed version, the versions of a product next to each other."""
     await service.get_asset(db, ctx, asset_id)
     rows, total = await paginate(db, repository.software_query(ctx, asset_id, current, software_id), paging)
-    return make_page(
-        [
-            SoftwareOut(
-                software_id=s.software_id,
-                name=name,
-                publisher=pub,
-                version=s.version or None,
-                install_date=s.install_date,
-                size_bytes=s.size_bytes,
-                is_current=s.is_current,
-                first_seen_at=s.first_seen_at,
-                last_seen_at=last_seen,
-                uninstalled_at=s.uninstalled_at,
-            )
-            for s, name, pub, last_seen in rows
-        ],
-        total,
-        paging,
-    )
+    return make_page([software_out(row) for row in rows], total, paging)
 
 
 @router.get("/{asset_id}/software/counts", response_model=SoftwareCountsOut, responses=error_responses(404))

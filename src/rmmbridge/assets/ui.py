@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +26,7 @@ from rmmbridge.web.ui.render import redirect, render
 
 from . import repository, service, views
 from .schemas import AssetUpdate
+from .software import group_by_product
 from .status import STATUSES
 
 router = APIRouter(include_in_schema=False)
@@ -42,23 +42,6 @@ SORTABLE = {"name": "Name", "client": "Client", "type": "Type", "last_seen": "La
 
 def _choice(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
     return value if value in allowed else None
-
-
-def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """Natural order: 14.0.3002 before 15.0.1100, 9.1 before 10.0 (numbers compare as numbers)."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[.\-_ ]", version))
-
-
-def group_by_product(rows: list[Any]) -> list[dict[str, Any]]:
-    """Software rows (ordered with a product's versions together) → one entry per product, newest version
-    first, so side-by-side versions show as one product with several versions."""
-    products: dict[uuid.UUID, dict[str, Any]] = {}
-    for s, name, publisher, _last_seen in rows:
-        product = products.setdefault(s.software_id, {"name": name, "publisher": publisher, "versions": []})
-        product["versions"].append(s)
-    for product in products.values():
-        product["versions"].sort(key=lambda s: _version_key(s.version), reverse=True)
-    return list(products.values())
 
 
 def fmt_bytes(value: Any) -> str:
