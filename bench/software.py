@@ -77,8 +77,9 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         "provider": provider, "agents": agents, "db": db_kind,
         "devices_with_inventory": c1["devices"], "installations": c1["installations"], "stored_rows": before[0],
         "first_s": round(first_s, 3), "unchanged_s": round(unchanged_s, 3),
-        "devices_unchanged": c2["devices_unchanged"],
-        "rows_written_again": c2["installed"] + c2["updated"] + c2["uninstalled"] + int(after != before),
+        "devices_unchanged": c2.get("devices_unchanged"),
+        # Rows added or stamped by the second pass (0 when unchanged lists are skipped).
+        "rows_written_again": (after[0] - before[0]) + (c2["installations"] if after[1] != before[1] else 0),
         "peak_rss_mb": rss,
     }  # fmt: skip
 
