@@ -57,15 +57,21 @@ def normalize_name(name: str) -> str:
 
 def installations_of(device: DeviceSoftware) -> dict[InstallKey, Installation]:
     """One device's list keyed by (name, publisher, version): side-by-side versions stay apart, while the
-    same version listed twice (32- and 64-bit registry views, repeated rows) collapses to the first."""
+    same version listed twice (32- and 64-bit registry views, repeated rows) collapses into one, with the
+    earliest install date and the largest size of its rows, so the result does not depend on row order."""
     out: dict[InstallKey, Installation] = {}
     for item in device.software:
         name = item.name.strip()[:500]
         if not name:
             continue
         key = (normalize_name(name), (item.publisher or "").strip()[:500], (item.version or "").strip()[:200])
-        if key not in out:
+        seen = out.get(key)
+        if seen is None:
             out[key] = Installation(name, item.install_date, item.size_bytes)
+            continue
+        dates = [d for d in (seen.install_date, item.install_date) if d is not None]
+        sizes = [b for b in (seen.size_bytes, item.size_bytes) if b is not None]
+        out[key] = Installation(seen.name, min(dates, default=None), max(sizes, default=None))
     return out
 
 
