@@ -70,6 +70,7 @@ ROUTES = [
     ("PATCH", "/api/v1/assets/{aid}", {"location": "Rack {role}"}, {"asset_type": "toaster"}, WRITE),
     ("POST", "/api/v1/assets/{aid}/refresh", None, None, WRITE),
     ("GET", "/api/v1/assets/{aid}/software", None, None, READ),
+    ("GET", "/api/v1/assets/{aid}/software/counts", None, None, READ),
     ("GET", "/api/v1/alerts", None, None, READ),
     ("GET", "/api/v1/alerts/{alid}", None, None, READ),
     ("GET", "/api/v1/events", None, None, READ),

@@ -20,7 +20,8 @@ from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
 from . import repository, service, views
-from .schemas import AssetOut, AssetsSummary, AssetSummary, AssetUpdate, SoftwareOut
+from .schemas import AssetOut, AssetsSummary, AssetSummary, AssetUpdate, SoftwareCountsOut, SoftwareOut
+from .software import software_out
 
 router = APIRouter(prefix="/assets", tags=["assets"], responses=error_responses(401, 403))
 Reader = Annotated[TenantContext, Depends(require(Permission.assets_read))]
@@ -127,25 +128,19 @@ async def asset_software(
     asset_id: uuid.UUID,
     paging: Paging,
     current: Annotated[bool | None, Query(description="true: installed now; false: uninstalled")] = None,
+    software_id: Annotated[uuid.UUID | None, Query(description="only the versions of this product")] = None,
 ) -> Page[SoftwareOut]:
+    """One entry per installed version, the versions of a product next to each other."""
     await service.get_asset(db, ctx, asset_id)
-    rows, total = await paginate(db, repository.software_query(ctx, asset_id, current), paging)
-    return make_page(
-        [
-            SoftwareOut(
-                software_id=s.software_id,
-                name=name,
-                publisher=pub,
-                version=s.version,
-                install_date=s.install_date,
-                size_bytes=s.size_bytes,
-                is_current=s.is_current,
-                first_seen_at=s.first_seen_at,
-                last_seen_at=s.last_seen_at,
-                uninstalled_at=s.uninstalled_at,
-            )
-            for s, name, pub in rows
-        ],
-        total,
-        paging,
+    rows, total = await paginate(db, repository.software_query(ctx, asset_id, current, software_id), paging)
+    return make_page([software_out(row) for row in rows], total, paging)
+
+
+@router.get("/{asset_id}/software/counts", response_model=SoftwareCountsOut, responses=error_responses(404))
+async def asset_software_counts(db: DB, ctx: Reader, asset_id: uuid.UUID) -> SoftwareCountsOut:
+    """How many versions and products are installed now, and how many versions were uninstalled."""
+    await service.get_asset(db, ctx, asset_id)
+    counts = await repository.software_counts(db, ctx, asset_id)
+    return SoftwareCountsOut(
+        installations=counts.installations, products=counts.products, uninstalled=counts.uninstalled
     )

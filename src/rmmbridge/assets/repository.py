@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.storage.models import (
@@ -15,6 +15,7 @@ from rmmbridge.storage.models import (
     AssetHistory,
     AssetLiveness,
     AssetSoftware,
+    AssetSoftwareInventory,
     Client,
     ExternalEntityMapping,
     RmmAlert,
@@ -269,15 +270,58 @@ async def history(
     return list(rows)
 
 
-def software_query(ctx: TenantContext, asset_id: uuid.UUID, current: bool | None) -> Select:  # type: ignore[type-arg]
+def software_query(
+    ctx: TenantContext, asset_id: uuid.UUID, current: bool | None, software_id: uuid.UUID | None = None
+) -> Select:  # type: ignore[type-arg]
+    """One row per installed version: ``(AssetSoftware, name, publisher, last_seen_at)``.
+
+    A current installation was last seen with its asset's last inventory (unchanged lists do not rewrite
+    their rows); an uninstalled one by the last inventory that listed it, stored on the row.
+    """
+    inv = AssetSoftwareInventory
+    last_seen = case(
+        (AssetSoftware.is_current.is_(True), func.coalesce(inv.seen_at, AssetSoftware.last_seen_at)),
+        else_=AssetSoftware.last_seen_at,
+    )
     query = (
-        select(AssetSoftware, SoftwareCatalog.name, SoftwareCatalog.publisher)
+        select(AssetSoftware, SoftwareCatalog.name, SoftwareCatalog.publisher, last_seen.label("last_seen_at"))
         .join(
             SoftwareCatalog,
             and_(SoftwareCatalog.tenant_id == AssetSoftware.tenant_id, SoftwareCatalog.id == AssetSoftware.software_id),
         )
+        .outerjoin(inv, and_(inv.tenant_id == AssetSoftware.tenant_id, inv.asset_id == AssetSoftware.asset_id))
         .where(AssetSoftware.tenant_id == ctx.tenant_id, AssetSoftware.asset_id == asset_id)
     )
     if current is not None:
         query = query.where(AssetSoftware.is_current.is_(current))
-    return query.order_by(AssetSoftware.is_current.desc(), func.lower(SoftwareCatalog.name))
+    if software_id is not None:
+        query = query.where(AssetSoftware.software_id == software_id)
+    # Versions of one product stay together (by catalog id: two products may share a display name).
+    return query.order_by(
+        AssetSoftware.is_current.desc(),
+        func.lower(SoftwareCatalog.name),
+        SoftwareCatalog.publisher,
+        AssetSoftware.software_id,
+        AssetSoftware.version.desc(),
+    )
+
+
+@dataclass(frozen=True)
+class SoftwareCounts:
+    installations: int  # current installed versions: side-by-side versions are two installations of one product
+    products: int  # distinct catalog entries among them
+    uninstalled: int  # versions seen before and uninstalled since
+
+
+async def software_counts(session: AsyncSession, ctx: TenantContext, asset_id: uuid.UUID) -> SoftwareCounts:
+    current = AssetSoftware.is_current.is_(True)
+    row = (
+        await session.execute(
+            select(
+                func.count(case((current, 1))),
+                func.count(case((current, AssetSoftware.software_id)).distinct()),
+                func.count(case((AssetSoftware.is_current.is_(False), 1))),
+            ).where(AssetSoftware.tenant_id == ctx.tenant_id, AssetSoftware.asset_id == asset_id)
+        )
+    ).one()
+    return SoftwareCounts(int(row[0]), int(row[1]), int(row[2]))

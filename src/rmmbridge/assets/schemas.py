@@ -150,10 +150,12 @@ class AssetUpdate(BaseModel):
 
 
 class SoftwareOut(BaseModel):
-    software_id: uuid.UUID
+    """One installed version: side-by-side versions of a product are separate entries with one ``software_id``."""
+
+    software_id: uuid.UUID = Field(description="The product (catalog entry: name + publisher)")
     name: str
     publisher: str
-    version: str | None
+    version: str | None = Field(description="null when the RMM reported no version")
     install_date: datetime | None
     size_bytes: int | None
     is_current: bool
@@ -195,3 +197,9 @@ class AssetsSummary(BaseModel):
         description="the oldest last successful status check of the active integrations in scope"
     )
     now: datetime
+
+
+class SoftwareCountsOut(BaseModel):
+    installations: int = Field(description="Installed versions now (side-by-side versions count apart)")
+    products: int = Field(description="Distinct products (catalog entries) installed now")
+    uninstalled: int = Field(description="Versions seen before and uninstalled since")

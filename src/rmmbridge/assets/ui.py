@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, ValidationFailed
@@ -26,11 +26,13 @@ from rmmbridge.web.ui.render import redirect, render
 
 from . import repository, service, views
 from .schemas import AssetUpdate
+from .software import group_by_product
 from .status import COUNT_BUCKETS
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 SOFTWARE_ROWS = 500
+REMOVED_ROWS = 200
 TYPES = ("workstation", "server")
 ASSET_STATUSES = ("active", "inactive", "retired")
 FILTER_KEYS = ("client_id", "provider", "integration_id", "asset_type", "agent_status", "status", "q", *HEALTH_PARAMS)
@@ -240,10 +242,8 @@ async def asset_page(
     asset = await service.get_asset(db, ctx, asset_id)
     out = await views.asset_out(db, ctx, asset, state.clock())
     software_rows = list((await db.execute(repository.software_query(ctx, asset.id, True).limit(SOFTWARE_ROWS))).all())
-    software_total = await db.scalar(
-        select(func.count()).select_from(repository.software_query(ctx, asset.id, True).order_by(None).subquery())
-    )
-    removed_rows = list((await db.execute(repository.software_query(ctx, asset.id, False).limit(200))).all())
+    software_counts = await repository.software_counts(db, ctx, asset.id)
+    removed_rows = list((await db.execute(repository.software_query(ctx, asset.id, False).limit(REMOVED_ROWS))).all())
     integration = None
     provider_name = asset.rmm_provider
     org_name = None
@@ -291,9 +291,10 @@ async def asset_page(
         actor_name=lambda actor: actors.get(actor, actor),
         a=out,
         d=out.details,
-        software=[{"s": s, "name": n, "publisher": p} for s, n, p in software_rows],
-        software_total=int(software_total or 0),
-        removed=[{"s": s, "name": n, "publisher": p} for s, n, p in removed_rows],
+        software=group_by_product(software_rows),
+        software_shown=len(software_rows),
+        software_counts=software_counts,
+        removed=[{"s": s, "name": n, "publisher": p, "last_seen_at": seen} for s, n, p, seen in removed_rows],
         integration=integration,
         provider_name=provider_name,
         org_name=org_name,

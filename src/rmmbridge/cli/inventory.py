@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets import repository as assets_repo
 from rmmbridge.assets import service as assets_service
+from rmmbridge.assets import software as asset_software
 from rmmbridge.assets import views as asset_views
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.clients import service as clients_service
@@ -242,4 +243,44 @@ def assets_show(asset_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt
     ]
     for key, value in rows:
         table.add_row(key, "" if value is None else str(value))
+    console.print(table)
+
+
+@assets_app.command("software")
+def assets_software(
+    asset_id: str,
+    show_all: bool = typer.Option(False, "--all", help="uninstalled versions too"),
+    limit: int = typer.Option(500, "--limit", min=1, max=5000),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Installed software: one line per installed version, a product's versions together."""
+    try:
+        aid = uuid.UUID(asset_id)
+    except ValueError:
+        fail(f"'{asset_id}' is not an asset id")
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        await assets_service.get_asset(db, ctx, aid)
+        query = assets_repo.software_query(ctx, aid, None if show_all else True)
+        rows = list((await db.execute(query.limit(limit))).all())
+        return rows, await assets_repo.software_counts(db, ctx, aid)
+
+    rows, counts = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json([asset_software.software_out(r) for r in rows])
+        return
+    title = f"{counts.installations} installed versions of {counts.products} products"
+    if show_all and counts.uninstalled:
+        title += f", {counts.uninstalled} uninstalled"
+    table = Table("name", "publisher", "version", "installed", "state", title=title)
+    for product in asset_software.group_by_product(rows):
+        for n, s in enumerate(product["versions"]):
+            table.add_row(
+                product["name"] if n == 0 else "",
+                (product["publisher"] or "") if n == 0 else "",
+                s.version or "-",
+                s.install_date.date().isoformat() if s.install_date else "",
+                "current" if s.is_current else f"uninstalled {s.uninstalled_at:%Y-%m-%d}",
+            )
     console.print(table)

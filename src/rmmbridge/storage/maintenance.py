@@ -22,6 +22,7 @@ DEVICE_TABLES = (
     "asset_history",
     "asset_liveness",
 )
+SOFTWARE_TABLES = ("software_catalog", "asset_software", "asset_software_inventories")
 
 
 class GrowthAnalyzer:

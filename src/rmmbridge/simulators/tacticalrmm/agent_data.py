@@ -338,8 +338,12 @@ def heavy_fields(fleet: TacticalFleet, agent: AgentRecord) -> tuple[Any, Any, An
     return value
 
 
-def software_items(fleet: TacticalFleet, agent: AgentRecord) -> list[Json]:
-    """Installed software of a Windows agent with an inventory row (``[]`` otherwise)."""
+def software_items(fleet: TacticalFleet, agent: AgentRecord, *, include_removed: bool = False) -> list[Json]:
+    """Installed software of a Windows agent with an inventory row (``[]`` otherwise).
+
+    Side-by-side versions (one name, two versions) and repeated rows come from the catalogue's odds;
+    versions removed through the control API are left out unless ``include_removed``.
+    """
     if agent.software_id is None:
         return []
     rng = _rng(fleet.seed, agent.index, 5)
@@ -352,9 +356,7 @@ def software_items(fleet: TacticalFleet, agent: AgentRecord) -> list[Json]:
             continue
         if not entry.common and rng.random() > (0.5 if entry.servers_only else 0.35):
             continue
-        copies = 2 if entry.name == "Google Update Helper" and rng.random() < 0.5 else 1
-        for copy in range(copies):
-            version = entry.versions[(rng.randrange(len(entry.versions)) + copy) % len(entry.versions)]
+        for version in _versions_installed(rng, entry):
             name = entry.name.replace("{v}", version)
             if entry.name == "Tactical RMM Agent":
                 version = agent.version
@@ -380,4 +382,19 @@ def software_items(fleet: TacticalFleet, agent: AgentRecord) -> list[Json]:
                 "uninstall": entry.uninstall.replace("{v}", version).replace("{{", "{").replace("}}", "}"),
                 "install_date": date,
             })
+    removed = fleet.software_removed.get(agent.pk)
+    if removed and not include_removed:
+        items = [item for item in items if (item["name"], item["version"]) not in removed]
     return items
+
+
+def _versions_installed(rng: random.Random, entry: catalog.SoftwareEntry) -> list[str]:
+    """One version; sometimes a second one side by side, sometimes the last one listed twice."""
+    count = len(entry.versions)
+    first = rng.randrange(count)
+    picked = [entry.versions[first]]
+    if count > 1 and entry.side_by_side and rng.random() < entry.side_by_side:
+        picked.append(entry.versions[(first + 1 + rng.randrange(count - 1)) % count])
+    if entry.duplicate and rng.random() < entry.duplicate:
+        picked.append(picked[-1])
+    return picked

@@ -409,7 +409,12 @@ WIN_SERVER_SERVICES: tuple[tuple[str, str, str, str, str, str], ...] = (
 
 @dataclass(frozen=True)
 class SoftwareEntry:
-    """One installable product; ``{v}`` in ``name``/``location``/``uninstall`` takes the version."""
+    """One installable product; ``{v}`` in ``name``/``location``/``uninstall`` takes the version.
+
+    ``side_by_side``: chance that an agent with the product has two of its versions installed at once, listed
+    under the same name (SQL Server shared components, old VC++ runtimes, updaters); ``duplicate``: chance
+    that one version is listed twice (the 32- and 64-bit uninstall keys), as real agents do.
+    """
 
     name: str
     versions: tuple[str, ...]
@@ -420,6 +425,8 @@ class SoftwareEntry:
     source: str = ""
     servers_only: bool = False
     common: bool = False
+    side_by_side: float = 0.0
+    duplicate: float = 0.0
 
 
 WIN_SOFTWARE: tuple[SoftwareEntry, ...] = (
@@ -447,7 +454,18 @@ WIN_SOFTWARE: tuple[SoftwareEntry, ...] = (
                   "C:\\Program Files\\TacticalAgent\\", "\"C:\\Program Files\\TacticalAgent\\unins000.exe\"",
                   common=True),
     SoftwareEntry("Microsoft Update Health Tools", ("5.72.0.0", "3.74.0.0"), "Microsoft Corporation", (1_000, 1_100),
-                  "", "MsiExec.exe /X{{1FC1A6C2-576E-489A-9B4A-92D21F542136}}", common=True),
+                  "", "MsiExec.exe /X{{1FC1A6C2-576E-489A-9B4A-92D21F542136}}", common=True, side_by_side=0.2),
+    SoftwareEntry("Microsoft Visual C++ 2005 Redistributable", ("8.0.61001", "8.0.59193", "8.0.56336"),
+                  "Microsoft Corporation", (4_800, 5_200), "", "MsiExec.exe /X{{710f4c1c-cc18-4c49-8cbf-51240c89a1a2}}",
+                  side_by_side=0.5),
+    SoftwareEntry("Microsoft Visual C++ 2005 Redistributable (x64)", ("8.0.61000", "8.0.56336"),
+                  "Microsoft Corporation", (6_800, 7_200), "", "MsiExec.exe /X{{ad8a2fa1-06e7-4b0d-927d-6e54b3d31028}}",
+                  side_by_side=0.4),
+    SoftwareEntry("Microsoft ASP.NET Core {v} - Shared Framework (x64)", ("8.0.11", "6.0.36"), "Microsoft Corporation",
+                  (68_000, 70_000), "", "MsiExec.exe /X{{7E3F5A1C-0B7D-4A6E-9C2B-5D8F1E0A3C47}}", side_by_side=0.5),
+    SoftwareEntry("Office 16 Click-to-Run Extensibility Component", ("16.0.18129.20116", "16.0.17928.20114"),
+                  "Microsoft Corporation", (0, 0), "", "MsiExec.exe /X{{90160000-008C-0000-1000-0000000FF1CE}}",
+                  side_by_side=0.4, duplicate=0.2),
     SoftwareEntry("7-Zip {v} (x64)", ("19.00", "22.01", "23.01", "24.08"), "Igor Pavlov", (5_300, 5_900),
                   "C:\\Program Files\\7-Zip\\", "C:\\Program Files\\7-Zip\\Uninstall.exe"),
     SoftwareEntry("Google Chrome", ("131.0.6778.86", "130.0.6723.117", "128.0.6613.120"), "Google LLC",
@@ -501,7 +519,7 @@ WIN_SOFTWARE: tuple[SoftwareEntry, ...] = (
                   "C:\\Program Files\\Intuit\\QuickBooks 2024\\",
                   "MsiExec.exe /I{{5C3F1E0B-2D8A-4B5E-9A7F-1E2D3C4B5A60}}"),
     SoftwareEntry("Google Update Helper", ("1.3.36.372", "1.3.36.352"), "Google LLC", (70, 80), "",
-                  "MsiExec.exe /I{{60EC980A-BDA2-4CB6-A427-B07A5498B4CA}}"),
+                  "MsiExec.exe /I{{60EC980A-BDA2-4CB6-A427-B07A5498B4CA}}", side_by_side=0.4, duplicate=0.1),
     SoftwareEntry("Microsoft .NET Runtime - 8.0.11 (x64)", ("64.44.23254",), "Microsoft Corporation",
                   (68_000, 70_000), "", "MsiExec.exe /X{{7E3F5A1C-0B7D-4A6E-9C2B-5D8F1E0A3C47}}"),
     SoftwareEntry("Microsoft Windows Desktop Runtime - 6.0.36 (x64)", ("48.144.23186",), "Microsoft Corporation",
@@ -517,6 +535,12 @@ WIN_SOFTWARE: tuple[SoftwareEntry, ...] = (
                   "ServicePack\\x64\\setup.exe\" /Action=RemovePatch /AllInstances ", servers_only=True),
     SoftwareEntry("Veeam Backup & Replication", ("12.2.0.334", "12.1.2.172"), "Veeam Software Group GmbH",
                   (0, 0), "", "MsiExec.exe /X{{D0B8E0E0-43C1-4A3A-9E0C-6F0B0E0F2A21}}", servers_only=True),
+    SoftwareEntry("SQL Server Integration Services Singleton", ("15.0.1100.123", "14.0.3002.136", "13.0.1601.5"),
+                  "Microsoft Corporation", (0, 0), "", "MsiExec.exe /X{{8B9F5C12-0F5E-4C8A-A0A5-0B5E3C6D7E81}}",
+                  servers_only=True, side_by_side=0.7),
+    SoftwareEntry("Microsoft ODBC Driver 17 for SQL Server", ("17.10.6.1", "17.7.2.1"), "Microsoft Corporation",
+                  (7_000, 7_500), "", "MsiExec.exe /X{{C5F3A1E2-3B4D-4E6F-8A7B-9C0D1E2F3A4B}}", servers_only=True,
+                  side_by_side=0.3),
     SoftwareEntry("Windows Admin Center", ("2.2.2410.01002",), "Microsoft Corporation", (180_000, 190_000), "",
                   "MsiExec.exe /X{{4FAE3A2E-4369-490E-97F3-0B3BFF183AB9}}", servers_only=True),
 )

@@ -14,6 +14,8 @@
 | ``POST /_sim/agents`` | ``{"site": id, "kind": "win_ws"}`` | install an agent |
 | ``POST /_sim/agents/<pk>`` | ``site`` / ``last_seen`` (iso, null) / ``hostname`` / ``live`` (checks in) | change it |
 | ``DELETE /_sim/agents/<pk>`` | - | delete it (and its alerts) |
+| ``DELETE /_sim/agents/<pk>/software`` | ``{"name": s, "version": s}`` | uninstall one version (and its repeats) |
+| ``POST /_sim/agents/<pk>/software`` | ``{"name": s, "version": s}`` | reinstall a version removed before |
 | ``POST /_sim/alerts`` | ``{"agent": pk or null, "alert_type": …, "severity": …, "message": …}`` | open an alert |
 | ``POST /_sim/alerts/<id>/resolve`` | - | resolve it |
 """
@@ -29,6 +31,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ..faults import Fault
+from .agent_data import software_items
 from .computed import parse_iso
 from .responses import json_response
 from .serializers import alert_json, iso
@@ -37,6 +40,7 @@ from .state import SimState
 _FAULT_FIELDS = {f.name for f in fields(Fault)} - {"hits"}
 _AGENT = re.compile(r"^/_sim/agents/(\d+)/?$")
 _RESOLVE = re.compile(r"^/_sim/alerts/(\d+)/resolve/?$")
+_SOFTWARE = re.compile(r"^/_sim/agents/(\d+)/software/?$")
 
 
 class ControlError(Exception):
@@ -81,6 +85,27 @@ def handle(state: SimState, method: str, path: str, raw: bytes) -> Response:
         return _handle(state, method, path.rstrip("/") or "/", _body(raw))
     except (ControlError, ValueError, KeyError, TypeError) as exc:
         return json_response({"error": str(exc)}, 400)
+
+
+def _software_change(state: SimState, pk: int, data: dict[str, Any], *, remove: bool) -> Response:
+    """Remove one installed (name, version) from an agent's inventory, or put a removed one back."""
+    fleet = state.fleet
+    agent = fleet.agents.get(pk)
+    if agent is None:
+        return json_response({"error": f"no agent {pk}"}, 404)
+    name, version = data.get("name"), data.get("version")
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise ControlError("send the software's 'name' and 'version' as strings")
+    key = (name, version)
+    if key not in {(i["name"], i["version"]) for i in software_items(fleet, agent, include_removed=True)}:
+        return json_response({"error": f"agent {pk} never had {name} {version}"}, 404)
+    removed = fleet.software_removed.setdefault(pk, set())
+    if remove:
+        removed.add(key)
+    else:
+        removed.discard(key)
+    listed = software_items(fleet, agent)
+    return json_response({"agent": pk, "software": len(listed), "removed": sorted(map(list, removed))})
 
 
 def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Response:
@@ -139,6 +164,8 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
             raise ControlError("kind is one of win_ws, win_srv, linux, mac")
         agent = fleet.add_agent(int(data["site"]), kind=kind, when=state.now())
         return json_response({"id": agent.pk, "agent_id": agent.agent_id, "hostname": agent.hostname}, 201)
+    if (match := _SOFTWARE.match(path)) and method in ("DELETE", "POST"):
+        return _software_change(state, int(match.group(1)), data, remove=method == "DELETE")
     if match := _AGENT.match(path):
         pk = int(match.group(1))
         if method == "DELETE":

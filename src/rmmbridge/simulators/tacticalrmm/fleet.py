@@ -193,6 +193,8 @@ class TacticalFleet:
     derived_cache: OrderedDict[tuple[object, ...], tuple[object, object, object]] = field(
         default_factory=OrderedDict, repr=False
     )
+    # Installed software removed by the control API: agent pk -> {(name, version)} no longer listed.
+    software_removed: dict[int, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return (

@@ -36,7 +36,7 @@ from rmmbridge.simulators.tanium.asset_api import (
     list_assets,
 )
 from rmmbridge.simulators.tanium.filters import parse_time
-from rmmbridge.simulators.tanium.fleet import ROLES, Endpoint, TaniumFleet, generate_fleet
+from rmmbridge.simulators.tanium.fleet import ROLES, Endpoint, TaniumFleet, generate_fleet, installed_applications
 from rmmbridge.simulators.tanium.gateway import run_graphql
 from rmmbridge.simulators.tanium.state import Clock, TaniumSimulator, real_time_from
 from rmmbridge.simulators.tanium.tokens import DEFAULT_TOKEN, ApiToken, AuthError
@@ -408,6 +408,26 @@ def _control_routes(sim: TaniumSimulator) -> list[Route]:
             fleet.set_groups(eid, body["groups"])
         return JSONResponse(_endpoint_summary(sim, ep))
 
+    async def endpoint_apps(request: Request) -> Response:
+        """DELETE uninstalls one (name, version) from an endpoint (every row of it); POST puts it back."""
+        ep = sim.fleet.endpoints.get(request.path_params["eid"])
+        if ep is None:
+            return JSONResponse({"detail": "no such endpoint"}, status_code=404)
+        body = await _json_object(request)
+        name, version = body.get("name"), body.get("version")
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise ValueError("send the application's 'name' and 'version' as strings")
+        key = (name, version)
+        if request.method == "DELETE":
+            if key not in {(a.name, a.version) for a in installed_applications(ep)}:
+                return JSONResponse({"detail": f"{name} {version} is not installed"}, status_code=404)
+            ep.removed_apps.add(key)
+        elif key in ep.removed_apps:
+            ep.removed_apps.discard(key)
+        else:
+            return JSONResponse({"detail": f"{name} {version} was not removed"}, status_code=404)
+        return JSONResponse({"eid": ep.eid, "applications": len(installed_applications(ep))})
+
     return [
         Route("/_sim/state", _control(state), methods=["GET"]),
         Route("/_sim/faults", _control(list_faults), methods=["GET"]),
@@ -421,6 +441,7 @@ def _control_routes(sim: TaniumSimulator) -> list[Route]:
         Route("/_sim/checkin", _control(check_in), methods=["POST"]),
         Route("/_sim/endpoints", _control(add_endpoint), methods=["POST"]),
         Route("/_sim/endpoints/{eid}", _control(change_endpoint), methods=["POST"]),
+        Route("/_sim/endpoints/{eid}/apps", _control(endpoint_apps), methods=["DELETE", "POST"]),
     ]
 
 

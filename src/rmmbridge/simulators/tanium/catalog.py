@@ -290,6 +290,26 @@ WINDOWS_SERVER_APPS: tuple[AppTemplate, ...] = (
     AppTemplate("7-Zip 23.01 (x64)", "Igor Pavlov", ("23.01",)),
     AppTemplate("Notepad++ (64-bit x64)", "Notepad++ Team", ("8.6.5",)),
 )
+# Products that Windows keeps installed in two versions at once, under one name (shared SQL Server components,
+# old VC++ runtimes, updaters), with the odds that an endpoint of the role has both. Added on top of the
+# endpoint's sampled applications.
+SIDE_BY_SIDE_APPS: dict[str, tuple[tuple[AppTemplate, float], ...]] = {
+    "win_ws": (
+        (AppTemplate("Microsoft Visual C++ 2005 Redistributable", "Microsoft Corporation",
+                     ("8.0.61001", "8.0.59193", "8.0.56336")), 0.3),
+        (AppTemplate("Microsoft Update Health Tools", "Microsoft Corporation", ("5.72.0.0", "3.74.0.0")), 0.25),
+        (AppTemplate("Office 16 Click-to-Run Extensibility Component", "Microsoft Corporation",
+                     ("16.0.17425.20176", "16.0.17328.20162")), 0.15),
+    ),
+    "win_srv": (
+        (AppTemplate("SQL Server Integration Services Singleton", "Microsoft Corporation",
+                     ("15.0.1100.123", "14.0.3002.136")), 0.5),
+        (AppTemplate("Microsoft ODBC Driver 17 for SQL Server", "Microsoft Corporation",
+                     ("17.10.6.1", "17.7.2.1")), 0.3),
+        (AppTemplate("Microsoft Visual C++ 2005 Redistributable", "Microsoft Corporation",
+                     ("8.0.61001", "8.0.56336")), 0.3),
+    ),
+}
 MAC_APPS: tuple[AppTemplate, ...] = (
     AppTemplate("Google Chrome", "Google LLC", ("124.0.6367.61",)),
     AppTemplate("Safari", "Apple Inc.", ("17.4.1", "18.2")),

@@ -113,6 +113,8 @@ class Endpoint:
     app_seed: int
     app_count: int
     groups: set[str] = field(default_factory=set)
+    # (name, version) pairs uninstalled through the control API: no longer listed.
+    removed_apps: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def expected_type(self) -> str:
@@ -699,7 +701,8 @@ def installed_applications(ep: Endpoint) -> list[InstalledApp]:
     """The endpoint's installed applications, regenerated from its seed (same list on every call).
 
     Includes the quirks a client must survive: now and then a duplicate (name, version) row and a nameless
-    row.
+    row; on Windows, products installed in two versions side by side. Rows removed through the control API
+    are left out.
     """
     if ep.app_count <= 0:
         return []
@@ -739,7 +742,22 @@ def installed_applications(ep: Endpoint) -> list[InstalledApp]:
         apps[-1] = apps[0]  # duplicate (name, version)
     elif roll < 0.08 and apps:
         apps[-1] = InstalledApp("", "1.0.0", "")  # nameless row
+    apps.extend(_side_by_side(ep))
+    if ep.removed_apps:
+        apps = [a for a in apps if (a.name, a.version) not in ep.removed_apps]
     return apps
+
+
+def _side_by_side(ep: Endpoint) -> list[InstalledApp]:
+    """Two versions of one product, each a row of its own (drawn from a separate stream, so the rest of the
+    endpoint's list does not depend on it)."""
+    rng = random.Random(ep.app_seed ^ 0x5BD1E995)
+    out: list[InstalledApp] = []
+    for template, odds in catalog.SIDE_BY_SIDE_APPS.get(ep.role, ()):
+        if rng.random() < odds:
+            first, second = rng.sample(range(len(template.versions)), 2)
+            out += [InstalledApp(template.name, template.versions[i], template.vendor) for i in (first, second)]
+    return out
 
 
 # ---- the generator -----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from .integrations import (
 )
 from .liveness import AssetLiveness
 from .secrets import TenantSecret
-from .software import AssetSoftware, SoftwareCatalog
+from .software import AssetSoftware, AssetSoftwareInventory, SoftwareCatalog
 from .sync import SchedulerLease, ScheduleState, SyncRun
 from .tenancy import ApiToken, Tenant, User, UserSession
 
@@ -24,6 +24,7 @@ __all__ = [
     "AssetHistory",
     "AssetLiveness",
     "AssetSoftware",
+    "AssetSoftwareInventory",
     "Base",
     "Client",
     "EventOutbox",

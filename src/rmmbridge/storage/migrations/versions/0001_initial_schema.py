@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 16:14:58.714044
+Create Date: 2026-12-06 17:18:03.873136
 """
 
 from collections.abc import Sequence
@@ -328,7 +328,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('asset_id', sa.Uuid(), nullable=False),
     sa.Column('software_id', sa.Uuid(), nullable=False),
-    sa.Column('version', sa.String(length=200), nullable=True),
+    sa.Column('version', sa.String(length=200), server_default='', nullable=False),
     sa.Column('install_date', sa.DateTime(timezone=True), nullable=True),
     sa.Column('size_bytes', sa.BigInteger(), nullable=True),
     sa.Column('is_current', sa.Boolean(), nullable=False),
@@ -337,11 +337,21 @@ def upgrade() -> None:
     sa.Column('uninstalled_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_asset_software_tenant_id_asset_id_assets'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id', 'software_id'], ['software_catalog.tenant_id', 'software_catalog.id'], name=op.f('fk_asset_software_tenant_id_software_id_software_catalog')),
-    sa.PrimaryKeyConstraint('tenant_id', 'asset_id', 'software_id', name=op.f('pk_asset_software'))
+    sa.PrimaryKeyConstraint('tenant_id', 'asset_id', 'software_id', 'version', name=op.f('pk_asset_software'))
     )
     with op.batch_alter_table('asset_software', schema=None) as batch_op:
         batch_op.create_index('ix_asset_software_tenant_software', ['tenant_id', 'software_id'], unique=False)
 
+    op.create_table('asset_software_inventories',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('installations', sa.Integer(), nullable=False),
+    sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_asset_software_inventories_tenant_id_asset_id_assets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'asset_id', name=op.f('pk_asset_software_inventories'))
+    )
     op.create_table('rmm_alerts',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -455,6 +465,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_rmm_alerts_tenant_asset')
 
     op.drop_table('rmm_alerts')
+    op.drop_table('asset_software_inventories')
     with op.batch_alter_table('asset_software', schema=None) as batch_op:
         batch_op.drop_index('ix_asset_software_tenant_software')
 
