@@ -105,9 +105,9 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/")
+        from rmmbridge.kit.urls import check_public_base_url
+
+        return check_public_base_url(v)
 
     @property
     def is_sqlite(self) -> bool:

@@ -69,7 +69,7 @@ def test_add_test_sync_map_sync_list(cli, simulator):
     assert scopes.returncode == 0, scopes.stderr
     assert json.loads(scopes.stdout)["status"] == "succeeded"
 
-    mappings = json.loads(cli("mappings", "list", "tacticalrmm", "--json", *t).stdout)
+    mappings = json.loads(cli("mappings", "list", "tacticalrmm", "--json", *t).stdout)["items"]
     assert len(mappings) == 3 and all(m["client_id"] is None for m in mappings)
     for m in mappings[:2]:
         made = cli("mappings", "create-client", "tacticalrmm", m["external_org_id"], "--json", *t)
@@ -84,13 +84,14 @@ def test_add_test_sync_map_sync_list(cli, simulator):
     expected = sum(1 for a in fleet.agents.values() if fleet.client_id_of(a) in mapped_clients)
     assert run["status"] == "succeeded" and run["counters"]["created"] == expected
 
-    assets = json.loads(cli("assets", "list", "--json", "--limit", "500", *t).stdout)
-    assert len(assets) == expected
+    page = json.loads(cli("assets", "list", "--json", "--limit", "500", *t).stdout)
+    assets = page["items"]
+    assert len(assets) == expected == page["total"]
     assert {a["agent_status"] for a in assets} <= {"online", "offline", "overdue"}
     one = cli("assets", "show", assets[0]["id"], "--json", *t)
     assert one.returncode == 0 and json.loads(one.stdout)["details"]["os_name"]
 
-    runs = json.loads(cli("runs", "list", "--json", *t).stdout)
+    runs = json.loads(cli("runs", "list", "--json", *t).stdout)["items"]
     assert [r["kind"] for r in runs][:2] == ["devices", "scopes"]
     table = cli("assets", "list", "--agent-status", "overdue", *t)
     assert table.returncode == 0 and "assets" in table.stdout
