@@ -3,51 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
-from datetime import UTC, datetime
 
-import pytest
-
-from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
-from tests.conftest import TEST_SECRET_KEY
-from tests.support.live_server import LiveServer
+from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    fleet = generate_fleet(seed=5, clients=3, agents=40, sites_per_client=2, now=datetime.now(UTC))
-    app = create_app(fleet, allowed_hosts=None)
-
-    class _Probe:  # LiveServer waits for /healthz; the simulator answers "/" — wrap it
-        def __init__(self, inner):
-            self.inner = inner
-
-        async def __call__(self, scope, receive, send):
-            if scope["type"] == "http" and scope["path"] == "/healthz":
-                scope = {**scope, "path": "/", "raw_path": b"/"}
-            await self.inner(scope, receive, send)
-
-    with LiveServer(_Probe(app)) as server:
-        yield server, fleet
-
-
-@pytest.fixture
-def cli(database_url, tmp_path):
-    env = {**os.environ, "RMMBRIDGE_DATABASE_URL": database_url, "RMMBRIDGE_SECRET_KEY": TEST_SECRET_KEY,
-           "RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS": "true", "NO_COLOR": "1", "COLUMNS": "200"}
-
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "rmmbridge", *args], input=stdin, env=env,
-                              capture_output=True, text=True, timeout=180, cwd=tmp_path)
-
-    return run
-
-
-def test_add_test_sync_map_sync_list(cli, simulator):
-    server, fleet = simulator
+def test_add_test_sync_map_sync_list(cli, tactical_simulator):
+    server, fleet = tactical_simulator
     tenant = f"cli-flow-{uuid.uuid4().hex[:6]}"
     assert cli("tenant", "create", tenant).returncode == 0
     t = ("--tenant", tenant)
