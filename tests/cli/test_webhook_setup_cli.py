@@ -72,8 +72,14 @@ async def test_integrations_webhook_prints_what_to_paste(  # type: ignore[no-unt
     cli, tenant, http, settings_factory, no_stored_url
 ) -> None:
     await start_service(settings_factory(base_url=SERVICE_URL))
-    iid = add_tactical(cli, tenant)
     t = ("--tenant", tenant.name)
+    # Not configured yet: the CLI refuses to create a secret, as the REST API does.
+    created = await http.post("/api/v1/integrations", json={"provider": "tacticalrmm"}, headers=tenant.headers())
+    assert created.status_code == 201, created.text
+    early = cli("integrations", "rotate-webhook-secret", "tacticalrmm", *t)
+    assert early.returncode == 1 and "configure the integration before" in early.stderr
+    iid = add_tactical(cli, tenant)
+    assert iid == created.json()["id"]
 
     none_yet = cli("integrations", "webhook", iid, *t)
     assert none_yet.returncode == 0, none_yet.stderr
