@@ -69,8 +69,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from rmmbridge.deployment.public_url import publish_from_settings
         from rmmbridge.sync.lifecycle import start_background_services, stop_background_services
 
+        # Every reader (UI, API, the CLI in an admin's shell) shows the URL this service publishes.
+        await publish_from_settings(state)
         if start_background:
             await start_background_services(app, state)
         try:

@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port the web server binds to.")
     base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Public URL of this service, used to build webhook URLs shown to admins.",
+        description="Public URL of this service, used to build webhook URLs shown to admins. `serve` publishes it "
+        "to the database at start, so the UI, API and CLI all show it.",
     )
     orchestrator: Orchestrator = Field(
         default=Orchestrator.direct,
@@ -77,7 +78,9 @@ class Settings(BaseSettings):
         le=3650,
         description="Days events stay in the /api/v1/events feed (followers must read sooner).",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of serve, worker and demo (other commands: warnings, or `-v`)."
+    )
     log_format: Literal["json", "console"] = Field(default="console", description="Log format.")
     session_max_age_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a UI login session, in seconds.")
     secure_cookies: bool | None = Field(
@@ -105,9 +108,9 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/")
+        from rmmbridge.kit.urls import check_public_base_url
+
+        return check_public_base_url(v)
 
     @property
     def is_sqlite(self) -> bool:

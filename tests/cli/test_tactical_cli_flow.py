@@ -3,42 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
-from datetime import UTC, datetime
 
-import pytest
-
-from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
-from tests.conftest import TEST_SECRET_KEY
-from tests.support.live_server import SimulatorServer
+from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    fleet = generate_fleet(seed=5, clients=3, agents=40, sites_per_client=2, now=datetime.now(UTC))
-    app = create_app(fleet, allowed_hosts=None)
-    # Closing kept-alive connections like uWSGI: every CLI step survives it.
-    with SimulatorServer(app) as server:
-        yield server, fleet
-
-
-@pytest.fixture
-def cli(database_url, tmp_path):
-    env = {**os.environ, "RMMBRIDGE_DATABASE_URL": database_url, "RMMBRIDGE_SECRET_KEY": TEST_SECRET_KEY,
-           "RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS": "true", "NO_COLOR": "1", "COLUMNS": "200"}
-
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "rmmbridge", *args], input=stdin, env=env,
-                              capture_output=True, text=True, timeout=180, cwd=tmp_path)
-
-    return run
-
-
-def test_add_test_sync_map_sync_list(cli, simulator):
-    server, fleet = simulator
+def test_add_test_sync_map_sync_list(cli, tactical_simulator):
+    server, fleet = tactical_simulator
     tenant = f"cli-flow-{uuid.uuid4().hex[:6]}"
     assert cli("tenant", "create", tenant).returncode == 0
     t = ("--tenant", tenant)
@@ -60,7 +31,7 @@ def test_add_test_sync_map_sync_list(cli, simulator):
     assert scopes.returncode == 0, scopes.stderr
     assert json.loads(scopes.stdout)["status"] == "succeeded"
 
-    mappings = json.loads(cli("mappings", "list", "tacticalrmm", "--json", *t).stdout)
+    mappings = json.loads(cli("mappings", "list", "tacticalrmm", "--json", *t).stdout)["items"]
     assert len(mappings) == 3 and all(m["client_id"] is None for m in mappings)
     for m in mappings[:2]:
         made = cli("mappings", "create-client", "tacticalrmm", m["external_org_id"], "--json", *t)
@@ -75,13 +46,14 @@ def test_add_test_sync_map_sync_list(cli, simulator):
     expected = sum(1 for a in fleet.agents.values() if fleet.client_id_of(a) in mapped_clients)
     assert run["status"] == "succeeded" and run["counters"]["created"] == expected
 
-    assets = json.loads(cli("assets", "list", "--json", "--limit", "500", *t).stdout)
-    assert len(assets) == expected
+    page = json.loads(cli("assets", "list", "--json", "--limit", "500", *t).stdout)
+    assets = page["items"]
+    assert len(assets) == expected == page["total"]
     assert {a["agent_status"] for a in assets} <= {"online", "offline", "overdue"}
     one = cli("assets", "show", assets[0]["id"], "--json", *t)
     assert one.returncode == 0 and json.loads(one.stdout)["details"]["os_name"]
 
-    runs = json.loads(cli("runs", "list", "--json", *t).stdout)
+    runs = json.loads(cli("runs", "list", "--json", *t).stdout)["items"]
     assert [r["kind"] for r in runs][:2] == ["devices", "scopes"]
 
     # The liveness pass, device health filters and the summary (issue #11).

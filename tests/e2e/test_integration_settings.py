@@ -241,13 +241,19 @@ def test_webhook_secret_reveal_copy_rotate(live, account, api, tactical, new_pag
     expect(section.get_by_label("Webhook URL")).to_have_value(f"{live.url}/api/webhooks/tacticalrmm")
     expect(section.get_by_label("Header name")).to_have_value("X-Webhook-Secret")
     expect(section).to_contain_text("not created yet")
-    expect(section.locator("ol.steps li")).to_have_count(6)
+    # Not revealed: the headers read the secret from Tactical's key store, and a step says where.
+    expect(section.locator("ol.steps li")).to_have_count(7)
+    expect(section.locator("ol.steps")).to_contain_text("Key Store")
+    expect(section.locator("pre").filter(has_text="X-Webhook-Secret")).to_contain_text(
+        "{{global.RMMBRIDGE_WEBHOOK_SECRET}}"
+    )
     section.get_by_role("button", name="Create webhook secret").click()
     expect(page.get_by_role("status")).to_contain_text("Webhook secret created")
     first = page.get_by_label("Webhook secret").input_value()
     assert first.startswith("whs_")
     # The templates now carry the real secret, ready to paste.
     expect(page.locator("#webhook pre").filter(has_text="X-Webhook-Secret")).to_contain_text(first)
+    expect(page.locator("#webhook ol.steps li")).to_have_count(6)
     page.get_by_role("button", name="Copy webhook secret").click()
     assert page.evaluate("navigator.clipboard.readText()") == first
     page.get_by_role("button", name="Copy failure template").click()

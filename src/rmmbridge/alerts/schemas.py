@@ -36,7 +36,8 @@ class AlertOut(BaseModel):
 
 class WebhookAccepted(BaseModel):
     status: str = "accepted"
-    alert_id: uuid.UUID
+    alert_id: uuid.UUID  # rmmbridge's alert
+    external_alert_id: str  # the RMM's own id of it (Tactical's alert id), to match the two up
     outcome: str
     refresh_run_id: uuid.UUID | None = None
 

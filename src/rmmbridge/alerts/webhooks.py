@@ -141,7 +141,7 @@ async def receive(provider: str, request: Request) -> Response:
             )
         return _reject(outcome.rejection.status, outcome.rejection.type, outcome.rejection.reason, provider)
     result = outcome.result
-    assert result is not None
+    assert result is not None and event is not None  # accepted deliveries carry their parsed event
     WEBHOOKS.labels(provider, result.outcome).inc()
     log.info(
         "webhook_accepted",
@@ -152,7 +152,10 @@ async def receive(provider: str, request: Request) -> Response:
     )
     return JSONResponse(
         WebhookAccepted(
-            alert_id=result.alert_id, outcome=result.outcome, refresh_run_id=outcome.refresh_run_id
+            alert_id=result.alert_id,
+            external_alert_id=event.external_alert_id,
+            outcome=result.outcome,
+            refresh_run_id=outcome.refresh_run_id,
         ).model_dump(mode="json"),
         status_code=202,
     )

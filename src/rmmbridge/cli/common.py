@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.config import ConfigError, Settings, load_settings
 from rmmbridge.errors import AppError
+from rmmbridge.web.api.pagination import Page
 
 T = TypeVar("T")
 console = Console()
@@ -24,6 +25,11 @@ err_console = Console(stderr=True)
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def note(message: str) -> None:
+    """A remark for the operator on stderr (stdout stays clean for --json and pasting)."""
+    err_console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def settings() -> Settings:
@@ -72,7 +78,15 @@ def read_secret(prompt: str, from_stdin: bool) -> str:
     return value
 
 
+def page_title(page: Page[Any], noun: str) -> str:
+    """A list table's title: the total, and which page when there are several."""
+    more = f" · page {page.page} of {page.pages} (--page)" if page.pages > 1 else ""
+    return f"{page.total} {noun}{more}"
+
+
 def emit_json(data: Any) -> None:
+    """``data`` as the REST API shows it: one resource as the bare object, a list as its endpoint
+    does (the page envelope where the REST API paginates), so one ``jq`` filter serves both."""
     def _default(o: Any) -> Any:
         if isinstance(o, BaseModel):
             return o.model_dump(mode="json")

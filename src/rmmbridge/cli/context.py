@@ -10,6 +10,8 @@ import typer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.config import Settings
+from rmmbridge.deployment.public_url import PublicUrl
 from rmmbridge.errors import NotFound, ValidationFailed
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, Tenant
@@ -17,14 +19,15 @@ from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.state import AppState
 
-from .common import fail, settings
+from .common import fail, note, settings
 
 T = TypeVar("T")
 
 TenantOpt = typer.Option(
     None, "--tenant", "-t", envvar="RMMBRIDGE_TENANT", help="tenant name or id (default: the only tenant)"
 )
-JsonOpt = typer.Option(False, "--json", help="print JSON for scripting")
+JsonOpt = typer.Option(False, "--json", help="print JSON for scripting (the REST API's shape)")
+PageOpt = typer.Option(1, "--page", min=1, help="page number (with --json: the REST API's page envelope)")
 
 
 async def resolve_tenant(session: AsyncSession, ref: str | None) -> Tenant:
@@ -75,3 +78,25 @@ async def with_tenant(tenant_ref: str | None, fn: Callable[[AppState, AsyncSessi
             return await fn(state, session, system_context(tenant.id, "cli"))
     finally:
         await state.engine.dispose()
+
+
+async def public_url_noted(session: AsyncSession, own: Settings) -> PublicUrl:
+    """The service's public base URL, with a note on stderr when this shell would disagree.
+
+    An operator's shell often lacks the service's environment (or has a stale one): the stored
+    value wins, and the operator is told where the URL comes from rather than guessing.
+    """
+    from rmmbridge.deployment import public_url
+
+    url = await public_url.current(session, own)
+    shell = own.base_url if "base_url" in own.model_fields_set else None
+    if url.source == "default":
+        note(
+            "the service has not published its public URL; this is the built-in default. Start `rmmbridge serve` "
+            "with RMMBRIDGE_BASE_URL, or run `rmmbridge config set-base-url https://…`"
+        )
+    elif url.source == "environment":
+        note("the service has not published its public URL; showing this shell's RMMBRIDGE_BASE_URL")
+    elif shell is not None and shell != url.base:
+        note(f"this shell's RMMBRIDGE_BASE_URL ({shell}) differs from the service's public URL; showing the service's")
+    return url

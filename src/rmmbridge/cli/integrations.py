@@ -12,14 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.integrations import mappings as mapping_service
 from rmmbridge.integrations import repository, service, webhooks
-from rmmbridge.integrations.schemas import CredentialsIn, IntegrationCreate, MappingUpdate
+from rmmbridge.integrations.schemas import (
+    CredentialsIn,
+    IntegrationCreate,
+    MappingOut,
+    MappingUpdate,
+    WebhookInfo,
+    WebhookSecretOut,
+)
 from rmmbridge.integrations.views import mapping_out, webhook_info
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.api.pagination import PageParams, paginate
+from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
 from rmmbridge.web.state import AppState
 
-from .common import console, emit_json, fail, run
-from .context import JsonOpt, TenantOpt, resolve_integration, with_tenant
+from .common import console, emit_json, fail, page_title, run
+from .context import JsonOpt, PageOpt, TenantOpt, public_url_noted, resolve_integration, with_tenant
 
 integrations_app = typer.Typer(help="RMM integrations.", no_args_is_help=True)
 mappings_app = typer.Typer(help="Organization → client mappings.", no_args_is_help=True)
@@ -140,26 +147,32 @@ def list_(tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
 
 @integrations_app.command("show")
 def show(integration: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
-    """Show one integration (credentials masked)."""
+    """Show one integration (credentials masked); --json is the REST API's integration object."""
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
         row = await resolve_integration(db, ctx, integration)
-        return service.to_out(row, state.registry), await webhook_info(state, db, row)
+        out = service.to_out(row, state.registry)
+        if json_out:
+            return out, None
+        await public_url_noted(db, state.settings)
+        return out, await webhook_info(state, db, row)
 
     out, hook = run(lambda: with_tenant(tenant, _do))
     if json_out:
-        emit_json({"integration": out.model_dump(mode="json"), "webhook": hook.model_dump(mode="json")})
+        emit_json(out)
         return
     table = Table(show_header=False)
     for key in ("id", "provider_name", "name", "state", "state_message", "instance_url", "auth_mode", "connected_at"):
         table.add_row(key, str(getattr(out, key) or ""))
     for key, hint in out.credentials.items():
         table.add_row(key, hint)
-    if hook.supported:
-        table.add_row("webhook url", hook.url or "")
-        table.add_row("webhook header", hook.header or "")
-        table.add_row("webhook secret", hook.secret_hint or "not created (rotate-webhook-secret)")
     console.print(table)
+    if hook.supported:
+        # Plain lines, not table cells: a table wraps or crops a long URL, and it must copy whole.
+        typer.echo(f"webhook url:    {hook.url}")
+        typer.echo(f"webhook header: {hook.header}")
+        typer.echo(f"webhook secret: {hook.secret_hint or 'not created (rotate-webhook-secret)'}")
+        typer.echo(f"templates:      rmmbridge integrations webhook {out.id}")
 
 
 @integrations_app.command("test")
@@ -208,40 +221,127 @@ def disconnect(
 
 @integrations_app.command("rotate-webhook-secret")
 def rotate_webhook_secret(integration: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
-    """Create or replace the webhook secret and print it once."""
+    """Create or replace the webhook secret and print it once (the current one stops working)."""
+    from rmmbridge.providers.base import Capability
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> WebhookSecretOut:
+        row = await resolve_integration(db, ctx, integration)
+        service.require_capability(state.registry, row, Capability.alert_webhook)
+        secret = await webhooks.rotate(state, db, row)
+        await public_url_noted(db, state.settings)
+        return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
+
+    out = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json(out)
+        return
+    # The secret alone on the first line (easy to copy or pipe); never a trailing character next
+    # to a value someone copies.
+    typer.echo(out.secret)
+    typer.echo(f"header: {out.info.header}")
+    typer.echo(f"url:    {out.info.url}")
+    console.print(
+        "[dim]shown once. Paste-ready templates: rmmbridge integrations webhook "
+        f"{integration} --reveal[/]",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@integrations_app.command("webhook")
+def webhook(
+    integration: str,
+    reveal: bool = typer.Option(
+        False, "--reveal", help="put the current secret into the headers template (prints it; admins)"
+    ),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Everything to paste into the RMM: webhook URL, header, headers JSON and both body templates.
+
+    Without --reveal the secret is not printed: the headers reference it the RMM's own way (Tactical:
+    its Key Store). --json is the REST API's webhook object (with --reveal: the reveal answer).
+    """
+    from rmmbridge.errors import CapabilityNotSupported
     from rmmbridge.providers.base import Capability
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
         row = await resolve_integration(db, ctx, integration)
         service.require_capability(state.registry, row, Capability.alert_webhook)
-        secret = await webhooks.rotate(state, db, row)
-        return secret, await webhook_info(state, db, row)
+        await public_url_noted(db, state.settings)
+        cls = state.registry.get(row.provider)
+        if not reveal:
+            return cls, row, await webhook_info(state, db, row)
+        secret = await webhooks.reveal(state, db, row)
+        if secret is None:
+            raise CapabilityNotSupported(
+                f"no webhook secret yet; create one with `rmmbridge integrations rotate-webhook-secret {integration}`"
+            )
+        return cls, row, WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
 
-    secret, info = run(lambda: with_tenant(tenant, _do))
+    cls, row, out = run(lambda: with_tenant(tenant, _do))
     if json_out:
-        emit_json({"secret": secret, "webhook": info.model_dump(mode="json")})
+        emit_json(out)
         return
-    console.print(secret, highlight=False)
-    console.print(f"[dim]send it in the {info.header} header to {info.url}; shown once[/]", highlight=False)
+    info: WebhookInfo = out.info if isinstance(out, WebhookSecretOut) else out
+    print_webhook(cls, row, info, revealed=isinstance(out, WebhookSecretOut))
+
+
+def print_webhook(cls: Any, row: Any, info: WebhookInfo, *, revealed: bool) -> None:
+    """Plain lines (no Rich wrapping or markup) so every value and template pastes exactly."""
+    echo = typer.echo
+    echo(f"{cls.display_name} webhook of integration {row.name} ({row.id})")
+    echo("")
+    echo(f"URL:     {info.url}")
+    echo("Method:  POST")
+    aliases = f" (also accepted: {', '.join(info.header_aliases)})" if info.header_aliases else ""
+    echo(f"Header:  {info.header}{aliases}")
+    if revealed:
+        echo("Secret:  in the headers template below")
+    elif info.secret_configured:
+        echo(f"Secret:  {info.secret_hint} (not shown; --reveal puts it into the headers template)")
+    else:
+        echo(f"Secret:  none yet: rmmbridge integrations rotate-webhook-secret {row.id}")
+    if not revealed and cls.webhook_secret_storage:
+        echo("")
+        echo(cls.webhook_secret_storage)
+    titles = {"headers": "Headers (both web hooks)", "failure": "Body: failure (alert raised)",
+              "resolved": "Body: resolved (alert resolved)"}  # fmt: skip
+    # Headers first: both web hooks use them; then one body per web hook.
+    for name, body in sorted(info.templates.items(), key=lambda kv: kv[0] != "headers"):
+        echo("")
+        echo(f"--- {titles.get(name, name)} ---")
+        echo(body)
+    echo("")
+    echo(f"Deliveries: {info.deliveries_accepted} accepted, {info.deliveries_rejected} rejected; "
+         f"{info.alerts_missed_by_webhook} alerts missed by the webhook")  # fmt: skip
 
 
 @mappings_app.command("list")
 def mappings_list(
-    integration: str, q: str = typer.Option(None, "--search"), tenant: str = TenantOpt, json_out: bool = JsonOpt
+    integration: str,
+    q: str = typer.Option(None, "--search"),
+    limit: int = typer.Option(500, "--limit", min=1, max=MAX_PAGE_SIZE, help="organizations per page"),
+    page: int = PageOpt,
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
 ) -> None:
     """Organizations of the integration (unmapped first)."""
+    params = PageParams(page=page, page_size=limit)
 
-    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Page[MappingOut]:
         row = await resolve_integration(db, ctx, integration)
-        rows, _ = await paginate(db, repository.mappings_query(ctx, row.id, q), PageParams(page=1, page_size=500))
-        return [mapping_out(m, n, c) for m, n, c in rows]
+        rows, total = await paginate(db, repository.mappings_query(ctx, row.id, q), params)
+        return make_page([mapping_out(m, n, c) for m, n, c in rows], total, params)
 
-    rows = run(lambda: with_tenant(tenant, _do))
+    out = run(lambda: with_tenant(tenant, _do))
     if json_out:
-        emit_json(rows)
+        emit_json(out)
         return
-    table = Table("id", "organization", "client", "auto-sync", "assets", "missing")
-    for m in rows:
+    table = Table(
+        "id", "organization", "client", "auto-sync", "assets", "missing", title=page_title(out, "organizations")
+    )
+    for m in out.items:
         table.add_row(
             str(m.id),
             f"{m.external_org_name} ({m.external_org_id})",

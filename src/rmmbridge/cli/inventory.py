@@ -13,15 +13,16 @@ from rmmbridge.assets import repository as assets_repo
 from rmmbridge.assets import service as assets_service
 from rmmbridge.assets import software as asset_software
 from rmmbridge.assets import views as asset_views
+from rmmbridge.assets.schemas import AssetSummary
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.clients import service as clients_service
-from rmmbridge.clients.schemas import ClientCreate
+from rmmbridge.clients.schemas import ClientCreate, ClientOut
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.api.pagination import PageParams, paginate
+from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
 from rmmbridge.web.state import AppState
 
-from .common import console, emit_json, fail, run
-from .context import JsonOpt, TenantOpt, with_tenant
+from .common import console, emit_json, fail, page_title, run
+from .context import JsonOpt, PageOpt, TenantOpt, with_tenant
 
 clients_app = typer.Typer(help="PSA clients.", no_args_is_help=True)
 assets_app = typer.Typer(help="Assets.", no_args_is_help=True)
@@ -31,23 +32,24 @@ assets_app = typer.Typer(help="Assets.", no_args_is_help=True)
 def clients_list(
     q: str = typer.Option(None, "--search"),
     archived: bool = typer.Option(False, "--archived"),
+    limit: int = typer.Option(500, "--limit", min=1, max=MAX_PAGE_SIZE, help="clients per page"),
+    page: int = PageOpt,
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """List clients."""
+    params = PageParams(page=page, page_size=limit)
 
-    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
-        rows, _ = await paginate(
-            db, clients_repo.list_query(ctx, q=q, include_archived=archived), PageParams(page=1, page_size=500)
-        )
-        return [clients_service.to_out(c, n) for c, n in rows]
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Page[ClientOut]:
+        rows, total = await paginate(db, clients_repo.list_query(ctx, q=q, include_archived=archived), params)
+        return make_page([clients_service.to_out(c, n) for c, n in rows], total, params)
 
-    rows = run(lambda: with_tenant(tenant, _do))
+    out = run(lambda: with_tenant(tenant, _do))
     if json_out:
-        emit_json(rows)
+        emit_json(out)
         return
-    table = Table("id", "name", "assets", "archived")
-    for c in rows:
+    table = Table("id", "name", "assets", "archived", title=page_title(out, "clients"))
+    for c in out.items:
         table.add_row(str(c.id), c.name, str(c.asset_count), "yes" if c.archived else "")
     console.print(table)
 
@@ -83,7 +85,8 @@ def assets_list(
     maintenance: bool = typer.Option(False, "--maintenance", help="only devices in maintenance mode"),
     status: str = typer.Option(None, "--status", help="active | inactive | retired"),
     q: str = typer.Option(None, "--search", help="name, serial, IP or user contains"),
-    limit: int = typer.Option(100, "--limit", min=1, max=500),
+    limit: int = typer.Option(100, "--limit", min=1, max=MAX_PAGE_SIZE, help="assets per page"),
+    page: int = PageOpt,
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
@@ -101,7 +104,9 @@ def assets_list(
         if value and value not in allowed:
             fail(f"{flag} must be one of {', '.join(allowed)}")
 
-    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+    params = PageParams(page=page, page_size=limit)
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Page[AssetSummary]:
         filters = assets_repo.AssetFilters(
             client_id,
             provider,
@@ -115,19 +120,18 @@ def assets_list(
             patches_pending=patches_pending or None,
             maintenance_mode=maintenance or None,
         )
-        rows, total = await paginate(
-            db, assets_repo.list_query(ctx, filters, state.clock()), PageParams(page=1, page_size=limit)
-        )
-        return [asset_views.summary(*r) for r in rows], total
+        rows, total = await paginate(db, assets_repo.list_query(ctx, filters, state.clock()), params)
+        return make_page([asset_views.summary(*r) for r in rows], total, params)
 
-    rows, total = run(lambda: with_tenant(tenant, _do))
+    out = run(lambda: with_tenant(tenant, _do))
     if json_out:
-        emit_json(rows)
+        emit_json(out)
         return
     table = Table(
-        "id", "name", "type", "client", "agent", "last seen", "health", "os", "user", "ip", title=f"{total} assets"
+        "id", "name", "type", "client", "agent", "last seen", "health", "os", "user", "ip",
+        title=page_title(out, "assets"),
     )
-    for a in rows:
+    for a in out.items:
         table.add_row(
             str(a.id),
             a.name,

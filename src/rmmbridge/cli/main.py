@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, demo, integrations, inventory, schedules, server, simulate, sync
+from . import admin, config, demo, integrations, inventory, schedules, server, simulate, sync
 
 app = typer.Typer(
     name="rmmbridge",
@@ -13,20 +13,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
 @app.callback()
-def _configure() -> None:
-    """Logs go to stderr (stdout stays clean for --json), at WARNING unless RMMBRIDGE_LOG_LEVEL says."""
+def _configure(
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="log INFO on stderr (-vv: DEBUG); default: warnings only"
+    ),
+) -> None:
+    """Logs go to stderr (stdout stays clean for --json).
+
+    An operator command logs warnings only unless -v: RMMBRIDGE_LOG_LEVEL is the *service's* level
+    (the documented default INFO would print Alembic's and httpx's per-request lines on every
+    command). ``serve``, ``worker`` and ``demo`` re-apply RMMBRIDGE_LOG_LEVEL themselves.
+    """
     import os
 
     from rmmbridge.kit.logging import configure_logging
 
-    configure_logging(os.environ.get("RMMBRIDGE_LOG_LEVEL", "WARNING").upper(),
-                      os.environ.get("RMMBRIDGE_LOG_FORMAT", "console"))
+    level = "DEBUG" if verbose >= 2 else "INFO" if verbose == 1 else "WARNING"
+    configure_logging(level, os.environ.get("RMMBRIDGE_LOG_FORMAT", "console"))
 
 
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
-app.command("config")(server.config_table)
+app.add_typer(config.config_app, name="config")
 app.command("demo")(demo.demo)
 app.add_typer(server.db_app, name="db")
 app.add_typer(admin.tenant_app, name="tenant")

@@ -1,4 +1,4 @@
-"""Server commands: serve, db upgrade, config."""
+"""Server commands: serve, worker, db upgrade."""
 
 from __future__ import annotations
 
@@ -94,14 +94,3 @@ def db_upgrade() -> None:
             await engine.dispose()
 
     console.print(f"database at revision {asyncio.run(_do())}")
-
-
-def config_table() -> None:
-    """Print every RMMBRIDGE_* variable with its default and meaning."""
-    from rich.table import Table
-
-    table = Table("variable", "default", "meaning")
-    for name, field in Settings.model_fields.items():
-        default = field.default if field.default is not None else ""
-        table.add_row(f"RMMBRIDGE_{name.upper()}", str(default), field.description or "")
-    console.print(table)

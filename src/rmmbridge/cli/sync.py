@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import SyncRun
 from rmmbridge.sync import runs
-from rmmbridge.sync.schemas import SyncRunOut
+from rmmbridge.sync.schemas import SyncRunOut, SyncStarted
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.context import TenantContext
+from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
 from rmmbridge.web.state import AppState
 
-from .common import console, emit_json, fail, run, settings
-from .context import JsonOpt, TenantOpt, resolve_integration, resolve_tenant, with_tenant
+from .common import console, emit_json, fail, page_title, run, settings
+from .context import JsonOpt, PageOpt, TenantOpt, resolve_integration, resolve_tenant, with_tenant
 
 sync_app = typer.Typer(help="Run syncs.", no_args_is_help=True)
 runs_app = typer.Typer(help="Sync run history.", no_args_is_help=True)
@@ -49,15 +50,15 @@ def sync_run(
         async def _queue(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
             row = await resolve_integration(db, ctx, integration)
             started = await request_sync(state, db, ctx, row.id, kind, "cli", params, submit=False)
-            return SyncRunOut.model_validate(started.run), started.joined
+            return SyncStarted(run=SyncRunOut.model_validate(started.run), joined=started.joined)
 
-        out, joined = run(lambda: with_tenant(tenant, _queue))
+        queued = run(lambda: with_tenant(tenant, _queue))
         if json_out:
-            emit_json({"run": out.model_dump(mode="json"), "joined": joined})
+            emit_json(queued)
         else:
             console.print(
-                f"{'joined running' if joined else 'queued'} run {out.id}; "
-                f"follow it with `rmmbridge runs show {out.id}`",
+                f"{'joined running' if queued.joined else 'queued'} run {queued.run.id}; "
+                f"follow it with `rmmbridge runs show {queued.run.id}`",
                 highlight=False,
             )
         return
@@ -139,13 +140,15 @@ def runs_list(
     integration: str = typer.Option(None, "--integration"),
     kind: str = typer.Option(None, "--kind"),
     status: str = typer.Option(None, "--status"),
-    limit: int = typer.Option(20, "--limit", min=1, max=500),
+    limit: int = typer.Option(20, "--limit", min=1, max=MAX_PAGE_SIZE, help="runs per page"),
+    page: int = PageOpt,
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Recent sync runs, newest first."""
+    params = PageParams(page=page, page_size=limit)
 
-    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Page[SyncRunOut]:
         query = select(SyncRun).where(SyncRun.tenant_id == ctx.tenant_id)
         if integration:
             query = query.where(SyncRun.integration_id == (await resolve_integration(db, ctx, integration)).id)
@@ -153,15 +156,18 @@ def runs_list(
             query = query.where(SyncRun.kind == kind)
         if status:
             query = query.where(SyncRun.status == status)
-        rows = await db.scalars(query.order_by(SyncRun.created_at.desc()).limit(limit))
-        return [SyncRunOut.model_validate(r) for r in rows]
+        rows, total = await paginate(db, query.order_by(SyncRun.created_at.desc(), SyncRun.id.desc()), params)
+        return make_page([SyncRunOut.model_validate(r[0]) for r in rows], total, params)
 
-    rows = run(lambda: with_tenant(tenant, _do))
+    out = run(lambda: with_tenant(tenant, _do))
     if json_out:
-        emit_json(rows)
+        emit_json(out)
         return
-    table = Table("id", "kind", "trigger", "status", "created", "processed", "created", "updated", "errors")
-    for r in rows:
+    table = Table(
+        "id", "kind", "trigger", "status", "created", "processed", "created", "updated", "errors",
+        title=page_title(out, "runs"),
+    )  # fmt: skip
+    for r in out.items:
         c = r.counters
         table.add_row(
             str(r.id),

@@ -101,7 +101,8 @@ async def disconnect(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID
 
 @router.get("/integrations/{integration_id}/webhook", response_model=WebhookInfo, responses=error_responses(404))
 async def get_webhook(state: State, db: DB, ctx: Reader, integration_id: uuid.UUID) -> WebhookInfo:
-    """Webhook URL, header and templates. Reading never creates a secret."""
+    """Webhook URL, header and templates (referencing the secret, never containing it). Reading never
+    creates a secret."""
     row = await service.get_integration(db, ctx, integration_id)
     return await webhook_info(state, db, row)
 
@@ -112,13 +113,11 @@ async def get_webhook(state: State, db: DB, ctx: Reader, integration_id: uuid.UU
     responses=error_responses(404, 422),
 )
 async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookSecretOut:
-    """Create or replace the webhook secret; the new secret is returned once here."""
+    """Create or replace the webhook secret; the new secret is returned once here (templates filled in)."""
     row = await service.get_integration(db, ctx, integration_id)
     service.require_capability(state.registry, row, Capability.alert_webhook)
-    if row.state in ("disconnected", "not_configured"):
-        raise CapabilityNotSupported("configure the integration before creating a webhook secret")
     secret = await webhooks.rotate(state, db, row)
-    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row))
+    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
 
 
 @router.post(
@@ -127,12 +126,12 @@ async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.
     responses=error_responses(404, 422),
 )
 async def reveal_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookSecretOut:
-    """Show the current webhook secret (admins only; POST so it is never cached or prefetched)."""
+    """Show the current webhook secret, templates filled in (admins only; POST so it is never cached)."""
     row = await service.get_integration(db, ctx, integration_id)
     secret = await webhooks.reveal(state, db, row)
     if secret is None:
         raise CapabilityNotSupported("no webhook secret yet; rotate to create one")
-    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row))
+    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
 
 
 @router.get("/integrations/{integration_id}/mappings", response_model=Page[MappingOut], responses=error_responses(404))

@@ -607,9 +607,8 @@ async def _page(
                 .limit(REJECTED_ROWS)
             )
         )
-    templates = dict(hook.templates)
-    if revealed:
-        templates = {k: v.replace("<integration webhook secret>", revealed) for k, v in templates.items()}
+    # Revealed: the templates carry the secret; otherwise they reference it the RMM's own way.
+    templates = cls.webhook_templates(hook.url, revealed) if revealed and hook.url else dict(hook.templates)
 
     kinds = [k for k in (*dict(SYNC_ACTIONS), "liveness") if KIND_CAPABILITY[k] in cls.capabilities]
     sync_rows = [(k, _kind_label(k, cls), out.sync_status.get(k)) for k in kinds]
@@ -664,7 +663,7 @@ async def _page(
         templates=templates,
         revealed=revealed,
         rejected=rejected,
-        setup_steps=webhook_steps(cls, templates),
+        setup_steps=webhook_steps(cls, templates, revealed=bool(revealed)),
         scope_label=cls.scope_label,
         scopes_label=plural(cls.scope_label),
         can_admin=can_admin,
@@ -678,7 +677,7 @@ async def _page(
     )
 
 
-def webhook_steps(cls: type[Provider], templates: dict[str, str]) -> list[str]:
+def webhook_steps(cls: type[Provider], templates: dict[str, str], *, revealed: bool = False) -> list[str]:
     """Numbered steps for the RMM side. A provider may give its own (``webhook_setup_steps``)."""
     custom = getattr(cls, "webhook_setup_steps", None)
     if callable(custom):
@@ -696,6 +695,8 @@ def webhook_steps(cls: type[Provider], templates: dict[str, str]) -> list[str]:
             f"Paste the “headers” template as its headers: it sends the secret in the {cls.webhook_header} header. "
             "Never put the secret in the URL or the body."
         )
+        if not revealed and cls.webhook_secret_storage:
+            steps.append(cls.webhook_secret_storage + " Or reveal the secret: the templates then contain it.")
     else:
         steps.append(f"Send the secret in the {cls.webhook_header} header.")
     if bodies:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.deployment import public_url
 from rmmbridge.ingestion.alerts import missed_by_webhook
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
@@ -25,17 +26,16 @@ def mapping_out(row: RmmOrganizationMapping, client_name: str | None, asset_coun
     return out
 
 
-def webhook_url(state: AppState, provider: str) -> str:
-    return f"{state.settings.base_url}/api/webhooks/{provider}"
-
-
-async def webhook_info(state: AppState, session: AsyncSession, row: RmmIntegration) -> WebhookInfo:
+async def webhook_info(
+    state: AppState, session: AsyncSession, row: RmmIntegration, secret: str | None = None
+) -> WebhookInfo:
+    """The webhook set-up of an integration; ``secret`` (revealed or just rotated) goes into the templates."""
     cls = state.registry.get(row.provider)
     if Capability.alert_webhook not in cls.capabilities:
         return WebhookInfo(
             supported=False, url=None, header=None, secret_configured=False, secret_hint=None, templates={}
         )
-    url = webhook_url(state, row.provider)
+    url = (await public_url.current(session, state.settings)).webhook(row.provider)
     counts = dict(
         (
             await session.execute(
@@ -61,7 +61,7 @@ async def webhook_info(state: AppState, session: AsyncSession, row: RmmIntegrati
         header_aliases=list(cls.webhook_header_aliases),
         secret_configured=row.webhook_secret_digest is not None,
         secret_hint=await webhooks.hint(state, session, row),
-        templates=cls.webhook_templates(url),
+        templates=cls.webhook_templates(url, secret),
         deliveries_accepted=counts.get(True, 0),
         deliveries_rejected=counts.get(False, 0),
         alerts_missed_by_webhook=await missed_by_webhook(session, ctx, row.id),

@@ -130,3 +130,26 @@ def parse_base_url(raw: object, product: str, empty_message: str, *, credentials
             raise ValueError(f"{host} is a link-local or metadata address, not a {product} server")
         host = f"[{literal.compressed}]" if literal.version == 6 else literal.compressed
     return BaseUrl(scheme=scheme, host=host, port=port, path=parts.path.rstrip("/"))
+
+
+def check_public_base_url(raw: str) -> str:
+    """The service's own public base URL (``RMMBRIDGE_BASE_URL``, ``config set-base-url``).
+
+    An absolute http(s) URL without user info, query or fragment; returned without trailing "/".
+    ``ValueError`` says what is wrong (the configuration loader and the CLI show it as is).
+    """
+    text = raw.strip()
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL: {exc}") from None
+    if not parts.hostname or any(c.isspace() for c in text):
+        raise ValueError("must name a host, e.g. https://psa.example.com")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or fragment (webhook paths are appended to it)")
+    return text.rstrip("/")

@@ -427,8 +427,15 @@ class Provider:
         raise NotImplementedError
 
     webhook_header_aliases: ClassVar[tuple[str, ...]] = ()
+    # Where the admin keeps the secret on the RMM side when the templates only reference it (one
+    # sentence for the setup steps); ``None`` when the templates need the revealed secret.
+    webhook_secret_storage: ClassVar[str | None] = None
 
     @classmethod
-    def webhook_templates(cls, webhook_url: str) -> dict[str, str]:
-        """Ready-to-paste templates for the RMM's webhook configuration, by name."""
+    def webhook_templates(cls, webhook_url: str, secret: str | None = None) -> dict[str, str]:
+        """Ready-to-paste templates for the RMM's webhook configuration, by name.
+
+        With ``secret`` (an admin revealed it) the templates carry it; without, they reference it
+        the RMM's own way (see ``webhook_secret_storage``) — never a placeholder to edit by hand.
+        """
         return {}

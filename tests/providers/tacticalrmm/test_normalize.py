@@ -588,7 +588,12 @@ def test_webhook_templates_use_real_tactical_variables() -> None:
     assert '"event": "trigger"' in failure and '"event": "resolve"' in resolved
     assert failure.rstrip().endswith('"message": "{{alert.message}}"\n}')  # message last
     json.loads(failure), json.loads(resolved)  # valid JSON before rendering
-    assert json.loads(templates["headers"])["X-Webhook-Secret"]
+    # Without the secret the headers read it from Tactical's key store: paste-ready, nothing to edit.
+    assert json.loads(templates["headers"])["X-Webhook-Secret"] == "{{global.RMMBRIDGE_WEBHOOK_SECRET}}"
+    assert "<" not in templates["headers"]
+    filled = TacticalProvider.webhook_templates("https://psa.example.com/api/webhooks/tacticalrmm", "whs_abc")
+    assert json.loads(filled["headers"])["X-Webhook-Secret"] == "whs_abc"
+    assert filled["failure"] == failure and filled["resolved"] == resolved
     # A body rendered the way Tactical renders it parses back into the alert.
     substitutions = {"{{alert.id}}": "4711", "{{alert.alert_type}}": "check", "{{alert.severity}}": "info",
                      "{{alert.alert_time}}": "2025-11-22 10:58:03.407861+00:00", "{{agent.agent_id}}": "b" * 40,

@@ -256,13 +256,18 @@ async def test_webhook_delivery_records_alert_and_refreshes_a_new_agent(http, st
     alert = await db.scalar(select(RmmAlert).where(
         RmmAlert.integration_id == uuid.UUID(setup.integration_id), RmmAlert.external_alert_id == "90001"))  # fmt: skip
     assert alert is not None and alert.severity == "warning" and alert.status == "active"
+    # The answer names both: rmmbridge's alert and Tactical's own alert id.
+    assert r.json()["alert_id"] == str(alert.id) and r.json()["external_alert_id"] == "90001"
 
     resolved = info["templates"]["resolved"]
     for var, value in {**values, "{{alert.resolved_on}}": "2025-11-22 11:58:03+00:00"}.items():
         resolved = resolved.replace(var, value)
-    r = await http.post("/api/webhooks/tacticalrmm", content=resolved, headers={"X-Webhook-Secret": secret})
+    # The rotate answer's headers template carries the new secret: pasted as is, it authenticates.
+    headers = json.loads(info["templates"]["headers"])
+    assert headers == {"Content-Type": "application/json", "X-Webhook-Secret": secret}
+    r = await http.post("/api/webhooks/tacticalrmm", content=resolved, headers=headers)
     assert r.status_code == 202, r.text
-    assert r.json()["outcome"] == "resolved"
+    assert r.json()["outcome"] == "resolved" and r.json()["external_alert_id"] == "90001"
 
 
 async def test_bad_instance_urls_are_422_with_a_reason(http, tenant) -> None:  # type: ignore[no-untyped-def]

@@ -82,7 +82,12 @@ class TacticalProvider(Provider):
     )
     config_model: ClassVar[type[ProviderConfig]] = TacticalConfig
     auth_modes: ClassVar[tuple[str, ...]] = ("api_key", "password")
-    webhook_header: ClassVar[str | None] = "X-Webhook-Secret"
+    webhook_header: ClassVar[str | None] = webhook.HEADER
+    webhook_secret_storage: ClassVar[str | None] = (
+        f"In Tactical, Settings → Global Settings → Key Store, add the key {webhook.KEY_STORE_KEY} with the "
+        f"webhook secret as its value: the headers template reads it as {webhook.KEY_STORE_REFERENCE}, so the "
+        "secret is not written into the Web Hooks themselves."
+    )
     webhook_header_aliases: ClassVar[tuple[str, ...]] = ("X-Alga-Webhook-Secret",)
     scope_label: ClassVar[str] = "Client"
 
@@ -596,9 +601,9 @@ class TacticalProvider(Provider):
         return webhook.parse_webhook(request)
 
     @classmethod
-    def webhook_templates(cls, webhook_url: str) -> dict[str, str]:
+    def webhook_templates(cls, webhook_url: str, secret: str | None = None) -> dict[str, str]:
         """The §8.6 configuration: POST to ``webhook_url``; the headers JSON; failure and resolved bodies."""
-        return webhook.templates()
+        return webhook.templates(secret)
 
 
 def _drain(rows: list[Any]) -> list[Any]:

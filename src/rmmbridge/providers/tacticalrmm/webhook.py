@@ -26,7 +26,12 @@ from .normalize import map_severity
 
 MAX_BODY = 64 * 1024
 
-HEADERS_TEMPLATE = {"Content-Type": "application/json", "X-Webhook-Secret": "<integration webhook secret>"}
+HEADER = "X-Webhook-Secret"
+# Tactical renders ``{{global.KEY}}`` from its Global Key Store in the headers too (reference §8.2),
+# so the headers JSON can be pasted as is and the secret kept in the key store rather than in the
+# Web Hook's text: nothing to replace by hand. With a revealed secret it is written in instead.
+KEY_STORE_KEY = "RMMBRIDGE_WEBHOOK_SECRET"
+KEY_STORE_REFERENCE = "{{global." + KEY_STORE_KEY + "}}"
 
 # Everything quoted so each value is a JSON string; message last so a stray quote damages nothing else.
 _FAILURE_FIELDS = (
@@ -50,8 +55,11 @@ def _body(fields: tuple[tuple[str, str], ...]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
-def templates() -> dict[str, str]:
-    """The two Web Hook bodies of §8.6 (failure and resolved), plus the headers JSON for both."""
+def templates(secret: str | None = None) -> dict[str, str]:
+    """The two Web Hook bodies of §8.6 (failure and resolved), plus the headers JSON for both.
+
+    The headers carry ``secret`` when given, else the key-store reference :data:`KEY_STORE_REFERENCE`.
+    """
     failure = (*_FAILURE_FIELDS, ("message", "{{alert.message}}"))
     resolved = (
         ("event", "resolve"),
@@ -62,7 +70,9 @@ def templates() -> dict[str, str]:
     return {
         "failure": _body(failure),
         "resolved": _body(resolved),
-        "headers": json.dumps(HEADERS_TEMPLATE, indent=2),
+        "headers": json.dumps(
+            {"Content-Type": "application/json", HEADER: secret if secret else KEY_STORE_REFERENCE}, indent=2
+        ),
     }
 
 

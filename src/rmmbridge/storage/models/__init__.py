@@ -4,6 +4,7 @@ from .alerts import RmmAlert
 from .assets import Asset, AssetHistory, ServerAsset, WorkstationAsset
 from .base import Base
 from .clients import Client
+from .deployment import DeploymentSetting
 from .events import EventOutbox
 from .integrations import (
     ExternalEntityMapping,
@@ -27,6 +28,7 @@ __all__ = [
     "AssetSoftwareInventory",
     "Base",
     "Client",
+    "DeploymentSetting",
     "EventOutbox",
     "ExternalEntityMapping",
     "RmmAlert",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:18:03.873136
+Create Date: 2026-12-06 17:18:18.200634
 """
 
 from collections.abc import Sequence
@@ -17,6 +17,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('deployment_settings',
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_deployment_settings'))
+    )
     op.create_table('scheduler_leases',
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
@@ -517,3 +524,4 @@ def downgrade() -> None:
     op.drop_table('tenants')
     op.drop_table('software_catalog')
     op.drop_table('scheduler_leases')
+    op.drop_table('deployment_settings')

@@ -1,0 +1,1 @@
+"""Deployment-wide settings shared by every process through the database."""
