@@ -71,11 +71,12 @@ async def connect_live(http: Any, transport: Any, tenant: Any, state: Any, clock
     return Live(setup, clock, clients)
 
 
-async def tick(state: Any, clock: Clock) -> list[str]:
-    """One scheduler tick at the test clock's time, its runs run to completion (no real waiting)."""
+async def tick(state: Any, clock: Clock, integration_id: str | None = None) -> list[str]:
+    """One scheduler tick at the test clock's time, its runs run to completion (no real waiting).
+    Returns the kinds fired for ``integration_id`` (the session's database holds other tests' too)."""
     fired = await fire_due(state)
     await runner_of(state).wait_all(timeout=120)  # type: ignore[attr-defined]
-    return [f.split(":", 1)[1] for f in fired]
+    return [kind for iid, kind in (f.split(":", 1) for f in fired) if integration_id in (None, iid)]
 
 
 async def summary(http: Any, live: Live) -> dict[str, Any]:
@@ -110,7 +111,7 @@ async def test_default_settings_keep_counts_equal_to_tacticals(http, state, tran
     transitions: list[tuple[str, str]] = []  # (Tactical's status, ours) for the quitter, per step
     for step in range(1, 71):  # 35 simulated minutes, one scheduler tick every 30 s
         clock.advance(seconds=TICK.total_seconds())
-        kinds.update(await tick(state, clock))
+        kinds.update(await tick(state, clock, live.setup.integration_id))
         body = await summary(http, live)
         assert body["counts"]["stale"] == 0 and body["counts"]["unknown"] == 0
         assert ours(body) == tactical_counts(live), f"step {step} at {clock.now}"

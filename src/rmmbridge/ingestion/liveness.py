@@ -40,8 +40,15 @@ ASSETS: Table = table_of(Asset)
 MAPPINGS: Table = table_of(ExternalEntityMapping)
 STATUS_INPUTS = ("last_seen_at", "offline_after_s", "overdue_after_s", "offline_at", "overdue_at")
 HEALTH = ("checks_failing", "checks_warning", "needs_reboot", "patches_pending", "maintenance_mode", "pending_actions")
-# What a pass writes; a row is rewritten only when one of these moved.
-PASS_COLUMNS = (*STATUS_INPUTS, "rmm_status", *HEALTH, "current_user", "boot_time", "status")
+# What a pass writes; a row is rewritten only when one of these moved. The optional observations
+# are written only by sources that report them (LivenessRecord.reported).
+OPTIONAL = {"current_user": ("current_user",), "boot_time": ("boot_time",), "health": HEALTH}
+PASS_COLUMNS = (*STATUS_INPUTS, "rmm_status", "status")
+
+
+def _pass_columns(reported: tuple[str, ...] | None) -> tuple[str, ...]:
+    names = OPTIONAL if reported is None else [n for n in OPTIONAL if n in reported]
+    return PASS_COLUMNS + tuple(c for n in names for c in OPTIONAL[n])
 
 
 def status_window(settings: Mapping[str, Any], has_liveness: bool) -> timedelta:
@@ -103,7 +110,8 @@ async def write_pass_page(
             )
         )
     }
-    rows: list[dict[str, Any]] = []
+    # Rows grouped by what their source reports: one upsert per group (a page has one in practice).
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for external_id, record in wanted.items():
         link = known.get(external_id)
         if link is None:
@@ -126,7 +134,7 @@ async def write_pass_page(
         if status != old:
             out.changes.append(StatusChange(link.local_id, old, status))
         health = record.health
-        rows.append(
+        groups.setdefault(_pass_columns(record.reported), []).append(
             {
                 "tenant_id": ctx.tenant_id,
                 "asset_id": link.local_id,
@@ -146,21 +154,21 @@ async def write_pass_page(
                 "boot_time": record.boot_time,
             }
         )
-    out.rows = len(rows)
-    if rows:
+    for columns, rows in groups.items():
+        out.rows += len(rows)
         stmt = dialect_insert(session)(LIVENESS)
         ex = stmt.excluded
-        moved = or_(*(LIVENESS.c[c].is_distinct_from(ex[c]) for c in PASS_COLUMNS))
+        moved = or_(*(LIVENESS.c[c].is_distinct_from(ex[c]) for c in columns))
         stmt = stmt.on_conflict_do_update(
             index_elements=["tenant_id", "asset_id"],
             set_={
-                **{c: ex[c] for c in (*PASS_COLUMNS, "observed_at", "integration_id")},
+                **{c: ex[c] for c in (*columns, "observed_at", "integration_id")},
                 "status_changed_at": _if_changed(ex),
             },
             where=moved,
         ).returning(LIVENESS.c.asset_id)
         written = await session.execute(stmt, rows)
-        out.rows_written = len(written.all())
+        out.rows_written += len(written.all())
     return out
 
 

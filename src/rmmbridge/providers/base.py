@@ -242,6 +242,10 @@ class LivenessRecord:
     boot_time: datetime | None = None
     health: DeviceHealth | None = None
     hints: Mapping[str, str] = field(default_factory=dict)
+    # Which of the optional observations (``current_user``, ``boot_time``, ``health``) this source
+    # carries; the others keep their stored values — absent is "no change", not "empty". ``None``:
+    # all of them (Tactical's table rows); ``()``: status inputs only (Tanium's id + eidLastSeen).
+    reported: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

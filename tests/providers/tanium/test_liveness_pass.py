@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import func, select
 
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import AssetHistory, EventOutbox
+from rmmbridge.storage.models import AssetHistory, AssetLiveness, EventOutbox
 from rmmbridge.sync.runner import runner_of
 from rmmbridge.sync.service import request_sync
 from tests.conftest import map_all, run_sync
@@ -41,6 +41,15 @@ async def _counts(db: Any, tenant_id: uuid.UUID) -> tuple[int, int]:
     return int(history or 0), int(changed or 0)
 
 
+async def _observations(db: Any, tenant_id: uuid.UUID) -> dict[uuid.UUID, tuple[Any, Any]]:
+    rows = await db.execute(
+        select(AssetLiveness.asset_id, AssetLiveness.current_user, AssetLiveness.boot_time).where(
+            AssetLiveness.tenant_id == tenant_id
+        )
+    )
+    return {asset_id: (user, boot) for asset_id, user, boot in rows}
+
+
 async def test_a_pass_moves_status_and_finds_new_endpoints(http, state, transport, tenant, db) -> None:  # type: ignore[no-untyped-def]
     setup = await connect(http, transport, tenant, endpoints=60)
     fleet, sim = setup.fleet, setup.sim
@@ -66,6 +75,8 @@ async def test_a_pass_moves_status_and_finds_new_endpoints(http, state, transpor
         assert (await control.post(f"/_sim/endpoints/{back}", json={"online": True})).json()["status"] == "online"
         new = (await control.post("/_sim/endpoints", json={"groups": [group], "name": "NEW-WS-1"})).json()
     history0, changed0 = await _counts(db, tenant.tenant_id)
+    observed0 = await _observations(db, tenant.tenant_id)
+    assert any(user or boot for user, boot in observed0.values())  # the device sync stored some
 
     async with unit_of_work(state.sessionmaker) as session:
         started = await request_sync(
@@ -88,3 +99,6 @@ async def test_a_pass_moves_status_and_finds_new_endpoints(http, state, transpor
     history1, changed1 = await _counts(db, tenant.tenant_id)
     assert changed1 - changed0 == counters["status_changed"] == len(moved)
     assert history1 - history0 == len(moved) + 1
+    # Absent is not empty: the pass carries no user, boot time or health; the sync's values stay.
+    observed1 = await _observations(db, tenant.tenant_id)
+    assert {k: v for k, v in observed1.items() if k in observed0} == observed0

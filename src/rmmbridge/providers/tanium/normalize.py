@@ -326,6 +326,7 @@ def liveness_record(node: Mapping[str, Any], realm_id: str, policy: StatusPolicy
         last_seen_at=last_seen,
         offline_after_s=offline_s,
         overdue_after_s=overdue_s,
+        reported=(),  # no user, boot time or health in this walk: the device sync's values stay
     )
 
 
