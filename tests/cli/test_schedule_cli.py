@@ -6,11 +6,10 @@ import json
 import uuid
 
 from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS
-from tests.cli.test_tactical_cli_flow import cli, simulator  # noqa: F401  (fixtures)
 
 
-def test_schedule_list_and_edit(cli, simulator):  # noqa: F811
-    server, _ = simulator
+def test_schedule_list_and_edit(cli, tactical_simulator):
+    server, _ = tactical_simulator
     tenant = f"cli-sched-{uuid.uuid4().hex[:6]}"
     assert cli("tenant", "create", tenant).returncode == 0
     t = ("--tenant", tenant)

@@ -11,15 +11,14 @@ from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS
 from rmmbridge.simulators.tacticalrmm.agent_data import software_items
 from rmmbridge.simulators.tacticalrmm.fleet import AgentRecord, TacticalFleet
 
-from .test_tactical_cli_flow import cli, simulator  # noqa: F401  (fixtures)
 
 
 def distinct(fleet: TacticalFleet, agent: AgentRecord) -> set[tuple[str, str]]:
     return {(" ".join(i["name"].split()).lower(), i["version"]) for i in software_items(fleet, agent)}
 
 
-def test_assets_software_lists_every_installed_version(cli, simulator) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    server, fleet = simulator
+def test_assets_software_lists_every_installed_version(cli, tactical_simulator) -> None:  # type: ignore[no-untyped-def]
+    server, fleet = tactical_simulator
     tenant = f"cli-sw-{uuid.uuid4().hex[:6]}"
     assert cli("tenant", "create", tenant).returncode == 0
     t = ("--tenant", tenant)

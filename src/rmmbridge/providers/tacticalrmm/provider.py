@@ -568,7 +568,7 @@ class TacticalProvider(Provider):
         client_id = record.hints.get("client_id") or record.realm_id
         if not hostname or not str(client_id).isdigit():
             return None
-        walk = PageWalk(
+        walk: PageWalk[list[dict[str, Any]]] = PageWalk(
             self.client,
             "/beta/v1/agent/",
             params={"hostname": hostname, "client_id": int(client_id)},
