@@ -12,7 +12,6 @@ from rmmbridge.simulators.tacticalrmm.agent_data import software_items
 from rmmbridge.simulators.tacticalrmm.fleet import AgentRecord, TacticalFleet
 
 
-
 def distinct(fleet: TacticalFleet, agent: AgentRecord) -> set[tuple[str, str]]:
     return {(" ".join(i["name"].split()).lower(), i["version"]) for i in software_items(fleet, agent)}
 
