@@ -55,9 +55,11 @@ from .gateway import (
     COMPUTER_GROUP_DOC,
     COMPUTER_GROUPS_DOC,
     ENDPOINTS_DOC,
+    ENDPOINTS_NARROW_DOC,
     ENDPOINTS_PROBE_DOC,
     GATEWAY_PATH,
     GROUPS_PROBE_DOC,
+    HARDWARE_DOC,
     ID_CHANGES_DOC,
     LAST_REBOOT_DOC,
     LAST_SEEN_DOC,
@@ -65,6 +67,7 @@ from .gateway import (
     MEMBERSHIP_DOC,
     MY_TOKENS_DOC,
     NOW_DOC,
+    PRIMARY_USER_DOC,
     ROTATE_DOC,
     SOFTWARE_DOC,
     WAN_IP_DOC,
@@ -74,7 +77,7 @@ from .gateway import (
     TaniumHttp,
     filter_counts_doc,
 )
-from .pagination import CursorWalk
+from .pagination import NARROWED, CursorWalk
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +94,9 @@ EXPIRY_WARNING_DAYS = 3
 TEST_RETRY = RetryPolicy(attempts=2, base_delay_s=0.5, max_delay_s=2.0, max_retry_after_s=5.0)
 MAX_EXCLUDED_GROUPS = 50  # beyond this the exclusion filter gets large: rely on the client-side rule only
 COUNTS_PER_REQUEST = 25
-LAST_SEEN_BATCH = 1000
+# EIDs per ``endpoints`` id filter when checking which known devices the Gateway still has; one page
+# holds the whole batch (``first`` is at most 5,000), and the walk proves it got every listed one.
+LAST_SEEN_BATCH = 500
 CONSOLE_FIX = "Use the API host: <customer>-api.cloud.tanium.com for Tanium Cloud, the Tanium Server host on-prem."
 REPLACE_CREDENTIAL_FIX = (
     "Create a new API token (Console → Administration → Permissions → API Tokens) with rmmbridge's egress IP "
@@ -501,14 +506,15 @@ class TaniumProvider(Provider):
         """
         rule = await self._owner_rule(scope)
         group_id = rule.group_id
-        wan, boot = await self._vitals(rule.listing, f"computer group {scope.name or group_id}")
+        extra = await self._enrichments(rule.listing, f"computer group {scope.name or group_id}")
         walk = CursorWalk(
             self.gateway,
             ENDPOINTS_DOC,
             "RmmbridgeTaniumEndpoints",
-            variables={"filter": rule.listing, "withApps": False},
+            variables={"filter": rule.listing},
             page_size=self.cfg.page_size,
             what=f"endpoint listing of computer group {scope.name or group_id}",
+            fallback=ENDPOINTS_NARROW_DOC,
         )
         policy = self.policy()
         fallback = self.cfg.asset_api_fallback
@@ -520,7 +526,7 @@ class TaniumProvider(Provider):
             for node in nodes:
                 try:
                     snapshot = normalize.endpoint_snapshot(node, rule.owner(node["id"]), policy, now)
-                    snapshots.append(normalize.with_vitals(snapshot, wan, boot, now))
+                    snapshots.append(normalize.enriched(snapshot, extra, now, narrowed=bool(node.get(NARROWED))))
                 except InvalidRecord as exc:
                     invalid.append(exc)
                 if fallback:
@@ -578,7 +584,7 @@ class TaniumProvider(Provider):
             return None
         data = await self.gateway.query(
             ENDPOINTS_DOC,
-            {"first": 2, "after": None, "filter": {"path": "id", "value": eid}, "withApps": False},
+            {"first": 2, "after": None, "filter": {"path": "id", "value": eid}},
             op="RmmbridgeTaniumEndpoints",
         )
         conn = data.get("endpoints")
@@ -595,25 +601,37 @@ class TaniumProvider(Provider):
             return None
         if owner is None:
             owner = await self._owner_of(eid)
-        wan, boot = await self._vitals({"path": "id", "value": eid}, f"endpoint {eid}")
+        extra = await self._enrichments({"path": "id", "value": eid}, f"endpoint {eid}")
         now = self.ctx.now()
-        return normalize.with_vitals(normalize.endpoint_snapshot(node, owner or "", self.policy(), now), wan, boot, now)
+        return normalize.enriched(normalize.endpoint_snapshot(node, owner or "", self.policy(), now), extra, now)
 
-    async def _vitals(
-        self, listing: dict[str, Any], label: str
-    ) -> tuple[dict[str, str] | None, dict[str, datetime] | None]:
-        """WAN IP and boot time by EID from the best-effort enrichment walks (§4.7); ``None`` for
-        an enrichment that failed (it is off for this run: stored values stay)."""
+    async def _enrichments(self, listing: dict[str, Any], label: str) -> normalize.Enrichments:
+        """Content-dependent fields by EID from the best-effort enrichment walks (§4.7): hardware (Core
+        Content), primary user (Core AD Query Content) and, with ``enrich_vitals``, WAN IP (Discover) and
+        boot time (Last Reboot sensor). An enrichment that fails is off for this run: stored values stay."""
+        hardware = await self._enrichment(
+            HARDWARE_DOC, "RmmbridgeTaniumHardware", listing, label, normalize.hardware_fields
+        )
+        users = await self._enrichment(
+            PRIMARY_USER_DOC, "RmmbridgeTaniumPrimaryUser", listing, label, normalize.primary_user, keep_none=True
+        )
         if not self.cfg.enrich_vitals:
-            return None, None
+            return normalize.Enrichments(hardware=hardware, users=users)
         wan = await self._enrichment(WAN_IP_DOC, "RmmbridgeTaniumWanIp", listing, label, normalize.nat_ip)
         boot = await self._enrichment(
             LAST_REBOOT_DOC, "RmmbridgeTaniumLastReboot", listing, label, normalize.last_reboot
         )
-        return wan, boot
+        return normalize.Enrichments(wan=wan, boot=boot, hardware=hardware, users=users)
 
     async def _enrichment(
-        self, document: str, op: str, listing: dict[str, Any], label: str, extract: Callable[[Any], Any]
+        self,
+        document: str,
+        op: str,
+        listing: dict[str, Any],
+        label: str,
+        extract: Callable[[Any], Any],
+        *,
+        keep_none: bool = False,
     ) -> dict[str, Any] | None:
         walk = CursorWalk(
             self.gateway,
@@ -628,7 +646,7 @@ class TaniumProvider(Provider):
             async for nodes in walk.pages():
                 for node in nodes:
                     value = extract(node)
-                    if value is not None:
+                    if value is not None or keep_none:  # keep_none: "known to be empty" is a value
                         values[node["id"]] = value
         except (ProviderAuthError, ProviderConfigError):
             raise
@@ -755,15 +773,23 @@ class TaniumProvider(Provider):
         return out
 
     async def _gateway_eids(self, eids: list[str]) -> set[str]:
-        """Which of ``eids`` the Gateway still knows (``endpointLastSeen``, batches of 1000)."""
+        """Which of ``eids`` the Gateway still knows: ``endpoints`` filtered to batches of ids, each a
+        complete walk (its count proven against ``totalRecords``) or an error. An EID is concluded aged
+        out only from a complete answer for a filter that asked for it."""
         alive: set[str] = set()
         for start in range(0, len(eids), LAST_SEEN_BATCH):
-            data = await self.gateway.query(
-                LAST_SEEN_DOC, {"eids": eids[start : start + LAST_SEEN_BATCH]}, op="RmmbridgeTaniumLastSeen"
+            batch = eids[start : start + LAST_SEEN_BATCH]
+            listing = {"any": True, "filters": [{"path": "id", "value": eid} for eid in batch]}
+            walk = CursorWalk(
+                self.gateway,
+                LAST_SEEN_DOC,
+                "RmmbridgeTaniumLastSeen",
+                variables={"filter": listing},
+                page_size=len(batch),
+                what="check of which known endpoints the Gateway still has",
             )
-            found = data.get("endpointLastSeen")
-            if isinstance(found, Mapping):
-                alive.update(str(k) for k in found)
+            async for nodes in walk.pages():
+                alive.update(n["id"] for n in nodes)
         return alive
 
     async def _asset_records(self) -> list[normalize.AssetRecord]:
