@@ -183,11 +183,12 @@ async def test_connection_checks_in_order(env: Env) -> None:
         "API token valid",
         "Can read computer groups",
         "Can read endpoints",
+        "Optional Tanium content",
         "Token expiry",
     ]
     assert all(c.ok and not c.warning for c in checks), checks
     assert f"{len(env.fleet.endpoints)} endpoints" in checks[4].message
-    assert "7 days" in checks[5].message
+    assert "7 days" in checks[6].message
 
 
 async def test_connection_with_asset_fallback_checks_the_asset_api(env: Env) -> None:

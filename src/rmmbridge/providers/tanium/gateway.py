@@ -59,7 +59,9 @@ ENDPOINTS_PROBE_DOC = """query RmmbridgeTaniumEndpointsProbe {
   endpoints(first: 1) { totalRecords edges { node { id eidLastSeen } } }
 }"""
 
+# ``now`` in the same request: the server's clock at the moment this request used the configured token.
 MY_TOKENS_DOC = """query RmmbridgeTaniumMyTokens {
+  now
   myAPITokens {
     tokens { id created expiration lastUsed notes persona { name } trustedIPAddresses }
     error { message retryable timedOut }
