@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,12 @@ log = structlog.get_logger(__name__)
 DEFAULT_MAX_RESTARTS = 1
 MAX_RESUMES = 10  # ten hours of collections: a walk that keeps resuming is broken, not slow
 NARROWED = "_narrowed"  # key set on nodes read with the fallback document
+
+
+def _operation_name(document: str) -> str:
+    found = re.match(r"\s*query\s+(\w+)", document)
+    assert found, "walk documents are named queries"
+    return found.group(1)
 
 
 class _FieldError(Exception):
@@ -165,9 +172,11 @@ class CursorWalk:
 
     async def _fetch(self, after: Any) -> _Page:
         variables = self._variables(after)
-        document = self.document if self.narrowed_by is None else (self.fallback or self.document)
+        document, op = self.document, self.op
+        if self.narrowed_by is not None and self.fallback is not None:
+            document, op = self.fallback, _operation_name(self.fallback)
         try:
-            data = await self.gateway.query(document, variables, op=self.op)
+            data = await self.gateway.query(document, variables, op=op)
         except GatewayQueryError as exc:
             if not self._is_field_error(exc):
                 if after is None:

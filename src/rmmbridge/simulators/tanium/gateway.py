@@ -626,6 +626,14 @@ class GatewayRoot:
 _ROOT = GatewayRoot()
 
 
+def _resolve_field(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    """graphql-core's default resolver, minus its ``source`` parameter name, which collides with the
+    ``endpoints(source:)`` argument when the arguments are passed on as keywords."""
+    name = info.field_name
+    value = root.get(name) if isinstance(root, dict) else getattr(root, name, None)
+    return value(info, **args) if callable(value) else value
+
+
 def _never_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     # Every resolver is synchronous; skipping graphql-core's awaitable probe per field saves ~10 % per page.
     return False
@@ -680,6 +688,7 @@ def run_graphql(sim: TaniumSimulator, token: ApiToken, payload: Any, now: dateti
         context_value=ctx,
         variable_values=variables,
         operation_name=operation_name,
+        field_resolver=_resolve_field,
         is_awaitable=_never_awaitable,
     )
     assert isinstance(result, ExecutionResult)  # every resolver is synchronous
