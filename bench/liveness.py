@@ -72,11 +72,15 @@ class Simulator:
         (await self.http.post(path, json={})).raise_for_status()
 
     async def drop_off(self, device: tuple[str, str | None], when: datetime) -> None:
-        await self._change(device, {"last_seen": when.isoformat()})
+        """The agent last checked in at ``when`` and stopped."""
+        body: dict[str, Any] = {"last_seen": when.isoformat()}
+        await self._change(device, {**body, "live": False} if self.provider == "tacticalrmm" else body)
 
     async def come_back(self, device: tuple[str, str | None], now: datetime) -> None:
-        # Tactical's agent checks in now; a Tanium endpoint registers again (within its interval).
-        await self._change(device, {"last_seen": now.isoformat()} if self.provider == "tacticalrmm" else {"online": True})
+        """Tactical's agent checks in now (and keeps doing so); a Tanium endpoint registers again
+        (within its registration interval)."""
+        tactical = {"last_seen": now.isoformat(), "live": True}
+        await self._change(device, tactical if self.provider == "tacticalrmm" else {"online": True})
 
     async def _change(self, device: tuple[str, str | None], body: dict[str, Any]) -> None:
         external_id, external_ref = device

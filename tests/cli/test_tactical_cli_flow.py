@@ -92,6 +92,24 @@ def test_add_test_sync_map_sync_list(cli, simulator):
 
     runs = json.loads(cli("runs", "list", "--json", *t).stdout)
     assert [r["kind"] for r in runs][:2] == ["devices", "scopes"]
+
+    # The liveness pass, device health filters and the summary (issue #11).
+    liveness = cli("sync", "run", "tacticalrmm", "liveness", "--wait", "--json", *t)
+    assert liveness.returncode == 0, liveness.stderr
+    pass_run = json.loads(liveness.stdout)
+    assert pass_run["status"] == "succeeded" and pass_run["counters"]["requests"] == 2  # one per mapped client
+    reboot = json.loads(cli("assets", "list", "--needs-reboot", "--json", "--limit", "500", *t).stdout)
+    assert {a["rmm_device_id"] for a in reboot} == {
+        a.agent_id for a in fleet.agents.values() if a.needs_reboot and fleet.client_id_of(a) in mapped_clients
+    }
+    assert all(a["health"]["needs_reboot"] is True for a in reboot)
+    assert json.loads(cli("assets", "list", "--stale", "--json", *t).stdout) == []
+    assert cli("assets", "list", "--stale", "--agent-status", "online", *t).returncode == 1
+    summary = json.loads(cli("assets", "summary", "--json", *t).stdout)
+    assert summary["counts"]["total"] == expected and summary["counts"]["stale"] == 0
+    assert summary["health"]["needs_reboot"] == len(reboot) and summary["data_as_of"]
+    shown = cli("assets", "summary", *t)
+    assert shown.returncode == 0 and "status as of" in shown.stdout and "need a reboot" in shown.stdout
     table = cli("assets", "list", "--agent-status", "overdue", *t)
     assert table.returncode == 0 and "assets" in table.stdout
     assert cli("assets", "list", "--agent-status", "sleepy", *t).returncode == 1

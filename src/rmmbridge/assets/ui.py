@@ -25,7 +25,7 @@ from rmmbridge.web.ui.render import redirect, render
 
 from . import repository, service, views
 from .schemas import AssetUpdate
-from .status import STATUSES
+from .status import COUNT_BUCKETS as STATUSES
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -214,7 +214,7 @@ async def asset_page(
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
     asset = await service.get_asset(db, ctx, asset_id)
-    out = await views.asset_out(db, ctx, asset)
+    out = await views.asset_out(db, ctx, asset, state.clock())
     software_rows = list((await db.execute(repository.software_query(ctx, asset.id, True).limit(SOFTWARE_ROWS))).all())
     software_total = await db.scalar(
         select(func.count()).select_from(repository.software_query(ctx, asset.id, True).order_by(None).subquery())
@@ -321,7 +321,7 @@ async def edit_page(
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_write)
     asset = await service.get_asset(db, ctx, asset_id)
-    out = await views.asset_out(db, ctx, asset)
+    out = await views.asset_out(db, ctx, asset, state.clock())
     return render(
         request,
         "asset_edit.html",

@@ -15,7 +15,6 @@ from rmmbridge.assets import views as asset_views
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.clients import service as clients_service
 from rmmbridge.clients.schemas import ClientCreate
-from rmmbridge.kit.time import utcnow
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.state import AppState
@@ -67,37 +66,56 @@ def clients_add(name: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) ->
     emit_json(out) if json_out else console.print(f"created client {out.name} ({out.id})")
 
 
+AGENT_STATUSES = ("online", "offline", "overdue", "unknown", "stale")
+
+
 @assets_app.command("list")
 def assets_list(
     client: str = typer.Option(None, "--client", help="client id"),
     provider: str = typer.Option(None, "--provider"),
     asset_type: str = typer.Option(None, "--type", help="workstation | server"),
-    agent_status: str = typer.Option(None, "--agent-status", help="online | offline | overdue | unknown"),
+    agent_status: str = typer.Option(None, "--agent-status", help="online | offline | overdue | unknown | stale"),
+    stale: bool = typer.Option(False, "--stale", help="only devices whose status could not be checked lately"),
+    needs_reboot: bool = typer.Option(False, "--needs-reboot", help="only devices that need a reboot"),
+    failing_checks: bool = typer.Option(False, "--failing-checks", help="only devices with failing checks"),
+    patches_pending: bool = typer.Option(False, "--patches-pending", help="only devices with patches pending"),
+    maintenance: bool = typer.Option(False, "--maintenance", help="only devices in maintenance mode"),
     status: str = typer.Option(None, "--status", help="active | inactive | retired"),
     q: str = typer.Option(None, "--search", help="name, serial, IP or user contains"),
     limit: int = typer.Option(100, "--limit", min=1, max=500),
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """List assets (agent status computed now)."""
-    client_id = None
-    if client:
-        try:
-            client_id = uuid.UUID(client)
-        except ValueError:
-            fail(f"--client takes a client id, got '{client}'")
+    """List assets (agent status as of the last liveness pass; stale ones marked)."""
+    client_id = _client_option(client)
+    if stale:
+        if agent_status and agent_status != "stale":
+            fail("--stale and --agent-status select different statuses; use one of them")
+        agent_status = "stale"
     for value, allowed, flag in (
         (asset_type, ("workstation", "server"), "--type"),
-        (agent_status, ("online", "offline", "overdue", "unknown"), "--agent-status"),
+        (agent_status, AGENT_STATUSES, "--agent-status"),
         (status, ("active", "inactive", "retired"), "--status"),
     ):
         if value and value not in allowed:
             fail(f"{flag} must be one of {', '.join(allowed)}")
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
-        filters = assets_repo.AssetFilters(client_id, provider, None, asset_type, agent_status, status, q)
+        filters = assets_repo.AssetFilters(
+            client_id,
+            provider,
+            None,
+            asset_type,
+            agent_status,
+            status,
+            q,
+            needs_reboot=needs_reboot or None,
+            failing_checks=failing_checks or None,
+            patches_pending=patches_pending or None,
+            maintenance_mode=maintenance or None,
+        )
         rows, total = await paginate(
-            db, assets_repo.list_query(ctx, filters, utcnow()), PageParams(page=1, page_size=limit)
+            db, assets_repo.list_query(ctx, filters, state.clock()), PageParams(page=1, page_size=limit)
         )
         return [asset_views.summary(*r) for r in rows], total
 
@@ -105,20 +123,84 @@ def assets_list(
     if json_out:
         emit_json(rows)
         return
-    table = Table("id", "name", "type", "client", "agent", "last seen", "os", "user", "ip", title=f"{total} assets")
+    table = Table(
+        "id", "name", "type", "client", "agent", "last seen", "health", "os", "user", "ip", title=f"{total} assets"
+    )
     for a in rows:
         table.add_row(
             str(a.id),
             a.name,
             a.asset_type,
             a.client_name or "",
-            a.agent_status,
+            _agent(a),
             a.last_seen_at.isoformat(timespec="minutes") if a.last_seen_at else "never",
+            _health(a),
             a.os_name or "",
             a.current_user or "",
             a.primary_ip or "",
         )
     console.print(table)
+
+
+def _client_option(client: str | None) -> uuid.UUID | None:
+    if not client:
+        return None
+    try:
+        return uuid.UUID(client)
+    except ValueError:
+        fail(f"--client takes a client id, got '{client}'")
+    return None  # unreachable: fail exits
+
+
+def _agent(a: Any) -> str:
+    """``online``, or ``online (stale, as of 14:05)`` when the status could not be checked lately."""
+    if not a.status_stale:
+        return str(a.agent_status)
+    when = a.status_observed_at.strftime("%Y-%m-%d %H:%M") if a.status_observed_at else "never"
+    return f"{a.agent_status} (stale, as of {when})"
+
+
+def _health(a: Any) -> str:
+    h = a.health
+    flags = [
+        f"{h.checks_failing} failing" if h.checks_failing else "",
+        f"{h.checks_warning} warning" if h.checks_warning else "",
+        "reboot" if h.needs_reboot else "",
+        "patches" if h.patches_pending else "",
+        "maintenance" if h.maintenance_mode else "",
+        f"{h.pending_actions} pending" if h.pending_actions else "",
+    ]
+    return ", ".join(f for f in flags if f)
+
+
+@assets_app.command("summary")
+def assets_summary(
+    client: str = typer.Option(None, "--client", help="client id"),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Status counts (stale counted apart), per client, with device health and when data was checked."""
+    client_id = _client_option(client)
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        return await asset_views.fleet_summary(db, ctx, assets_repo.AssetFilters(client_id=client_id), state.clock())
+
+    out = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json(out)
+        return
+    as_of = out.data_as_of.isoformat(timespec="seconds") if out.data_as_of else "never checked"
+    table = Table("client", *AGENT_STATUSES, "total", title=f"{out.counts.total} assets — status as of {as_of}")
+    for row in [*out.clients, out.counts]:
+        name = getattr(row, "client_name", None) or ("total" if row is out.counts else "no client")
+        table.add_row(name, *(str(getattr(row, s)) for s in AGENT_STATUSES), str(row.total))
+    console.print(table)
+    health = out.health
+    console.print(
+        f"health: {health.failing_checks} with failing checks, {health.warning_checks} with warnings, "
+        f"{health.needs_reboot} need a reboot, {health.patches_pending} with patches pending, "
+        f"{health.maintenance_mode} in maintenance, {health.pending_actions} with pending actions"
+    )
 
 
 @assets_app.command("show")
@@ -130,7 +212,7 @@ def assets_show(asset_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt
         fail(f"'{asset_id}' is not an asset id")
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
-        return await asset_views.asset_out(db, ctx, await assets_service.get_asset(db, ctx, aid))
+        return await asset_views.asset_out(db, ctx, await assets_service.get_asset(db, ctx, aid), state.clock())
 
     out = run(lambda: with_tenant(tenant, _do))
     if json_out:
@@ -141,7 +223,8 @@ def assets_show(asset_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt
     rows = [
         ("type", out.asset_type),
         ("client", out.client_name),
-        ("agent status", out.agent_status),
+        ("agent status", _agent(out)),
+        ("health", _health(out)),
         ("last seen", out.last_seen_at),
         ("serial", out.serial_number),
         ("make / model", f"{d.manufacturer or ''} {d.model or ''}"),

@@ -66,6 +66,7 @@ async def build_provider(
         settings=dict(row.settings or {}),
         http=state.http,
         now=lambda: state.clock(),
+        sleep=lambda seconds: state.sleep(seconds),
         save_secrets=save_secrets,
     )
     return cls(config, ctx)

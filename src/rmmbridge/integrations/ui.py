@@ -517,6 +517,7 @@ async def _counts(db: AsyncSession, auth: SessionAuth, row: RmmIntegration) -> d
         "offline": status.get("offline", 0),
         "overdue": status.get("overdue", 0),
         "unknown": status.get("unknown", 0),
+        "stale": status.get("stale", 0),
         "alerts": int(alerts or 0),
     }
 

@@ -17,6 +17,7 @@ Rules every provider follows:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -318,6 +319,8 @@ class ProviderContext:
     # external_id, external_ref, realm_id, name, serial_number, last_seen_at). Providers whose
     # fallback sources carry no device ids (Tanium's Asset API) match against them.
     known_devices: Callable[[list[str]], Awaitable[list[dict[str, Any]]]] | None = None
+    # How to wait between retries (the app's; tests pass one that does not really sleep).
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 class ProviderConfig(BaseModel):

@@ -22,7 +22,7 @@ from .service import request_sync
 router = APIRouter(tags=["sync"], responses=error_responses(401, 403))
 Reader = Annotated[TenantContext, Depends(require(Permission.settings_read))]
 Operator = Annotated[TenantContext, Depends(require(Permission.sync_run))]
-Kind = Literal["scopes", "devices", "alerts", "software"]
+Kind = Literal["scopes", "devices", "alerts", "software", "liveness"]
 
 
 @router.post(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,3 +30,5 @@ class AppState:
     # The one clock of scheduling, sync runs and status reads; tests swap in a test clock to drive
     # simulated time (run bookkeeping — leases, heartbeats — stays on the wall clock).
     clock: Callable[[], datetime] = utcnow
+    # How providers wait between retries; tests pair a test clock with a sleep that does not block.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

@@ -105,7 +105,7 @@ class TacticalClient:
         split = urlsplit(self.base)
         self.host = split.netloc
         self.retry_policy = RetryPolicy()
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.sleep: Callable[[float], Awaitable[None]] = ctx.sleep
         self.beta_timeout = BETA_TIMEOUT
         self.heavy_timeout = HEAVY_TIMEOUT
         self.auth_timeout = AUTH_TIMEOUT

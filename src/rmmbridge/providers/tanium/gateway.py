@@ -237,7 +237,7 @@ class TaniumHttp:
         self.host = httpx.URL(self.base).host
         self._token = config.api_token.get_secret_value()
         self.retry_policy = RetryPolicy(attempts=5, base_delay_s=1.0, max_delay_s=16.0)
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.sleep: Callable[[float], Awaitable[None]] = ctx.sleep  # the app's: tests drive time without waiting
         self.timeout = httpx.Timeout(connect=10.0, read=config.request_timeout_s, write=30.0, pool=30.0)
         # Hard limit for one attempt (connect + a slow, trickling body); a timeout is retried like one.
         self.deadline_s = config.request_timeout_s + 10.0

@@ -208,7 +208,9 @@ class CursorWalk:
             raw_id = node.get("id")
             if not isinstance(raw_id, str | int) or isinstance(raw_id, bool) or not str(raw_id).strip():
                 raise _Restart("a page has a node without an id", "broken page")
-            nodes.append({**node, "id": str(raw_id).strip()})
+            eid = str(raw_id).strip()
+            # A copy only when the id needs normalizing (an int, padding): most pages need none.
+            nodes.append(node if raw_id == eid and isinstance(node, dict) else {**node, "id": eid})
             if self.narrowed_by is not None and document is self.fallback:
                 nodes[-1][NARROWED] = True
         return _Page(nodes, total, bool(info.get("hasNextPage")), info.get("endCursor"))

@@ -952,6 +952,8 @@ class _OwnerRule:
     def owner(self, eid: str) -> str:
         """The owning group of an endpoint this group's walk listed (itself, unless a higher one has it)."""
         groups = [h for h in self.higher if eid in self.members[h]]
+        if not groups:  # the common case (the Gateway honoured the exclusion): no rule to apply
+            return self.group_id
         return normalize.owner_group([*groups, self.group_id], None, self.priorities) or self.group_id
 
 

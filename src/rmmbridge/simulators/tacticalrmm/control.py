@@ -10,7 +10,7 @@
 | ``POST /_sim/settings`` | ``beta_api_enabled``, ``mode``, ``allowed_hosts``, ``live_agents``, ``stop_share`` | set |
 | ``POST /_sim/heartbeat`` | - | live agents check in now |
 | ``POST /_sim/agents`` | ``{"site": id, "kind": "win_ws"}`` | install an agent |
-| ``POST /_sim/agents/<pk>`` | ``{"site": id}`` / ``{"last_seen": iso or null}`` / ``{"hostname": s}`` | change it |
+| ``POST /_sim/agents/<pk>`` | ``site`` / ``last_seen`` (iso, null) / ``hostname`` / ``live`` (checks in) | change it |
 | ``DELETE /_sim/agents/<pk>`` | - | delete it (and its alerts) |
 | ``POST /_sim/alerts`` | ``{"agent": pk or null, "alert_type": …, "severity": …, "message": …}`` | open an alert |
 | ``POST /_sim/alerts/<id>/resolve`` | - | resolve it |
@@ -143,6 +143,8 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
                 fleet.set_last_seen(pk, parse_iso(data["last_seen"]) if data["last_seen"] else None)
             if "hostname" in data:
                 fleet.rename_agent(pk, str(data["hostname"]), when=state.now())
+            if "live" in data:  # false: the agent stops checking in; true: it checks in again
+                fleet.agents[pk].live = bool(data["live"])
             agent = fleet.agents[pk]
             return json_response({"id": agent.pk, "site": agent.site_id, "last_seen": iso(agent.last_seen),
                                   "hostname": agent.hostname})
