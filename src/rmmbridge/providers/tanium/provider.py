@@ -415,6 +415,7 @@ class TaniumProvider(Provider):
 
         When the token's own row cannot be proven (:meth:`_token_expiry`) the expiry is unknown; with
         automatic rotation on that is an error naming why, so nothing is rotated on a guess."""
+        expires: datetime | None
         try:
             expires = await self._token_expiry()
         except UnknownOwnToken as exc:

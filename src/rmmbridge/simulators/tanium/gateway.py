@@ -477,8 +477,8 @@ class GatewayRoot:
             ep = sim.fleet.endpoints.get(eid) or sim.fleet.aged_out.get(eid)
             if ep is None:
                 continue
-            fault, field_fault = field_fault, None
-            edges.append({"cursor": encode_cursor(coll, i), "node": EndpointView(ep, ctx, fault)})
+            edges.append({"cursor": encode_cursor(coll, i), "node": EndpointView(ep, ctx, field_fault)})
+            field_fault = None  # one endpoint per page
         return {
             "edges": edges,
             "pageInfo": info_page,
