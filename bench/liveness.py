@@ -4,8 +4,8 @@
 
 1. A full device sync through the job (timed: ``full_sync_s``), then a first liveness pass (timed:
    ``first_pass_s``; it also fills what the sync does not carry, so it rewrites every row once).
-2. In the simulator (its control API): every connected agent checks in, then ~1 % of the agents
-   change status (half of them drop off, half of the offline ones come back).
+2. In the simulator (its control API): ~1 % of the agents change status (half of the online ones
+   stop checking in, half of the offline ones come back), then every connected agent checks in.
 3. One liveness pass through the job (timed: ``liveness_s``): the steady state of a pass every minute.
 
 Prints one JSON object: ``liveness_s``, ``full_sync_s``, ``ratio`` (= liveness_s / full_sync_s; the
@@ -141,14 +141,14 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         # The first pass after a device sync also fills what the sync does not carry (health, the
         # RMM's verdict), so it rewrites every row once; the pass that runs every minute after it is
         # the one measured.
+        await sim.check_in()
         started = time.perf_counter()
         first = await _run(state, ctx, integration_id, "liveness")
         first_pass_s = time.perf_counter() - started
         assert first["status"] == "succeeded", first
 
-        # Everyone connected checks in; then ~1 % change status: half drop off, half come back.
+        # ~1 % change status (half drop off, half come back), then everyone connected checks in.
         flips = max(2, round(agents * FLIP_SHARE))
-        await sim.check_in()
         now = await sim.now()
         gone = await _devices(state, integration_id, ("online",), flips // 2)
         back = await _devices(state, integration_id, ("offline", "overdue"), flips - len(gone))
@@ -156,6 +156,7 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
             await sim.drop_off(device, now - GONE_FOR)
         for device in back:
             await sim.come_back(device, now)
+        await sim.check_in()
 
         history0, outbox0, changed0 = await _counts(state, ctx.tenant_id)
         served0 = await sim.requests_served()

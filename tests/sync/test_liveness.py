@@ -271,3 +271,22 @@ async def test_partial_pass_does_not_advance_freshness(http, state, transport, t
     live_rows = await db.scalar(select(func.count()).select_from(AssetLiveness).where(
         AssetLiveness.tenant_id == tenant.tenant_id))  # fmt: skip
     assert live_rows == len(live.setup.fleet.agents)
+
+
+async def test_threshold_changed_in_tactical_counts_after_the_next_device_sync(http, state, transport, tenant, clock, db) -> None:  # type: ignore[no-untyped-def]
+    live = await connect_live(http, transport, tenant, state, clock)
+    fleet = live.setup.fleet
+    agent = next(a for a in fleet.agents.values() if a.live and (a.offline_time, a.overdue_time) == (4, 30))
+    agent.live = False
+    fleet.set_last_seen(agent.pk, clock.now - timedelta(minutes=6))
+    agent.offline_time = 10  # the admin gave this agent a longer offline time in Tactical
+    assert status_of(agent, clock.now) == "online"
+    assert (await run_sync(http, state, live.setup, "devices"))["status"] == "succeeded"
+    assert (await run_sync(http, state, live.setup, "liveness"))["status"] == "succeeded"
+    r = await http.get(f"/api/v1/assets?q={agent.hostname}", headers=tenant.headers())
+    (asset,) = [a for a in r.json()["items"] if a["rmm_device_id"] == agent.agent_id]
+    assert asset["agent_status"] == "online"
+    clock.advance(minutes=5)  # 11 minutes without a check-in: offline by its own 10-minute rule
+    await run_sync(http, state, live.setup, "liveness")
+    r = await http.get(f"/api/v1/assets/{asset['id']}", headers=tenant.headers())
+    assert r.json()["agent_status"] == status_of(agent, clock.now) == "offline"

@@ -105,7 +105,7 @@ def shown_status(live: Any | None, integration: Any | None, now: datetime) -> Sh
 # --------------------------------------------------------------------------- SQL
 
 
-def _sql_later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+def _sql_later(a: Any, b: Any) -> ColumnElement[Any]:
     """The later of two nullable instants (SQLite has no GREATEST; PostgreSQL's ignores NULLs)."""
     return case((a.is_(None), b), (b.is_(None), a), (a > b, a), else_=b)
 

@@ -88,11 +88,12 @@ async def write_pass_page(
             out.skipped += 1
     if not wanted:
         return out
-    m, lv = MAPPINGS.c, LIVENESS.c
+    m, lv, a = MAPPINGS.c, LIVENESS.c, ASSETS.c
     known = {
         row.external_id: row
         for row in await session.execute(
-            select(m.external_id, m.local_id, lv.status, lv.offline_after_s, lv.overdue_after_s)
+            select(m.external_id, m.local_id, lv.status, a.offline_after_s, a.overdue_after_s)
+            .join(ASSETS, and_(a.tenant_id == m.tenant_id, a.id == m.local_id))
             .outerjoin(LIVENESS, and_(lv.tenant_id == m.tenant_id, lv.asset_id == m.local_id))
             .where(
                 m.tenant_id == ctx.tenant_id,
@@ -108,7 +109,8 @@ async def write_pass_page(
         if link is None:
             out.unknown.append(record)
             continue
-        # Tactical's table rows carry no thresholds: the agent's own, stored by the device sync, apply.
+        # Tactical's table rows carry no thresholds: the agent's own, as the last device sync stored
+        # them on the asset, apply (so a threshold changed in the RMM counts from the next pass on).
         offline_s = record.offline_after_s if record.offline_after_s is not None else link.offline_after_s
         overdue_s = record.overdue_after_s if record.overdue_after_s is not None else link.overdue_after_s
         offline_at, overdue_at = cutoffs(record.last_seen_at, offline_s, overdue_s)

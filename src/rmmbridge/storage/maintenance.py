@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.storage.db import is_postgres
 
-DEVICE_TABLES = ("assets", "external_entity_mappings", "workstation_assets", "server_assets", "asset_history")
+DEVICE_TABLES = (
+    "assets",
+    "external_entity_mappings",
+    "workstation_assets",
+    "server_assets",
+    "asset_history",
+    "asset_liveness",
+)
 
 
 class GrowthAnalyzer:
