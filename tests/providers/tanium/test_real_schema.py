@@ -94,6 +94,18 @@ async def test_a_field_error_on_a_non_null_field_mid_walk_narrows_the_walk_and_l
         await e.provider.aclose()
 
 
+async def test_a_single_endpoint_lookup_survives_a_field_error() -> None:
+    e = make_env(endpoints=40, groups=4)
+    try:
+        eid = next(iter(e.fleet.endpoints))
+        e.sim.modes.update({"field_fault": "computerID", "field_fault_first_pages": True})
+        snap = await e.provider.fetch_device(eid)
+        assert snap is not None and snap.external_id == eid and snap.last_seen_at is not None
+        assert snap.reported is not None and NARROW_MISSING.isdisjoint(snap.reported)  # stored name etc. stay
+    finally:
+        await e.provider.aclose()
+
+
 async def test_a_field_error_without_a_fallback_fails_the_walk_by_name() -> None:
     e = make_env(endpoints=60, groups=4)
     try:

@@ -672,28 +672,27 @@ class TaniumProvider(Provider):
         eid = str(external_id or "").strip()
         if not eid:
             return None
-        data = await self.gateway.query(
+        # The walk's checks and its field-error fallback for one page of (at most) one endpoint.
+        walk = CursorWalk(
+            self.gateway,
             ENDPOINTS_DOC,
-            {"first": 2, "after": None, "filter": {"path": "id", "value": eid}},
-            op="RmmbridgeTaniumEndpoints",
+            "RmmbridgeTaniumEndpoints",
+            variables={"filter": {"path": "id", "value": eid}},
+            page_size=2,
+            what=f"lookup of endpoint {eid}",
+            fallback=ENDPOINTS_NARROW_DOC,
         )
-        conn = data.get("endpoints")
-        edges = conn.get("edges") if isinstance(conn, Mapping) else None
-        node = next(
-            (
-                e["node"]
-                for e in edges or []
-                if isinstance(e, Mapping) and isinstance(e.get("node"), Mapping) and str(e["node"].get("id")) == eid
-            ),
-            None,
-        )
+        node = None
+        async for page in walk.pages():
+            node = next((n for n in page if n["id"] == eid), node)
         if node is None:
             return None
         if owner is None:
             owner = await self._owner_of(eid)
         extra = await self._enrichments({"path": "id", "value": eid}, f"endpoint {eid}")
         now = self.ctx.now()
-        return normalize.enriched(normalize.endpoint_snapshot(node, owner or "", self.policy(), now), extra, now)
+        snapshot = normalize.endpoint_snapshot(node, owner or "", self.policy(), now)
+        return normalize.enriched(snapshot, extra, now, narrowed=bool(node.get(NARROWED)))
 
     async def _enrichments(self, listing: dict[str, Any], label: str) -> normalize.Enrichments:
         """Content-dependent fields by EID from the best-effort enrichment walks (§4.7): hardware (Core

@@ -468,7 +468,8 @@ class GatewayRoot:
         elif fault == "duplicate_eid" and indices and indices[0] > 0:
             indices[0] = indices[0] - 1
         # A field fault hits one endpoint of a page that continues a walk (the middle of a listing).
-        field_fault = sim.modes.take_field_fault() if after is not None and indices else None
+        hit = after is not None or sim.modes.field_fault_first_pages
+        field_fault = sim.modes.take_field_fault() if hit and indices else None
         edges = []
         for i in indices:
             eid = coll.items[i]

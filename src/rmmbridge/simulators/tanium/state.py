@@ -56,6 +56,7 @@ class SimModes:
     # of each page that continues a walk; ``field_fault_times`` limits how many pages (None: all).
     field_fault: str | None = None
     field_fault_times: int | None = None
+    field_fault_first_pages: bool = False  # also first pages (after: null), e.g. a one-endpoint lookup
     # endpointLastSeen with more than one EID: "error" rejects it, "first" answers only the first EID.
     last_seen_multi: Literal["error", "first"] = "first"
 
