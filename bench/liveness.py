@@ -11,7 +11,7 @@
 Prints one JSON object: ``liveness_s``, ``full_sync_s``, ``ratio`` (= liveness_s / full_sync_s; the
 target is ≤ 0.2), ``rows_written`` (liveness rows the pass wrote), ``status_changed`` (assets whose
 status the pass changed: its ``asset.status_changed`` events), ``history_rows`` / ``outbox_rows`` (rows
-the pass added to ``asset_history`` / ``event_outbox``), ``flipped`` (agents the bench made change),
+the pass added to ``asset_history`` / ``event_outbox``, and the latter by type), ``flipped`` (agents the bench made change),
 ``requests`` (API requests the simulator served for the pass), ``counters`` (the run's own) and
 ``peak_rss_mb``.
 """
@@ -102,14 +102,14 @@ async def _devices(state: Any, integration_id: uuid.UUID, statuses: tuple[str, .
     return [(r[0], r[1]) for r in rows[::step][:limit]]
 
 
-async def _counts(state: Any, tenant_id: uuid.UUID) -> tuple[int, int, int]:
+async def _counts(state: Any, tenant_id: uuid.UUID) -> tuple[int, dict[str, int]]:
+    """History rows, and outbox rows by event type."""
     async with unit_of_work(state.sessionmaker, read_only=True) as s:
         history = await s.scalar(select(func.count()).select_from(AssetHistory).where(
             AssetHistory.tenant_id == tenant_id))
-        outbox = await s.scalar(select(func.count()).select_from(EventOutbox).where(EventOutbox.tenant_id == tenant_id))
-        changed = await s.scalar(select(func.count()).select_from(EventOutbox).where(
-            EventOutbox.tenant_id == tenant_id, EventOutbox.event_type == "asset.status_changed"))
-    return int(history or 0), int(outbox or 0), int(changed or 0)
+        events = dict((await s.execute(select(EventOutbox.event_type, func.count()).where(
+            EventOutbox.tenant_id == tenant_id).group_by(EventOutbox.event_type))).tuples().all())
+    return int(history or 0), events
 
 
 def _rows_written(counters: dict[str, Any]) -> int | None:
@@ -158,7 +158,7 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
             await sim.come_back(device, now)
         await sim.check_in()
 
-        history0, outbox0, changed0 = await _counts(state, ctx.tenant_id)
+        history0, events0 = await _counts(state, ctx.tenant_id)
         served0 = await sim.requests_served()
         started = time.perf_counter()
         pass_ = await _run(state, ctx, integration_id, "liveness")
@@ -166,7 +166,8 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         rss = common.peak_rss_mb()
         assert pass_["status"] == "succeeded", pass_
         requests = await sim.requests_served() - served0
-        history1, outbox1, changed1 = await _counts(state, ctx.tenant_id)
+        history1, events1 = await _counts(state, ctx.tenant_id)
+        events = {k: n - events0.get(k, 0) for k, n in sorted(events1.items()) if n != events0.get(k, 0)}
     finally:
         await sim.aclose()
         sim_proc.terminate()
@@ -179,8 +180,8 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         "liveness_s": round(liveness_s, 3), "full_sync_s": round(full_sync_s, 3),
         "ratio": round(liveness_s / full_sync_s, 3), "first_pass_s": round(first_pass_s, 3),
         "rows_written": _rows_written(pass_["counters"]),
-        "status_changed": changed1 - changed0, "flipped": len(gone) + len(back),
-        "history_rows": history1 - history0, "outbox_rows": outbox1 - outbox0,
+        "status_changed": events.get("asset.status_changed", 0), "flipped": len(gone) + len(back),
+        "history_rows": history1 - history0, "outbox_rows": sum(events.values()), "outbox_by_type": events,
         "requests": requests, "counters": pass_["counters"], "peak_rss_mb": rss,
     }
 

@@ -290,3 +290,20 @@ async def test_threshold_changed_in_tactical_counts_after_the_next_device_sync(h
     await run_sync(http, state, live.setup, "liveness")
     r = await http.get(f"/api/v1/assets/{asset['id']}", headers=tenant.headers())
     assert r.json()["agent_status"] == status_of(agent, clock.now) == "offline"
+
+
+async def test_new_agents_wait_for_a_running_device_sync(http, state, transport, tenant, clock, db) -> None:  # type: ignore[no-untyped-def]
+    from rmmbridge.storage.db import unit_of_work
+    from rmmbridge.sync.service import request_sync
+    from rmmbridge.tenancy.auth import system_context
+
+    live = await connect_live(http, transport, tenant, state, clock)
+    site = next(iter(live.setup.fleet.sites.values()))
+    live.setup.fleet.add_agent(site.id, hostname="NEW-ONE", when=clock.now)
+    ctx = system_context(tenant.tenant_id, "test")
+    async with unit_of_work(state.sessionmaker) as s:  # a device sync queued (not run): it will bring the agent
+        await request_sync(state, s, ctx, uuid.UUID(live.setup.integration_id), "devices", "test", submit=False)
+    run = await run_sync(http, state, live.setup, "liveness")
+    assert run["status"] == "succeeded"
+    assert run["counters"]["new_devices"] == 0 and run["counters"]["new_deferred"] == 1
+    assert run["counters"]["requests"] == 3  # no one-by-one fetch while the sync is under way

@@ -105,7 +105,12 @@ async def run_liveness_pass(
     if fatal:
         raise fatal[0]  # the executor fails the run and flags the integration
     if unknown:
-        await _ingest_new(state, ctx, run, integration, provider, unknown, realm_clients, counters, errors, write)
+        async with unit_of_work(state.sessionmaker, read_only=True) as session:
+            syncing = await runs.active_run(session, ctx, integration.id, "devices") is not None
+        if syncing:  # a device sync is bringing every device in: fetching them one by one would be waste
+            counters["new_deferred"] = len(unknown)
+        else:
+            await _ingest_new(state, ctx, run, integration, provider, unknown, realm_clients, counters, errors, write)
 
     now = state.clock()
     async with unit_of_work(state.sessionmaker) as session:

@@ -292,6 +292,25 @@ def _services(fleet: TacticalFleet, agent: AgentRecord, production: bool) -> lis
 _CACHE_SIZE = 512
 
 
+def _cache_key(fleet: TacticalFleet, agent: AgentRecord) -> tuple[object, ...]:
+    return (agent.index, agent.kind, agent.hw, agent.legacy_wmi, agent.total_ram, agent.site_id, agent.hostname,
+            agent.boot_time, agent.logged_in_username, agent.os_index, agent.version,
+            fleet.row_profile == "production")
+
+
+def wmi_detail(fleet: TacticalFleet, agent: AgentRecord) -> Any:
+    """Only ``wmi_detail`` (the agent table defers ``services`` upstream): from the cache when the
+    agent was served lately, else built without its services."""
+    if agent.last_seen is None and agent.total_ram is None:
+        return None
+    hit = fleet.derived_cache.get(_cache_key(fleet, agent))
+    if hit is not None:
+        return hit[0]
+    if agent.is_windows:
+        return _windows_wmi(fleet, agent, fleet.row_profile == "production")
+    return _posix_wmi(fleet, agent)
+
+
 def heavy_fields(fleet: TacticalFleet, agent: AgentRecord) -> tuple[Any, Any, Any]:
     """``(wmi_detail, services, disks)`` for an agent (all ``None`` for one that never checked in).
 
@@ -301,8 +320,7 @@ def heavy_fields(fleet: TacticalFleet, agent: AgentRecord) -> tuple[Any, Any, An
     if agent.last_seen is None and agent.total_ram is None:
         return None, None, None
     production = fleet.row_profile == "production"
-    key = (agent.index, agent.kind, agent.hw, agent.legacy_wmi, agent.total_ram, agent.site_id, agent.hostname,
-           agent.boot_time, agent.logged_in_username, agent.os_index, agent.version, production)
+    key = _cache_key(fleet, agent)
     cache = fleet.derived_cache
     hit = cache.get(key)
     if hit is not None:

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.responses import Response
 
 from . import computed
-from .agent_data import heavy_fields
+from .agent_data import wmi_detail
 from .auth import TacticalUser
 from .fleet import AgentRecord, TacticalFleet, _mix
 from .responses import ApiError, json_response, server_error
@@ -49,7 +49,7 @@ def logged_username(agent: AgentRecord, status: str) -> tuple[str | None, bool]:
 
 def table_row(fleet: TacticalFleet, agent: AgentRecord, now: Any) -> dict[str, Any]:
     """One ``AgentTableSerializer`` object, keys in upstream order."""
-    wmi, _services, _disks = heavy_fields(fleet, agent)
+    wmi = wmi_detail(fleet, agent)  # upstream defers services here
     site = fleet.sites[agent.site_id]
     status = computed.status_of(agent, now)
     user, italic = logged_username(agent, status)

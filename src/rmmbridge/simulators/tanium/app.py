@@ -268,6 +268,17 @@ def create_app(
 
 
 # ---- control API -------------------------------------------------------------------------------------------
+#
+# GET  /_sim/state                 fleet, clock, tokens, modes, faults, requests served
+# GET|POST|DELETE /_sim/faults     list / arm (a Fault as JSON) / disarm all
+# POST /_sim/clock                 {"offset_s": n} or {"advance_s": n}
+# GET|POST /_sim/modes             SimModes switches
+# POST /_sim/tokens                grant a token; POST /_sim/personas: a persona's management groups
+# POST /_sim/cursors/expire        every open cursor expires now
+# POST /_sim/checkin               connected endpoints (or {"eids": [...]}) register now
+# POST /_sim/endpoints             {"groups": [...], "role", "name", "online", "asset_row"}: a new endpoint
+# POST /_sim/endpoints/<eid>       {"last_seen": iso|null} stops it registering; {"online": true} reconnects
+#                                  it; {"groups": [...]} replaces its customer groups
 
 Handler = Callable[[Request], Awaitable[Response]]
 
