@@ -54,7 +54,7 @@ query RmmbridgeTaniumMembership($first: Int!, $after: Cursor, $filter: EndpointF
 
 INVENTORY_DOC = """
 query RmmbridgeTaniumEndpoints($first: Int!, $after: Cursor, $filter: EndpointFieldFilter, $withApps: Boolean!) {
-  endpoints(first: $first, after: $after, filter: $filter) {
+  endpoints(first: $first, after: $after, filter: $filter, sort: [{ path: "id" }]) {
     totalRecords
     pageInfo { hasNextPage endCursor }
     edges {
@@ -283,7 +283,7 @@ async def test_endpoints_paginate_across_many_pages(tanium: httpx.AsyncClient, f
     assert total == len(fleet.endpoints) == 200
     assert pages == 12
     ids = [n["id"] for n in nodes]
-    assert ids == list(fleet.endpoints)  # stable order, no duplicates, nothing missing
+    assert len(ids) == len(set(ids)) and set(ids) == set(fleet.endpoints)  # no duplicates, nothing missing
     assert not set(ids) & set(fleet.aged_out)
 
 
@@ -303,7 +303,7 @@ async def test_group_filter_by_id_and_name(tanium: httpx.AsyncClient, fleet: Tan
     members = fleet.group_members(gid)
     nodes, total, _ = await walk(tanium, 10, {"memberOf": {"id": gid}})
     assert total == len(members) > 0
-    assert [n["id"] for n in nodes] == members
+    assert sorted(n["id"] for n in nodes) == sorted(members)
     # Alga's explicit-defaults form and the name form give the same collection
     explicit = {"memberOf": {"id": gid}, "op": "EQ", "negated": False, "any": False}
     assert (await walk(tanium, 500, explicit))[1] == len(members)
@@ -316,7 +316,7 @@ async def test_compound_filter_with_negated_member_of(tanium: httpx.AsyncClient,
     filt = {"any": False, "filters": [{"memberOf": {"id": customer}}, {"memberOf": {"id": servers}, "negated": True}]}
     nodes, total, _ = await walk(tanium, 500, filt)
     expected = [e for e in fleet.group_members(customer) if servers not in fleet.endpoints[e].groups]
-    assert [n["id"] for n in nodes] == expected
+    assert sorted(n["id"] for n in nodes) == sorted(expected)
     assert total == len(fleet.group_members(customer)) - len(fleet.group_members(servers))
     either = {"any": True, "filters": [{"memberOf": {"id": customer}}, {"memberOf": {"id": servers}}]}
     assert (await walk(tanium, 500, either))[1] == len(fleet.group_members(customer))
@@ -416,9 +416,16 @@ async def test_online_endpoints_register_every_interval(
     online = next(ep for ep in fleet.endpoints.values() if ep.online_phase_s is not None)
     offline = next(ep for ep in fleet.endpoints.values() if ep.online_phase_s is None and ep.last_seen)
     doc = "query($eids: [ID!]!) { endpointLastSeen(eids: $eids) }"
-    before = (await gql(tanium, doc, {"eids": [online.eid, offline.eid, "nope"]})).json()["data"]["endpointLastSeen"]
+
+    async def last_seen(*eids: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for eid in eids:  # one EID per request: the field takes only one
+            found.update((await gql(tanium, doc, {"eids": [eid]})).json()["data"]["endpointLastSeen"])
+        return found
+
+    before = await last_seen(online.eid, offline.eid, "nope")
     sim.advance(fleet.registration_interval_s)
-    after = (await gql(tanium, doc, {"eids": [online.eid, offline.eid]})).json()["data"]["endpointLastSeen"]
+    after = await last_seen(online.eid, offline.eid)
     assert set(before) == {online.eid, offline.eid}
     assert after[offline.eid] == before[offline.eid]
     delta = datetime.fromisoformat(after[online.eid]) - datetime.fromisoformat(before[online.eid])
@@ -435,12 +442,16 @@ async def test_enrichment_fields_and_module_absent(tanium: httpx.AsyncClient, si
     reboot = email.utils.parsedate_to_datetime(node["lastReboot"]["columns"][0]["values"][0])
     assert reboot.tzinfo is not None
     sim.modes.discover_installed = False
+    no_discover = (await gql(tanium, doc)).json()
+    # discover is nullable: only that field is null, the page survives
+    assert {tuple(e["path"]) for e in no_discover["errors"]} >= {("endpoints", "edges", 0, "node", "discover")}
+    assert no_discover["data"]["endpoints"]["edges"][0]["node"]["discover"] is None
     sim.modes.last_reboot_sensor_fails = True
     broken = (await gql(tanium, doc)).json()
-    paths = {tuple(e["path"]) for e in broken["errors"]}
-    assert ("endpoints", "edges", 0, "node", "discover") in paths
+    paths = {tuple(e["path"][:5]) for e in broken["errors"]}
     assert ("endpoints", "edges", 0, "node", "lastReboot") in paths
-    assert broken["data"]["endpoints"]["edges"][0]["node"]["discover"] is None
+    # sensorReadings is non-null in the real schema: its error nulls the node, and so the whole page
+    assert broken["data"] == {"endpoints": None}
 
 
 # ---- cursors and GraphQL errors ------------------------------------------------------------------------------------
@@ -828,3 +839,123 @@ async def test_twenty_thousand_endpoints_generate_quickly() -> None:
         page = (await gql(client, IDS_DOC, {"first": 1000})).json()["data"]["endpoints"]
     assert page["totalRecords"] == 20_000
     assert len(page["edges"]) == 1000
+
+
+# ---- the real schema's limits (issue #13) --------------------------------------------------------------------------
+
+
+async def test_endpoint_last_seen_takes_one_eid(tanium: httpx.AsyncClient, fleet: TaniumFleet, sim: TaniumSimulator) -> None:
+    doc = "query($eids: [ID!]!) { endpointLastSeen(eids: $eids) }"
+    eids = list(fleet.endpoints)[:3]
+    # "despite accepting a list, only one EID can be specified": by default only the first is answered
+    cut = (await gql(tanium, doc, {"eids": eids})).json()
+    assert list(cut["data"]["endpointLastSeen"]) == eids[:1]
+    sim.modes.last_seen_multi = "error"
+    rejected = (await gql(tanium, doc, {"eids": eids})).json()
+    assert rejected["data"]["endpointLastSeen"] is None and "only one EID" in rejected["errors"][0]["message"]
+    assert list((await gql(tanium, doc, {"eids": eids[:1]})).json()["data"]["endpointLastSeen"]) == eids[:1]
+
+
+async def test_cursors_die_after_one_hour_however_busy(tanium: httpx.AsyncClient, sim: TaniumSimulator) -> None:
+    page = (await gql(tanium, IDS_DOC, {"first": 1})).json()["data"]["endpoints"]
+    cursor = page["pageInfo"]["endCursor"]
+    for _ in range(14):  # 14 × 4 minutes: never idle 5 minutes, 56 minutes old
+        sim.advance(4 * 60)
+        body = (await gql(tanium, IDS_DOC, {"first": 1, "after": cursor})).json()
+        assert "errors" not in body, body
+        cursor = body["data"]["endpoints"]["pageInfo"]["endCursor"]
+    sim.advance(5 * 60)  # 61 minutes
+    body = (await gql(tanium, IDS_DOC, {"first": 1, "after": cursor})).json()
+    assert body["data"]["endpoints"] is None and "maximum lifetime of 1 hour" in body["errors"][0]["message"]
+    assert (await tanium.get("/_sim/state")).json()["cursor_max_lifetime_s"] == 3600
+
+
+SORTED_DOC = """
+query($first: Int, $after: Cursor, $sort: [EndpointFieldSort!]) {
+  endpoints(first: $first, after: $after, sort: $sort) { totalRecords edges { node { id } } }
+}
+"""
+
+
+async def test_order_is_undefined_without_sort(tanium: httpx.AsyncClient, fleet: TaniumFleet) -> None:
+    async def ids(sort: Any = None) -> list[str]:
+        body = (await gql(tanium, SORTED_DOC, {"first": 500, "sort": sort})).json()
+        assert "errors" not in body, body
+        return [e["node"]["id"] for e in body["data"]["endpoints"]["edges"]]
+
+    unsorted_a, unsorted_b = await ids(), await ids()
+    assert unsorted_a != unsorted_b and sorted(unsorted_a) == sorted(unsorted_b)  # each collection differs
+    by_id = sorted(fleet.endpoints, key=int)
+    assert await ids([{"path": "id"}]) == by_id == await ids([{"path": "id", "order": "asc"}])
+    assert await ids([{"path": "id", "order": "desc"}]) == by_id[::-1]
+    two = (await gql(tanium, SORTED_DOC, {"sort": [{"path": "id"}, {"path": "name"}]})).json()
+    assert "up to one sort field" in two["errors"][0]["message"]
+    bad_order = (await gql(tanium, SORTED_DOC, {"sort": [{"path": "id", "order": "ASC"}]})).json()
+    assert "data" not in bad_order  # SortOrder is lower case: a variable coercion error
+
+
+async def test_real_input_shapes(tanium: httpx.AsyncClient) -> None:
+    # endpoints defaults first to 20
+    body = (await gql(tanium, "{ endpoints { edges { node { id } } } }")).json()
+    assert len(body["data"]["endpoints"]["edges"]) == 20
+    # any/negated/op are non-null with defaults: an explicit null is rejected, leaving them out is fine
+    doc = "query($f: EndpointFieldFilter) { endpoints(first: 1, filter: $f) { totalRecords } }"
+    for explicit_null in ({"path": "name", "value": "x", "any": None}, {"memberOf": {"id": "1"}, "negated": None}):
+        rejected = (await gql(tanium, doc, {"f": explicit_null})).json()
+        assert "data" not in rejected and "errors" in rejected, rejected
+    assert "errors" not in (await gql(tanium, doc, {"f": {"memberOf": {"id": "1"}, "maxAge": 600}})).json()
+    # source.tds is an input object, not a boolean; the sensor input takes columns, not column
+    assert "data" not in (await gql(tanium, "{ endpoints(source: { tds: true }) { totalRecords } }")).json()
+    ok = (await gql(tanium, "{ endpoints(first: 1, source: { tds: { allNamespaces: false } }) { totalRecords } }")).json()
+    assert "errors" not in ok
+    column = '{ endpoints(first: 1) { edges { node { sensorReadings(sensors: [{ name: "Computer Name", column: "x" }]) { columns { name } } } } } }'
+    assert "data" not in (await gql(tanium, column)).json()
+    columns = '{ endpoints(first: 1) { edges { node { sensorReadings(sensors: [{ name: "Computer Name", columns: ["Computer Name"] }]) { columns { name } } } } } }'
+    assert "errors" not in (await gql(tanium, columns)).json()
+    groups = (await gql(tanium, "{ computerGroups(first: 1) { edges { node { type contentSetV2 { id name } modifiedTime } } } }")).json()
+    assert "errors" not in groups and groups["data"]["computerGroups"]["edges"][0]["node"]["type"] in ("MANUAL", "STANDARD")
+
+
+async def test_a_field_error_on_a_non_null_field_nulls_the_page(tanium: httpx.AsyncClient, sim: TaniumSimulator) -> None:
+    doc = "query($after: Cursor) { endpoints(first: 5, after: $after) { pageInfo { endCursor } edges { node { id memory { total } disks { total } } } } }"
+    first = (await gql(tanium, doc)).json()
+    assert "errors" not in first  # a first page is never hit: the fault is for the middle of a walk
+    sim.modes.update({"field_fault": "memory.total", "field_fault_times": 1})
+    broken = (await gql(tanium, doc, {"after": first["data"]["endpoints"]["pageInfo"]["endCursor"]})).json()
+    assert broken["data"] == {"endpoints": None}  # memory.total → memory → node → edges → endpoints
+    assert broken["errors"][0]["path"][:2] == ["endpoints", "edges"] and broken["errors"][0]["path"][-2:] == ["memory", "total"]
+    sim.modes.update({"field_fault": "disks.total", "field_fault_times": 1})
+    nullable = (await gql(tanium, doc, {"after": first["data"]["endpoints"]["pageInfo"]["endCursor"]})).json()
+    edges = nullable["data"]["endpoints"]["edges"]  # disks.total is nullable: only that value is null
+    assert len(edges) == 5 and any(d["total"] is None for d in edges[0]["node"]["disks"] or [{"total": None}])
+
+
+async def test_missing_content_fails_its_fields(tanium: httpx.AsyncClient, sim: TaniumSimulator) -> None:
+    doc = "{ endpoints(first: 3) { edges { node { id name os { name } } } } }"
+    user_doc = "{ endpoints(first: 3) { edges { node { id primaryUser { name email } } } } }"
+    hw_doc = "{ endpoints(first: 3) { edges { node { id serialNumber } } } }"
+    sim.modes.ad_query_installed = False
+    missing = (await gql(tanium, user_doc)).json()
+    assert missing["data"] == {"endpoints": None} and "Core AD Query Content" in missing["errors"][0]["message"]
+    assert "errors" not in (await gql(tanium, hw_doc)).json() and "errors" not in (await gql(tanium, doc)).json()
+    sim.modes.core_content_installed = False
+    assert "Core Content" in (await gql(tanium, hw_doc)).json()["errors"][0]["message"]
+    assert "errors" not in (await gql(tanium, doc)).json()  # the core fields need no content
+
+
+async def test_asset_listing_in_either_envelope(tanium: httpx.AsyncClient, sim: TaniumSimulator) -> None:
+    top = (await tanium.get("/plugin/products/asset/v1/assets", params={"limit": 3})).json()
+    assert set(top) == {"data", "meta"}
+    sim.modes.update({"asset_envelope": "response"})
+    wrapped = (await tanium.get("/plugin/products/asset/v1/assets", params={"limit": 3})).json()
+    assert wrapped == {"response": top}
+    with pytest.raises(ValueError, match="asset_envelope"):
+        sim.modes.update({"asset_envelope": "nested"})
+
+
+async def test_tokens_last_used_is_never_null(tanium: httpx.AsyncClient, sim: TaniumSimulator) -> None:
+    sim.tokens.grant(sim.now(), notes="never used")
+    body = (await gql(tanium, "{ myAPITokens { tokens { id lastUsed notes } } }")).json()
+    rows = body["data"]["myAPITokens"]["tokens"]
+    assert all(TIME_RE.match(r["lastUsed"]) for r in rows)
+    assert next(r for r in rows if r["notes"] == "never used")["lastUsed"] == "0001-01-01T00:00:00Z"

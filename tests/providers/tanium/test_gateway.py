@@ -29,7 +29,7 @@ from rmmbridge.providers.tanium import TaniumConfig, TaniumProvider, normalize_i
 from rmmbridge.providers.tanium.asset_api import AssetWalk
 from rmmbridge.providers.tanium.gateway import MEMBERSHIP_DOC, GatewayQueryError, GatewaySchemaError
 from rmmbridge.providers.tanium.normalize import owner_group
-from rmmbridge.providers.tanium.pagination import CursorWalk
+from rmmbridge.providers.tanium.pagination import MAX_RESUMES, CursorWalk
 from rmmbridge.simulators.faults import Fault, FaultPlan
 from rmmbridge.simulators.tanium import (
     ALL_COMPUTERS_ID,
@@ -183,11 +183,12 @@ async def test_connection_checks_in_order(env: Env) -> None:
         "API token valid",
         "Can read computer groups",
         "Can read endpoints",
+        "Optional Tanium content",
         "Token expiry",
     ]
     assert all(c.ok and not c.warning for c in checks), checks
     assert f"{len(env.fleet.endpoints)} endpoints" in checks[4].message
-    assert "7 days" in checks[5].message
+    assert "7 days" in checks[6].message
 
 
 async def test_connection_with_asset_fallback_checks_the_asset_api(env: Env) -> None:
@@ -382,10 +383,11 @@ async def test_cursor_expiry_by_time_and_data_null_variant(env: Env) -> None:
     ids: list[str] = []
     async for page in walk.pages():
         ids.extend(n["id"] for n in page)
-        if walk.restarts == 0 and len(ids) >= 20:
+        if walk.resumes == 0 and len(ids) >= 20:
             env.sim.advance(env.sim.cursors.ttl.total_seconds() + 1)  # the consumer stalled > 5 minutes
-    assert walk.restarts == 1
-    assert sorted(ids) == sorted(env.fleet.endpoints)
+    # resumed after the last id handed out (a new collection), not restarted from scratch
+    assert (walk.resumes, walk.restarts) == (1, 0)
+    assert sorted(ids) == sorted(env.fleet.endpoints) and len(ids) == len(set(ids))
 
 
 async def test_restarts_are_bounded(env: Env) -> None:
@@ -395,7 +397,8 @@ async def test_restarts_are_bounded(env: Env) -> None:
     with pytest.raises(ProviderIncompleteError, match="cursor may have expired") as info:
         async for _page in walk.pages():
             env.sim.cursors.expire_all()
-    assert walk.restarts == 1 and "restart" in info.value.message
+    # every resume made progress, but a walk that needs more than MAX_RESUMES collections is broken
+    assert walk.resumes == MAX_RESUMES and walk.restarts == 1 and "restart" in info.value.message
 
 
 @pytest.mark.parametrize("fault", WALK_FAULTS)

@@ -182,7 +182,7 @@ async def test_an_unknown_endpoint_appears_within_one_pass(overlapping: Env) -> 
         cost = e.sim.requests_served - before
         assert snapshot is not None and snapshot == await provider.fetch_device(made["id"])
         assert (snapshot.name, snapshot.realm_id, snapshot.last_seen_at) == ("NEW-LAPTOP-7", gid, new[0].last_seen_at)
-        assert cost == 3  # the endpoint and its two enrichments: the pass already named the owner
+        assert cost == 5  # the endpoint and its four enrichments: the pass already named the owner
         gone = LivenessRecord(external_id="999999", realm_id=gid, last_seen_at=None)
         assert await provider.fetch_unknown_device(gone) is None
     finally:

@@ -276,7 +276,7 @@ def test_simulated_fleet_normalizes_with_the_documented_type_rule() -> None:
     ).split()
     for ep in fleet.endpoints.values():
         view = EndpointView(ep, ctx)
-        raw = {f: getattr(view, f) for f in fields}
+        raw = {f: _resolved(getattr(view, f)) for f in fields}
         s = n.endpoint_snapshot(raw, "9", POLICY, NOW)
         assert s.asset_type in ("workstation", "server")
         assert s.name and s.serial_number != ""
@@ -289,9 +289,23 @@ def test_simulated_fleet_normalizes_with_the_documented_type_rule() -> None:
         assert s.asset_type == ep.expected_type, (ep.name, ep.os.name, ep.chassis_type)
 
 
+def _resolved(value: Any) -> Any:
+    """A view value with its lazily resolved leaves (callables, as graphql-core calls them) resolved."""
+    if callable(value):
+        return value(None)
+    if isinstance(value, dict):
+        return {k: _resolved(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v) for v in value]
+    return value
+
+
 class _FakeSim:
     def __init__(self, fleet: Any) -> None:
+        from rmmbridge.simulators.tanium.state import SimModes
+
         self.fleet = fleet
+        self.modes = SimModes()
 
 
 # ----------------------------------------------------------------------------- software

@@ -87,6 +87,7 @@ async def test_end_to_end(http, state, transport, tenant, db) -> None:  # type: 
         "API token valid",
         "Can read computer groups",
         "Can read endpoints",
+        "Optional Tanium content",
         "Token expiry",
     ]
     integ = result["integration"]

@@ -6,6 +6,10 @@
 greater than the previous minimum, makes the listing incomplete. Rows are deduplicated by ``id``; ``offset``
 is never used (the API is not known to honour it). Rows are large (full component inventory), so pages are
 small and each page is released before the next is read.
+
+Two envelopes exist: deployed servers and the known clients use ``data``/``meta`` at the top level, while
+the published OpenAPI wraps them in ``{"response": {"data", "meta"}}``. Both are read (:func:`listing`); an
+answer in neither shape fails loudly as incomplete, never as an empty listing.
 """
 
 from __future__ import annotations
@@ -23,6 +27,23 @@ DEFAULT_LIMIT = 50
 MAX_PAGES = 1_000_000
 
 
+def listing(body: Any) -> tuple[list[Any], Mapping[str, Any]] | None:
+    """``(data, meta)`` of an Asset listing in either envelope; ``None`` for any other shape."""
+    if isinstance(body, Mapping) and not isinstance(body.get("data"), list):
+        body = body.get("response")
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        return None
+    meta = body.get("meta")
+    return body["data"], meta if isinstance(meta, Mapping) else {}
+
+
+def shape_of(body: Any) -> str:
+    """A short description of an answer that is not a listing (for the error message)."""
+    if isinstance(body, Mapping):
+        return "an object with " + (", ".join(sorted(map(str, body))[:6]) or "no keys")
+    return f"a JSON {type(body).__name__}"
+
+
 @dataclass
 class AssetWalk:
     http: TaniumHttp
@@ -37,14 +58,15 @@ class AssetWalk:
             body = await self.http.request_json(
                 "GET", ASSETS_PATH, area="asset", params={"limit": self.limit, "minimumAssetId": minimum}
             )
-            if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+            found = listing(body)
+            if found is None:
                 raise ProviderIncompleteError(
-                    f"The Tanium Asset API answered {ASSETS_PATH} without a data list; the Asset listing is incomplete."
+                    f"The Tanium Asset API answered {ASSETS_PATH} with {shape_of(body)}, neither {{data, meta}} "
+                    "nor {response: {data, meta}}; the Asset listing is incomplete."
                 )
-            raw_meta = body.get("meta")
-            meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
+            data, meta = found
             rows: list[dict[str, Any]] = []
-            for row in body["data"]:
+            for row in data:
                 if not isinstance(row, Mapping):
                     continue
                 asset_id = row.get("id")
@@ -54,9 +76,9 @@ class AssetWalk:
                 rows.append(dict(row))
             self.pages_read += 1
             self.rows_read += len(rows)
-            end = meta.get("endOfReader") is True or not body["data"]
+            end = meta.get("endOfReader") is True or not data
             next_id = meta.get("nextAssetId")
-            del body
+            del body, data
             yield rows
             if end:
                 return

@@ -47,6 +47,10 @@ NON_JSON_ATTEMPTS = 3
 
 # ----------------------------------------------------------------------------- documents
 
+# Every endpoints walk sorts by id: without ``sort`` Tanium's order "is undefined and should not be relied
+# on", and a walk that outlives its collection resumes after the last id it handed out (pagination.py).
+SORT_BY_ID = 'sort: [{ path: "id", order: asc }]'
+
 NOW_DOC = "query RmmbridgeTaniumNow { now }"
 
 GROUPS_PROBE_DOC = """query RmmbridgeTaniumGroupsProbe {
@@ -57,7 +61,9 @@ ENDPOINTS_PROBE_DOC = """query RmmbridgeTaniumEndpointsProbe {
   endpoints(first: 1) { totalRecords edges { node { id eidLastSeen } } }
 }"""
 
+# ``now`` in the same request: the server's clock at the moment this request used the configured token.
 MY_TOKENS_DOC = """query RmmbridgeTaniumMyTokens {
+  now
   myAPITokens {
     tokens { id created expiration lastUsed notes persona { name } trustedIPAddresses }
     error { message retryable timedOut }
@@ -76,72 +82,64 @@ COMPUTER_GROUP_DOC = """query RmmbridgeTaniumComputerGroup($id: ID) {
   computerGroup(ref: { id: $id }) { id name }
 }"""
 
-MEMBERSHIP_DOC = """query RmmbridgeTaniumMembership($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
-  endpoints(first: $first, after: $after, filter: $filter) {
-    totalRecords
-    pageInfo { hasNextPage endCursor }
-    edges { node { id } }
-  }
-}"""
+def endpoint_walk_doc(op: str, node: str) -> str:
+    """A cursor-walk document over ``endpoints`` (sorted by id) selecting ``node`` on each endpoint."""
+    return (
+        f"query {op}($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {{\n"
+        f"  endpoints(first: $first, after: $after, filter: $filter, {SORT_BY_ID}) {{\n"
+        "    totalRecords\n"
+        "    pageInfo { hasNextPage endCursor }\n"
+        f"    edges {{ node {{ {node} }} }}\n"
+        "  }\n"
+        "}"
+    )
 
-# §4.4: only fields that need no optional module; applications only when asked for.
-ENDPOINTS_DOC = """query RmmbridgeTaniumEndpoints($first: Int!, $after: Cursor, $filter: EndpointFieldFilter, \
-$withApps: Boolean!) {
-  endpoints(first: $first, after: $after, filter: $filter) {
-    totalRecords
-    pageInfo { hasNextPage endCursor }
-    edges {
-      node {
-        id name computerID systemUUID serialNumber manufacturer model chassisType domainName isVirtual
-        eidFirstSeen eidLastSeen
-        ipAddress ipAddresses macAddresses
-        lastLoggedInUser primaryUser { name email }
-        os { name platform generation windows { releaseId } }
-        memory { total }
-        processor { cpu logicalProcessors }
-        disks { name total free usedPercentage }
-        installedApplications @include(if: $withApps) { name version }
-      }
-    }
-  }
-}"""
+
+MEMBERSHIP_DOC = endpoint_walk_doc("RmmbridgeTaniumMembership", "id")
+
+# The core walk: only fields whose Tanium descriptions name no content solution, so every deployment has
+# them. Content-dependent fields come from the best-effort enrichment walks below.
+ENDPOINTS_DOC = endpoint_walk_doc(
+    "RmmbridgeTaniumEndpoints",
+    "id name computerID chassisType domainName isVirtual eidFirstSeen eidLastSeen "
+    "ipAddress ipAddresses macAddresses os { name platform generation windows { releaseId } }",
+)
+
+# The core walk's fallback when a field error nulls a page (one endpoint's failing sensor on a non-null
+# field nulls the whole page): besides the id only nullable fields, which a field error cannot propagate from.
+ENDPOINTS_NARROW_DOC = endpoint_walk_doc(
+    "RmmbridgeTaniumEndpointsNarrow", "id isVirtual eidFirstSeen eidLastSeen ipAddresses macAddresses"
+)
+
+# Enrichment: fields that need the Core Content solution (hardware, last user, disks).
+HARDWARE_DOC = endpoint_walk_doc(
+    "RmmbridgeTaniumHardware",
+    "id serialNumber systemUUID manufacturer model lastLoggedInUser memory { total } "
+    "processor { cpu logicalProcessors } disks { name total free usedPercentage }",
+)
+
+# Enrichment: the primary user needs the Core AD Query Content solution.
+PRIMARY_USER_DOC = endpoint_walk_doc("RmmbridgeTaniumPrimaryUser", "id primaryUser { name email }")
 
 # The liveness pass (issue #11): only what moves. ``eidLastSeen`` is TDS metadata (a virtual sensor), so this
 # walk evaluates no sensor on any endpoint; Tanium has no status verdict and no cheap health field to add
 # (reference §5: status comes from ``eidLastSeen`` and the integration's thresholds).
-LIVENESS_DOC = """query RmmbridgeTaniumLiveness($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
-  endpoints(first: $first, after: $after, filter: $filter) {
-    totalRecords
-    pageInfo { hasNextPage endCursor }
-    edges { node { id eidLastSeen } }
-  }
-}"""
+LIVENESS_DOC = endpoint_walk_doc("RmmbridgeTaniumLiveness", "id eidLastSeen")
 
-SOFTWARE_DOC = """query RmmbridgeTaniumSoftware($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
-  endpoints(first: $first, after: $after, filter: $filter) {
-    totalRecords
-    pageInfo { hasNextPage endCursor }
-    edges { node { id computerID installedApplications { name version } } }
-  }
-}"""
+# Which EIDs the Gateway still knows: ``endpoints`` filtered to a batch of ids. ``endpointLastSeen`` is
+# deprecated and takes only one EID, whatever its list type suggests.
+LAST_SEEN_DOC = endpoint_walk_doc("RmmbridgeTaniumLastSeen", "id eidLastSeen")
+
+SOFTWARE_DOC = endpoint_walk_doc("RmmbridgeTaniumSoftware", "id computerID installedApplications { name version }")
 
 # Best-effort enrichments (§4.7): separate walks with the inventory's filter, so a missing module
 # or a failing sensor costs only its own field.
-WAN_IP_DOC = """query RmmbridgeTaniumWanIp($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
-  endpoints(first: $first, after: $after, filter: $filter) {
-    totalRecords
-    pageInfo { hasNextPage endCursor }
-    edges { node { id discover { natIpAddress } } }
-  }
-}"""
+WAN_IP_DOC = endpoint_walk_doc("RmmbridgeTaniumWanIp", "id discover { natIpAddress }")
 
-LAST_REBOOT_DOC = """query RmmbridgeTaniumLastReboot($first: Int!, $after: Cursor, $filter: EndpointFieldFilter) {
-  endpoints(first: $first, after: $after, filter: $filter) {
-    totalRecords
-    pageInfo { hasNextPage endCursor }
-    edges { node { id lastReboot: sensorReadings(sensors: [{ name: "Last Reboot" }]) { columns { name values } } } }
-  }
-}"""
+LAST_REBOOT_DOC = endpoint_walk_doc(
+    "RmmbridgeTaniumLastReboot",
+    'id lastReboot: sensorReadings(sensors: [{ name: "Last Reboot" }]) { columns { name values } }',
+)
 
 ROTATE_DOC = """mutation RmmbridgeTaniumRotate($token: String!) {
   apiTokenRotate(input: { tokenString: $token }) {
@@ -149,8 +147,6 @@ ROTATE_DOC = """mutation RmmbridgeTaniumRotate($token: String!) {
     error { message retryable timedOut }
   }
 }"""
-
-LAST_SEEN_DOC = "query RmmbridgeTaniumLastSeen($eids: [ID!]!) { endpointLastSeen(eids: $eids) }"
 
 ID_CHANGES_DOC = """query RmmbridgeTaniumIdChanges($after: Time!) {
   endpointIdChanges(after: $after) { before changes { oldId newId } }
@@ -453,19 +449,23 @@ __all__ = [
     "COMPUTER_GROUPS_DOC",
     "COMPUTER_GROUP_DOC",
     "ENDPOINTS_DOC",
+    "ENDPOINTS_NARROW_DOC",
     "ENDPOINTS_PROBE_DOC",
     "GATEWAY_PATH",
     "GROUPS_PROBE_DOC",
+    "HARDWARE_DOC",
     "LAST_SEEN_DOC",
     "LIVENESS_DOC",
     "MEMBERSHIP_DOC",
     "MY_TOKENS_DOC",
     "NOW_DOC",
+    "PRIMARY_USER_DOC",
     "SOFTWARE_DOC",
     "GatewayQueryError",
     "GatewaySchemaError",
     "RequestTally",
     "TaniumGateway",
     "TaniumHttp",
+    "endpoint_walk_doc",
     "filter_counts_doc",
 ]

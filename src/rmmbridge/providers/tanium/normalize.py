@@ -371,12 +371,10 @@ def endpoint_snapshot(node: Mapping[str, Any], realm_id: str, policy: StatusPoli
     first_ip = _ip_info(node.get("ipAddress"))
     if first_ip is not None and first_ip[1] and first_ip[0] not in ips:
         ips = (first_ip[0], *ips)
-    last_logged = clean(node.get("lastLoggedInUser"))
-    primary_user = clean(_map(node.get("primaryUser")).get("name"))
+    hardware = hardware_fields(node)
     domain = clean(node.get("domainName"))
     if domain is not None and domain.lower() in _NO_DOMAIN:
         domain = None
-    processor = _map(node.get("processor"))
     last_seen, offline_s, overdue_s = status_inputs(parse_time(node.get("eidLastSeen")), policy, now)
     name = clean(node.get("name")) or f"Tanium endpoint {eid}"
     platform = PLATFORMS.get(platform_raw.strip().lower()) if isinstance(platform_raw, str) else None
@@ -386,28 +384,50 @@ def endpoint_snapshot(node: Mapping[str, Any], realm_id: str, policy: StatusPoli
         name=name[:255],
         asset_type=asset_type(platform_raw, os_name, chassis),
         external_ref=clean(node.get("computerID")),
-        serial_number=clean_serial(node.get("serialNumber")),
-        manufacturer=clean(node.get("manufacturer")),
-        model=clean(node.get("model")),
-        hardware_uuid=(clean(node.get("systemUUID")) or "")[:64] or None,
         os_name=os_name,
         os_version=_os_version(os_info),
         platform=platform,
-        cpu_model=clean(processor.get("cpu")),
         cpu_cores=None,  # Tanium reports logical processors only
-        cpu_threads=_positive_int(processor.get("logicalProcessors")),
-        ram_bytes=parse_size(_map(node.get("memory")).get("total")),
-        volumes=disk_volumes(node.get("disks")),
         domain=domain,
-        current_user=last_logged or primary_user,
-        last_user=last_logged,
+        current_user=hardware["last_user"] or primary_user(node),
         lan_ips=ips,
         primary_ip=primary,
         mac_addresses=mac_list(node.get("macAddresses")),
         last_seen_at=last_seen,
         offline_after_s=offline_s,
         overdue_after_s=overdue_s,
+        **hardware,
     )
+
+
+def hardware_fields(node: Mapping[str, Any]) -> dict[str, Any]:
+    """The snapshot fields whose Gateway fields need the Core Content solution (the hardware enrichment)."""
+    processor = _map(node.get("processor"))
+    return {
+        "serial_number": clean_serial(node.get("serialNumber")),
+        "manufacturer": clean(node.get("manufacturer")),
+        "model": clean(node.get("model")),
+        "hardware_uuid": (clean(node.get("systemUUID")) or "")[:64] or None,
+        "cpu_model": clean(processor.get("cpu")),
+        "cpu_threads": _positive_int(processor.get("logicalProcessors")),
+        "ram_bytes": parse_size(_map(node.get("memory")).get("total")),
+        "volumes": disk_volumes(node.get("disks")),
+        "last_user": clean(node.get("lastLoggedInUser")),
+    }
+
+
+HARDWARE_FIELDS = frozenset(hardware_fields({}))
+
+
+def primary_user(node: Mapping[str, Any]) -> str | None:
+    """``primaryUser.name`` (needs the Core AD Query Content solution)."""
+    return clean(_map(node.get("primaryUser")).get("name"))
+
+
+# What a page read with the core walk's narrow fallback does not carry (pagination.NARROWED).
+NARROW_MISSING = frozenset(
+    {"name", "asset_type", "external_ref", "os_name", "os_version", "platform", "domain", "primary_ip"}
+)
 
 
 def installed_software(apps: Any) -> list[SoftwareItem]:
@@ -700,16 +720,43 @@ def last_reboot(node: Mapping[str, Any]) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def with_vitals(
-    snap: DeviceSnapshot, wan: Mapping[str, str] | None, boot: Mapping[str, datetime] | None, now: datetime
+@dataclass(frozen=True)
+class Enrichments:
+    """Values by EID from the best-effort enrichment walks (§4.7); ``None`` for a walk that failed or
+    is off this run (a missing content solution or module, a failing sensor)."""
+
+    wan: Mapping[str, str] | None = None
+    boot: Mapping[str, datetime] | None = None
+    hardware: Mapping[str, Mapping[str, Any]] | None = None  # hardware_fields() by EID
+    users: Mapping[str, str | None] | None = None  # primary_user() by EID
+
+
+def enriched(
+    snap: DeviceSnapshot, enrichments: Enrichments, now: datetime, *, narrowed: bool = False
 ) -> DeviceSnapshot:
-    """The snapshot with the enrichments' WAN IP and boot time. A value an enrichment could not
-    give (disabled for the run, or nothing known for this endpoint) is left unreported, so the
-    stored one stays: an enrichment never nulls what is stored."""
-    wan_ip = wan.get(snap.external_id) if wan is not None else None
-    booted = boot.get(snap.external_id) if boot is not None else None
+    """The core snapshot completed by the enrichments. A value an enrichment could not give (the walk
+    failed or is off, or it did not list this endpoint) is left unreported, so the stored one stays: an
+    enrichment never nulls what is stored. ``narrowed``: the core node came from the narrow fallback,
+    so the core fields it lacks are unreported too."""
+    eid = snap.external_id
+    changes: dict[str, Any] = {}
+    missing: set[str] = set(NARROW_MISSING) if narrowed else set()
+    changes["wan_ip"] = enrichments.wan.get(eid) if enrichments.wan is not None else None
+    booted = enrichments.boot.get(eid) if enrichments.boot is not None else None
     if booted is not None and booted > now:  # a negative uptime is a clock problem, not data
         booted = None
-    missing = {f for f, v in (("wan_ip", wan_ip), ("boot_time", booted)) if v is None}
+    changes["boot_time"] = booted
+    missing.update(f for f in ("wan_ip", "boot_time") if changes[f] is None)
+    hardware = enrichments.hardware.get(eid) if enrichments.hardware is not None else None
+    if hardware is None:
+        missing.update(HARDWARE_FIELDS)
+    else:
+        changes.update(hardware)
+    known_user = enrichments.users is not None and eid in enrichments.users
+    user = enrichments.users.get(eid) if enrichments.users is not None else None
+    current = (hardware or {}).get("last_user") or user
+    changes["current_user"] = current
+    if current is None and (hardware is None or not known_user):
+        missing.add("current_user")  # unknown, not known to be empty
     reported = tuple(sorted(REPORTABLE_FIELDS - missing)) if missing else None
-    return dataclasses.replace(snap, wan_ip=wan_ip, boot_time=booted, reported=reported)
+    return dataclasses.replace(snap, **changes, reported=reported)

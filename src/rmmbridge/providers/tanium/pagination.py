@@ -10,6 +10,16 @@
   most ``max_restarts`` times; then :class:`ProviderIncompleteError` — never a silently short list. Ids
   already handed out before a restart are not handed out again.
 - An execution error on the first page (``after: null``) is not a cursor problem: it is raised as is.
+- A *field* error (an error whose path lies inside the connection's ``edges``) is not a cursor problem
+  either: on a non-null field it nulls the whole page (GraphQL null propagation), so the page is asked
+  again with the narrower ``fallback`` document, which the rest of the walk keeps using (its nodes carry
+  ``NARROWED: True``); without a fallback the walk fails as incomplete, naming the field. A nulled page is
+  never counted as empty.
+- Every ``endpoints`` walk is sorted by id (Tanium's order is otherwise undefined). A collection lives at
+  most an hour however busy the walk, so when a cursor dies after progress was made the walk resumes with a
+  new collection of the ids *after* the last one handed out (``id GT last``, the listing's own filter kept):
+  the prefix was proven complete by the first collection, the rest by the new one. Resumes that make
+  progress do not count against ``max_restarts``; each is logged (``tanium_walk_resumed``).
 - One page of prefetch: page k+1 is requested before page k is handed to the consumer, so a slow
   consumer does not hold an idle cursor (bounded memory: two pages).
 """
@@ -19,15 +29,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import structlog
 
 from rmmbridge.providers.base import ProviderIncompleteError
 
 from .gateway import GatewayQueryError, TaniumGateway
 
+log = structlog.get_logger(__name__)
+
 DEFAULT_MAX_RESTARTS = 1
+MAX_RESUMES = 10  # ten hours of collections: a walk that keeps resuming is broken, not slow
+NARROWED = "_narrowed"  # key set on nodes read with the fallback document
+
+
+def _operation_name(document: str) -> str:
+    found = re.match(r"\s*query\s+(\w+)", document)
+    assert found, "walk documents are named queries"
+    return found.group(1)
+
+
+class _FieldError(Exception):
+    def __init__(self, error: GatewayQueryError) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.fields = sorted({".".join(str(p) for p in path if not isinstance(p, int)) for path in error.paths})
 
 
 class _Restart(Exception):
@@ -57,22 +87,63 @@ class CursorWalk:
     page_size: int = 500
     what: str = "endpoint listing"
     max_restarts: int = DEFAULT_MAX_RESTARTS
-    total: int | None = None  # the total of the attempt that completed (or is running)
+    fallback: str | None = None  # a narrower document for pages a field error nulled
+    total: int | None = None  # the listing's total (the resumed part's total plus what came before)
     restarts: int = 0
+    resumes: int = 0
     pages_read: int = 0
+    narrowed_by: list[str] | None = None  # the failing fields, once the walk uses the fallback
+    _prefix: int = 0  # ids handed out before the collection being read (a resumed walk)
+    _after_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.connection == "endpoints":
+            # Cursors only make sense over a defined order (and resuming needs it to be by id).
+            assert 'sort: [{ path: "id"' in self.document, f"{self.op} walks endpoints without sort by id"
 
     async def pages(self) -> AsyncIterator[list[dict[str, Any]]]:
         """Lists of nodes (each with a string ``id``); raises when the walk cannot be proven complete."""
         handed_out: set[str] = set()
+        last_id: str | None = None
         while True:
+            progress = len(handed_out)
             try:
                 async with contextlib.aclosing(self._attempt()) as attempt:
                     async for nodes in attempt:
                         fresh = [n for n in nodes if n["id"] not in handed_out]
                         handed_out.update(n["id"] for n in fresh)
+                        if nodes:
+                            last_id = nodes[-1]["id"]
                         yield fresh
                 return
+            except _FieldError as exc:
+                raise ProviderIncompleteError(
+                    f"The Tanium {self.what} is incomplete: a field error on {', '.join(exc.fields) or 'a field'} "
+                    f"nulled a whole page ({exc.error.message}) and there is no narrower query to fall back to. "
+                    "Nothing is inferred from it; the next sync reads it again.",
+                    cause="field error",
+                ) from None
             except _Restart as exc:
+                resumable = (
+                    self.connection == "endpoints"
+                    and exc.cause == "cursor error"
+                    and last_id is not None
+                    and last_id.isdigit()
+                    and len(handed_out) > progress
+                    and self.resumes < MAX_RESUMES
+                )
+                if resumable:
+                    self.resumes += 1
+                    self._prefix = len(handed_out)
+                    self._after_id = last_id
+                    log.warning(
+                        "tanium_walk_resumed",
+                        what=self.what,
+                        after_id=last_id,
+                        listed=len(handed_out),
+                        reason=exc.reason,
+                    )
+                    continue
                 if self.restarts >= self.max_restarts:
                     raise ProviderIncompleteError(
                         f"The Tanium {self.what} is incomplete: {exc.reason}"
@@ -85,15 +156,38 @@ class CursorWalk:
                         cause=exc.cause,
                     ) from None
                 self.restarts += 1
+                # A plain restart reads everything again from a new collection.
+                self._prefix, self._after_id = 0, None
+
+    def _variables(self, after: Any) -> dict[str, Any]:
+        variables = {**self.variables, "first": self.page_size, "after": after}
+        if self._after_id is not None:
+            rest = {"path": "id", "op": "GT", "value": self._after_id}
+            listing = variables.get("filter")
+            variables["filter"] = {"filters": [listing, rest]} if listing else rest
+        return variables
+
+    def _is_field_error(self, exc: GatewayQueryError) -> bool:
+        return any(len(path) > 2 and path[0] == self.connection and path[1] == "edges" for path in exc.paths)
 
     async def _fetch(self, after: Any) -> _Page:
-        variables = {**self.variables, "first": self.page_size, "after": after}
+        variables = self._variables(after)
+        document, op = self.document, self.op
+        if self.narrowed_by is not None and self.fallback is not None:
+            document, op = self.fallback, _operation_name(self.fallback)
         try:
-            data = await self.gateway.query(self.document, variables, op=self.op)
+            data = await self.gateway.query(document, variables, op=op)
         except GatewayQueryError as exc:
-            if after is None:
-                raise
-            raise _Restart(f"a page failed ({exc.message}); the cursor may have expired", "cursor error") from exc
+            if not self._is_field_error(exc):
+                if after is None:
+                    raise
+                raise _Restart(f"a page failed ({exc.message}); the cursor may have expired", "cursor error") from exc
+            if self.fallback is None or self.narrowed_by is not None:
+                raise _FieldError(exc) from exc
+            # The same page again, without the selection that failed: the cursor is still good.
+            self.narrowed_by = _FieldError(exc).fields
+            log.warning("tanium_walk_narrowed", what=self.what, fields=self.narrowed_by, reason=exc.message)
+            return await self._fetch(after)
         except ProviderIncompleteError as exc:
             raise _Restart(exc.message, "broken page") from exc
         conn = data.get(self.connection)
@@ -117,6 +211,8 @@ class CursorWalk:
             eid = str(raw_id).strip()
             # A copy only when the id needs normalizing (an int, padding): most pages need none.
             nodes.append(node if raw_id == eid and isinstance(node, dict) else {**node, "id": eid})
+            if self.narrowed_by is not None and document is self.fallback:
+                nodes[-1][NARROWED] = True
         return _Page(nodes, total, bool(info.get("hasNextPage")), info.get("endCursor"))
 
     async def _attempt(self) -> AsyncGenerator[list[dict[str, Any]], None]:
@@ -130,11 +226,12 @@ class CursorWalk:
             page = await self._fetch(None)
             while True:
                 if self.total is None:
-                    self.total = page.total
+                    self.total = page.total + self._prefix
                     limit = math.ceil(page.total / max(1, len(page.nodes))) + 2
-                elif page.total != self.total:
+                elif page.total + self._prefix != self.total:
                     raise _Restart(
-                        f"the collection changed while it was read (totalRecords {self.total} → {page.total})",
+                        "the collection changed while it was read "
+                        f"(totalRecords {self.total - self._prefix} → {page.total})",
                         "total changed",
                     )
                 for node in page.nodes:
@@ -159,10 +256,11 @@ class CursorWalk:
                 assert pending is not None
                 page = await pending
                 pending = None
-            if len(seen) != self.total:
+            counted = (self.total or 0) - self._prefix
+            if len(seen) != counted:
                 raise _Restart(
-                    f"{len(seen)} distinct records were listed but the Gateway counted {self.total}",
-                    "short listing" if len(seen) < (self.total or 0) else "count mismatch",
+                    f"{len(seen)} distinct records were listed but the Gateway counted {counted}",
+                    "short listing" if len(seen) < counted else "count mismatch",
                 )
         finally:
             if pending is not None and not pending.done():

@@ -49,15 +49,18 @@ from rmmbridge.providers.base import (
 from rmmbridge.providers.registry import register_provider
 
 from . import normalize
-from .asset_api import ASSETS_PATH, AssetWalk
+from .asset_api import ASSETS_PATH, AssetWalk, shape_of
+from .asset_api import listing as asset_listing
 from .config import TaniumConfig
 from .gateway import (
     COMPUTER_GROUP_DOC,
     COMPUTER_GROUPS_DOC,
     ENDPOINTS_DOC,
+    ENDPOINTS_NARROW_DOC,
     ENDPOINTS_PROBE_DOC,
     GATEWAY_PATH,
     GROUPS_PROBE_DOC,
+    HARDWARE_DOC,
     ID_CHANGES_DOC,
     LAST_REBOOT_DOC,
     LAST_SEEN_DOC,
@@ -65,16 +68,18 @@ from .gateway import (
     MEMBERSHIP_DOC,
     MY_TOKENS_DOC,
     NOW_DOC,
+    PRIMARY_USER_DOC,
     ROTATE_DOC,
     SOFTWARE_DOC,
     WAN_IP_DOC,
     GatewayQueryError,
+    GatewaySchemaError,
     RequestTally,
     TaniumGateway,
     TaniumHttp,
     filter_counts_doc,
 )
-from .pagination import CursorWalk
+from .pagination import NARROWED, CursorWalk
 
 log = structlog.get_logger(__name__)
 
@@ -84,14 +89,20 @@ CHECK_GRAPHQL = "Gateway answers GraphQL"
 CHECK_TOKEN = "API token valid"  # noqa: S105
 CHECK_GROUPS = "Can read computer groups"
 CHECK_ENDPOINTS = "Can read endpoints"
+CHECK_CONTENT = "Optional Tanium content"
 CHECK_EXPIRY = "Token expiry"
 CHECK_ASSET = "Asset API"
 
 EXPIRY_WARNING_DAYS = 3
+# The configured token is the one whose lastUsed is this request's own time: within this window of the
+# server's ``now`` answered in the same request (the list identifies no token as the caller's).
+OWN_TOKEN_WINDOW = timedelta(minutes=5)
 TEST_RETRY = RetryPolicy(attempts=2, base_delay_s=0.5, max_delay_s=2.0, max_retry_after_s=5.0)
 MAX_EXCLUDED_GROUPS = 50  # beyond this the exclusion filter gets large: rely on the client-side rule only
 COUNTS_PER_REQUEST = 25
-LAST_SEEN_BATCH = 1000
+# EIDs per ``endpoints`` id filter when checking which known devices the Gateway still has; one page
+# holds the whole batch (``first`` is at most 5,000), and the walk proves it got every listed one.
+LAST_SEEN_BATCH = 500
 CONSOLE_FIX = "Use the API host: <customer>-api.cloud.tanium.com for Tanium Cloud, the Tanium Server host on-prem."
 REPLACE_CREDENTIAL_FIX = (
     "Create a new API token (Console → Administration → Permissions → API Tokens) with rmmbridge's egress IP "
@@ -266,46 +277,117 @@ class TaniumProvider(Provider):
         else:
             checks.append(CheckResult(CHECK_ENDPOINTS, True, f"The token sees {endpoints_total} endpoints."))
 
-        # 6: token expiry (informational).
+        # 6: the content the enrichment walks need (informational: the core walk needs none of it).
+        checks.append(await self._content_check())
+
+        # 7: token expiry (informational).
         checks.append(await self._expiry_check())
 
-        # 7: the Asset API, only when the fallback is on.
+        # 8: the Asset API, only when the fallback is on.
         if self.cfg.asset_api_fallback:
             try:
                 body_json = await self.http.request_json(
                     "GET", ASSETS_PATH, area="asset", params={"limit": 1, "minimumAssetId": 1}
                 )
-                if not (
-                    isinstance(body_json, Mapping)
-                    and isinstance(body_json.get("data"), list)
-                    and isinstance(body_json.get("meta"), Mapping)
-                ):
-                    raise ProviderIncompleteError(f"{ASSETS_PATH} did not answer like the Tanium Asset API.")
+                if asset_listing(body_json) is None:
+                    raise ProviderIncompleteError(
+                        f"{ASSETS_PATH} did not answer like the Tanium Asset API ({shape_of(body_json)})."
+                    )
             except ProviderError as exc:
                 return fail(CHECK_ASSET, exc.message, "Install the Asset module, or disable the Asset API fallback.")
             checks.append(CheckResult(CHECK_ASSET, True, "The Asset API answers (used for aged-out endpoints)."))
         return checks
 
-    async def _token_expiry(self) -> datetime | None:
-        """The configured token's expiry. The list has no token strings: the row used most
-        recently is the configured token (§1.3)."""
+    def _content_probes(self) -> list[tuple[str, str, str, str]]:
+        """(content, document, operation, what the admin loses without it) per enrichment walk."""
+        probes = [
+            (
+                "Core Content",
+                HARDWARE_DOC,
+                "RmmbridgeTaniumHardware",
+                "serial number, manufacturer, model, hardware UUID, CPU, memory, disks and last logged-in user",
+            ),
+            (
+                "Core AD Query Content",
+                PRIMARY_USER_DOC,
+                "RmmbridgeTaniumPrimaryUser",
+                "the primary user (the current user then comes only from the last logged-in user)",
+            ),
+        ]
+        if self.cfg.enrich_vitals:
+            probes += [
+                ("the Discover module", WAN_IP_DOC, "RmmbridgeTaniumWanIp", "the WAN (NAT) IP address"),
+                ("the Last Reboot sensor", LAST_REBOOT_DOC, "RmmbridgeTaniumLastReboot", "the boot time"),
+            ]
+        return probes
+
+    async def _content_check(self) -> CheckResult:
+        """One endpoint through each enrichment document: which optional content is missing and what
+        rmmbridge then does not sync (stored values stay)."""
+        missing: list[str] = []
+        for content, document, op, loss in self._content_probes():
+            try:
+                await self.gateway.query(document, {"first": 1, "after": None, "filter": None}, op=op)
+            except (GatewayQueryError, GatewaySchemaError) as exc:
+                missing.append(f"{content} ({exc.cause or exc.message}): no {loss}")
+            except ProviderError as exc:
+                return CheckResult(
+                    CHECK_CONTENT, True, f"Could not check optional content: {exc.message}", warning=True
+                )
+        if not missing:
+            names = " and ".join(c for c, *_ in self._content_probes())
+            return CheckResult(CHECK_CONTENT, True, f"The Gateway answers the fields of {names}.")
+        return CheckResult(
+            CHECK_CONTENT,
+            True,
+            "Endpoints sync without some optional content, which Tanium lacks: " + "; ".join(missing) + ".",
+            fix="Install the missing Tanium content solution (Tanium Console → Solutions) to sync those fields.",
+            warning=True,
+        )
+
+    async def _token_expiry(self) -> datetime:
+        """The configured token's expiry, or :class:`UnknownOwnToken` when it cannot be proven.
+
+        ``myAPITokens`` lists the persona's tokens without token strings and with nothing that marks the
+        caller's own; ``lastUsed`` is non-null for all of them. The request that asks is itself a use of
+        the configured token, so its row is the one used at the server's ``now`` of the same answer: the
+        pick is proven only when exactly one token was used within ``OWN_TOKEN_WINDOW`` of it. Several (other
+        clients using other tokens of the same persona) or none (a server that records use lazily) make
+        the expiry unknown — never a guess that could rotate someone else's token."""
         data = await self.gateway.query(MY_TOKENS_DOC, op="RmmbridgeTaniumMyTokens")
         payload = data.get("myAPITokens")
         tokens = payload.get("tokens") if isinstance(payload, Mapping) else None
         if not isinstance(tokens, list) or not tokens:
-            return None
-        epoch = datetime.min.replace(tzinfo=UTC)
+            raise UnknownOwnToken("Tanium listed no API tokens for the token's persona")
+        now = normalize.parse_time(data.get("now"))
+        if now is None:
+            raise UnknownOwnToken("the Gateway did not give its time")
         rows = [t for t in tokens if isinstance(t, Mapping)]
-        row = max(rows, key=lambda t: normalize.parse_time(t.get("lastUsed")) or epoch, default=None)
-        return normalize.parse_time(row.get("expiration")) if row else None
+        used_now = [
+            t for t in rows if (seen := normalize.parse_time(t.get("lastUsed"))) and abs(now - seen) <= OWN_TOKEN_WINDOW
+        ]
+        if len(used_now) != 1:
+            raise UnknownOwnToken(
+                f"{len(used_now)} of the persona's {len(rows)} API tokens were used in the last "
+                f"{int(OWN_TOKEN_WINDOW.total_seconds() // 60)} minutes, so rmmbridge cannot tell which one is its "
+                "own (Tanium's token list does not say)"
+            )
+        expires = normalize.parse_time(used_now[0].get("expiration"))
+        if expires is None:
+            raise UnknownOwnToken("the token's expiration is missing")
+        return expires
 
     async def _expiry_check(self) -> CheckResult:
         try:
             expires = await self._token_expiry()
         except ProviderError as exc:
-            return CheckResult(CHECK_EXPIRY, True, f"Token expiry unknown ({exc.message}).", warning=True)
-        if expires is None:
-            return CheckResult(CHECK_EXPIRY, True, "Token expiry unknown.", warning=True)
+            return CheckResult(
+                CHECK_EXPIRY,
+                True,
+                f"Token expiry unknown: {exc.message}.",
+                fix=OWN_TOKEN_FIX if isinstance(exc, UnknownOwnToken) else None,
+                warning=True,
+            )
         days = (expires - self.ctx.now()).total_seconds() / 86400
         when = expires.strftime("%Y-%m-%d %H:%M UTC")
         if days < EXPIRY_WARNING_DAYS:
@@ -329,9 +411,22 @@ class TaniumProvider(Provider):
 
     async def keep_alive(self) -> datetime | None:
         """Daily: read the token's expiry and, with ``rotate_token_automatically``, rotate it when
-        fewer than ``rotate_days_before_expiry`` days remain. Returns the (new) expiry."""
-        expires = await self._token_expiry()
-        if expires is not None and self.cfg.rotate_token_automatically:
+        fewer than ``rotate_days_before_expiry`` days remain. Returns the (new) expiry.
+
+        When the token's own row cannot be proven (:meth:`_token_expiry`) the expiry is unknown; with
+        automatic rotation on that is an error naming why, so nothing is rotated on a guess."""
+        expires: datetime | None
+        try:
+            expires = await self._token_expiry()
+        except UnknownOwnToken as exc:
+            if self.cfg.rotate_token_automatically:
+                raise ProviderConfigError(
+                    f"rmmbridge did not rotate the Tanium API token: {exc.message}. {OWN_TOKEN_FIX}",
+                    cause="own token ambiguous",
+                ) from exc
+            self.credentials_expire_at = None
+            return None
+        if self.cfg.rotate_token_automatically:
             days = (expires - self.ctx.now()).total_seconds() / 86400
             if days < self.cfg.rotate_days_before_expiry:
                 expires = await self._rotate()
@@ -501,14 +596,15 @@ class TaniumProvider(Provider):
         """
         rule = await self._owner_rule(scope)
         group_id = rule.group_id
-        wan, boot = await self._vitals(rule.listing, f"computer group {scope.name or group_id}")
+        extra = await self._enrichments(rule.listing, f"computer group {scope.name or group_id}")
         walk = CursorWalk(
             self.gateway,
             ENDPOINTS_DOC,
             "RmmbridgeTaniumEndpoints",
-            variables={"filter": rule.listing, "withApps": False},
+            variables={"filter": rule.listing},
             page_size=self.cfg.page_size,
             what=f"endpoint listing of computer group {scope.name or group_id}",
+            fallback=ENDPOINTS_NARROW_DOC,
         )
         policy = self.policy()
         fallback = self.cfg.asset_api_fallback
@@ -520,7 +616,7 @@ class TaniumProvider(Provider):
             for node in nodes:
                 try:
                     snapshot = normalize.endpoint_snapshot(node, rule.owner(node["id"]), policy, now)
-                    snapshots.append(normalize.with_vitals(snapshot, wan, boot, now))
+                    snapshots.append(normalize.enriched(snapshot, extra, now, narrowed=bool(node.get(NARROWED))))
                 except InvalidRecord as exc:
                     invalid.append(exc)
                 if fallback:
@@ -576,44 +672,55 @@ class TaniumProvider(Provider):
         eid = str(external_id or "").strip()
         if not eid:
             return None
-        data = await self.gateway.query(
+        # The walk's checks and its field-error fallback for one page of (at most) one endpoint.
+        walk = CursorWalk(
+            self.gateway,
             ENDPOINTS_DOC,
-            {"first": 2, "after": None, "filter": {"path": "id", "value": eid}, "withApps": False},
-            op="RmmbridgeTaniumEndpoints",
+            "RmmbridgeTaniumEndpoints",
+            variables={"filter": {"path": "id", "value": eid}},
+            page_size=2,
+            what=f"lookup of endpoint {eid}",
+            fallback=ENDPOINTS_NARROW_DOC,
         )
-        conn = data.get("endpoints")
-        edges = conn.get("edges") if isinstance(conn, Mapping) else None
-        node = next(
-            (
-                e["node"]
-                for e in edges or []
-                if isinstance(e, Mapping) and isinstance(e.get("node"), Mapping) and str(e["node"].get("id")) == eid
-            ),
-            None,
-        )
+        node = None
+        async for page in walk.pages():
+            node = next((n for n in page if n["id"] == eid), node)
         if node is None:
             return None
         if owner is None:
             owner = await self._owner_of(eid)
-        wan, boot = await self._vitals({"path": "id", "value": eid}, f"endpoint {eid}")
+        extra = await self._enrichments({"path": "id", "value": eid}, f"endpoint {eid}")
         now = self.ctx.now()
-        return normalize.with_vitals(normalize.endpoint_snapshot(node, owner or "", self.policy(), now), wan, boot, now)
+        snapshot = normalize.endpoint_snapshot(node, owner or "", self.policy(), now)
+        return normalize.enriched(snapshot, extra, now, narrowed=bool(node.get(NARROWED)))
 
-    async def _vitals(
-        self, listing: dict[str, Any], label: str
-    ) -> tuple[dict[str, str] | None, dict[str, datetime] | None]:
-        """WAN IP and boot time by EID from the best-effort enrichment walks (§4.7); ``None`` for
-        an enrichment that failed (it is off for this run: stored values stay)."""
+    async def _enrichments(self, listing: dict[str, Any], label: str) -> normalize.Enrichments:
+        """Content-dependent fields by EID from the best-effort enrichment walks (§4.7): hardware (Core
+        Content), primary user (Core AD Query Content) and, with ``enrich_vitals``, WAN IP (Discover) and
+        boot time (Last Reboot sensor). An enrichment that fails is off for this run: stored values stay."""
+        hardware = await self._enrichment(
+            HARDWARE_DOC, "RmmbridgeTaniumHardware", listing, label, normalize.hardware_fields
+        )
+        users = await self._enrichment(
+            PRIMARY_USER_DOC, "RmmbridgeTaniumPrimaryUser", listing, label, normalize.primary_user, keep_none=True
+        )
         if not self.cfg.enrich_vitals:
-            return None, None
+            return normalize.Enrichments(hardware=hardware, users=users)
         wan = await self._enrichment(WAN_IP_DOC, "RmmbridgeTaniumWanIp", listing, label, normalize.nat_ip)
         boot = await self._enrichment(
             LAST_REBOOT_DOC, "RmmbridgeTaniumLastReboot", listing, label, normalize.last_reboot
         )
-        return wan, boot
+        return normalize.Enrichments(wan=wan, boot=boot, hardware=hardware, users=users)
 
     async def _enrichment(
-        self, document: str, op: str, listing: dict[str, Any], label: str, extract: Callable[[Any], Any]
+        self,
+        document: str,
+        op: str,
+        listing: dict[str, Any],
+        label: str,
+        extract: Callable[[Any], Any],
+        *,
+        keep_none: bool = False,
     ) -> dict[str, Any] | None:
         walk = CursorWalk(
             self.gateway,
@@ -628,7 +735,7 @@ class TaniumProvider(Provider):
             async for nodes in walk.pages():
                 for node in nodes:
                     value = extract(node)
-                    if value is not None:
+                    if value is not None or keep_none:  # keep_none: "known to be empty" is a value
                         values[node["id"]] = value
         except (ProviderAuthError, ProviderConfigError):
             raise
@@ -755,15 +862,23 @@ class TaniumProvider(Provider):
         return out
 
     async def _gateway_eids(self, eids: list[str]) -> set[str]:
-        """Which of ``eids`` the Gateway still knows (``endpointLastSeen``, batches of 1000)."""
+        """Which of ``eids`` the Gateway still knows: ``endpoints`` filtered to batches of ids, each a
+        complete walk (its count proven against ``totalRecords``) or an error. An EID is concluded aged
+        out only from a complete answer for a filter that asked for it."""
         alive: set[str] = set()
         for start in range(0, len(eids), LAST_SEEN_BATCH):
-            data = await self.gateway.query(
-                LAST_SEEN_DOC, {"eids": eids[start : start + LAST_SEEN_BATCH]}, op="RmmbridgeTaniumLastSeen"
+            batch = eids[start : start + LAST_SEEN_BATCH]
+            listing = {"any": True, "filters": [{"path": "id", "value": eid} for eid in batch]}
+            walk = CursorWalk(
+                self.gateway,
+                LAST_SEEN_DOC,
+                "RmmbridgeTaniumLastSeen",
+                variables={"filter": listing},
+                page_size=len(batch),
+                what="check of which known endpoints the Gateway still has",
             )
-            found = data.get("endpointLastSeen")
-            if isinstance(found, Mapping):
-                alive.update(str(k) for k in found)
+            async for nodes in walk.pages():
+                alive.update(n["id"] for n in nodes)
         return alive
 
     async def _asset_records(self) -> list[normalize.AssetRecord]:
@@ -812,6 +927,16 @@ class TaniumProvider(Provider):
                     external_ref=normalize.clean(node.get("computerID")),
                 )
             del nodes
+
+
+class UnknownOwnToken(ProviderError):
+    """The configured token's row in ``myAPITokens`` cannot be proven (see ``_token_expiry``)."""
+
+
+OWN_TOKEN_FIX = (
+    "Give rmmbridge's API token a persona no other client's token uses, or rotate the token in the Tanium "  # noqa: S105
+    "Console and enter the new one here."
+)
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,8 @@ def create_app(
         if limit < 1:
             return _finish(_text_error(400, "limit must be at least 1"), admitted)
         body = list_assets(sim.fleet, sim.now(), minimum, min(limit, MAX_LIMIT), sim.modes.asset_omit_keys)
+        if sim.modes.asset_envelope == "response":
+            body = {"response": body}  # the published OpenAPI's shape
         return _finish(JSONResponse(body), admitted)
 
     async def asset_endpoint(request: Request) -> Response:

@@ -2,8 +2,11 @@
 
 A first page (``after``/``before`` null) materializes the filtered collection: its member ids are frozen, so
 ``totalRecords`` stays fixed for the whole walk. Cursors are base64 of ``<kind>:<collection>:<index>`` and are
-bound to the query kind and to the filter/scope they were issued for. A collection lives ``ttl_s`` after the
-most recent use of any of its cursors; after that every cursor of it is rejected.
+bound to the query kind and to the filter/scope they were issued for. A collection lives ``ttl_s`` (5 minutes)
+after the most recent use of any of its cursors and at most ``max_lifetime_s`` (1 hour) after it was created,
+however busy the walk (the real ``endpoints`` description: "usable for 5 minutes after the most recent
+request in the cursored results, with a maximum lifetime of 1 hour"); after either every cursor of it is
+rejected.
 """
 
 from __future__ import annotations
@@ -41,10 +44,19 @@ class PageWindow:
 
 
 class CursorStore:
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, ttl_s: float, max_lifetime_s: float = 3600.0) -> None:
         self.ttl = timedelta(seconds=ttl_s)
+        self.max_lifetime = timedelta(seconds=max_lifetime_s)
         self._collections: dict[str, Collection] = {}
         self._counter = 0
+
+    @property
+    def opened(self) -> int:
+        """How many collections were ever opened (a per-collection seed)."""
+        return self._counter
+
+    def _dead(self, coll: Collection, now: datetime) -> bool:
+        return now - coll.last_used > self.ttl or now - coll.created > self.max_lifetime
 
     def __len__(self) -> int:
         return len(self._collections)
@@ -64,9 +76,10 @@ class CursorStore:
         coll = self._collections.get(coll_id)
         if coll is None:
             raise CursorError("unknown collection")
-        if now - coll.last_used > self.ttl:
+        if self._dead(coll, now):
             del self._collections[coll_id]
-            raise CursorError("collection expired")
+            idle = now - coll.last_used > self.ttl
+            raise CursorError("collection expired" if idle else "collection exceeded its maximum lifetime of 1 hour")
         if coll.key != key:
             raise CursorError("cursor was issued for a different filter")
         if not 0 <= index < len(coll.items):
@@ -78,7 +91,7 @@ class CursorStore:
         self._collections.clear()
 
     def _purge(self, now: datetime) -> None:
-        dead = [cid for cid, c in self._collections.items() if now - c.last_used > self.ttl]
+        dead = [cid for cid, c in self._collections.items() if self._dead(c, now)]
         for cid in dead:
             del self._collections[cid]
 

@@ -4,7 +4,9 @@ Supported: ``memberOf{id|name}``, ``path`` + ``value`` + ``op`` on the Endpoint 
 names that mirror those fields, ``negated``, and compound ``filters`` with ``any``. String comparisons are
 case-insensitive. ``GT``/``GTE``/``LT``/``LTE`` work on numbers and times only;
 ``READ_AFTER``/``UPDATED_AFTER`` are rejected, as is any operator a field's type cannot take. Every rejection
-is a :class:`FilterError`, which the Gateway turns into an execution error on ``endpoints``.
+is a :class:`FilterError`, which the Gateway turns into an execution error on ``endpoints``. ``id`` also takes
+``GT``/``GTE``/``LT``/``LTE`` (numerically). ``maxAge`` is accepted and has no effect: simulated readings are
+never older than it.
 """
 
 from __future__ import annotations
@@ -156,6 +158,14 @@ def _comparison(path: str, getter: Getter, op: str, raw: Any) -> Predicate:
                 bound = float(value)
             except ValueError as exc:
                 raise FilterError(f"invalid number for {path!r}: {value!r}") from exc
+        elif path == "id":
+            # EIDs are integers: ``id GT n`` is how clients resume an id-sorted walk.
+            try:
+                bound = int(value)
+            except ValueError as exc:
+                raise FilterError(f"invalid endpoint id for {path!r}: {value!r}") from exc
+            numeric = getter
+            getter = lambda e: int(v) if (v := numeric(e)).isdigit() else None  # noqa: E731
         else:
             raise FilterError(f"operator {op} is not supported for field {path!r}")
         cmp: Callable[[Any], bool] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import random
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -34,7 +35,8 @@ from rmmbridge.simulators.tanium.schema import gateway_schema
 from rmmbridge.simulators.tanium.state import TaniumSimulator
 from rmmbridge.simulators.tanium.tokens import ApiToken
 
-DEFAULT_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 100  # computerGroups; endpoints defaults ``first`` to 20 in the schema itself
+NEVER_USED = "0001-01-01T00:00:00Z"
 _DOCUMENT_CACHE_SIZE = 256
 
 
@@ -69,14 +71,53 @@ class GraphQLResponse:
 # ---- views -------------------------------------------------------------------------------------------------
 
 
+# Fields whose sensors ship with optional Tanium content (per the real schema's field descriptions; see
+# schema.py). Without that content installed the sensor does not exist and the field fails as a field error.
+CORE_CONTENT = "Core Content"
+AD_QUERY_CONTENT = "Core AD Query Content"
+CONTENT_OF_FIELD: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "serialNumber", "systemUUID", "manufacturer", "model", "lastLoggedInUser", "installedApplications",
+            "memory.total", "memory.ram", "processor.cpu", "processor.logicalProcessors", "processor.speed",
+            "disks.total", "disks.free", "disks.usedPercentage", "disks.usedSpace",
+        ),
+        CORE_CONTENT,
+    ),
+    "primaryUser.name": AD_QUERY_CONTENT,
+    "primaryUser.email": AD_QUERY_CONTENT,
+}
+
+
 class EndpointView:
-    """An :class:`Endpoint` under its GraphQL field names (graphql-core's default resolver reads these)."""
+    """An :class:`Endpoint` under its GraphQL field names (graphql-core's default resolver reads these).
 
-    __slots__ = ("_ctx", "_ep")
+    Nested objects are dicts whose leaves may be callables (graphql-core calls them as resolvers), so a
+    leaf can fail on its own: a missing content solution or an injected ``field_fault`` raises a field
+    error exactly where the real server would, and null propagation does the rest.
+    """
 
-    def __init__(self, ep: Endpoint, ctx: RequestContext) -> None:
+    __slots__ = ("_ctx", "_ep", "_fault")
+
+    def __init__(self, ep: Endpoint, ctx: RequestContext, fault: str | None = None) -> None:
         self._ep = ep
         self._ctx = ctx
+        self._fault = fault  # a dotted field path that fails on this endpoint (SimModes.field_fault)
+
+    def _field(self, path: str, value: Any) -> Any:
+        """``value``, or a field error when ``path`` needs absent content or is the injected fault."""
+        content = CONTENT_OF_FIELD.get(path)
+        if content is not None and content not in self._ctx.sim.modes.installed_content():
+            raise GraphQLError(
+                f"sensor for {path} is not available: the {content} solution is not installed"
+            )
+        if path == self._fault:
+            raise GraphQLError(f"TSE-Error: failed to read {path} for endpoint {self._ep.eid}")
+        return value
+
+    def _leaf(self, path: str, value: Any) -> Any:
+        """A nested leaf resolved lazily: only a selected leaf can fail."""
+        return lambda _info, **_args: self._field(path, value)
 
     @property
     def id(self) -> str:
@@ -84,7 +125,7 @@ class EndpointView:
 
     @property
     def name(self) -> str:
-        return self._ep.name
+        return self._field("name", self._ep.name)  # type: ignore[no-any-return]
 
     @property
     def namespace(self) -> str:
@@ -92,31 +133,31 @@ class EndpointView:
 
     @property
     def computerID(self) -> str:
-        return self._ep.computer_id
+        return self._field("computerID", self._ep.computer_id)  # type: ignore[no-any-return]
 
     @property
     def systemUUID(self) -> str:
-        return self._ep.system_uuid
+        return self._field("systemUUID", self._ep.system_uuid)  # type: ignore[no-any-return]
 
     @property
     def serialNumber(self) -> str:
-        return self._ep.serial_number
+        return self._field("serialNumber", self._ep.serial_number)  # type: ignore[no-any-return]
 
     @property
     def manufacturer(self) -> str:
-        return self._ep.manufacturer
+        return self._field("manufacturer", self._ep.manufacturer)  # type: ignore[no-any-return]
 
     @property
     def model(self) -> str:
-        return self._ep.model
+        return self._field("model", self._ep.model)  # type: ignore[no-any-return]
 
     @property
     def chassisType(self) -> str:
-        return self._ep.chassis_type
+        return self._field("chassisType", self._ep.chassis_type)  # type: ignore[no-any-return]
 
     @property
     def domainName(self) -> str:
-        return self._ep.domain_name
+        return self._field("domainName", self._ep.domain_name)  # type: ignore[no-any-return]
 
     @property
     def isVirtual(self) -> bool:
@@ -133,65 +174,95 @@ class EndpointView:
 
     @property
     def ipAddress(self) -> str:
-        return self._ep.ip_address
+        return self._field("ipAddress", self._ep.ip_address)  # type: ignore[no-any-return]
 
     @property
-    def ipAddresses(self) -> list[str]:
-        return self._ep.ip_addresses
+    def ipAddresses(self) -> list[str] | None:
+        # Nullable in the real schema: an endpoint that reported none has null, not [].
+        return self._field("ipAddresses", self._ep.ip_addresses or None)  # type: ignore[no-any-return]
 
     @property
-    def macAddresses(self) -> list[str]:
-        return self._ep.mac_addresses
+    def macAddresses(self) -> list[str] | None:
+        return self._field("macAddresses", self._ep.mac_addresses or None)  # type: ignore[no-any-return]
 
     @property
     def lastLoggedInUser(self) -> str:
-        return self._ep.last_logged_in_user
+        return self._field("lastLoggedInUser", self._ep.last_logged_in_user)  # type: ignore[no-any-return]
 
     @property
-    def primaryUser(self) -> dict[str, str]:
-        return {"name": self._ep.primary_user_name, "email": self._ep.primary_user_email}
+    def primaryUser(self) -> dict[str, Any]:
+        return {
+            "name": self._leaf("primaryUser.name", self._ep.primary_user_name),
+            "email": self._leaf("primaryUser.email", self._ep.primary_user_email),
+        }
 
     @property
     def os(self) -> dict[str, Any]:
         os = self._ep.os
+        windows = None
+        if os.release_id is not None:
+            major = os.version.split(".")[0] if os.version else ""
+            kind = "Windows Server" if "server" in os.name.lower() else "Windows Workstation"
+            windows = {"releaseId": os.release_id, "majorVersion": major, "type": kind}
         return {
-            "name": os.name,
-            "platform": os.platform,
-            "generation": os.generation,
-            "windows": {"releaseId": os.release_id} if os.release_id is not None else None,
+            "name": self._leaf("os.name", os.name),
+            "platform": self._leaf("os.platform", os.platform),
+            "generation": self._leaf("os.generation", os.generation),
+            "language": "en-US",
+            "windows": windows,
         }
 
     @property
-    def memory(self) -> dict[str, str]:
-        return {"total": self._ep.memory_total}
+    def memory(self) -> dict[str, Any]:
+        ep = self._ep
+        return {"total": self._leaf("memory.total", ep.memory_total), "ram": self._leaf("memory.ram", ep.memory_total)}
 
     @property
     def processor(self) -> dict[str, Any]:
         ep = self._ep
-        return {"cpu": ep.cpu, "logicalProcessors": ep.logical_processors, "speed": ep.cpu_speed}
+        return {
+            "cpu": self._leaf("processor.cpu", ep.cpu),
+            "logicalProcessors": self._leaf("processor.logicalProcessors", ep.logical_processors),
+            "speed": self._leaf("processor.speed", ep.cpu_speed),
+        }
 
     @property
-    def disks(self) -> list[dict[str, str]]:
+    def disks(self) -> list[dict[str, Any]] | None:
+        if not self._ep.disks:
+            return None  # nullable list in the real schema
         return [
-            {"name": d.name, "total": d.total, "free": d.free, "usedPercentage": d.used_percentage}
+            {
+                "name": d.name,
+                "total": self._leaf("disks.total", d.total or None),
+                "free": self._leaf("disks.free", d.free or None),
+                "usedPercentage": self._leaf("disks.usedPercentage", d.used_percentage or None),
+                "usedSpace": self._leaf("disks.usedSpace", None),
+            }
             for d in self._ep.disks
         ]
 
-    @property
-    def installedApplications(self) -> list[dict[str, str]]:
-        return [{"name": a.name, "version": a.version} for a in installed_applications(self._ep)]
+    def installedApplications(self, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None) -> list[Any]:
+        apps = self._field("installedApplications", installed_applications(self._ep))
+        keep = _application_filter(filter)
+        return [{"name": a.name, "version": a.version} for a in apps if keep(a.name, a.version)]
 
     @property
-    def discover(self) -> dict[str, str]:
+    def discover(self) -> dict[str, Any]:
         if not self._ctx.sim.modes.discover_installed:
             raise GraphQLError("Discover module is not installed: field discover is unavailable")
-        return {"natIpAddress": self._ep.nat_ip}
+        return {"natIpAddress": self._ep.nat_ip or None}
 
-    def sensorReadings(self, info: GraphQLResolveInfo, sensors: list[dict[str, Any]]) -> dict[str, Any]:
+    def sensorReadings(
+        self, info: GraphQLResolveInfo, sensors: list[dict[str, Any]], includeHiddenColumns: bool = False
+    ) -> dict[str, Any]:
         columns = []
         for ref in sensors:
             name = str(ref.get("name") or "")
-            columns.append(self._sensor_column(name))
+            column = self._sensor_column(name)
+            wanted = ref.get("columns")
+            if wanted is not None and column["name"] not in wanted:
+                raise GraphQLError(f"sensor {name!r} has no column named {', '.join(map(repr, wanted))}")
+            columns.append(column)
         return {"columns": columns}
 
     def _sensor_column(self, name: str) -> dict[str, Any]:
@@ -209,7 +280,32 @@ class EndpointView:
         raise GraphQLError(f"sensor not found: {name!r}")
 
 
+def _application_filter(spec: dict[str, Any] | None) -> Any:
+    """``installedApplications(filter:)`` on ``name``/``version`` with EQ, CONTAINS, STARTS_WITH (case-
+    insensitive), ``negated`` and compound ``any``; anything else is rejected as a field error."""
+    if spec is None:
+        return lambda _name, _version: True
+    subs = spec.get("filters")
+    if subs:
+        parts = [_application_filter(sub) for sub in subs]
+        combine = any if spec.get("any") else all
+        compound = lambda n, v: combine(p(n, v) for p in parts)  # noqa: E731
+        return (lambda n, v: not compound(n, v)) if spec.get("negated") else compound
+    path, op, wanted = spec.get("path"), spec.get("op") or "EQ", str(spec.get("value") or "").lower()
+    if path not in ("name", "version") or op not in ("EQ", "CONTAINS", "STARTS_WITH"):
+        raise GraphQLError(f"installedApplications filter on {path!r} with {op} is not supported")
+    tests = {"EQ": str.__eq__, "CONTAINS": str.__contains__, "STARTS_WITH": str.startswith}
+    test = tests[op]
+
+    def keep(name: str, version: str) -> bool:
+        hit = bool(test((name if path == "name" else version).lower(), wanted))
+        return hit != bool(spec.get("negated"))
+
+    return keep
+
+
 def _group_view(group: ComputerGroup) -> dict[str, Any]:
+    content_set = {"id": group.content_set[0], "name": group.content_set[1]} if group.content_set else None
     return {
         "id": group.id,
         "name": group.name,
@@ -217,7 +313,9 @@ def _group_view(group: ComputerGroup) -> dict[str, Any]:
         "expression": group.expression,
         "filterEnabled": group.filter_enabled,
         "managementRightsEnabled": group.management_rights_enabled,
-        "contentSet": {"id": group.content_set[0], "name": group.content_set[1]} if group.content_set else None,
+        "contentSet": content_set,
+        "contentSetV2": {**content_set, "description": None} if content_set else None,
+        "modifiedTime": None,
     }
 
 
@@ -227,9 +325,10 @@ def _token_view(token: ApiToken, *, with_secret: bool) -> dict[str, Any]:
         "tokenString": token.token_string if with_secret else None,
         "created": format_time(token.created),
         "expiration": format_time(token.expiration),
-        "lastUsed": format_time(token.last_used),
+        # Non-null in the real schema: a token never used still has a value (the zero time).
+        "lastUsed": format_time(token.last_used) or NEVER_USED,
         "notes": token.notes,
-        "persona": {"id": token.persona, "name": token.persona},
+        "persona": {"name": token.persona},
         "trustedIPAddresses": token.trusted_ips,
     }
 
@@ -277,6 +376,40 @@ def _page_info(coll: Collection, start: int, end: int) -> dict[str, Any]:
     }
 
 
+def _sort_key(sort: list[dict[str, Any]] | None) -> tuple[str, str] | None:
+    """``(path, order)`` of the one sort field, or ``None``; "define up to one sort field"."""
+    if not sort:
+        return None
+    if len(sort) > 1:
+        raise GraphQLError("sort: define up to one sort field")
+    spec = sort[0]
+    if spec.get("sensor") is not None or spec.get("path") not in _SORT_PATHS:
+        raise GraphQLError(f"sort: unsupported sort field {spec.get('path') or spec.get('sensor')!r}")
+    return str(spec["path"]), str(spec.get("order") or "asc")
+
+
+def _id_order(eid: str) -> tuple[int, int | str]:
+    return (0, int(eid)) if eid.isdigit() else (1, eid)
+
+
+_SORT_PATHS: dict[str, Any] = {
+    "id": lambda ep: _id_order(ep.eid),
+    "name": lambda ep: ep.name.lower(),
+}
+
+
+def _ordered(items: list[str], sort: tuple[str, str] | None, fleet: Any, salt: int) -> tuple[str, ...]:
+    """The collection's order. Without ``sort`` it is undefined, and here it really differs between
+    collections (a shuffle seeded per collection), so a client relying on it sees the difference."""
+    if sort is None:
+        random.Random(salt).shuffle(items)
+        return tuple(items)
+    path, order = sort
+    getter = _SORT_PATHS[path]
+    items.sort(key=lambda eid: getter(fleet.endpoints.get(eid) or fleet.aged_out[eid]), reverse=order == "desc")
+    return tuple(items)
+
+
 class GatewayRoot:
     """Root value for queries and mutations; graphql-core's default resolver calls these methods."""
 
@@ -295,8 +428,11 @@ class GatewayRoot:
             first = DEFAULT_PAGE_SIZE
         filter_spec = args.get("filter")
         live = bool((args.get("source") or {}).get("ts"))
+        sort = _sort_key(args.get("sort"))
         scope = sim.personas.get(ctx.token.persona)
-        key = _binding_key(filter=filter_spec, live=live, scope=sorted(scope) if scope is not None else None)
+        key = _binding_key(
+            filter=filter_spec, live=live, sort=sort, scope=sorted(scope) if scope is not None else None
+        )
         after = _locate(ctx, "endpoints", key, args.get("after"))
         before = _locate(ctx, "endpoints", key, args.get("before"))
         coll = (after or before or (None, 0))[0]
@@ -306,14 +442,14 @@ class GatewayRoot:
             except FilterError as exc:
                 raise GraphQLError(str(exc)) from exc
             fleet = sim.fleet
-            items = tuple(
+            items = [
                 eid
                 for eid, ep in fleet.endpoints.items()
                 if (scope is None or not scope.isdisjoint(ep.groups))
                 and (not live or ep.online_phase_s is not None)
                 and predicate(ep)
-            )
-            coll = sim.cursors.open("endpoints", key, items, ctx.now)
+            ]
+            coll = sim.cursors.open("endpoints", key, _ordered(items, sort, fleet, sim.cursors.opened), ctx.now)
         win = window(len(coll.items), after[1] if after else None, before[1] if before else None, first, last)
         indices = list(range(win.start, win.end))
         info_page = _page_info(coll, win.start, win.end)
@@ -331,6 +467,9 @@ class GatewayRoot:
             total += 1
         elif fault == "duplicate_eid" and indices and indices[0] > 0:
             indices[0] = indices[0] - 1
+        # A field fault hits one endpoint of a page that continues a walk (the middle of a listing).
+        hit = after is not None or sim.modes.field_fault_first_pages
+        field_fault = sim.modes.take_field_fault() if hit and indices else None
         edges = []
         for i in indices:
             eid = coll.items[i]
@@ -339,7 +478,8 @@ class GatewayRoot:
             ep = sim.fleet.endpoints.get(eid) or sim.fleet.aged_out.get(eid)
             if ep is None:
                 continue
-            edges.append({"cursor": encode_cursor(coll, i), "node": EndpointView(ep, ctx)})
+            edges.append({"cursor": encode_cursor(coll, i), "node": EndpointView(ep, ctx, field_fault)})
+            field_fault = None  # one endpoint per page
         return {
             "edges": edges,
             "pageInfo": info_page,
@@ -347,10 +487,11 @@ class GatewayRoot:
             "collectionInfo": {
                 "active": False,
                 "success": True,
+                "contributedTotal": total,
+                "expectedTotal": total,
+                "respondedTotal": total,
                 "respondedPercentage": 100.0,
-                "expectedCount": total,
-                "startTime": format_time(coll.created),
-                "endTime": format_time(coll.created),
+                "startCursor": encode_cursor(coll, 0) if coll.items else None,
             },
         }
 
@@ -413,9 +554,15 @@ class GatewayRoot:
         return {"before": format_time(ctx.now), "changes": changes}
 
     def endpointLastSeen(self, info: GraphQLResolveInfo, eids: list[str]) -> dict[str, str]:
+        """Deprecated; "despite accepting a list, only one EID can be specified": more than one is
+        rejected (``last_seen_multi="error"``) or silently cut to the first (``"first"``)."""
         ctx: RequestContext = info.context
         ctx.resolved = True
         fleet = ctx.sim.fleet
+        if len(eids) > 1:
+            if ctx.sim.modes.last_seen_multi == "error":
+                raise GraphQLError("endpointLastSeen: only one EID can be specified")
+            eids = eids[:1]
         result: dict[str, str] = {}
         for eid in eids:
             ep = fleet.endpoints.get(str(eid))
@@ -473,11 +620,19 @@ class GatewayRoot:
         ctx.resolved = True
         token_id = str(input["id"])
         if not ctx.sim.tokens.revoke(token_id):
-            return {"id": None, "error": _system_error(f"token not found: {token_id}")}
-        return {"id": token_id, "error": None}
+            return {"error": _system_error(f"token not found: {token_id}")}
+        return {"error": None}
 
 
 _ROOT = GatewayRoot()
+
+
+def _resolve_field(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    """graphql-core's default resolver, minus its ``source`` parameter name, which collides with the
+    ``endpoints(source:)`` argument when the arguments are passed on as keywords."""
+    name = info.field_name
+    value = root.get(name) if isinstance(root, dict) else getattr(root, name, None)
+    return value(info, **args) if callable(value) else value
 
 
 def _never_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
@@ -534,6 +689,7 @@ def run_graphql(sim: TaniumSimulator, token: ApiToken, payload: Any, now: dateti
         context_value=ctx,
         variable_values=variables,
         operation_name=operation_name,
+        field_resolver=_resolve_field,
         is_awaitable=_never_awaitable,
     )
     assert isinstance(result, ExecutionResult)  # every resolver is synchronous

@@ -1,10 +1,65 @@
 """The Gateway schema (SDL) the simulator serves: the part of Tanium's schema rmmbridge and public clients
-use.
+use, written for rmmbridge from the facts below (the real schema is not copied here).
 
-Executed by graphql-core, so unknown fields, wrong variable types and bad enum values fail as GraphQL
-validation errors (HTTP 200, ``errors``, no ``data``) exactly as on the real Gateway, without hand-written
-checks. Fields owned by optional modules (``discover``) and sensor readings are present so the best-effort
-documents of reference §4.7 work.
+Executed by graphql-core, so unknown fields, wrong variable types, bad enum values and an explicit ``null``
+for a non-null input fail as GraphQL validation errors (HTTP 200, ``errors``, no ``data``) exactly as on the
+real Gateway, without hand-written checks. Non-null output fields matter as much: a resolver error on a
+non-null field nulls its parent up to the nearest nullable field (GraphQL null propagation), which for
+``Endpoint`` fields is the whole ``endpoints`` connection of that page.
+
+Schema facts relied on (sources: ``real-2026`` = the 2026 Gateway SDL with Tanium's field descriptions;
+``real-2023`` = the 2023-04 and 2023-08 introspection dumps of live servers; see
+``reference/captures/tanium-gateway-schema/SOURCES.md``). Every type below that the provider's documents
+reach has exactly the real type's nullability and argument defaults for the fields it declares; fields
+rmmbridge never selects may be left out (a document using them then fails validation, the safe direction).
+
+Query
+- ``endpoints(first: Int = 20, ..., sort: [EndpointFieldSort!], source: EndpointSource)``: ``first``/``last``
+  at most 5,000 (description). Without ``sort`` "the endpoints order is undefined and should not be relied
+  on"; "define up to one sort field". Cursors are usable 5 minutes after the most recent request of the
+  walk, "with a maximum lifetime of 1 hour" (real-2026 description of ``endpoints``).
+- ``endpointLastSeen(eids: [ID!]!): Map`` — deprecated July 2023 in favour of ``endpoints { eidLastSeen }``;
+  description: "despite accepting a list, only one EID can be specified" (real-2026; present in
+  real-2023-04, gone from real-2023-08 which omits deprecated fields).
+- ``computerGroup(ref: NamedRefInput!)``, ``computerGroups(filter: ComputerGroupsFilter)``,
+  ``endpointIdChanges(after: Time!, namespace: String): EndpointIdChangesPayload!``,
+  ``myAPITokens: APITokenQueryPayload!``, ``now: Time!`` (real-2026).
+
+Inputs
+- ``EndpointFieldFilter``: ``any: Boolean! = false``, ``negated: Boolean! = false``, ``op: FieldFilterOp! =
+  EQ``, ``maxAge: Int``, ``path``/``value: String``, ``filters``, ``memberOf:
+  EndpointFieldFilterComputerGroup {id, name}``, ``sensor: EndpointFieldFilterSensor {name, column,
+  params}``. Sending ``null`` for ``any``/``negated``/``op`` is a validation error.
+- ``EndpointFieldSort {order: SortOrder! = asc, path, sensor}``; ``SortOrder`` is lower case ``asc``/``desc``.
+- ``EndpointSensorRef {name: String!, columns: [String!], filter: SensorValueFilter, maxAge: Int, params}``
+  (there is no ``column``).
+- ``EndpointSource {tds: EndpointSourceTDS, ts: EndpointSourceTS}``: ``tds`` is an input object
+  (``allNamespaces``/``excludeErrors``/``excludeNoResults: Boolean! = false``, ``namespaces``, ``scope``), not a
+  boolean; ``ts.maxWaitTime: Int! = 30``, ``ts.scope: EndpointScope! = TANIUM_CLIENTS``.
+
+Endpoint (real-2026; nullability agrees with real-2023)
+- non-null: ``id name namespace computerID systemUUID serialNumber manufacturer model chassisType
+  domainName ipAddress lastLoggedInUser``, ``primaryUser: EndpointUser!``, ``os: EndpointOS!``, ``memory:
+  Memory!``, ``processor: Processor!``, ``installedApplications: [..!]!``, ``sensorReadings(...):
+  EndpointSensorReadings!`` and every leaf of those objects (``EndpointOS.windows`` excepted).
+- nullable: ``isVirtual eidFirstSeen eidLastSeen``, ``ipAddresses`` and ``macAddresses`` (``[String!]``),
+  ``disks: [EndpointDisk!]`` with ``total``/``free``/``usedPercentage`` nullable (``name`` non-null),
+  ``discover`` and ``discover.natIpAddress``.
+- optional content, per field descriptions: ``primaryUser.*`` "requires the Core AD Query Content
+  solution"; ``serialNumber systemUUID manufacturer model lastLoggedInUser memory.* processor.* disks.*
+  installedApplications`` require "the Core Content solution"; ``discover.*`` the Discover solution.
+  ``id name computerID chassisType domainName isVirtual eidFirstSeen eidLastSeen ipAddress ipAddresses
+  macAddresses os.*`` name no content (the simulator's modes ``core_content_installed`` and
+  ``ad_query_installed`` make the former fail as field errors).
+
+Other types
+- ``ComputerGroup``: ``type: ComputerGroupType!`` (non-null), plus ``contentSet: NamedRef``,
+  ``contentSetV2: TaniumPlatformContentSet``, ``modifiedTime: Time``.
+- ``APIToken.lastUsed: Time!`` (non-null: a never-used token still has a value); no field tells the
+  caller's own token apart; ``Persona`` has only ``name``. ``APITokenGrantInput.trustedIPAddresses`` is
+  non-null; ``APITokenRevokePayload`` has only ``error``; ``SystemError`` fields are nullable.
+- ``EndpointCollectionInfo``: ``active success: Boolean!``, ``contributedTotal: Int!``, ``respondedPercentage:
+  Float``, ``expectedTotal respondedTotal: Int``, ``startCursor: Cursor`` (``question`` left out).
 """
 
 from __future__ import annotations
@@ -22,151 +77,218 @@ scalar Time
 scalar Map
 
 type Query {
-  "The server clock."
   now: Time!
-  endpoints(first: Int, after: Cursor, last: Int, before: Cursor, filter: EndpointFieldFilter,
-            source: EndpointSource, refresh: Cursor): EndpointConnection
-  computerGroups(first: Int, after: Cursor, last: Int, before: Cursor,
-                 filter: ComputerGroupFilter): ComputerGroupConnection
-  computerGroup(ref: ComputerGroupRef!): ComputerGroup
-  endpointIdChanges(after: Time!, namespace: String): EndpointIdChanges
-  endpointLastSeen(eids: [ID!]!): Map
-  myAPITokens: APITokensPayload
+  endpoints(after: Cursor, before: Cursor, filter: EndpointFieldFilter, first: Int = 20, last: Int,
+            refresh: Cursor, sort: [EndpointFieldSort!], source: EndpointSource): EndpointConnection
+  computerGroups(after: Cursor, before: Cursor, filter: ComputerGroupsFilter, first: Int,
+                 last: Int): ComputerGroupConnection
+  computerGroup(ref: NamedRefInput!): ComputerGroup
+  endpointIdChanges(after: Time!, namespace: String): EndpointIdChangesPayload!
+  "Deprecated: only one EID can be specified."
+  endpointLastSeen(eids: [ID!]!): Map @deprecated(reason: "Use endpoints { eidLastSeen }.")
+  myAPITokens: APITokenQueryPayload!
 }
 
 type Mutation {
-  apiTokenGrant(input: APITokenGrantInput!): APITokenGrantPayload
-  apiTokenRotate(input: APITokenRotateInput!): APITokenRotatePayload
-  apiTokenRevoke(input: APITokenRevokeInput!): APITokenRevokePayload
+  apiTokenGrant(input: APITokenGrantInput!): APITokenGrantPayload!
+  apiTokenRotate(input: APITokenRotateInput!): APITokenRotatePayload!
+  apiTokenRevoke(input: APITokenRevokeInput!): APITokenRevokePayload!
 }
 
 type PageInfo {
+  endCursor: Cursor
   hasNextPage: Boolean!
   hasPreviousPage: Boolean!
   startCursor: Cursor
-  endCursor: Cursor
 }
 
-enum FieldFilterOp { EQ CONTAINS STARTS_WITH ENDS_WITH MATCHES GT GTE LT LTE READ_AFTER UPDATED_AFTER }
+enum FieldFilterOp { CONTAINS ENDS_WITH EQ GT GTE LT LTE MATCHES READ_AFTER STARTS_WITH UPDATED_AFTER }
 
-input ComputerGroupRef { id: ID  name: String }
+enum SensorValueFilterOp { CONTAINS ENDS_WITH EQ GT GTE LT LTE MATCHES STARTS_WITH }
 
-input SensorParamInput { name: String!  value: String! }
+enum SortOrder { asc desc }
 
-input EndpointSensorRef { name: String!  column: String  params: [SensorParamInput!] }
+enum EndpointScope { ALL_TS_SOURCED_ENTITIES TANIUM_CLIENTS }
+
+input NamedRefInput { id: ID  name: String }
+
+input EndpointFieldFilterComputerGroup { id: ID  name: String }
+
+input EndpointFieldFilterSensorParam { name: String!  value: String! }
+
+input EndpointFieldFilterSensor { column: String  name: String  params: [EndpointFieldFilterSensorParam!] }
 
 input EndpointFieldFilter {
-  path: String
-  value: String
-  op: FieldFilterOp = EQ
-  negated: Boolean = false
-  any: Boolean = false
+  any: Boolean! = false
   filters: [EndpointFieldFilter!]
-  memberOf: ComputerGroupRef
-  sensor: EndpointSensorRef
-}
-
-input EndpointTSSource {
   maxAge: Int
-  maxWaitTime: Int
-  stableWaitTime: Int
-  minPercentage: Float
-  expectedCount: Int
+  memberOf: EndpointFieldFilterComputerGroup
+  negated: Boolean! = false
+  op: FieldFilterOp! = EQ
+  path: String
+  sensor: EndpointFieldFilterSensor
+  value: String
 }
 
-input EndpointSource { tds: Boolean  ts: EndpointTSSource }
+input EndpointFieldSortSensor { column: String  name: String!  params: [EndpointFieldFilterSensorParam!] }
+
+input EndpointFieldSort { order: SortOrder! = asc  path: String  sensor: EndpointFieldSortSensor }
+
+input FieldFilter {
+  any: Boolean! = false
+  filters: [FieldFilter!]
+  negated: Boolean! = false
+  op: FieldFilterOp! = EQ
+  path: String
+  restrictOwner: Boolean! = true
+  value: String
+}
+
+input EndpointSensorRefParam { name: String!  value: String! }
+
+input SensorValueFilter {
+  any: Boolean! = false
+  column: String
+  filters: [SensorValueFilter!]
+  negated: Boolean! = false
+  op: SensorValueFilterOp! = EQ
+  restrictOwner: Boolean! = true
+  value: String
+}
+
+input EndpointSensorRef {
+  columns: [String!]
+  filter: SensorValueFilter
+  maxAge: Int
+  name: String!
+  params: [EndpointSensorRefParam!]
+}
+
+input EndpointSourceTDS {
+  allNamespaces: Boolean! = false
+  excludeErrors: Boolean! = false
+  excludeNoResults: Boolean! = false
+  namespaces: [String!]
+  scope: EndpointScope
+}
+
+input EndpointSourceTS {
+  excludeErrors: Boolean! = false
+  excludeNoResults: Boolean! = false
+  expectedCount: Int
+  maxAge: Int
+  maxWaitTime: Int! = 30
+  minPercentage: Float
+  scope: EndpointScope! = TANIUM_CLIENTS
+  stableWaitTime: Int
+}
+
+input EndpointSource { tds: EndpointSourceTDS  ts: EndpointSourceTS }
 
 type EndpointConnection {
+  collectionInfo: EndpointCollectionInfo!
   edges: [EndpointEdge!]!
   pageInfo: PageInfo!
   totalRecords: Int!
-  collectionInfo: EndpointCollectionInfo!
 }
 
 type EndpointEdge { cursor: Cursor!  node: Endpoint! }
 
 type EndpointCollectionInfo {
   active: Boolean!
+  contributedTotal: Int!
+  expectedTotal: Int
+  respondedPercentage: Float
+  respondedTotal: Int
+  startCursor: Cursor
   success: Boolean!
-  respondedPercentage: Float!
-  expectedCount: Int!
-  startTime: Time
-  endTime: Time
 }
 
-enum OSPlatform { Windows Mac Linux Solaris AIX Unknown }
+enum EndpointPlatform { AIX Linux Mac Solaris Unknown Windows }
 
-type WindowsOS { releaseId: String! }
+type EndpointWindowsOS { majorVersion: String!  releaseId: String!  type: String! }
 
-type OperatingSystem {
-  name: String!
-  platform: OSPlatform!
+type EndpointOS {
   generation: String!
-  windows: WindowsOS
+  language: String!
+  name: String!
+  platform: EndpointPlatform!
+  windows: EndpointWindowsOS
 }
 
-type EndpointUser { name: String!  email: String! }
+type EndpointUser { email: String!  name: String! }
 
-type EndpointMemory { total: String! }
+type Memory { ram: String!  total: String! }
 
-type EndpointProcessor { cpu: String!  logicalProcessors: Int!  speed: String! }
+type Processor { cpu: String!  logicalProcessors: Int!  speed: String! }
 
-type EndpointDisk { name: String!  total: String!  free: String!  usedPercentage: String! }
+type EndpointDisk { free: String  name: String!  total: String  usedPercentage: String  usedSpace: String }
 
 type EndpointInstalledApplication { name: String!  version: String! }
 
-type EndpointDiscover { natIpAddress: String! }
+type EndpointDiscover { natIpAddress: String }
 
-type SensorReadingSensor { name: String! }
+type EndpointSensorReadingRefParam { name: String!  value: String! }
 
-type SensorReadingColumn { name: String!  values: [String!]!  sensor: SensorReadingSensor! }
+type EndpointSensorReadingRef { name: String!  params: [EndpointSensorReadingRefParam!] }
 
-type EndpointSensorReadings { columns: [SensorReadingColumn!]! }
+type EndpointSensorReadingColumn { name: String!  sensor: EndpointSensorReadingRef!  values: [String!]! }
+
+type EndpointSensorReadings { columns: [EndpointSensorReadingColumn!]! }
 
 type Endpoint {
-  id: ID!
-  name: String!
-  namespace: String!
-  computerID: String!
-  systemUUID: String!
-  serialNumber: String!
-  manufacturer: String!
-  model: String!
   chassisType: String!
+  computerID: String!
+  "Requires the Discover solution."
+  discover: EndpointDiscover
+  disks: [EndpointDisk!]
   domainName: String!
-  isVirtual: Boolean
   eidFirstSeen: Time
   eidLastSeen: Time
+  id: ID!
+  installedApplications(filter: FieldFilter): [EndpointInstalledApplication!]!
   ipAddress: String!
-  ipAddresses: [String!]!
-  macAddresses: [String!]!
+  ipAddresses: [String!]
+  isVirtual: Boolean
   lastLoggedInUser: String!
-  primaryUser: EndpointUser
-  os: OperatingSystem!
-  memory: EndpointMemory!
-  processor: EndpointProcessor!
-  disks: [EndpointDisk!]!
-  installedApplications: [EndpointInstalledApplication!]!
-  "Requires the Discover module."
-  discover: EndpointDiscover
-  sensorReadings(sensors: [EndpointSensorRef!]!): EndpointSensorReadings
+  macAddresses: [String!]
+  manufacturer: String!
+  memory: Memory!
+  model: String!
+  name: String!
+  namespace: String!
+  os: EndpointOS!
+  primaryUser: EndpointUser!
+  processor: Processor!
+  sensorReadings(includeHiddenColumns: Boolean! = false, sensors: [EndpointSensorRef!]!): EndpointSensorReadings!
+  serialNumber: String!
+  systemUUID: String!
 }
 
 enum ComputerGroupType { MANUAL STANDARD }
 
-type ContentSet { id: ID!  name: String! }
+type NamedRef { id: ID  name: String }
+
+type TaniumPlatformContentSet { description: String  id: ID!  name: String! }
 
 type ComputerGroup {
-  id: ID!
-  name: String!
-  type: ComputerGroupType
+  contentSet: NamedRef
+  contentSetV2: TaniumPlatformContentSet
   expression: String!
   filterEnabled: Boolean!
+  id: ID!
   managementRightsEnabled: Boolean!
-  contentSet: ContentSet
+  modifiedTime: Time
+  name: String!
+  type: ComputerGroupType!
 }
 
-input ComputerGroupFilter { filterEnabled: Boolean  managementRightsEnabled: Boolean  type: ComputerGroupType
+input ComputerGroupsFilter {
+  filterEnabled: Boolean
+  managementRightsEnabled: Boolean
+  name: String
+  nameOp: FieldFilterOp = EQ
+  type: ComputerGroupType
 }
 
 type ComputerGroupEdge { cursor: Cursor!  node: ComputerGroup! }
@@ -177,42 +299,42 @@ type ComputerGroupConnection {
   totalRecords: Int!
 }
 
-type EndpointIdChange { oldId: ID!  newId: ID! }
+type EndpointIdChange { newId: ID!  oldId: ID! }
 
-type EndpointIdChanges { before: Time!  changes: [EndpointIdChange!]! }
+type EndpointIdChangesPayload { before: Time!  changes: [EndpointIdChange!]! }
 
-type SystemError { message: String!  retryable: Boolean!  timedOut: Boolean! }
+type SystemError { message: String  retryable: Boolean  timedOut: Boolean }
 
-type Persona { id: ID!  name: String! }
+type Persona { name: String! }
 
 type APIToken {
-  id: ID!
-  "Returned only by apiTokenGrant and apiTokenRotate."
-  tokenString: String
   created: Time!
   expiration: Time!
-  lastUsed: Time
+  id: ID!
+  lastUsed: Time!
   notes: String!
   persona: Persona
+  "Returned only by apiTokenGrant and apiTokenRotate."
+  tokenString: String
   trustedIPAddresses: [String!]!
 }
 
-type APITokensPayload { tokens: [APIToken!]  error: SystemError }
+type APITokenQueryPayload { error: SystemError  tokens: [APIToken!] }
 
 input APITokenGrantInput {
-  trustedIPAddresses: [String!]
   expiresInDays: Int
   notes: String
   personaName: String
+  trustedIPAddresses: [String!]!
 }
 
 input APITokenRotateInput { tokenString: String! }
 
 input APITokenRevokeInput { id: ID! }
 
-type APITokenGrantPayload { token: APIToken  error: SystemError }
-type APITokenRotatePayload { token: APIToken  error: SystemError }
-type APITokenRevokePayload { id: ID  error: SystemError }
+type APITokenGrantPayload { error: SystemError  token: APIToken }
+type APITokenRotatePayload { error: SystemError  token: APIToken }
+type APITokenRevokePayload { error: SystemError }
 """
 
 

@@ -45,6 +45,20 @@ class SimModes:
     walk_fault: WalkFault | None = None
     walk_fault_times: int | None = None
     asset_omit_keys: tuple[str, ...] = ()  # an Asset view without these attributes: rows leave the keys out
+    # The Asset listing's envelope: "top" = {"data", "meta"} (what deployed servers and clients use),
+    # "response" = {"response": {"data", "meta"}} (the published OpenAPI).
+    asset_envelope: Literal["top", "response"] = "top"
+    # Optional content solutions (schema.py lists the fields that need them): without one, those fields
+    # fail as field errors, and on a non-null field that nulls the whole endpoints page.
+    core_content_installed: bool = True
+    ad_query_installed: bool = True
+    # A field error on this dotted Endpoint field path (e.g. "memory.total", "os.name") for one endpoint
+    # of each page that continues a walk; ``field_fault_times`` limits how many pages (None: all).
+    field_fault: str | None = None
+    field_fault_times: int | None = None
+    field_fault_first_pages: bool = False  # also first pages (after: null), e.g. a one-endpoint lookup
+    # endpointLastSeen with more than one EID: "error" rejects it, "first" answers only the first EID.
+    last_seen_multi: Literal["error", "first"] = "first"
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -57,8 +71,30 @@ class SimModes:
             raise ValueError("page_size_overflow must be clamp or error")
         if changes.get("walk_fault") not in (None, *WALK_FAULTS):
             raise ValueError(f"walk_fault must be one of {', '.join(WALK_FAULTS)} or null")
+        if changes.get("asset_envelope", "top") not in ("top", "response"):
+            raise ValueError("asset_envelope must be top or response")
+        if changes.get("last_seen_multi", "first") not in ("error", "first"):
+            raise ValueError("last_seen_multi must be error or first")
         for key, value in changes.items():
             setattr(self, key, value)
+
+    def installed_content(self) -> frozenset[str]:
+        """The optional content solutions installed (names as Tanium's field descriptions give them)."""
+        installed = set()
+        if self.core_content_installed:
+            installed.add("Core Content")
+        if self.ad_query_installed:
+            installed.add("Core AD Query Content")
+        return frozenset(installed)
+
+    def take_field_fault(self) -> str | None:
+        if self.field_fault is None:
+            return None
+        if self.field_fault_times is not None:
+            if self.field_fault_times <= 0:
+                return None
+            self.field_fault_times -= 1
+        return self.field_fault
 
     def take_walk_fault(self) -> WalkFault | None:
         if self.walk_fault is None:
@@ -148,6 +184,7 @@ class TaniumSimulator:
             "personas": {k: (sorted(v) if v is not None else None) for k, v in self.personas.items()},
             "open_collections": len(self.cursors),
             "cursor_ttl_s": self.cursors.ttl.total_seconds(),
+            "cursor_max_lifetime_s": self.cursors.max_lifetime.total_seconds(),
             "max_page_size": self.max_page_size,
             "modes": asdict(self.modes),
             "faults": [asdict(f) for f in self.faults.faults],
