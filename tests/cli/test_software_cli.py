@@ -27,7 +27,7 @@ def test_assets_software_lists_every_installed_version(cli, tactical_simulator) 
     integ = json.loads(added.stdout)
     assert cli("integrations", "test", integ["id"], "--json", *t).returncode == 0
     assert cli("sync", "run", "tacticalrmm", "scopes", "--wait", "--json", *t).returncode == 0
-    for m in json.loads(cli("mappings", "list", "tacticalrmm", "--json", *t).stdout):
+    for m in json.loads(cli("mappings", "list", "tacticalrmm", "--json", *t).stdout)["items"]:
         assert cli("mappings", "create-client", "tacticalrmm", m["external_org_id"], "--json", *t).returncode == 0
     assert json.loads(cli("sync", "run", "tacticalrmm", "devices", "--wait", "--json", *t).stdout)["status"] == (
         "succeeded"
@@ -39,7 +39,7 @@ def test_assets_software_lists_every_installed_version(cli, tactical_simulator) 
         return any(c > 1 for c in Counter(name for name, _ in distinct(fleet, agent)).values())
 
     agent = next(a for a in fleet.agents.values() if a.software_id is not None and has_side_by_side(a))
-    assets = json.loads(cli("assets", "list", "--json", "--limit", "500", *t).stdout)
+    assets = json.loads(cli("assets", "list", "--json", "--limit", "500", *t).stdout)["items"]
     asset = next(a for a in assets if a["rmm_device_id"] == agent.agent_id)
     listed = json.loads(cli("assets", "software", asset["id"], "--json", *t).stdout)
     assert {(" ".join(i["name"].split()).lower(), i["version"]) for i in listed} == distinct(fleet, agent)

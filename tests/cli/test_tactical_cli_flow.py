@@ -61,12 +61,12 @@ def test_add_test_sync_map_sync_list(cli, tactical_simulator):
     assert liveness.returncode == 0, liveness.stderr
     pass_run = json.loads(liveness.stdout)
     assert pass_run["status"] == "succeeded" and pass_run["counters"]["requests"] == 2  # one per mapped client
-    reboot = json.loads(cli("assets", "list", "--needs-reboot", "--json", "--limit", "500", *t).stdout)
+    reboot = json.loads(cli("assets", "list", "--needs-reboot", "--json", "--limit", "500", *t).stdout)["items"]
     assert {a["rmm_device_id"] for a in reboot} == {
         a.agent_id for a in fleet.agents.values() if a.needs_reboot and fleet.client_id_of(a) in mapped_clients
     }
     assert all(a["health"]["needs_reboot"] is True for a in reboot)
-    assert json.loads(cli("assets", "list", "--stale", "--json", *t).stdout) == []
+    assert json.loads(cli("assets", "list", "--stale", "--json", *t).stdout)["items"] == []
     assert cli("assets", "list", "--stale", "--agent-status", "online", *t).returncode == 1
     summary = json.loads(cli("assets", "summary", "--json", *t).stdout)
     assert summary["counts"]["total"] == expected and summary["counts"]["stale"] == 0
