@@ -6,9 +6,11 @@ Cursor pagination (the only list that uses it): events are append-only and follo
 The feed is ordered by the writing transaction (``tx_id``), then id, and never skips an event
 that commits late: ordered by time, a transaction that stamped its events early but committed
 after a follower had read past them would be missed for good. On PostgreSQL the feed shows only
-transactions older than every transaction still in progress (``pg_snapshot_xmin``), so nothing
-can later appear behind the cursor; on SQLite writers take turns and ``tx_id`` follows commit
-order. The price is that a long transaction holds back the feed until it ends.
+transactions older than every transaction of this database still in progress
+(``events.outbox.feed_horizon``), so nothing can later appear behind the cursor; transactions in
+other databases on the server do not hold it back. On SQLite writers take turns and ``tx_id``
+follows commit order. The price is that a long transaction *here* holds back the feed until it
+ends.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import BigInteger, Text, and_, cast, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from rmmbridge.errors import ValidationFailed
+from rmmbridge.events.outbox import feed_horizon
 from rmmbridge.storage.models import EventOutbox
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
@@ -76,8 +79,7 @@ async def list_events(
         tx_id, eid = decode_cursor(cursor)
         query = query.where(or_(EventOutbox.tx_id > tx_id, and_(EventOutbox.tx_id == tx_id, EventOutbox.id > eid)))
     if db.get_bind().dialect.name == "postgresql":
-        horizon = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
-        query = query.where(EventOutbox.tx_id < horizon)
+        query = query.where(EventOutbox.tx_id < feed_horizon())
     rows = list(await db.scalars(query.order_by(EventOutbox.tx_id, EventOutbox.id).limit(limit + 1)))
     items = [EventOut.model_validate(r) for r in rows[:limit]]
     has_more = len(rows) > limit
