@@ -64,7 +64,9 @@ async def update_asset(db: DB, ctx: Writer, asset_id: uuid.UUID, body: AssetUpda
     return await views.asset_out(db, ctx, asset)
 
 
-@router.post("/{asset_id}/refresh", response_model=SyncStarted, status_code=202, responses=error_responses(404, 422))
+@router.post(
+    "/{asset_id}/refresh", response_model=SyncStarted, status_code=202, responses=error_responses(404, 409, 422)
+)
 async def refresh_asset(state: State, db: DB, ctx: Writer, asset_id: uuid.UUID) -> SyncStarted:
     """Fetch this device from its RMM now (single-device refresh)."""
     asset = await service.get_asset(db, ctx, asset_id)

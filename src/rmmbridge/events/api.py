@@ -15,7 +15,6 @@ ends.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -52,15 +51,23 @@ class EventPage(BaseModel):
     has_more: bool
 
 
+# The cursor is "<tx_id>-<event id as 32 hex digits>": opaque to followers, but its format is in
+# the OpenAPI document, so every string the document allows is a cursor the feed can resume
+# from (it may point between events; the feed continues after that position).
+CURSOR_PATTERN = r"^[0-9]{1,18}-[0-9a-f]{32}$"
+
+
 def encode_cursor(tx_id: int, event_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{tx_id}|{event_id}".encode()).decode()
+    return f"{tx_id}-{event_id.hex}"
 
 
 def decode_cursor(cursor: str) -> tuple[int, uuid.UUID]:
     try:
-        tx, _, eid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return int(tx), uuid.UUID(eid)
-    except (ValueError, UnicodeDecodeError):
+        tx, _, eid = cursor.partition("-")
+        if not tx.isascii() or not tx.isdigit() or len(tx) > 18:
+            raise ValueError(cursor)
+        return int(tx), uuid.UUID(hex=eid)
+    except ValueError:
         raise ValidationFailed("invalid cursor", errors=[{"field": "cursor"}]) from None
 
 
@@ -68,7 +75,9 @@ def decode_cursor(cursor: str) -> tuple[int, uuid.UUID]:
 async def list_events(
     db: DB,
     ctx: Reader,
-    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=60, pattern=CURSOR_PATTERN, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     event_type: Annotated[str | None, Query(max_length=60, description="exact type, e.g. rmm.device.created")] = None,
 ) -> EventPage:

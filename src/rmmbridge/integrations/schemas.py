@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class CheckOut(BaseModel):
@@ -110,8 +110,8 @@ class MappingOut(BaseModel):
 
 class MappingUpdate(BaseModel):
     client_id: uuid.UUID | None = Field(default=None, description="PSA client; null unmaps")
-    auto_sync_assets: bool | None = None
-    unmap: bool = Field(default=False, description="set true to clear the client")
+    auto_sync_assets: StrictBool | None = None
+    unmap: StrictBool = Field(default=False, description="set true to clear the client")
 
 
 class WebhookInfo(BaseModel):
