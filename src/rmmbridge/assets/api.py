@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from rmmbridge.errors import ValidationFailed
+from rmmbridge.kit.text import NO_NUL
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
 from rmmbridge.storage.models import ExternalEntityMapping
@@ -34,12 +35,14 @@ async def list_assets(
     ctx: Reader,
     paging: Paging,
     client_id: uuid.UUID | None = None,
-    provider: Annotated[str | None, Query(max_length=40)] = None,
+    provider: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
     integration_id: uuid.UUID | None = None,
     asset_type: Literal["workstation", "server"] | None = None,
     agent_status: Literal["online", "offline", "overdue", "unknown"] | None = None,
     status: Literal["active", "inactive", "retired"] | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="name, serial, IP or user contains")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="name, serial, IP or user contains")
+    ] = None,
     sort: Literal["name", "type", "status", "last_seen", "client", "updated"] = "name",
     order: Literal["asc", "desc"] = "asc",
 ) -> Page[AssetSummary]:

@@ -25,6 +25,7 @@ from sqlalchemy import and_, or_, select
 
 from rmmbridge.errors import ValidationFailed
 from rmmbridge.events.outbox import feed_horizon
+from rmmbridge.kit.text import NO_NUL
 from rmmbridge.storage.models import EventOutbox
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
@@ -79,7 +80,9 @@ async def list_events(
         str | None, Query(max_length=60, pattern=CURSOR_PATTERN, description="next_cursor of the previous page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    event_type: Annotated[str | None, Query(max_length=60, description="exact type, e.g. rmm.device.created")] = None,
+    event_type: Annotated[
+        str | None, Query(max_length=60, pattern=NO_NUL, description="exact type, e.g. rmm.device.created")
+    ] = None,
 ) -> EventPage:
     query = select(EventOutbox).where(EventOutbox.tenant_id == ctx.tenant_id)
     if event_type:

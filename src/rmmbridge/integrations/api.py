@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from rmmbridge.errors import WrongState
+from rmmbridge.kit.text import NO_NUL
 from rmmbridge.providers.base import Capability
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
@@ -136,7 +137,7 @@ async def list_mappings(
     ctx: Reader,
     integration_id: uuid.UUID,
     paging: Paging,
-    q: Annotated[str | None, Query(max_length=200, description="organization name contains")] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL, description="organization name contains")] = None,
 ) -> Page[MappingOut]:
     """Organizations of the RMM, unmapped first."""
     await service.get_integration(db, ctx, integration_id)

@@ -27,6 +27,7 @@ class SyncRunOut(BaseModel):
 
 
 class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     incremental: StrictBool = Field(default=False, description="devices: only devices seen since the last full sync")
 
 
