@@ -101,6 +101,7 @@ def _schemathesis(server_url: str, token: str, *extra: str) -> None:
     import os
     import subprocess
     import sys
+    import tempfile
     from pathlib import Path
 
     cli = Path(sys.executable).with_name("schemathesis")
@@ -118,6 +119,7 @@ def _schemathesis(server_url: str, token: str, *extra: str) -> None:
         text=True,
         timeout=600,
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
+        cwd=tempfile.gettempdir(),  # the CLI leaves a .schemathesis/ cache in its working directory
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
