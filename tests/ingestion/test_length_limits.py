@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from rmmbridge.storage.models import Asset, WorkstationAsset
+from rmmbridge.storage.models import Asset, RmmAlert, WorkstationAsset
 from tests.conftest import connect_tiny, map_all, run_sync
 from tests.support.tinyrmm import TinyDevice, make_fleet
 
@@ -34,3 +34,30 @@ async def test_overlong_remote_values(http, state, transport, tenant, db):
     assert long.name == "H" * 255 and long.serial_number == "S" * 255
     ext = await db.scalar(select(WorkstationAsset).where(WorkstationAsset.asset_id == long.id))
     assert ext is not None and len(ext.os_name) == 255 and ext.current_user == "u" * 255
+
+
+async def test_overlong_alert_ids_on_the_webhook_and_the_poll(http, state, tiny, db):
+    await run_sync(http, state, tiny, "scopes")
+    await map_all(http, tiny)
+    await run_sync(http, state, tiny, "devices")
+    r = await http.post(f"/api/v1/integrations/{tiny.integration_id}/webhook/rotate", headers=tiny.tenant.headers())
+    secret = r.json()["secret"]
+    long_id = "a" * 256
+    r = await http.post(
+        "/api/webhooks/tinyrmm", json={"id": long_id, "device": "dev-00001"}, headers={"X-Tiny-Secret": secret}
+    )
+    assert r.status_code == 422 and "external_alert_id is longer than 255" in r.json()["detail"]
+    r = await http.post(
+        "/api/webhooks/tinyrmm", json={"id": "ok-1", "device": "d" * 256}, headers={"X-Tiny-Secret": secret}
+    )
+    assert r.status_code == 422 and "external_device_id" in r.json()["detail"]
+
+    tiny.fleet.alerts = {
+        long_id: {"id": long_id, "device": "dev-00001", "severity": "error", "message": "CPU", "active": True},
+        "p2": {"id": "p2", "device": "dev-00002", "severity": "warning", "message": "RAM", "active": True},
+    }
+    run = await run_sync(http, state, tiny, "alerts")
+    assert run["status"] == "partial" and run["counters"]["invalid"] == 1 and run["counters"]["created"] == 1
+    assert "external_alert_id is longer than 255" in run["errors"][0]["error"]
+    ids = set(await db.scalars(select(RmmAlert.external_alert_id).where(RmmAlert.tenant_id == tiny.tenant.tenant_id)))
+    assert ids == {"p2"}

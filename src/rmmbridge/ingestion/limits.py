@@ -1,4 +1,4 @@
-"""Remote device values against the columns they land in (issue #14 item 2).
+"""Remote device and alert values against the columns they land in (issue #14 item 2).
 
 A value longer than its column fails the write on PostgreSQL (``value too long``) and is stored
 whole on SQLite, so every length the schema imposes is checked here, before the page's
@@ -19,8 +19,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Column
 
-from rmmbridge.providers.base import DeviceSnapshot, InvalidRecord
-from rmmbridge.storage.models import Asset, ExternalEntityMapping, WorkstationAsset
+from rmmbridge.providers.base import AlertEvent, DeviceSnapshot, InvalidRecord
+from rmmbridge.storage.models import Asset, ExternalEntityMapping, RmmAlert, WorkstationAsset
 from rmmbridge.storage.models.base import table_of
 
 _ASSETS = table_of(Asset).c
@@ -85,3 +85,23 @@ def fit_snapshots(snapshots: Iterable[DeviceSnapshot]) -> tuple[list[DeviceSnaps
         except InvalidRecord as exc:
             invalid.append(exc)
     return fitted, invalid
+
+
+_ALERTS = table_of(RmmAlert).c
+_ALERT_IDS = {
+    "external_alert_id": _limit(_ALERTS.external_alert_id),
+    "external_device_id": _limit(_ALERTS.external_device_id),
+}
+_ALERT_TYPE = _limit(_ALERTS.alert_type)
+
+
+def fit_alert(event: AlertEvent) -> AlertEvent:
+    """The same rule for alerts, webhook and poll alike: ids longer than their columns are an
+    :class:`InvalidRecord`; the alert type (free text) is cut to its column."""
+    for name, limit in _ALERT_IDS.items():
+        value = getattr(event, name)
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidRecord(None, f"{name} is longer than {limit} characters ({len(value)})")
+    if event.alert_type is not None and len(event.alert_type) > _ALERT_TYPE:
+        return dataclasses.replace(event, alert_type=event.alert_type[:_ALERT_TYPE])
+    return event

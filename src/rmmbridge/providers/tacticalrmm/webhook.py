@@ -156,10 +156,11 @@ _MESSAGE_END = re.compile(r'"\s*}\s*\Z')
 
 
 def _salvage(text: str) -> dict[str, Any] | None:
-    """The inner text of Tactical's double-encoded fallback (§8.4 step 3): our template rendered
-    with a ``"`` inside ``message``, the last field. Only that shape is repaired: everything
-    before ``message`` must be valid JSON members, and the message runs to a closing quote that
-    is followed by nothing but the final ``}``. Anything else is not a guess worth storing."""
+    """Our template rendered with a ``"`` inside ``message``, the last field — what Tactical
+    double-encodes (§8.4 step 3), or sends as is from a template that bypassed its check. Only
+    that shape is repaired: everything before ``message`` must be valid JSON members, and the
+    message runs to a closing quote followed by nothing but the final ``}``. Anything else (a
+    trailing ``}}}``, fields after a broken value) is not a guess worth storing."""
     start = _MESSAGE_KEY.search(text)
     end = _MESSAGE_END.search(text)
     if start is None or end is None or end.start() < start.end():
@@ -200,19 +201,19 @@ def decode_payload(body: bytes) -> tuple[dict[str, Any], bool]:
     repaired = False
     if value is None or isinstance(value, str):
         value = None
-        try:  # a double-encoded body whose inner text is broken: salvage the inner text only
+        try:  # a double-encoded body whose inner text is broken: salvage the inner text
             decoded = _json(text)
         except (ValueError, RecursionError):
             decoded = None
-        if isinstance(decoded, str) and not isinstance(decoded, _LongNumber):
-            value = _salvage(decoded.strip())
-            repaired = value is not None
+        inner = decoded if isinstance(decoded, str) and not isinstance(decoded, _LongNumber) else text
+        value = _salvage(inner.strip())
+        repaired = value is not None
     if not isinstance(value, Mapping):
         kind = "nothing usable" if value is None else f"a JSON {type(value).__name__}"
         raise InvalidRecord(
             None,
             f"body is {kind}, not a JSON object with the alert fields "
-            "(malformed JSON is only repaired in Tactical's double-encoded form)",
+            "(malformed JSON is only repaired in the shape of the rmmbridge template with a quote in the message)",
         )
     return dict(value), repaired
 
