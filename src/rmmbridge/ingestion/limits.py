@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Column
 
@@ -67,7 +68,7 @@ def fit_snapshot(snapshot: DeviceSnapshot) -> DeviceSnapshot:
         if isinstance(value, str) and len(value) > limit:
             shown = snapshot.external_id if name != "external_id" else snapshot.external_id[:40] + "…"
             raise InvalidRecord(shown, f"{name} is longer than {limit} characters ({len(value)})")
-    cut = {
+    cut: dict[str, Any] = {  # field names vary: typed as the dataclass's own fields
         name: value[:limit]
         for name, limit in _TEXT_LIMITS.items()
         if isinstance(value := getattr(snapshot, name), str) and len(value) > limit
