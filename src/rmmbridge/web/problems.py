@@ -54,6 +54,15 @@ def _allowed_methods(request: Request) -> str | None:
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
+def _message(error: Any) -> str:
+    """Pydantic's message, except for the NUL-free pattern, whose regex says nothing to a caller."""
+    from rmmbridge.kit.text import NO_NUL
+
+    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NO_NUL:
+        return "NUL characters (U+0000) are not allowed"
+    return str(error["msg"])
+
+
 def wants_html(request: Request) -> bool:
     path = request.url.path
     return not (path.startswith("/api/") or path in ("/healthz", "/metrics"))
@@ -75,7 +84,7 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"], "type": e["type"]}
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": _message(e), "type": e["type"]}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
