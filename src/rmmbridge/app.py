@@ -83,7 +83,7 @@ def create_app(
                 await stop_background_services(app, state)
             await state.engine.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="rmmbridge",
         version=__version__,
         summary="RMM fleets as PSA assets: integrations, assets, alerts and sync runs.",
@@ -101,6 +101,42 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app
+
+
+class _App(FastAPI):
+    """FastAPI whose outermost layer keeps a server error from closing the connection."""
+
+    def build_middleware_stack(self) -> Any:
+        return ContainServerErrors(super().build_middleware_stack())
+
+
+class ContainServerErrors:
+    """Starlette's ``ServerErrorMiddleware`` sends the 500 (our problem handler, which logs the
+    exception) and then re-raises, so the server sees an exception after the response started,
+    and uvicorn closes the connection: the client's next keep-alive request is reset. Once the
+    500 is complete the exception has been answered and logged: it stops here. An exception in
+    the middle of a response still propagates (the response is truncated; closing is right)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        complete = False
+
+        async def send_tracking(message: Any) -> None:
+            nonlocal complete
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                complete = True
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            if not complete:
+                raise
 
 
 def _include_routers(app: FastAPI) -> None:

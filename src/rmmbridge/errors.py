@@ -28,6 +28,15 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+class WrongState(Conflict):
+    """The request is well-formed, but the integration's current state does not allow it yet
+    (not configured, disconnected, no webhook secret): 409, not 422, since the same request
+    succeeds once the state changes."""
+
+    type = "wrong-state"
+    title = "Not possible in the current state"
+
+
 class Forbidden(AppError):
     status_code = 403
     type = "forbidden"

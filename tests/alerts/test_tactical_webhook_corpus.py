@@ -116,6 +116,25 @@ def corpus(agent: Any, other: Any) -> tuple[list[Case], set[str], dict[str, str]
         Case("binary garbage", bytes(range(256)), 422),
         Case("deeply nested", "[" * 5000 + "]" * 5000, 422),
         Case("template not rendered", json.dumps(p(alert_id="{{alert.id}}", agent_id="{{agent.agent_id}}")), 422),
+        # --- issue #14: no 500 and no wrong data from hostile values
+        Case("alert_id of 5,000 digits", p(alert_id="9" * 5000), 422),
+        Case("alert_id of 300 digits (longer than the column)", p(alert_id="7" * 300), 422),
+        Case("check_id of 4,301 digits", p(alert_id="9907", check_id="1" * 4301), 422),
+        Case("agent_pk of 4,400 digits", p(alert_id="9908", agent_pk="2" * 4400), 422),
+        Case("client_id of 4,400 digits", p(alert_id="9909", client_id="3" * 4400), 422),
+        Case("bare 60,000-digit number", '{"agent_id": "x", "alert_id": ' + "9" * 60_000 + "}", 422),
+        Case("trailing }}}", json.dumps(p(alert_id="9910")) + "}}}", 422),
+        Case("event RESOLVED!!", p(alert_id="9911", event="RESOLVED!!"), 422),
+        Case(
+            "double-encoded with a quote in the message (Tactical's fallback)",
+            json.dumps(json.dumps(p(alert_id="9023", message="x"))[:-3] + 'Script "Backup" failed"}'),
+            202,
+        ),
+        Case(
+            "double-encoded, fields after the message",
+            json.dumps(json.dumps(p(alert_id="9912", message="x"))[:-3] + 'say "hi"", "event": "resolve"}'),
+            202,
+        ),
         Case(
             "SQL in fields (non-numeric id: derived)",
             p(alert_id="9906'; DROP TABLE rmm_alerts;--", message="' OR 1=1"),
@@ -143,6 +162,8 @@ def corpus(agent: Any, other: Any) -> tuple[list[Case], set[str], dict[str, str]
         "9020",
         "9021",
         "9022",
+        "9023",
+        "9912",
     }
     statuses = {"9001": "resolved", "9018": "resolved"}
     return cases, expected, statuses
@@ -210,6 +231,9 @@ async def test_corpus(http, state, ready, db):
         assert rows[alert_id].status == status, alert_id
     assert rows["9001"].asset_id is not None and rows["9001"].severity == "error"
     assert rows["9022"].message == "diskfull"
+    assert rows["9023"].message == 'Script "Backup" failed'
+    # Salvage never lifts text after the message into a field: the message runs to the end.
+    assert rows["9912"].message == 'say "hi"", "event": "resolve' and rows["9912"].status == "active"
     assert rows["9017"].asset_id is None  # its agent's client is not mapped: recorded, unlinked
     assert all(rows[k].status == "active" for k in expected - set(final_status))
     await runner_of(state).wait_all(timeout=60)

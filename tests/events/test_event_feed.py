@@ -3,8 +3,9 @@ transaction commits after a follower has read past later events."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+
+import pytest
 
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.time import utcnow
@@ -43,23 +44,46 @@ async def test_pages_follow_in_order_and_the_cursor_resumes(http, state, tenant)
     assert r.status_code == 422
 
 
-async def test_an_event_committed_late_is_not_skipped(http, state, tenant):
+async def test_an_event_committed_late_is_not_skipped(http, state, tenant, backend):
     """Transaction A writes its event first but commits last; B commits in between, and a
     follower reads in between. Ordered by time, the follower would read past A's event before it
-    exists and never see it."""
+    exists and never see it. No sleeps: on PostgreSQL B commits while A is open (A's open xid
+    holds the feed back); on SQLite writers take turns, so B can only follow A's commit."""
     _, cursor = await _follow(http, tenant, None, limit=500)
     seen: list[str] = []
     async with state.sessionmaker() as a:
         await a.connection()  # begin (on SQLite: take the write lock now)
         await write_events(a, [event_row(tenant.tenant_id, "test.late", "test", "a", {}, utcnow())])
-        # B: on PostgreSQL it commits now; on SQLite it waits for A's write lock.
-        b = asyncio.create_task(_write(state, tenant.tenant_id, "test.early"))
-        await asyncio.sleep(0.5)
+        if backend == "postgres":
+            await _write(state, tenant.tenant_id, "test.early")
         items, cursor = await _follow(http, tenant, cursor, limit=500)
-        seen += [i["event_type"] for i in items]
+        assert items == []  # B's event is behind A's open transaction: not shown yet
         await a.commit()
-    await b
-    for _ in range(3):
+    if backend == "sqlite":
+        await _write(state, tenant.tenant_id, "test.early")
+    for _ in range(2):
         items, cursor = await _follow(http, tenant, cursor, limit=500)
         seen += [i["event_type"] for i in items]
     assert sorted(seen) == ["test.early", "test.late"]
+
+
+async def test_a_transaction_open_in_another_database_does_not_stall_the_feed(http, state, tenant, backend):
+    """Issue #14 item 7: the horizon was the snapshot's cluster-wide xmin, so an idle transaction
+    in any other database of the server hid every new event for as long as it lasted."""
+    if backend != "postgres":
+        pytest.skip("one database per SQLite file")
+    import asyncpg
+
+    from tests.conftest import PG_ADMIN_DSN
+
+    _, cursor = await _follow(http, tenant, None, limit=500)
+    elsewhere = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)  # the server's maintenance database
+    try:
+        assert await elsewhere.fetchval("SELECT current_database()") != state.engine.url.database
+        async with elsewhere.transaction():
+            await elsewhere.fetchval("SELECT txid_current()")  # an xid older than the event's
+            await _write(state, tenant.tenant_id, "test.while-another-database-waits")
+            items, cursor = await _follow(http, tenant, cursor, limit=500)
+            assert [i["event_type"] for i in items] == ["test.while-another-database-waits"]
+    finally:
+        await elsewhere.close()

@@ -80,7 +80,7 @@ async def test_disconnect_keeps_assets_and_mappings_and_deletes_secrets(http, st
     assert await db.scalar(select(func.count()).select_from(RmmOrganizationMapping).where(
         RmmOrganizationMapping.tenant_id == tiny.tenant.tenant_id)) == 3
     r = await http.post(f"/api/v1/integrations/{iid}/sync/devices", headers=h)
-    assert r.status_code == 422 and "not active" in r.json()["detail"]
+    assert r.status_code == 409 and "not active" in r.json()["detail"]
 
 
 async def test_mapping_validation(http, state, transport, tenant, other_tenant):

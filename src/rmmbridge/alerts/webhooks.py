@@ -18,6 +18,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from rmmbridge.ingestion.limits import fit_alert
 from rmmbridge.kit.metrics import WEBHOOKS
 from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
 from rmmbridge.web.deps import app_state
@@ -122,7 +123,7 @@ async def receive(provider: str, request: Request) -> Response:
         rejection = Rejection(413, "payload-too-large", f"body larger than {MAX_BODY} bytes")
     else:
         try:
-            event = cls.parse_webhook(WebhookRequest(dict(request.headers), body))
+            event = fit_alert(cls.parse_webhook(WebhookRequest(dict(request.headers), body)))
         except InvalidRecord as exc:
             rejection = Rejection(422, "invalid-payload", exc.cause)
     try:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from rmmbridge.errors import ValidationFailed
+from rmmbridge.kit.text import NO_NUL
 from rmmbridge.providers.base import Capability
 from rmmbridge.storage.models import ExternalEntityMapping
 from rmmbridge.sync.schemas import SyncRunOut, SyncStarted
@@ -35,7 +36,7 @@ async def list_assets(
     ctx: Reader,
     paging: Paging,
     client_id: uuid.UUID | None = None,
-    provider: Annotated[str | None, Query(max_length=40)] = None,
+    provider: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
     integration_id: uuid.UUID | None = None,
     asset_type: Literal["workstation", "server"] | None = None,
     agent_status: Annotated[
@@ -43,7 +44,9 @@ async def list_assets(
         Query(description="stale: not checked for 3 liveness intervals (then not counted as anything else)"),
     ] = None,
     status: Literal["active", "inactive", "retired"] | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="name, serial, IP or user contains")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="name, serial, IP or user contains")
+    ] = None,
     sort: Literal["name", "type", "status", "last_seen", "client", "updated"] = "name",
     order: Literal["asc", "desc"] = "asc",
     needs_reboot: bool | None = None,
@@ -98,7 +101,9 @@ async def update_asset(db: DB, ctx: Writer, asset_id: uuid.UUID, body: AssetUpda
     return await views.asset_out(db, ctx, asset)
 
 
-@router.post("/{asset_id}/refresh", response_model=SyncStarted, status_code=202, responses=error_responses(404, 422))
+@router.post(
+    "/{asset_id}/refresh", response_model=SyncStarted, status_code=202, responses=error_responses(404, 409, 422)
+)
 async def refresh_asset(state: State, db: DB, ctx: Writer, asset_id: uuid.UUID) -> SyncStarted:
     """Fetch this device from its RMM now (single-device refresh)."""
     asset = await service.get_asset(db, ctx, asset_id)

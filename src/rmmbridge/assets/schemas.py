@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rmmbridge.kit.text import NO_NUL
+
 AssetType = Literal["workstation", "server"]
 
 
@@ -133,11 +135,11 @@ class AssetUpdate(BaseModel):
     list a field in ``clear_overrides`` to let the RMM's value win again."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=255, pattern=NO_NUL)
     asset_type: AssetType | None = None
     client_id: uuid.UUID | None = None
-    location: str | None = Field(default=None, max_length=255)
-    notes: str | None = Field(default=None, max_length=10_000)
+    location: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
+    notes: str | None = Field(default=None, max_length=10_000, pattern=NO_NUL)
     status: Literal["active", "inactive", "retired"] | None = None
     clear_overrides: list[Literal["name", "asset_type", "client_id"]] = Field(default_factory=list)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from rmmbridge.kit.text import NO_NUL
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.docs import error_responses
@@ -27,7 +28,7 @@ async def list_clients(
     db: DB,
     ctx: Reader,
     paging: Paging,
-    q: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL, description="name contains")] = None,
     include_archived: bool = False,
     sort: Literal["name", "-name", "created", "-created"] = "name",
 ) -> Page[ClientOut]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from rmmbridge.kit.text import NO_NUL
 
 
 class ClientOut(BaseModel):
@@ -27,14 +29,16 @@ def _clean_name(value: str) -> str:
 
 
 class ClientCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
     _clean = field_validator("name")(_clean_name)
 
 
 class ClientUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    archived: bool | None = None
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    archived: StrictBool | None = None
 
     @field_validator("name")
     @classmethod

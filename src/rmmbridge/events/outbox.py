@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, cast, func, insert, select
+from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.ids import uuid7
@@ -36,6 +36,35 @@ def _tx_id(session: AsyncSession) -> Any:
     # inside a transaction follow commit order.
     table = table_of(EventOutbox)
     return select(func.coalesce(func.max(table.c.tx_id), 0) + 1).scalar_subquery()
+
+
+# The oldest transaction that may still add events to *this* database: the smallest in-progress
+# xid of the statement's snapshot that is not known to belong to a backend of another database,
+# else the snapshot's xmax. ``pg_snapshot_xmin`` alone is cluster-wide, so an idle transaction in
+# any other database on the server held the feed back for as long as it lasted.
+#
+# Why no event can appear below it later: an xid below the horizon that is not in the snapshot
+# has ended (its events are visible, or it aborted); one in the snapshot is skipped only when
+# pg_locks, read after the snapshot, shows it still held by a backend connected to another
+# database — a backend never changes database, and another database cannot write this table.
+# An xid that ended in between, a prepared transaction (no backend) or a backend without a
+# database count as ours: the feed waits one poll, it never skips.
+_FEED_HORIZON = """(
+SELECT coalesce(
+  (SELECT min(x) FROM pg_snapshot_xip(s) AS x
+    WHERE NOT EXISTS (
+      SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
+         AND l.transactionid = xid(x)
+         AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
+  pg_snapshot_xmax(s))::text::bigint
+FROM pg_current_snapshot() AS s)"""
+
+
+def feed_horizon() -> ColumnElement[int]:
+    """PostgreSQL: events whose ``tx_id`` is below this are final (use in the same statement as
+    the read, so both see one snapshot). See ``_FEED_HORIZON``."""
+    return literal_column(_FEED_HORIZON, BigInteger)
 
 
 async def write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

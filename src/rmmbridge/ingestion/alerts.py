@@ -21,7 +21,7 @@ from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import AlertEvent, Provider
+from rmmbridge.providers.base import AlertEvent, InvalidRecord, Provider
 from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, SyncRun
 from rmmbridge.storage.models.base import table_of
@@ -29,6 +29,7 @@ from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.state import AppState
 
 from .devices import asset_ids_for
+from .limits import fit_alert
 
 SEVERITIES = ("info", "warning", "error", "critical")
 BATCH = 500
@@ -202,7 +203,8 @@ async def reconcile_alerts(
     from rmmbridge.sync import runs
 
     started = utcnow()
-    counters = {"processed": 0, "created": 0, "updated": 0, "resolved": 0, "missed_by_webhook": 0}
+    counters = {"processed": 0, "created": 0, "updated": 0, "resolved": 0, "missed_by_webhook": 0, "invalid": 0}
+    errors: list[dict[str, str]] = []
     batch: list[AlertEvent] = []
 
     async def flush() -> None:
@@ -224,6 +226,12 @@ async def reconcile_alerts(
     async for event in provider.iter_alerts():
         if event.status != "active":
             continue
+        try:
+            event = fit_alert(event)
+        except InvalidRecord as exc:  # cannot be stored: counted with its cause, the rest goes on
+            counters["invalid"] += 1
+            errors.append({"external_id": exc.external_id or "", "error": exc.cause})
+            continue
         batch.append(event)
         if len(batch) >= BATCH:
             await flush()
@@ -243,7 +251,8 @@ async def reconcile_alerts(
         counters["missed_by_webhook"] = await missed_by_webhook(session, ctx, integration.id)
         fresh = await runs.get_run(session, ctx, run.id)
         fresh.counters = counters
-        await runs.finish_run(session, fresh, "succeeded", complete_snapshot=True)
+        runs.add_errors(fresh, errors)
+        await runs.finish_run(session, fresh, "partial" if errors else "succeeded", complete_snapshot=True)
 
 
 async def _upsert_polled(

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
 from rmmbridge.events.outbox import event_row, write_events
+from rmmbridge.ingestion.limits import fit_snapshots
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
@@ -190,10 +191,12 @@ class DeviceIngestor:
     # ------------------------------------------------------------------ public
 
     async def ingest(self, session: AsyncSession, page: DevicePage, now: datetime) -> IngestOutcome:
-        counters = IngestCounters(failed=len(page.invalid))
-        errors = [{"external_id": r.external_id or "", "error": r.cause} for r in page.invalid]
+        snapshots, too_long = fit_snapshots(page.snapshots)
+        invalid = [*page.invalid, *too_long]
+        counters = IngestCounters(failed=len(invalid))
+        errors = [{"external_id": r.external_id or "", "error": r.cause} for r in invalid]
         wanted: dict[str, tuple[DeviceSnapshot, uuid.UUID, str]] = {}
-        for snap in page.snapshots:
+        for snap in snapshots:
             client_id = self.realm_clients.get(snap.realm_id)
             if client_id is None:
                 counters.skipped += 1  # its organization is not mapped (or auto-sync is off)

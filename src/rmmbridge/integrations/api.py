@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from rmmbridge.errors import CapabilityNotSupported
+from rmmbridge.errors import WrongState
+from rmmbridge.kit.text import NO_NUL
 from rmmbridge.providers.base import Capability
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
@@ -85,7 +86,7 @@ async def put_credentials(
     return service.to_out(await service.save_credentials(state, db, ctx, integration_id, body), state.registry)
 
 
-@router.post("/integrations/{integration_id}/test", response_model=TestOut, responses=error_responses(404, 422))
+@router.post("/integrations/{integration_id}/test", response_model=TestOut, responses=error_responses(404, 409, 422))
 async def test_connection(
     state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: TestIn | None = None
 ) -> TestOut:
@@ -110,7 +111,7 @@ async def get_webhook(state: State, db: DB, ctx: Reader, integration_id: uuid.UU
 @router.post(
     "/integrations/{integration_id}/webhook/rotate",
     response_model=WebhookSecretOut,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 409, 422),
 )
 async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookSecretOut:
     """Create or replace the webhook secret; the new secret is returned once here (templates filled in)."""
@@ -123,14 +124,14 @@ async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.
 @router.post(
     "/integrations/{integration_id}/webhook/reveal",
     response_model=WebhookSecretOut,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 409),
 )
 async def reveal_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookSecretOut:
     """Show the current webhook secret, templates filled in (admins only; POST so it is never cached)."""
     row = await service.get_integration(db, ctx, integration_id)
     secret = await webhooks.reveal(state, db, row)
     if secret is None:
-        raise CapabilityNotSupported("no webhook secret yet; rotate to create one")
+        raise WrongState("no webhook secret yet; rotate to create one")
     return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
 
 
@@ -140,7 +141,7 @@ async def list_mappings(
     ctx: Reader,
     integration_id: uuid.UUID,
     paging: Paging,
-    q: Annotated[str | None, Query(max_length=200, description="organization name contains")] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL, description="organization name contains")] = None,
 ) -> Page[MappingOut]:
     """Organizations of the RMM, unmapped first."""
     await service.get_integration(db, ctx, integration_id)

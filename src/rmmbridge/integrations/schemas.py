@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from rmmbridge.kit.text import NO_NUL, InputJson, InputText
 
 
 class CheckOut(BaseModel):
@@ -62,25 +64,29 @@ class IntegrationOut(BaseModel):
 
 
 class IntegrationCreate(BaseModel):
-    provider: str = Field(min_length=1, max_length=40)
-    name: str | None = Field(default=None, max_length=200)
-    settings: dict[str, Any] = Field(default_factory=dict)
+    model_config = ConfigDict(extra="forbid")
+    provider: str = Field(min_length=1, max_length=40, pattern=NO_NUL)
+    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    settings: dict[InputText, InputJson] = Field(default_factory=dict)
 
 
 class IntegrationUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    settings: dict[str, Any] | None = Field(default=None, description="merged into the stored settings")
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    settings: dict[InputText, InputJson] | None = Field(default=None, description="merged into the stored settings")
 
 
 class CredentialsIn(BaseModel):
     """Connection settings and secrets; omitted secrets keep their stored values."""
 
-    instance_url: str | None = Field(default=None, max_length=500)
-    auth_mode: str | None = Field(default=None, max_length=40)
-    values: dict[str, str | int | bool | None] = Field(default_factory=dict)
+    model_config = ConfigDict(extra="forbid")
+    instance_url: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+    auth_mode: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
+    values: dict[InputText, InputText | int | bool | None] = Field(default_factory=dict)
 
 
 class TestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     totp_code: str | None = Field(default=None, pattern=r"^\d{6,8}$", description="one-time code, when asked")
 
 
@@ -109,9 +115,10 @@ class MappingOut(BaseModel):
 
 
 class MappingUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     client_id: uuid.UUID | None = Field(default=None, description="PSA client; null unmaps")
-    auto_sync_assets: bool | None = None
-    unmap: bool = Field(default=False, description="set true to clear the client")
+    auto_sync_assets: StrictBool | None = None
+    unmap: StrictBool = Field(default=False, description="set true to clear the client")
 
 
 class WebhookInfo(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.errors import CapabilityNotSupported, Conflict, NotFound, ValidationFailed
+from rmmbridge.errors import CapabilityNotSupported, Conflict, NotFound, ValidationFailed, WrongState
 from rmmbridge.kit.masking import mask
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability, CheckResult, Provider, ProviderError, ProviderTotpRequired
@@ -215,7 +215,7 @@ async def test_connection(
     row = await get_integration(session, ctx, integration_id)
     require_capability(state.registry, row, Capability.connection_test)
     if row.state in ("not_configured", "disconnected"):
-        raise ValidationFailed("enter the credentials before testing the connection")
+        raise WrongState("enter the credentials before testing the connection")
     provider = await build_provider(state, session, row, persist_in=session)
     totp_required = False
     try:

@@ -7,7 +7,7 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.errors import CapabilityNotSupported
+from rmmbridge.errors import WrongState
 from rmmbridge.kit.masking import mask
 from rmmbridge.storage.models import RmmIntegration
 from rmmbridge.web.state import AppState
@@ -20,7 +20,7 @@ def secret_name(row: RmmIntegration) -> str:
 async def rotate(state: AppState, session: AsyncSession, row: RmmIntegration) -> str:
     # Here, not in each caller, so the REST API and the CLI refuse alike.
     if row.state in ("disconnected", "not_configured"):
-        raise CapabilityNotSupported("configure the integration before creating a webhook secret")
+        raise WrongState("configure the integration before creating a webhook secret")
     secret = "whs_" + secrets.token_urlsafe(32)
     await state.secrets.put(session, row.tenant_id, secret_name(row), secret)
     row.webhook_secret_digest = state.secrets.digest(secret)

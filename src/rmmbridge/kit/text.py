@@ -1,12 +1,25 @@
-"""Text hygiene for values that come from outside (RMM payloads, webhook bodies).
+"""Text hygiene for values that come from outside (RMM payloads, webhook bodies, API callers).
 
 PostgreSQL text and JSONB cannot hold NUL characters (SQLite can), so a remote string carrying
-one would fail the write on one backend only. Every remote string is cleaned before storage.
+one would fail the write on one backend only. Every remote string is cleaned before storage;
+a caller's input is refused instead (``web/input.py``), and the input models say so in the
+OpenAPI document (``NO_NUL``), so the schema describes exactly what the server accepts.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import StringConstraints
+from typing_extensions import TypeAliasType
+
+NO_NUL = r"^[^\x00]*$"  # JSON Schema (ECMA-262) and pydantic's Rust regex both read \x00
+InputText = Annotated[str, StringConstraints(pattern=NO_NUL)]
+# Free-form JSON from a caller (integration settings): any JSON, with NUL-free text everywhere.
+InputJson = TypeAliasType(
+    "InputJson",
+    "InputText | int | float | bool | list[InputJson] | dict[InputText, InputJson] | None",
+)
 
 
 def clean(value: Any) -> Any:

@@ -31,7 +31,7 @@ Kind = Literal["scopes", "devices", "alerts", "software", "liveness"]
     "/integrations/{integration_id}/sync/{kind}",
     response_model=SyncStarted,
     status_code=202,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 409, 422),
 )
 async def start_sync(
     state: State, db: DB, ctx: Operator, integration_id: uuid.UUID, kind: Kind, body: SyncRequest | None = None

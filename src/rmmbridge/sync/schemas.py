@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class SyncRunOut(BaseModel):
@@ -27,7 +27,8 @@ class SyncRunOut(BaseModel):
 
 
 class SyncRequest(BaseModel):
-    incremental: bool = Field(default=False, description="devices: only devices seen since the last full sync")
+    model_config = ConfigDict(extra="forbid")
+    incremental: StrictBool = Field(default=False, description="devices: only devices seen since the last full sync")
 
 
 class SyncStarted(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.errors import ValidationFailed
+from rmmbridge.errors import ValidationFailed, WrongState
 from rmmbridge.integrations.service import get_integration, require_capability
 from rmmbridge.providers.base import KIND_CAPABILITY
 from rmmbridge.storage.db import after_commit
@@ -45,7 +45,7 @@ async def request_sync(
     integration = await get_integration(session, ctx, integration_id)
     require_capability(state.registry, integration, KIND_CAPABILITY[kind])
     if not integration.is_active:
-        raise ValidationFailed(
+        raise WrongState(
             f"{integration.name} is not active ({integration.state.replace('_', ' ')}); test the connection first"
         )
     # A device refresh is single-flight per device, so refreshes of one agent coalesce while

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -14,14 +15,52 @@ from rmmbridge.errors import AppError, Unauthorized
 
 log = structlog.get_logger(__name__)
 PROBLEM_BASE = "https://rmmbridge.dev/problems/"
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
-def problem(status: int, type_: str, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Response:
+def problem(
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     body: dict[str, Any] = {"type": PROBLEM_BASE + type_, "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the API serves at this path, from the OpenAPI document (RFC 9110 §15.5.6).
+    Starlette's own ``Allow`` lists only the first route that matched the path, and the API has
+    one route per method. ``None`` outside the documented API (the UI keeps Starlette's)."""
+    table = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for path, item in request.app.openapi().get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+            methods = {m.upper() for m in item if m in _HTTP_METHODS}
+            table.append((pattern, methods))
+        request.app.state.allow_table = table
+    found = set().union(*(methods for pattern, methods in table if pattern.match(request.url.path)))
+    return ", ".join(sorted(found)) if found else None
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, except for the NUL-free pattern, whose regex says nothing to a caller."""
+    from rmmbridge.kit.text import NO_NUL
+
+    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NO_NUL:
+        return "NUL characters (U+0000) are not allowed"
+    return str(error["msg"])
 
 
 def wants_html(request: Request) -> bool:
@@ -45,7 +84,7 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"], "type": e["type"]}
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": _message(e), "type": e["type"]}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
@@ -57,14 +96,29 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        if exc.status_code == 400 and str(exc.detail) == _UNPARSABLE_BODY:
+            # FastAPI answers a body it cannot decode (not UTF-8) with an undocumented 400, and a
+            # body that is not JSON with a 422: one status for both, the documented one.
+            detail = "body: not valid JSON (UTF-8 text expected)"
+            if wants_html(request):
+                from .ui.render import error_page
+
+                return error_page(request, 422, "Invalid input", detail)
+            errors = [{"field": "body", "type": "json_invalid"}]
+            return problem(422, "validation-failed", "Validation failed", detail, errors)
         if wants_html(request):
             from .ui.render import error_page
 
-            return error_page(request, exc.status_code, "Error", str(exc.detail))
+            response = error_page(request, exc.status_code, "Error", str(exc.detail))
+            response.headers.update(headers)
+            return response
         type_ = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
             exc.status_code, "http-error"
         )
-        return problem(exc.status_code, type_, str(exc.detail), str(exc.detail))
+        return problem(exc.status_code, type_, str(exc.detail), str(exc.detail), headers=headers)
 
     async def unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", path=request.url.path)

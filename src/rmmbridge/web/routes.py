@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from rmmbridge.alerts import api as alerts_api
 from rmmbridge.alerts import ui as alerts_ui
@@ -16,9 +16,11 @@ from rmmbridge.integrations import api as integrations_api
 from rmmbridge.integrations import ui as integrations_ui
 from rmmbridge.sync import api as sync_api
 from rmmbridge.tenancy import ui as tenancy_ui
+from rmmbridge.web.input import reject_nul
 from rmmbridge.web.ui import pages
 
-api_router = APIRouter(prefix="/api/v1")
+# Webhooks are not here: their bodies are remote free text, stripped of NULs by the ingestion.
+api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
 api_router.include_router(alerts_api.router)
 api_router.include_router(assets_api.router)
 api_router.include_router(clients_api.router)
@@ -28,7 +30,7 @@ api_router.include_router(sync_api.router)
 
 webhook_router = alert_webhooks.router
 
-ui_router = APIRouter(include_in_schema=False)
+ui_router = APIRouter(include_in_schema=False, dependencies=[Depends(reject_nul)])
 ui_router.include_router(tenancy_ui.router)
 ui_router.include_router(clients_ui.router)
 ui_router.include_router(integrations_ui.router)

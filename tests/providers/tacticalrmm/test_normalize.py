@@ -560,7 +560,16 @@ def test_webhook_derived_id_matches_trigger_and_resolve() -> None:
     ("body", "reason"),
     [(b"", "empty"), (b"not json", "nothing usable"), (b"[1, 2]", "list"), (b'"just a string"', "nothing usable"),
      (b'{"alert_id": "5"}', "agent_id"), (b'{"agent_id": "None", "alert_id": "5"}', "agent_id"),
-     (b"x" * (65 * 1024), "larger")],
+     (b"x" * (65 * 1024), "larger"),
+     # issue #14: huge numbers name their field; only Tactical's own quirks are repaired
+     (b'{"agent_id": "a", "alert_id": "' + b"9" * 4301 + b'"}', "alert_id"),
+     (b'{"agent_id": "a", "alert_id": ' + b"9" * 60_000 + b"}", "alert_id"),
+     (b'{"agent_id": "a", "alert_id": "' + b"9" * 300 + b'"}', "alert_id"),
+     (b'{"agent_id": "a", "agent_pk": "' + b"1" * 5000 + b'"}', "agent_pk"),
+     (b'{"agent_id": "a", "site_id": 99999999999999999999}', "site_id"),
+     (b'{"agent_id": "a", "alert_id": "5", "message": "m"}}}', "nothing usable"),
+     (b'{"agent_id": "a", "alert_id": "5", "event": "RESOLVED!!"}', "event must be one of"),
+     (b'{"agent_id": "a", "alert_id": "5", "resolved": "yes"}', "resolved must be")],
 )  # fmt: skip
 def test_webhook_rejections_say_why(body: bytes, reason: str) -> None:
     with pytest.raises(InvalidRecord) as info:

@@ -78,30 +78,10 @@ def templates(secret: str | None = None) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- parsing
 
-KNOWN_KEYS = (
-    "event",
-    "alert_id",
-    "alert_type",
-    "severity",
-    "alert_time",
-    "agent_id",
-    "agent_pk",
-    "id",
-    "hostname",
-    "client_id",
-    "site_id",
-    "check_id",
-    "task_id",
-    "resolved",
-    "resolved_on",
-    "message",
-)
-INT_KEYS = ("alert_id", "agent_pk", "id", "client_id", "site_id", "check_id", "task_id")
-
 _PY_DATETIME_STR = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
 _PY_DATETIME_REPR = r"datetime\.datetime\((?:[^()]|\([^()]*\))*\)"
 _BARE = re.compile(rf"({_PY_DATETIME_REPR}|{_PY_DATETIME_STR})|\b(None|True|False)\b")
-_REPR_ARGS = re.compile(r"datetime\.datetime\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)((?:\s*,\s*\d+){0,4})")
+_REPR_ARGS = re.compile(r"datetime\.datetime\(\s*(\d{1,9})\s*,\s*(\d{1,9})\s*,\s*(\d{1,9})((?:\s*,\s*\d{1,9}){0,4})")
 
 
 def _pythonish_to_json(text: str) -> str:
@@ -135,13 +115,29 @@ def _pythonish_to_json(text: str) -> str:
     return "".join(out)
 
 
+class _LongNumber(str):
+    """A JSON number too long to be any id Tactical sends; kept as text so the field that carried
+    it can be named in the rejection (``int()`` of 4,301+ digits raises, and would cost CPU)."""
+
+
+MAX_INT_DIGITS = 19  # Tactical's ids are Django integer pks (64-bit at most)
+
+
+def _parse_int(text: str) -> int | str:
+    return int(text) if len(text.lstrip("-")) <= MAX_INT_DIGITS else _LongNumber(text)
+
+
+def _json(text: str) -> Any:
+    return json.loads(text, strict=False, parse_int=_parse_int)
+
+
 def _loads(text: str) -> Any:
     try:
-        value = json.loads(text, strict=False)
+        value = _json(text)
     except ValueError:
         value = _python_literal(text)
-    if isinstance(value, str):  # Tactical's fallback: the rendered body as a JSON string literal
-        value = json.loads(value, strict=False)
+    if isinstance(value, str) and not isinstance(value, _LongNumber):
+        value = _json(value)  # Tactical's fallback: the rendered body as a JSON string literal
     return value
 
 
@@ -158,39 +154,46 @@ def _python_literal(text: str) -> Any:
         raise ValueError("not a Python dict")
     try:
         value = ast.literal_eval(stripped)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
         raise ValueError("not a Python literal") from None
     if not isinstance(value, dict):
         raise ValueError("not a Python dict")
     return value
 
 
+_MESSAGE_KEY = re.compile(r'"message"\s*:\s*"')
+_MESSAGE_END = re.compile(r'"\s*}\s*\Z')
+
+
 def _salvage(text: str) -> dict[str, Any] | None:
-    """Take each known key with ``"key": "value"``; ``message`` runs to the last quote before ``}``."""
-    found: dict[str, Any] = {}
-    for key in KNOWN_KEYS:
-        if key == "message":
-            continue
-        match = re.search(rf'"{key}"\s*:\s*"([^"]*)"', text)
-        if match:
-            found[key] = match.group(1)
-        else:
-            bare = re.search(rf'"{key}"\s*:\s*([A-Za-z0-9_.:+\-]+)', text)
-            if bare:
-                found[key] = bare.group(1)
-    start = re.search(r'"message"\s*:\s*"', text)
-    if start:
-        last_brace = text.rfind("}")
-        if last_brace < start.end():
-            last_brace = len(text)
-        end = text.rfind('"', start.end(), last_brace)
-        if end >= start.end():
-            found["message"] = text[start.end() : end]
-    return found or None
+    """Our template rendered with a ``"`` inside ``message``, the last field — what Tactical
+    double-encodes (§8.4 step 3), or sends as is from a template that bypassed its check. Only
+    that shape is repaired: everything before ``message`` must be valid JSON members, and the
+    message runs to a closing quote followed by nothing but the final ``}``. Anything else (a
+    trailing ``}}}``, fields after a broken value) is not a guess worth storing."""
+    start = _MESSAGE_KEY.search(text)
+    end = _MESSAGE_END.search(text)
+    if start is None or end is None or end.start() < start.end():
+        return None
+    head = text[: start.start()].rstrip()
+    head = head[:-1] if head.endswith(",") else head
+    try:
+        found = _json(head + "}")
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    found["message"] = text[start.end() : end.start()]
+    return found
 
 
 def decode_payload(body: bytes) -> tuple[dict[str, Any], bool]:
-    """Raw bytes → a dict, whatever the content type; returns ``(payload, repaired)``."""
+    """Raw bytes → a dict, whatever the content type; returns ``(payload, repaired)``.
+
+    Leniency covers Tactical's documented quirks only (reference §8.2/8.4): a double-encoded
+    body, Python literals (``None``/``True``/``False``, dict reprs), bare Python datetimes and a
+    missing content type. A body that is none of these is rejected with the reason.
+    """
     if len(body) > MAX_BODY:
         raise InvalidRecord(None, f"body is larger than {MAX_BODY // 1024} KiB")
     text = body.decode("utf-8", "replace").strip().lstrip("\ufeff")
@@ -205,22 +208,23 @@ def decode_payload(body: bytes) -> tuple[dict[str, Any], bool]:
             value = None
         except RecursionError:
             raise InvalidRecord(None, "body is nested too deeply") from None
-    if isinstance(value, str):
-        value = None
     repaired = False
-    if value is None:
-        inner = text
+    if value is None or isinstance(value, str):
+        value = None
         try:  # a double-encoded body whose inner text is broken: salvage the inner text
-            decoded = json.loads(text, strict=False)
-            if isinstance(decoded, str):
-                inner = decoded
-        except ValueError:
-            pass
-        value = _salvage(inner)
+            decoded = _json(text)
+        except (ValueError, RecursionError):
+            decoded = None
+        inner = decoded if isinstance(decoded, str) and not isinstance(decoded, _LongNumber) else text
+        value = _salvage(inner.strip())
         repaired = value is not None
     if not isinstance(value, Mapping):
         kind = "nothing usable" if value is None else f"a JSON {type(value).__name__}"
-        raise InvalidRecord(None, f"body is {kind}, not a JSON object with the alert fields")
+        raise InvalidRecord(
+            None,
+            f"body is {kind}, not a JSON object with the alert fields "
+            "(malformed JSON is only repaired in the shape of the rmmbridge template with a quote in the message)",
+        )
     return dict(value), repaired
 
 
@@ -243,17 +247,32 @@ def norm(value: Any) -> Any:
     return value
 
 
-def as_int(value: Any) -> int | None:
+def as_int(value: Any, field: str = "value") -> int | None:
+    """An id: an integer or a numeric string; anything non-numeric is "no value" (§8.7 rule 5).
+
+    A number longer than any Tactical id (more than 19 digits) is an :class:`InvalidRecord` naming
+    the field: it cannot be an id, it cannot be stored, and ``int()`` of 4,301+ digits raises.
+    """
     value = norm(value)
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
-        return int(value)
-    return None
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            return None
+        if abs(value) >= 10**MAX_INT_DIGITS:
+            raise InvalidRecord(None, f"{field} is not an id Tactical sends (more than {MAX_INT_DIGITS} digits)")
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
+        if len(value.lstrip("+-")) > MAX_INT_DIGITS:
+            raise InvalidRecord(None, f"{field} is not an id Tactical sends (more than {MAX_INT_DIGITS} digits)")
+        number = int(value)
+    else:
+        return None
+    if abs(number) >= 2**63:
+        raise InvalidRecord(None, f"{field} is out of range for an id")
+    return number
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -291,6 +310,25 @@ def as_datetime(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+MAX_ID_CHARS = 255  # rmm_alerts.external_device_id / external_alert_id
+_EVENTS = {"trigger": False, "failure": False, "resolve": True, "resolved": True}
+
+
+def _is_resolve(payload: Mapping[str, Any]) -> bool:
+    """``event`` is one of our templates' words (any case); without it, ``resolved`` decides.
+    An unknown event word is a 422, not a guess: ``RESOLVED!!`` is not a resolve (§8.7 rule 6
+    used to match any word containing "resolve")."""
+    event = norm(payload.get("event"))
+    if event is None:
+        resolved = norm(payload.get("resolved"))
+        if resolved is not None and not isinstance(resolved, bool):
+            raise InvalidRecord(None, "resolved must be True, False or None")
+        return resolved is True
+    if not isinstance(event, str) or event.lower() not in _EVENTS:
+        raise InvalidRecord(None, f"event must be one of {', '.join(sorted(_EVENTS))} (got {str(event)[:40]!r})")
+    return _EVENTS[event.lower()]
+
+
 def derived_alert_id(
     agent_id: str, alert_type: str | None, check_id: int | None, task_id: int | None, alert_time: datetime | None
 ) -> str:
@@ -306,8 +344,8 @@ def parse_webhook(request: WebhookRequest) -> AlertEvent:
     agent_id = norm(payload.get("agent_id"))
     if not isinstance(agent_id, str) or not agent_id:
         raise InvalidRecord(None, "the delivery has no agent_id (template variable {{agent.agent_id}})")
-    if len(agent_id) > 255:
-        raise InvalidRecord(None, "agent_id is too long")
+    if len(agent_id) > MAX_ID_CHARS:
+        raise InvalidRecord(None, f"agent_id is longer than {MAX_ID_CHARS} characters")
     if "{{" in agent_id or "}}" in agent_id:
         raise InvalidRecord(
             None,
@@ -316,29 +354,26 @@ def parse_webhook(request: WebhookRequest) -> AlertEvent:
         )
     alert_type = norm(payload.get("alert_type"))
     alert_type = alert_type[:60] if isinstance(alert_type, str) else None
-    check_id, task_id = as_int(payload.get("check_id")), as_int(payload.get("task_id"))
+    check_id, task_id = as_int(payload.get("check_id"), "check_id"), as_int(payload.get("task_id"), "task_id")
     alert_time = as_datetime(payload.get("alert_time"))
-    alert_id = as_int(payload.get("alert_id"))
+    alert_id = as_int(payload.get("alert_id"), "alert_id")
     derived = alert_id is None
     external_id = (
         str(alert_id) if alert_id is not None else derived_alert_id(agent_id, alert_type, check_id, task_id, alert_time)
     )
-    event = norm(payload.get("event"))
-    if isinstance(event, str):
-        resolved = "resolve" in event.lower()
-    else:
-        resolved = norm(payload.get("resolved")) is True
+    resolved = _is_resolve(payload)
     severity_raw = norm(payload.get("severity"))
-    agent_pk = as_int(payload.get("agent_pk"))
+    agent_pk = as_int(payload.get("agent_pk"), "agent_pk")
     if agent_pk is None:
-        agent_pk = as_int(payload.get("id"))
+        agent_pk = as_int(payload.get("id"), "id")
     message = norm(payload.get("message"))
     hostname = norm(payload.get("hostname"))
     attributes: dict[str, Any] = {
-        "native_severity": severity_raw if isinstance(severity_raw, str) else None,
-        "hostname": hostname if isinstance(hostname, str) else None,
-        "client_id": as_int(payload.get("client_id")),
-        "site_id": as_int(payload.get("site_id")),
+        # Free text from the RMM: kept, cut to what a reader can use (reference §8.2 renders str()).
+        "native_severity": severity_raw[:40] if isinstance(severity_raw, str) else None,
+        "hostname": hostname[:MAX_ID_CHARS] if isinstance(hostname, str) else None,
+        "client_id": as_int(payload.get("client_id"), "client_id"),
+        "site_id": as_int(payload.get("site_id"), "site_id"),
         "check_id": check_id,
         "task_id": task_id,
         "payload_repaired": True if repaired else None,

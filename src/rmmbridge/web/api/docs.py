@@ -88,7 +88,26 @@ def install_openapi(app: Any) -> None:
                     if code.startswith("4") or code.startswith("5"):
                         response["content"] = problem
                         response.setdefault("description", _DESCRIPTIONS.get(int(code), "Error"))
+        _keys_as_property_names(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi
+
+
+def _keys_as_property_names(node: Any) -> None:
+    """Pydantic writes a constrained dict key (``dict[InputText, …]``) as ``patternProperties``,
+    which leaves keys that do *not* match unconstrained; the server refuses those keys, so say
+    so: ``propertyNames`` constrains every key, ``additionalProperties`` carries the values."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+            ((pattern, values),) = patterns.items()
+            del node["patternProperties"]
+            node["propertyNames"] = {"pattern": pattern}
+            node["additionalProperties"] = values
+        for child in node.values():
+            _keys_as_property_names(child)
+    elif isinstance(node, list):
+        for child in node:
+            _keys_as_property_names(child)
