@@ -30,7 +30,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 
 from rmmbridge.config import Settings
@@ -39,7 +38,7 @@ from rmmbridge.storage.models import Asset, AssetHistory, EventOutbox, ExternalE
 from rmmbridge.sync.runner import runner_of
 
 from . import common
-from .support import free_port, registry
+from .support import control_client, free_port, registry
 from .sync import SECRET_KEY, _connected_tenant, _run, _wait_port
 
 FLIP_SHARE = 0.01
@@ -51,7 +50,7 @@ class Simulator:
 
     def __init__(self, provider: str, port: int) -> None:
         self.provider = provider
-        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120)
+        self.http = control_client(f"http://127.0.0.1:{port}", timeout=120)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -29,6 +29,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def control_client(base: str, **kwargs: Any) -> httpx.AsyncClient:
+    """A plain client for a simulator started by :func:`simulate`: a new connection per request,
+    since the simulator closes kept-alive connections like Tactical's uWSGI (a reused one would lose
+    its next request — rmmbridge's own transport re-sends it, a plain client does not)."""
+    return httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_keepalive_connections=0), **kwargs)
+
+
 async def wait_healthy(base: str, timeout: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     async with httpx.AsyncClient() as client:

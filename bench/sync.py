@@ -36,7 +36,6 @@ import time
 import uuid
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from rmmbridge.config import Settings
@@ -56,7 +55,7 @@ from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import system_context
 
 from . import common
-from .support import free_port, registry, simulator
+from .support import control_client, free_port, registry, simulator
 
 SECRET_KEY = "q2Yk3VdC5xq9o7kq2l7yQn4uM3Gq4m0y3cR9rA0d1xI="
 
@@ -154,7 +153,7 @@ async def _ingest_only(state: Any, provider: str, pages: list[list[DeviceSnapsho
 
 
 async def _served_requests(base: str, clear: bool = False) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with control_client(base) as http:
         response = await (http.delete if clear else http.get)("/_sim/serving")
         response.raise_for_status()
         return list(response.json()["log"])
@@ -176,8 +175,7 @@ async def _floor(base: str, served: list[dict[str, Any]], api_key: str) -> float
 
     A new connection per request: the simulator closes kept-alive connections like Tactical's uWSGI,
     so a plain client that reused one would lose its next request."""
-    async with httpx.AsyncClient(base_url=base, headers={"X-API-KEY": api_key, "Accept-Encoding": "gzip"},
-                                 timeout=120, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+    async with control_client(base, headers={"X-API-KEY": api_key, "Accept-Encoding": "gzip"}, timeout=120) as http:
         started = time.perf_counter()
         for r in served:
             url = r["path"] + (f"?{r['query']}" if r["query"] else "")
