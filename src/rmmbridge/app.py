@@ -111,6 +111,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(ui_router)
 
 
+# Metric labels come from a fixed set: a method or path a client makes up must not become a series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 _SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),  # pages and API answers carry tenant data
     (b"x-content-type-options", b"nosniff"),
@@ -150,9 +153,10 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
-            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            route = getattr(scope.get("route"), "path", "unmatched")  # the template, never the raw path
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            HTTP_REQUESTS.labels(method, route, str(status["code"])).inc()
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
 def _install_request_metrics(app: FastAPI) -> None:
