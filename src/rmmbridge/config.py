@@ -84,6 +84,18 @@ class Settings(BaseSettings):
         default=None,
         description="Mark cookies Secure. Default: on when BASE_URL is https.",
     )
+    auth_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passwords for one account before each further attempt must wait "
+        "(1 s, doubling up to 15 minutes; forgotten after an hour without failures).",
+    )
+    auth_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins, unknown API tokens or unknown webhook secrets from one client address "
+        "before it must wait (1 s, doubling up to 5 minutes; forgotten after an hour without failures).",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -6,37 +6,13 @@ from __future__ import annotations
 import secrets
 import uuid
 
-import httpx
-import pytest
 from sqlalchemy import event
 
-from rmmbridge.web.throttles import throttles_of
 from tests.conftest import map_all, run_sync
+from tests.support.throttle_clock import client_from
+from tests.support.throttle_clock import clock as clock
 
 URL = "/api/webhooks/tinyrmm"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(state, monkeypatch) -> Clock:  # type: ignore[no-untyped-def]
-    fake = Clock()
-    throttles = throttles_of(state)
-    for throttle in vars(throttles).values():
-        monkeypatch.setattr(throttle, "clock", fake)
-    return fake
-
-
-def client_from(app, address: str) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=(address, 4711)), base_url="http://testserver"
-    )
 
 
 class StatementCounter:

@@ -54,7 +54,7 @@ class FailureThrottle:
         if entry is None:
             if len(self._keys) >= MAX_KEYS:
                 self._make_room(now)
-            entry = self._keys[key] = _Failures(0, now, now)
+            entry = self._keys[key] = _Failures(0, now, float("-inf"))
         entry.count += 1
         entry.last = now
         excess = entry.count - self.free

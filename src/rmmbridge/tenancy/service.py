@@ -17,7 +17,7 @@ from rmmbridge.kit.crypto import random_token, token_digest
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import ApiToken, Tenant, User, UserSession
 
-from .passwords import check_password_policy, hash_password, verify_password
+from .passwords import check_password_policy, hash_password_async, verify_password_async
 from .permissions import Role, parse_role
 from .schemas import ApiTokenOut, IssuedToken
 
@@ -72,7 +72,12 @@ async def create_user(session: AsyncSession, tenant_id: uuid.UUID, email: str, p
         raise ValidationFailed(reason, errors=[{"field": "password"}])
     if await session.scalar(select(User.id).where(User.email == clean_email)):
         raise Conflict(f"a user with email {clean_email} already exists")
-    user = User(tenant_id=tenant_id, email=clean_email, password_hash=hash_password(password), role=parsed_role.value)
+    user = User(
+        tenant_id=tenant_id,
+        email=clean_email,
+        password_hash=await hash_password_async(password),
+        role=parsed_role.value,
+    )
     session.add(user)
     await _flush_unique(session, f"a user with email {clean_email} already exists")
     return user
@@ -87,7 +92,7 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User:
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password_async(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthorized("wrong email or password")
     user.last_login_at = utcnow()

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rmmbridge.errors import AppError, Unauthorized
+from rmmbridge.errors import AppError, RateLimited, Unauthorized
 
 log = structlog.get_logger(__name__)
 PROBLEM_BASE = "https://rmmbridge.dev/problems/"
@@ -40,7 +40,12 @@ def install(app: FastAPI) -> None:
 
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
             return error_page(request, exc.status_code, exc.title, exc.detail)
-        return problem(exc.status_code, exc.type, exc.title, exc.detail, exc.errors)
+        response = problem(exc.status_code, exc.type, exc.title, exc.detail, exc.errors)
+        if isinstance(exc, RateLimited):
+            from .throttles import retry_after
+
+            response.headers["Retry-After"] = retry_after(exc.retry_after_s)
+        return response
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
