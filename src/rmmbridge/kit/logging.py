@@ -27,3 +27,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    # aiosqlite logs every call with its arguments at DEBUG: statement parameters (session and
+    # CSRF tokens, password hashes) would reach the log. The engine hides parameters itself
+    # (storage/db.py, hide_parameters).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(level)))
