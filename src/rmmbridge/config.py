@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         default=None,
         description="Mark cookies Secure. Default: on when BASE_URL is https.",
     )
+    api_docs_require_login: bool = Field(
+        default=False,
+        description="Require a signed-in user or an API token for /api/docs and the OpenAPI document.",
+    )
     http_header_timeout_s: float = Field(
         default=10.0,
         gt=0,

@@ -19,6 +19,17 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters["mask"] = mask
 
 
+def _pct(value: object) -> int:
+    """A whole percentage in 0–100, naming one of app.css's ``pct-N`` width classes."""
+    try:
+        return max(0, min(100, round(float(value))))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+templates.env.filters["pct"] = _pct
+
+
 def _ago(value: Any) -> str:
     if value is None:
         return "never"
