@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rmmbridge.errors import AppError, NotFound, Unauthorized
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import User
 from rmmbridge.web.deps import DB, SESSION_COOKIE, State, session_auth
 from rmmbridge.web.throttles import retry_after, source_address, throttles_of
 from rmmbridge.web.ui import csrf
@@ -26,7 +28,10 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
-async def _login_response(request: Request, state: State, db: DB, user_email: str, password: str) -> Response:
+async def _login_response(
+    request: Request, state: State, db: DB, user_email: str, password: str, *, created: User | None = None
+) -> Response:
+    """Sign in (``created``: the user first-run setup just made in ``db``, already known)."""
     throttles, address = throttles_of(state), source_address(request)
     account = user_email.strip().lower()
     waits = [w for w in (throttles.login_account.wait(account), throttles.login_address.wait(address)) if w]
@@ -34,7 +39,12 @@ async def _login_response(request: Request, state: State, db: DB, user_email: st
         audit.warning("login_throttled", email=account, address=address, retry_after_s=round(max(waits), 1))
         raise _TooManyAttempts(max(waits))
     try:
-        user = await service.authenticate(db, user_email, password)
+        if created is not None:
+            user = created
+        else:
+            async with unit_of_work(state.sessionmaker, read_only=True) as reader:
+                ids = await service.check_password(reader, user_email, password)
+            user = await service.record_sign_in(db, ids)
     except Unauthorized:
         account_wait = throttles.login_account.failed(account)
         address_wait = throttles.login_address.failed(address)
@@ -137,8 +147,8 @@ async def setup(request: Request, state: State, db: DB) -> Response:
         if values["password"] != values["password2"]:
             raise AppError("the two passwords differ")
         tenant = await service.create_tenant(db, values["tenant"])
-        await service.create_user(db, tenant.id, values["email"], values["password"], "admin")
-        return await _login_response(request, state, db, values["email"], values["password"])
+        user = await service.create_user(db, tenant.id, values["email"], values["password"], "admin")
+        return await _login_response(request, state, db, values["email"], values["password"], created=user)
     except AppError as exc:
         await db.rollback()
         csrf.prepare_anonymous(request)
