@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 import uvicorn
+from structlog.testing import capture_logs
 
 from rmmbridge.app import create_app
 from rmmbridge.web.serving import uvicorn_config
@@ -58,7 +60,13 @@ def test_a_slow_body_gets_408(served):
         b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
         b"Content-Length: 100\r\n\r\n"
     )
-    assert exchange(served.port, head, b"email=a%40b.example&pass").startswith(b"HTTP/1.1 408 ")
+    with capture_logs() as logs:
+        assert exchange(served.port, head, b"email=a%40b.example&pass").startswith(b"HTTP/1.1 408 ")
+        deadline = time.monotonic() + 5  # the handler learns of the close on the server's thread
+        while not any(e["event"] == "client_disconnected" for e in logs) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert [e["event"] for e in logs if e["log_level"] in ("error", "critical")] == []
+    assert any(e["event"] == "client_disconnected" for e in logs)
 
 
 def test_complete_requests_are_answered_and_kept_alive(served):

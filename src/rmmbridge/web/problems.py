@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from rmmbridge.errors import AppError, RateLimited, Unauthorized
 
@@ -79,6 +80,13 @@ def install(app: FastAPI) -> None:
             return error_page(request, 500, "Something went wrong", "The error was logged.")
         return problem(500, "internal-error", "Internal error", "The error was logged.")
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The client left (or the server's read deadline closed the connection) mid-body: nobody
+        # receives an answer, and it is not a server error.
+        log.info("client_disconnected", path=request.url.path)
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
