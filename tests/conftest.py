@@ -104,6 +104,9 @@ def settings_factory(database_url: str, tmp_path_factory: pytest.TempPathFactory
             "secret_key_file": Path(var) / "secret.key",
             "base_url": "http://testserver",
             "scheduler_enabled": False,
+            # Every test client is 127.0.0.1: the suite's deliberate failures (and the fuzzer's) must
+            # not add up to a backoff. Tests of the throttles set the default back on their throttle.
+            "auth_failures_per_address": 100_000,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

@@ -87,15 +87,18 @@ def create_app(
         title="rmmbridge",
         version=__version__,
         summary="RMM fleets as PSA assets: integrations, assets, alerts and sync runs.",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=None,  # both served by web/api_docs.py (local assets, optional login)
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.rmm = state
     problems.install(app)
     install_openapi(app)
-    _install_request_metrics(app)
+    _install_request_metrics(app, settings)
+    from rmmbridge.web.api_docs import install_api_docs
+
+    install_api_docs(app)
     _include_routers(app)
     from rmmbridge.web.ui.render import STATIC_DIR
 
@@ -150,12 +153,29 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(ui_router)
 
 
+# Metric labels come from a fixed set: a method or path a client makes up must not become a series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 _SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),  # pages and API answers carry tenant data
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
+    # Scripts and styles only from files this service serves: no inline script, style element or
+    # style attribute anywhere (templates use classes; app.js and api-docs.js are files).
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        b"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
 ]
+# Sent only when the service is reached over https (BASE_URL): over http it would be ignored, and
+# on a plain-http deployment it would promise something untrue.
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    return [*_SECURITY_HEADERS, _HSTS] if settings.base_url.startswith("https://") else list(_SECURITY_HEADERS)
 
 
 class RequestMetrics:
@@ -165,8 +185,9 @@ class RequestMetrics:
     more than the webhook receiver's own work.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -180,19 +201,18 @@ class RequestMetrics:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [
-                    (k, v) for k, v in _SECURITY_HEADERS if k not in present and not (static and k == b"cache-control")
-                ]
+                extra = [(k, v) for k, v in self.headers if k not in present and not (static and k == b"cache-control")]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
-            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            route = getattr(scope.get("route"), "path", "unmatched")  # the template, never the raw path
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            HTTP_REQUESTS.labels(method, route, str(status["code"])).inc()
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
-def _install_request_metrics(app: FastAPI) -> None:
-    app.add_middleware(RequestMetrics)
+def _install_request_metrics(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(RequestMetrics, headers=security_headers(settings))

@@ -87,6 +87,42 @@ class Settings(BaseSettings):
         default=None,
         description="Mark cookies Secure. Default: on when BASE_URL is https.",
     )
+    api_docs_require_login: bool = Field(
+        default=False,
+        description="Require a signed-in user or an API token for /api/docs and the OpenAPI document.",
+    )
+    http_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers (from connecting, or from its first "
+        "byte on a kept-alive connection); then 408 and the connection is closed.",
+    )
+    http_body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds a client has to send a request's body once its headers are in."
+    )
+    http_keep_alive_timeout_s: int = Field(
+        default=5, ge=1, description="Seconds an idle kept-alive connection stays open between requests."
+    )
+    http_max_connections: int = Field(
+        default=200,
+        ge=1,
+        description="Connections and requests in progress at once per server process; more get 503.",
+    )
+    http_max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest request line plus headers accepted, in bytes."
+    )
+    auth_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passwords for one account before each further attempt must wait "
+        "(1 s, doubling up to 15 minutes; forgotten after an hour without failures).",
+    )
+    auth_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins, unknown API tokens or unknown webhook secrets from one client address "
+        "before it must wait (1 s, doubling up to 5 minutes; forgotten after an hour without failures).",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -65,3 +65,7 @@ class RateLimited(AppError):
     status_code = 429
     type = "rate-limited"
     title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

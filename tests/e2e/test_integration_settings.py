@@ -96,7 +96,9 @@ def test_password_sign_in_asks_for_the_totp_code(live, account, tactical, new_pa
     page.locator("#f-password").fill(creds.totp_password)
     page.get_by_role("button", name="Save connection").click()
     expect(page.locator("#mode-password")).to_be_checked()
-    expect(page.locator("#f-password-help")).to_contain_text(f"Stored value ends in {creds.totp_password[-4:]}")
+    # Nothing of a stored password is shown, not even its end (issue #14 item 14).
+    expect(page.locator("#f-password-help")).to_contain_text("Stored; leave blank to keep it.")
+    expect(page.locator("#f-password-help")).not_to_contain_text(creds.totp_password[-4:])
     page.get_by_role("button", name="Test connection").click()
     expect(page.get_by_role("alert")).to_contain_text("one-time code")
     code_field = page.get_by_label("One-time code")

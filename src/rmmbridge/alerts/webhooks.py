@@ -24,8 +24,9 @@ from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
 from rmmbridge.web.deps import app_state
 from rmmbridge.web.problems import problem
 from rmmbridge.web.state import AppState
+from rmmbridge.web.throttles import retry_after, source_address, throttles_of
 
-from .intake import Delivery, Rejection, intake_of
+from .intake import UNKNOWN_SECRET, Delivery, Rejection, intake_of
 from .schemas import WebhookAccepted
 
 log = structlog.get_logger(__name__)
@@ -103,12 +104,21 @@ def _reject(status: int, type_: str, detail: str, provider: str, **headers: str)
 async def receive(provider: str, request: Request) -> Response:
     state = app_state(request)
     if provider not in state.registry or Capability.alert_webhook not in state.registry.get(provider).capabilities:
-        return _reject(404, "not-found", f"no webhook receiver for '{provider}'", provider)
+        # The path is the caller's: a fixed label, or every guessed name would be a metric series.
+        return _reject(404, "not-found", f"no webhook receiver for '{provider}'", "unknown")
     cls = state.registry.get(provider)
     names = [h for h in (cls.webhook_header, *cls.webhook_header_aliases) if h]
     presented = next((request.headers.get(h) for h in names if request.headers.get(h)), None)
     if not presented or len(presented) > 512:
         return _reject(401, "unauthorized", f"send the webhook secret in the {names[0]} header", provider)
+    # An address that keeps presenting unknown secrets is guessing: it waits, before any database
+    # work. Known secrets are never slowed by this (only unknown ones count).
+    address = source_address(request)
+    guessing = throttles_of(state).webhook_address
+    if (wait := guessing.wait(address)) is not None:
+        return _reject(
+            429, "rate-limited", "too many unknown webhook secrets", provider, **{"Retry-After": retry_after(wait)}
+        )
     digest = state.secrets.digest(presented.strip())
     # Floods are refused before any database work, keyed by the secret's digest (one per
     # integration), and are counted rather than stored.
@@ -133,6 +143,8 @@ async def receive(provider: str, request: Request) -> Response:
             503, "unavailable", "the delivery could not be stored; retry later", provider, **{"Retry-After": "5"}
         )
     if outcome.rejection is not None:
+        if outcome.rejection is UNKNOWN_SECRET:
+            guessing.failed(address)
         if outcome.integration_id is not None:
             log.info(
                 "webhook_rejected",

@@ -48,13 +48,17 @@ def serve(
 
     from rmmbridge.app import create_app
     from rmmbridge.kit.logging import configure_logging
+    from rmmbridge.web.serving import uvicorn_config
 
     s = settings()
     configure_logging(s.log_level, s.log_format)
     asyncio.run(_prepare_database(s, migrate))
     app = create_app(s)
     console.print(f"rmmbridge listening on http://{host or s.host}:{port or s.port}", highlight=False)
-    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level=s.log_level.lower(), access_log=False)
+    try:
+        uvicorn.Server(uvicorn_config(app, s, host=host, port=port)).run()
+    except KeyboardInterrupt:  # as uvicorn.run: Ctrl-C is how an operator stops it
+        pass
 
 
 def worker() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import CapabilityNotSupported, Conflict, NotFound, ValidationFailed, WrongState
-from rmmbridge.kit.masking import mask
+from rmmbridge.kit.masking import credential_hint, shown_hints
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability, CheckResult, Provider, ProviderError, ProviderTotpRequired
 from rmmbridge.providers.registry import ProviderRegistry
@@ -64,7 +64,7 @@ def to_out(row: RmmIntegration, registry: ProviderRegistry) -> IntegrationOut:
         state=row.state,
         state_message=row.state_message,
         settings=row.settings or {},
-        credentials=dict(row.credential_hints or {}),
+        credentials=shown_hints(row.credential_hints or {}),
         capabilities=sorted(c.value for c in cls.capabilities) if cls else [],
         webhook_configured=row.webhook_secret_digest is not None,
         connected_at=row.connected_at,
@@ -183,7 +183,7 @@ async def save_credentials(
         if name in secret_names:
             plain = value.get_secret_value() if isinstance(value, SecretStr) else value
             if plain:
-                hints[name] = mask(plain)
+                hints[name] = credential_hint(name, plain)
         elif name not in ROW_FIELDS:
             new_settings[name] = value
     # Secrets: write what changed, delete what the (possibly new) auth mode no longer uses.

@@ -28,3 +28,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     )
     # force: the CLI configures WARNING first; ``serve`` then re-configures at the service's level.
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s", force=True)
+    # aiosqlite logs every call with its arguments at DEBUG: statement parameters (session and
+    # CSRF tokens, password hashes) would reach the log. The engine hides parameters itself
+    # (storage/db.py, hide_parameters).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -23,12 +23,50 @@ _BLOCKED_NAMES = {"metadata.google.internal", "metadata", "instance-data", "inst
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
-def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool) -> str | None:
-    """Why rmmbridge must not connect to ``ip`` (``None``: it may). Also applied at connect time."""
+# IPv6 prefixes whose last 32 bits are an IPv4 address that a gateway (or the kernel) will reach:
+# IPv4-compatible (deprecated, ::a.b.c.d) and NAT64 (RFC 6052 well-known and RFC 8215 local-use).
+_EMBEDS_IPV4_IN_LOW_BITS = [
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+]
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def reachable_forms(ip: Address) -> list[Address]:
+    """``ip`` and every IPv4 address it stands for (mapped, compatible, NAT64, 6to4, Teredo).
+
+    ``[::ffff:169.254.169.254]`` reaches the metadata service as surely as ``169.254.169.254``:
+    the policy must judge the address the packets end up at, not its spelling.
+    """
+    forms: list[Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            forms.append(ip.ipv4_mapped)
+        if any(ip in net for net in _EMBEDS_IPV4_IN_LOW_BITS) and int(ip) > 1:  # not :: or ::1 (judged as v6)
+            forms.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None:
+            forms.append(ip.sixtofour)
+        if ip.teredo is not None:
+            forms.extend(ip.teredo)
+    return forms
+
+
+def _refusal(ip: Address, allow_private: bool) -> str | None:
     if any(ip in net for net in _ALWAYS_BLOCKED) or ip.is_multicast or ip.is_unspecified:
         return "a link-local or metadata address"
     if not allow_private and (ip.is_private or ip.is_loopback or ip.is_reserved):
         return "a private-network address (the operator has disallowed private RMM hosts)"
+    return None
+
+
+def address_refusal(ip: Address, allow_private: bool) -> str | None:
+    """Why rmmbridge must not connect to ``ip`` (``None``: it may), judging every IPv4 address an
+    IPv6 form embeds. Applied at save time and by the transport at connect time."""
+    for form in reachable_forms(ip):
+        if reason := _refusal(form, allow_private):
+            return reason
     return None
 
 
@@ -126,7 +164,7 @@ def parse_base_url(raw: object, product: str, empty_message: str, *, credentials
         if host in _BLOCKED_NAMES:
             raise ValueError(f"{host} is a cloud metadata host, not a {product} server")
     else:
-        if any(literal in net for net in _ALWAYS_BLOCKED) or literal.is_multicast or literal.is_unspecified:
+        if address_refusal(literal, allow_private=True) is not None:
             raise ValueError(f"{host} is a link-local or metadata address, not a {product} server")
         host = f"[{literal.compressed}]" if literal.version == 6 else literal.compressed
     return BaseUrl(scheme=scheme, host=host, port=port, path=parts.path.rstrip("/"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -21,6 +24,20 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+# Argon2 is built to cost CPU (tens of ms); on the event loop, a handful of concurrent guessers
+# would stall every request (/healthz included). Hashes run in worker threads (argon2-cffi releases
+# the GIL), at most one per core so they cannot starve the default thread pool either.
+_HASH_SLOTS = anyio.CapacityLimiter(os.cpu_count() or 2)
+
+
+async def hash_password_async(password: str) -> str:
+    return await anyio.to_thread.run_sync(hash_password, password, limiter=_HASH_SLOTS)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    return await anyio.to_thread.run_sync(verify_password, password_hash, password, limiter=_HASH_SLOTS)
 
 
 def check_password_policy(password: str) -> str | None:

@@ -17,7 +17,7 @@ from rmmbridge.kit.crypto import random_token, token_digest
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import ApiToken, Tenant, User, UserSession
 
-from .passwords import check_password_policy, hash_password, verify_password
+from .passwords import check_password_policy, hash_password_async, verify_password_async
 from .permissions import Role, parse_role
 from .schemas import ApiTokenOut, IssuedToken
 
@@ -72,7 +72,12 @@ async def create_user(session: AsyncSession, tenant_id: uuid.UUID, email: str, p
         raise ValidationFailed(reason, errors=[{"field": "password"}])
     if await session.scalar(select(User.id).where(User.email == clean_email)):
         raise Conflict(f"a user with email {clean_email} already exists")
-    user = User(tenant_id=tenant_id, email=clean_email, password_hash=hash_password(password), role=parsed_role.value)
+    user = User(
+        tenant_id=tenant_id,
+        email=clean_email,
+        password_hash=await hash_password_async(password),
+        role=parsed_role.value,
+    )
     session.add(user)
     await _flush_unique(session, f"a user with email {clean_email} already exists")
     return user
@@ -85,10 +90,27 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User:
     return user
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+async def check_password(session: AsyncSession, email: str, password: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """The (tenant id, user id) whose e-mail and password these are; ``Unauthorized`` otherwise.
+
+    Writes nothing: run it in a read-only unit of work, so that on SQLite no write lock is held
+    while argon2 works (tens of milliseconds per guess, which would queue every writer).
+    """
     user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password_async(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
+        raise Unauthorized("wrong email or password")
+    return user.tenant_id, user.id
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    """Check and record a sign-in in one session (tools and the demo; the UI splits the two)."""
+    return await record_sign_in(session, await check_password(session, email, password))
+
+
+async def record_sign_in(session: AsyncSession, ids: tuple[uuid.UUID, uuid.UUID]) -> User:
+    user = await session.get(User, ids)
+    if user is None or not user.is_active:  # deleted or deactivated since the check
         raise Unauthorized("wrong email or password")
     user.last_login_at = utcnow()
     return user

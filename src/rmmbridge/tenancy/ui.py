@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rmmbridge.errors import AppError, NotFound, Unauthorized
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import User
 from rmmbridge.web.deps import DB, SESSION_COOKIE, State, session_auth
+from rmmbridge.web.throttles import retry_after, source_address, throttles_of
 from rmmbridge.web.ui import csrf
 from rmmbridge.web.ui.render import render
 
 from . import service
 
 router = APIRouter(include_in_schema=False)
+# Sign-in events are the audit trail of password logins (decisions.md, "Guessing throttles").
+audit = structlog.get_logger("rmmbridge.audit")
 
 
 def _safe_next(value: str | None) -> str:
@@ -22,8 +28,41 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
-async def _login_response(request: Request, state: State, db: DB, user_email: str, password: str) -> Response:
-    user = await service.authenticate(db, user_email, password)
+async def _login_response(
+    request: Request, state: State, db: DB, user_email: str, password: str, *, created: User | None = None
+) -> Response:
+    """Sign in (``created``: the user first-run setup just made in ``db``, already known)."""
+    throttles, address = throttles_of(state), source_address(request)
+    account = user_email.strip().lower()
+    waits = [w for w in (throttles.login_account.wait(account), throttles.login_address.wait(address)) if w]
+    if waits:
+        audit.warning("login_throttled", email=account, address=address, retry_after_s=round(max(waits), 1))
+        raise _TooManyAttempts(max(waits))
+    try:
+        if created is not None:
+            user = created
+        else:
+            async with unit_of_work(state.sessionmaker, read_only=True) as reader:
+                ids = await service.check_password(reader, user_email, password)
+            user = await service.record_sign_in(db, ids)
+    except Unauthorized:
+        account_wait = throttles.login_account.failed(account)
+        address_wait = throttles.login_address.failed(address)
+        audit.warning(
+            "login_failed",
+            email=account,
+            address=address,
+            account_failures=throttles.login_account.failures(account),
+            backoff_s=max(account_wait or 0, address_wait or 0),
+        )
+        raise
+    # The address counter is not reset: one valid account must not buy a guesser fresh attempts.
+    throttles.login_account.succeeded(account)
+    audit.info("login_succeeded", email=account, address=address, user_id=str(user.id))
+    # Rotate: the session this browser held before signing in ends (no session fixation, and a
+    # re-login leaves nothing valid behind).
+    if previous := request.cookies.get(SESSION_COOKIE):
+        await service.end_session(db, previous)
     new = await service.start_session(db, user, state.settings.session_max_age_s)
     form_next = (await request.form()).get("next")
     response = RedirectResponse(_safe_next(str(form_next) if form_next else None), status_code=303)
@@ -37,6 +76,12 @@ async def _login_response(request: Request, state: State, db: DB, user_email: st
     )
     response.delete_cookie(csrf.ANON_COOKIE)
     return response
+
+
+class _TooManyAttempts(Unauthorized):
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"Too many failed sign-ins; try again in {retry_after(wait)} seconds.")
+        self.retry_after = retry_after(wait)
 
 
 @router.get("/login")
@@ -58,14 +103,17 @@ async def login(request: Request, state: State, db: DB) -> Response:
         return await _login_response(request, state, db, email, str(form.get("password", "")))
     except Unauthorized as exc:
         csrf.prepare_anonymous(request)
-        return render(
+        response = render(
             request,
             "login.html",
-            status_code=401,
+            status_code=429 if isinstance(exc, _TooManyAttempts) else 401,
             next=_safe_next(str(form.get("next") or "/")),
             error=exc.detail,
             email=email,
         )
+        if isinstance(exc, _TooManyAttempts):
+            response.headers["Retry-After"] = exc.retry_after
+        return response
 
 
 @router.post("/logout")
@@ -99,8 +147,8 @@ async def setup(request: Request, state: State, db: DB) -> Response:
         if values["password"] != values["password2"]:
             raise AppError("the two passwords differ")
         tenant = await service.create_tenant(db, values["tenant"])
-        await service.create_user(db, tenant.id, values["email"], values["password"], "admin")
-        return await _login_response(request, state, db, values["email"], values["password"])
+        user = await service.create_user(db, tenant.id, values["email"], values["password"], "admin")
+        return await _login_response(request, state, db, values["email"], values["password"], created=user)
     except AppError as exc:
         await db.rollback()
         csrf.prepare_anonymous(request)

@@ -10,20 +10,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.errors import Forbidden, Unauthorized
+from rmmbridge.errors import Forbidden, RateLimited, Unauthorized
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.tenancy.auth import SessionAuth, context_from_api_token, context_from_session_cookie
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 
 from .state import AppState
+from .throttles import source_address, throttles_of
 
 SESSION_COOKIE = "rmmbridge_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+audit = structlog.get_logger("rmmbridge.audit")
 
 
 def app_state(request: Request) -> AppState:
@@ -57,8 +60,15 @@ async def _api_context(request: Request, db: DB) -> TenantContext:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
+        # Token guessing: an address presenting unknown tokens backs off, before any lookup.
+        guessing, address = throttles_of(app_state(request)).token_address, source_address(request)
+        if (wait := guessing.wait(address)) is not None:
+            audit.warning("api_token_throttled", address=address, retry_after_s=round(wait, 1))
+            raise RateLimited("too many invalid API tokens from this address", retry_after_s=wait)
         ctx = await context_from_api_token(db, value.strip())
         if ctx is None:
+            backoff = guessing.failed(address)
+            audit.warning("api_token_rejected", address=address, failures=guessing.failures(address), backoff_s=backoff)
             raise Unauthorized("the API token is invalid or revoked")
         return ctx
     # The UI's own scripts call the API with the session cookie; unsafe methods then need the

@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from rmmbridge.storage.db import READ_ONLY_OPTION
+
 from .deps import app_state
 
 router = APIRouter(include_in_schema=False)
@@ -20,6 +22,8 @@ async def healthz(request: Request) -> Response:
     started = time.perf_counter()
     try:
         async with state.engine.connect() as conn:
+            # Read-only: on SQLite a plain BEGIN, which never waits for a writer's lock.
+            await conn.execution_options(**{READ_ONLY_OPTION: True})
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # the point of a health check is to report any failure, not raise it
         return JSONResponse({"status": "error", "database": f"unreachable: {type(exc).__name__}"}, 503)

@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
-from rmmbridge.errors import AppError, Unauthorized
+from rmmbridge.errors import AppError, RateLimited, Unauthorized
 
 log = structlog.get_logger(__name__)
 PROBLEM_BASE = "https://rmmbridge.dev/problems/"
@@ -79,7 +80,12 @@ def install(app: FastAPI) -> None:
 
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
             return error_page(request, exc.status_code, exc.title, exc.detail)
-        return problem(exc.status_code, exc.type, exc.title, exc.detail, exc.errors)
+        response = problem(exc.status_code, exc.type, exc.title, exc.detail, exc.errors)
+        if isinstance(exc, RateLimited):
+            from .throttles import retry_after
+
+            response.headers["Retry-After"] = retry_after(exc.retry_after_s)
+        return response
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -128,6 +134,13 @@ def install(app: FastAPI) -> None:
             return error_page(request, 500, "Something went wrong", "The error was logged.")
         return problem(500, "internal-error", "Internal error", "The error was logged.")
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The client left (or the server's read deadline closed the connection) mid-body: nobody
+        # receives an answer, and it is not a server error.
+        log.info("client_disconnected", path=request.url.path)
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

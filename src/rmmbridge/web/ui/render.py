@@ -21,6 +21,17 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters["mask"] = mask
 
 
+def _pct(value: object) -> int:
+    """A whole percentage in 0–100, naming one of app.css's ``pct-N`` width classes."""
+    try:
+        return max(0, min(100, round(float(value))))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+templates.env.filters["pct"] = _pct
+
+
 def _now(context: Any) -> datetime:
     """The page's clock (``render`` puts the app's clock reading in every page), so relative
     times agree with the statuses computed for the same page, test clock included."""
