@@ -20,6 +20,7 @@ from rmmbridge.errors import ValidationFailed
 from rmmbridge.integrations.schemas import IntegrationUpdate
 from rmmbridge.integrations.service import update_integration
 from rmmbridge.integrations.settings import SCHEDULE_KINDS, EffectiveSchedule, schedules_of
+from rmmbridge.kit.text import InputJson
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Provider
 from rmmbridge.storage.models import RmmIntegration, ScheduleState, SyncRun
@@ -195,7 +196,7 @@ async def update_schedule(
             f"{cls.display_name} has no '{kind}' schedule; its schedules: {', '.join(supported)}",
             errors=[{"field": "kind"}],
         )
-    change: dict[str, object] = {}
+    change: dict[str, InputJson] = {}
     if enabled is not None:
         change["enabled"] = enabled
     if interval_seconds is not None:
