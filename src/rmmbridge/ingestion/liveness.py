@@ -14,6 +14,7 @@ Three writers share this module so status inputs have one home:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ OPTIONAL = {"current_user": ("current_user",), "boot_time": ("boot_time",), "hea
 PASS_COLUMNS = (*STATUS_INPUTS, "rmm_status", "status")
 
 
+@functools.cache
 def _pass_columns(reported: tuple[str, ...] | None) -> tuple[str, ...]:
     names = OPTIONAL if reported is None else [n for n in OPTIONAL if n in reported]
     return PASS_COLUMNS + tuple(c for n in names for c in OPTIONAL[n])
