@@ -117,7 +117,7 @@ def test_live_status_health_chips_and_the_stale_banner(live, account, api, tacti
     iid = api.fleet_ready(sim)
     first_pass = liveness_pass(live, api, account, iid)
     assert first_pass["status"] == "succeeded"
-    summary = api("GET", "/assets/summary")
+    summary = api("GET", "/fleet/summary")
     health, total = summary["health"], summary["counts"]["total"]
     assert health["needs_reboot"] > 0 and health["failing_checks"] > 0, "the fleet has devices to show"
 

@@ -80,7 +80,7 @@ async def tick(state: Any, clock: Clock, integration_id: str | None = None) -> l
 
 
 async def summary(http: Any, live: Live) -> dict[str, Any]:
-    r = await http.get("/api/v1/assets/summary", headers=live.setup.tenant.headers())
+    r = await http.get("/api/v1/fleet/summary", headers=live.setup.tenant.headers())
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 

@@ -81,7 +81,7 @@ async def test_capabilities_are_enforced(http, state, transport, tenant):
     setup = await connect_tiny(http, transport, tenant, provider="tinypull")
     h = tenant.headers()
     r = await http.post(f"/api/v1/integrations/{setup.integration_id}/sync/software", headers=h)
-    assert r.status_code == 422 and "does not support software inventory" in r.json()["detail"]
+    assert r.status_code == 404 and "does not support software inventory" in r.json()["detail"]
     r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/rotate", headers=h)
     assert r.status_code == 422
     info = (await http.get(f"/api/v1/integrations/{setup.integration_id}/webhook", headers=h)).json()

@@ -74,7 +74,12 @@ async def list_assets(
     return make_page([views.summary(*row) for row in rows], total, paging)
 
 
-@router.get("/summary", response_model=AssetsSummary, summary="Fleet status and health counts")
+# Its own path, not /assets/summary: under /assets/ it would shadow (and be shadowed by) the
+# /assets/{asset_id} routes for every other method.
+fleet_router = APIRouter(prefix="/fleet", tags=["assets"], responses=error_responses(401, 403))
+
+
+@fleet_router.get("/summary", response_model=AssetsSummary, summary="Fleet status and health counts")
 async def assets_summary(
     state: State,
     db: DB,

@@ -121,7 +121,7 @@ async def fleet_summary(
     session: AsyncSession, ctx: TenantContext, filters: repository.AssetFilters, now: datetime
 ) -> AssetsSummary:
     """Status counts (total and per client, stale its own bucket) and health counts — what the
-    dashboard, ``GET /assets/summary`` and ``rmmbridge assets summary`` show."""
+    dashboard, ``GET /fleet/summary`` and ``rmmbridge assets summary`` show."""
     from rmmbridge.clients import repository as clients_repo
 
     per_client, health = await repository.summary_counts(session, ctx, filters, now)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
+from typing import NoReturn
 
 import typer
 
 from rmmbridge.config import Settings
 
-from .common import console, fail, settings
+from .common import console, err_console, fail, settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -80,7 +84,21 @@ def worker() -> None:
     try:
         asyncio.run(run_worker(s))
     except RuntimeError as exc:  # the SDK's connection errors
-        fail(f"cannot reach Temporal at {s.temporal_address}: {exc}")
+        err_console.print(f"[bold red]error:[/] cannot reach Temporal at {s.temporal_address}: {exc}",
+                          highlight=False, soft_wrap=True)
+        _exit_now(1)
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Leave without interpreter finalization. The Temporal SDK's native (Rust) threads outlive
+    the event loop; when one of them calls back into Python while the interpreter finalizes, the
+    process aborts (``PyGILState_Release … must be current``, exit -6) instead of exiting with
+    ``code``. Everything worth keeping is written by now: flush it and exit."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @db_app.command("upgrade")

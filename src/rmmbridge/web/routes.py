@@ -23,6 +23,7 @@ from rmmbridge.web.ui import pages
 api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
 api_router.include_router(alerts_api.router)
 api_router.include_router(assets_api.router)
+api_router.include_router(assets_api.fleet_router)
 api_router.include_router(clients_api.router)
 api_router.include_router(events_api.router)
 api_router.include_router(integrations_api.router)
