@@ -21,10 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -32,14 +28,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from rmmbridge.config import Settings
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import Asset, AssetHistory, EventOutbox, ExternalEntityMapping
 from rmmbridge.sync.runner import runner_of
 
 from . import common
-from .support import control_client, free_port, registry
-from .sync import SECRET_KEY, _connected_tenant, _run, _wait_port
+from .support import control_client, free_port
+from .sync import _connected_tenant, _run, _wait_port, bench_state, start_simulator
 
 FLIP_SHARE = 0.01
 GONE_FOR = timedelta(hours=2)  # past every online window: Tactical's offline_time, Tanium's 30 minutes
@@ -119,15 +114,10 @@ def _rows_written(counters: dict[str, Any]) -> int | None:
 
 
 async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
-    from rmmbridge.app import build_state
-
     port = free_port()
-    sim_proc = subprocess.Popen([sys.executable, "-m", "bench.support", "simulate", "--port", str(port),
-                                 "--provider", provider, "--agents", str(agents)],
-                                env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
+    sim_proc = start_simulator(port, provider, agents)
     db = await common.fresh_database(db_kind)
-    state = build_state(Settings(database_url=db.url, secret_key=SECRET_KEY, scheduler_enabled=False,
-                                 allow_insecure_provider_urls=True), registry=registry())
+    state = bench_state(db.url)
     sim = Simulator(provider, port)
     try:
         await _wait_port(port)

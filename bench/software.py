@@ -14,23 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from typing import Any
 
 from sqlalchemy import func, select
 
-from rmmbridge.config import Settings
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import AssetSoftware
 from rmmbridge.sync.runner import runner_of
 
 from . import common
-from .support import free_port, registry
-from .sync import SECRET_KEY, _connected_tenant, _run, _wait_port
+from .support import free_port
+from .sync import _connected_tenant, _run, _wait_port, bench_state, start_simulator
 
 
 async def _fingerprint(state: Any) -> tuple[int, Any]:
@@ -41,15 +36,10 @@ async def _fingerprint(state: Any) -> tuple[int, Any]:
 
 
 async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
-    from rmmbridge.app import build_state
-
     port = free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "bench.support", "simulate", "--port", str(port),
-                            "--provider", provider, "--agents", str(agents)],
-                           env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
+    sim = start_simulator(port, provider, agents)
     db = await common.fresh_database(db_kind)
-    state = build_state(Settings(database_url=db.url, secret_key=SECRET_KEY, scheduler_enabled=False,
-                                 allow_insecure_provider_urls=True), registry=registry())
+    state = bench_state(db.url)
     try:
         await _wait_port(port)
         ctx, integration_id = await _connected_tenant(state, provider, agents, port)

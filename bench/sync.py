@@ -184,20 +184,30 @@ async def _floor(base: str, served: list[dict[str, Any]], api_key: str) -> float
         return time.perf_counter() - started
 
 
+def start_simulator(port: int, provider: str, agents: int, *extra: str) -> subprocess.Popen[bytes]:
+    """The provider's simulator in its own process on ``port`` (``bench.support simulate``)."""
+    return subprocess.Popen([sys.executable, "-m", "bench.support", "simulate", "--port", str(port),
+                             "--provider", provider, "--agents", str(agents), *extra],
+                            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
+
+
+def bench_state(database_url: str) -> Any:
+    """The app state a benchmark drives: no scheduler, loopback http simulators allowed."""
+    from rmmbridge.app import build_state
+
+    return build_state(Settings(database_url=database_url, secret_key=SECRET_KEY, scheduler_enabled=False,
+                                allow_insecure_provider_urls=True), registry=registry())
+
+
 async def main(
     provider: str, agents: int, db_kind: str, real_server_model: bool = False, concurrency: int | None = None
 ) -> dict[str, Any]:
-    from rmmbridge.app import build_state
-
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     model_args = ["--real-server-model"] if real_server_model else []
-    sim = subprocess.Popen([sys.executable, "-m", "bench.support", "simulate", "--port", str(port),
-                            "--provider", provider, "--agents", str(agents), *model_args],
-                           env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
+    sim = start_simulator(port, provider, agents, *model_args)
     db = await common.fresh_database(db_kind)
-    state = build_state(Settings(database_url=db.url, secret_key=SECRET_KEY, scheduler_enabled=False,
-                                 allow_insecure_provider_urls=True), registry=registry())
+    state = bench_state(db.url)
     try:
         await _wait_port(port)
         ctx, integration_id = await _connected_tenant(state, provider, agents, port, concurrency)
