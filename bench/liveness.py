@@ -30,11 +30,10 @@ from sqlalchemy import func, select
 
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import Asset, AssetHistory, EventOutbox, ExternalEntityMapping
-from rmmbridge.sync.runner import runner_of
 
 from . import common
 from .support import control_client, free_port
-from .sync import _connected_tenant, _run, _wait_port, bench_state, start_simulator
+from .sync import _connected_tenant, _run, _wait_port, bench_state, start_simulator, stop_bench
 
 FLIP_SHARE = 0.01
 GONE_FOR = timedelta(hours=2)  # past every online window: Tactical's offline_time, Tanium's 30 minutes
@@ -159,11 +158,7 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         events = {k: n - events0.get(k, 0) for k, n in sorted(events1.items()) if n != events0.get(k, 0)}
     finally:
         await sim.aclose()
-        sim_proc.terminate()
-        sim_proc.wait(10)
-        await runner_of(state).stop()
-        await state.engine.dispose()
-        await common.dispose(db)
+        await stop_bench(sim_proc, state, db)
     return {
         "provider": provider, "agents": agents, "db": db_kind,
         "liveness_s": round(liveness_s, 3), "full_sync_s": round(full_sync_s, 3),

@@ -21,11 +21,10 @@ from sqlalchemy import func, select
 
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import AssetSoftware
-from rmmbridge.sync.runner import runner_of
 
 from . import common
 from .support import free_port
-from .sync import _connected_tenant, _run, _wait_port, bench_state, start_simulator
+from .sync import _connected_tenant, _run, _wait_port, bench_state, start_simulator, stop_bench
 
 
 async def _fingerprint(state: Any) -> tuple[int, Any]:
@@ -57,11 +56,7 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         after = await _fingerprint(state)
         rss = common.peak_rss_mb()
     finally:
-        sim.terminate()
-        sim.wait(10)
-        await runner_of(state).stop()
-        await state.engine.dispose()
-        await common.dispose(db)
+        await stop_bench(sim, state, db)
     c1, c2 = first["counters"], again["counters"]
     return {
         "provider": provider, "agents": agents, "db": db_kind,

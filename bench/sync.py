@@ -199,6 +199,15 @@ def bench_state(database_url: str) -> Any:
                                 allow_insecure_provider_urls=True), registry=registry())
 
 
+async def stop_bench(sim: subprocess.Popen[bytes], state: Any, db: Any) -> None:
+    """Undo :func:`start_simulator`, :func:`bench_state` and ``common.fresh_database``."""
+    sim.terminate()
+    sim.wait(10)
+    await runner_of(state).stop()
+    await state.engine.dispose()
+    await common.dispose(db)
+
+
 async def main(
     provider: str, agents: int, db_kind: str, real_server_model: bool = False, concurrency: int | None = None
 ) -> dict[str, Any]:
@@ -237,11 +246,7 @@ async def main(
             model["fetch_cpu_ms_per_agent"] = round((cpu_ingest - cpu_fetch) * 1000 / max(1, agents), 3)
             model["ingest_cpu_ms_per_agent"] = round((cpu_done - cpu_ingest) * 1000 / max(1, agents), 3)
     finally:
-        sim.terminate()
-        sim.wait(10)
-        await runner_of(state).stop()
-        await state.engine.dispose()
-        await common.dispose(db)
+        await stop_bench(sim, state, db)
     return {"provider": provider, "agents": agents, "db": db_kind, "synced": result["counters"].get("created"),
             "sync_s": round(sync_s, 3), "fetch_only_s": round(fetch_s, 3), "ingest_only_s": round(ingest_s, 3),
             "ratio": round(sync_s / (fetch_s + ingest_s), 3), "peak_rss_mb": rss, **model}

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.errors import NotFound, ValidationFailed, WrongState
-from rmmbridge.integrations.service import get_integration
+from rmmbridge.errors import CapabilityNotSupported, NotFound, ValidationFailed, WrongState
+from rmmbridge.integrations.service import get_integration, require_capability
 from rmmbridge.providers.base import KIND_CAPABILITY
 from rmmbridge.storage.db import after_commit
 from rmmbridge.tenancy.context import TenantContext
@@ -43,15 +43,15 @@ async def request_sync(
             f"unknown sync kind '{kind}'; choose one of {', '.join(KINDS)}", errors=[{"field": "kind"}]
         )
     integration = await get_integration(session, ctx, integration_id)
-    cls = state.registry.get(integration.provider)
-    if KIND_CAPABILITY[kind] not in cls.capabilities:
+    try:
+        require_capability(state.registry, integration, KIND_CAPABILITY[kind])
+    except CapabilityNotSupported as exc:
         # The kind is valid in general, but this integration's provider has no such sync: the
         # sub-resource /integrations/{id}/sync/{kind} does not exist for it (404, not 422: the
         # request is well-formed, and no state change would make it succeed).
-        raise NotFound(
-            f"{cls.display_name} does not support {KIND_CAPABILITY[kind].value.replace('_', ' ')}; "
-            f"its sync kinds: {', '.join(k for k, c in KIND_CAPABILITY.items() if c in cls.capabilities)}"
-        )
+        offered = state.registry.get(integration.provider).capabilities
+        kinds = ", ".join(k for k, c in KIND_CAPABILITY.items() if c in offered)
+        raise NotFound(f"{exc.detail}; its sync kinds: {kinds}") from None
     if not integration.is_active:
         raise WrongState(
             f"{integration.name} is not active ({integration.state.replace('_', ' ')}); test the connection first"
