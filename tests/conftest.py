@@ -30,7 +30,7 @@ from rmmbridge.storage.models import Asset
 from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import user_context
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 from tests.support.tinypull import TinyPullProvider
 from tests.support.tinyrmm import TinyFleet, TinyProvider, make_fleet, tiny_app
 

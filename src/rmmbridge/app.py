@@ -22,7 +22,7 @@ from rmmbridge.secrets.store import DbSecretStore
 from rmmbridge.storage.db import create_engine, create_sessionmaker
 from rmmbridge.web import problems
 from rmmbridge.web.api.docs import install_openapi
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 log = structlog.get_logger(__name__)
 

@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from rmmbridge.app import create_app
 from rmmbridge.sync.temporal.worker import build_worker
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 from tests.conftest import IN_CI, build_test_registry, drop_database, fresh_database
 
 

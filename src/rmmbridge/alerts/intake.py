@@ -39,7 +39,7 @@ from rmmbridge.storage.models.base import table_of
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 log = structlog.get_logger(__name__)
 

@@ -23,7 +23,7 @@ from rmmbridge.kit.metrics import WEBHOOKS
 from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
 from rmmbridge.web.deps import app_state
 from rmmbridge.web.problems import problem
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 from rmmbridge.web.throttles import retry_after, source_address, throttles_of
 
 from .intake import UNKNOWN_SECRET, Delivery, Rejection, intake_of

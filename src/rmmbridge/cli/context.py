@@ -17,7 +17,7 @@ from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, Tenant
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .common import fail, note, settings
 

@@ -23,7 +23,7 @@ from rmmbridge.integrations.schemas import (
 from rmmbridge.integrations.views import mapping_out, webhook_info
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .common import console, emit_json, fail, page_title, run
 from .context import JsonOpt, PageOpt, TenantOpt, public_url_noted, resolve_integration, with_tenant

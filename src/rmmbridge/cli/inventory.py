@@ -19,7 +19,7 @@ from rmmbridge.clients import service as clients_service
 from rmmbridge.clients.schemas import ClientCreate, ClientOut
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .common import console, emit_json, fail, page_title, run
 from .context import JsonOpt, PageOpt, TenantOpt, with_tenant

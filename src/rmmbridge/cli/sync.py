@@ -19,7 +19,7 @@ from rmmbridge.sync.schemas import SyncRunOut, SyncStarted
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .common import console, emit_json, fail, page_title, run, settings
 from .context import JsonOpt, PageOpt, TenantOpt, resolve_integration, resolve_tenant, with_tenant

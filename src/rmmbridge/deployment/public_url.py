@@ -25,7 +25,7 @@ from rmmbridge.kit.urls import check_public_base_url
 from rmmbridge.storage.db import dialect_insert, unit_of_work
 from rmmbridge.storage.models import DeploymentSetting
 from rmmbridge.storage.models.base import table_of
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 NAME = "public_base_url"
 Source = Literal["serve", "cli", "environment", "default"]

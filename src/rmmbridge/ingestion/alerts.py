@@ -26,7 +26,7 @@ from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, SyncRun
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .devices import asset_ids_for
 from .limits import fit_alert

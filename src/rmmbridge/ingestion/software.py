@@ -33,7 +33,7 @@ from rmmbridge.storage.models import (
     SyncRun,
 )
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .devices import DEVICE
 

@@ -11,7 +11,7 @@ from rmmbridge.errors import ValidationFailed
 from rmmbridge.providers.base import Provider, ProviderContext
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 
 def credential_prefix(integration_id: uuid.UUID) -> str:

@@ -17,7 +17,7 @@ from rmmbridge.providers.registry import ProviderRegistry
 from rmmbridge.storage.models import Asset, RmmIntegration
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from . import repository
 from .factory import build_provider, credential_prefix, validation_context

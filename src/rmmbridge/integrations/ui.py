@@ -36,7 +36,7 @@ from rmmbridge.tenancy.auth import SessionAuth
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.deps import DB, State
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 

@@ -13,7 +13,7 @@ from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, WebhookDelivery
 from rmmbridge.tenancy.auth import system_context
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from . import webhooks
 from .schemas import MappingOut, WebhookInfo

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.errors import WrongState
 from rmmbridge.kit.masking import mask
 from rmmbridge.storage.models import RmmIntegration
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 
 def secret_name(row: RmmIntegration) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import EventOutbox, WebhookDelivery
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 BATCH = 5000
 MAX_BATCHES = 20  # per call and table: a backlog drains over a few ticks

@@ -37,7 +37,7 @@ from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.maintenance import GrowthAnalyzer
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from . import runs
 from .id_changes import follow_device_id_changes

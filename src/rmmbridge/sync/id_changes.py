@@ -18,7 +18,7 @@ from rmmbridge.providers.base import Provider, ProviderAuthError, ProviderConfig
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncCursor
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 log = structlog.get_logger(__name__)
 

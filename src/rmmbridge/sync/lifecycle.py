@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from rmmbridge.config import Orchestrator
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from . import runs
 from .runner import runner_of

@@ -11,7 +11,7 @@ from rmmbridge.providers.base import Capability, DevicePage, Provider
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from . import runs
 

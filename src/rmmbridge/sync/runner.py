@@ -15,7 +15,7 @@ from typing import Protocol
 
 import structlog
 
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 log = structlog.get_logger(__name__)
 

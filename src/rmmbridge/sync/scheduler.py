@@ -25,7 +25,7 @@ from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState, SyncRun
 from rmmbridge.storage.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from . import runs, schedules
 from .runner import process_identity, runner_of

@@ -13,7 +13,7 @@ from rmmbridge.providers.base import KIND_CAPABILITY
 from rmmbridge.storage.db import after_commit
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from . import runs
 from .runner import runner_of

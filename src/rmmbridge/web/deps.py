@@ -20,7 +20,7 @@ from rmmbridge.tenancy.auth import SessionAuth, context_from_api_token, context_
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 
-from .state import AppState
+from rmmbridge.state import AppState
 from .throttles import source_address, throttles_of
 
 SESSION_COOKIE = "rmmbridge_session"

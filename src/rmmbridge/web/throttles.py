@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from rmmbridge.kit.throttle import FailureThrottle
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 
 @dataclass

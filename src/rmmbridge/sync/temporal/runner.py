@@ -11,7 +11,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from rmmbridge.config import Settings
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .payloads import SYNC_RUN_WORKFLOW, RunRef, workflow_id
 

@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from rmmbridge.config import Settings
-from rmmbridge.web.state import AppState
+from rmmbridge.state import AppState
 
 from .activities import SyncActivities
 from .runner import connect
