@@ -24,13 +24,13 @@ from rmmbridge.app import create_app
 from rmmbridge.config import Settings
 from rmmbridge.kit.http import RoutedTransport
 from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
+from rmmbridge.state import AppState
 from rmmbridge.storage import migrate
 from rmmbridge.storage.db import create_engine, unit_of_work
 from rmmbridge.storage.models import Asset
 from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import user_context
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 from tests.support.tinypull import TinyPullProvider
 from tests.support.tinyrmm import TinyFleet, TinyProvider, make_fleet, tiny_app
 

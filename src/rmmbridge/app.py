@@ -19,10 +19,10 @@ from rmmbridge.kit.http import HttpClientFactory
 from rmmbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
 from rmmbridge.secrets.store import DbSecretStore
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import create_engine, create_sessionmaker
 from rmmbridge.web import problems
 from rmmbridge.web.api.docs import install_openapi
-from rmmbridge.state import AppState
 
 log = structlog.get_logger(__name__)
 

@@ -23,8 +23,8 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from rmmbridge.app import create_app
-from rmmbridge.sync.temporal.worker import build_worker
 from rmmbridge.state import AppState
+from rmmbridge.sync.temporal.worker import build_worker
 from tests.conftest import IN_CI, build_test_registry, drop_database, fresh_database
 
 

@@ -33,13 +33,13 @@ from rmmbridge.kit.metrics import WEBHOOK_BATCHES
 from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import AlertEvent, Capability
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun, WebhookDelivery
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 log = structlog.get_logger(__name__)
 

@@ -21,9 +21,9 @@ from fastapi.responses import JSONResponse, Response
 from rmmbridge.ingestion.limits import fit_alert
 from rmmbridge.kit.metrics import WEBHOOKS
 from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
+from rmmbridge.state import AppState
 from rmmbridge.web.deps import app_state
 from rmmbridge.web.problems import problem
-from rmmbridge.state import AppState
 from rmmbridge.web.throttles import retry_after, source_address, throttles_of
 
 from .intake import UNKNOWN_SECRET, Delivery, Rejection, intake_of

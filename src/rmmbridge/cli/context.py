@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.config import Settings
 from rmmbridge.deployment.public_url import PublicUrl
 from rmmbridge.errors import NotFound, ValidationFailed
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, Tenant
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from .common import fail, note, settings
 

@@ -21,9 +21,9 @@ from rmmbridge.integrations.schemas import (
     WebhookSecretOut,
 )
 from rmmbridge.integrations.views import mapping_out, webhook_info
+from rmmbridge.state import AppState
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
-from rmmbridge.state import AppState
 
 from .common import console, emit_json, fail, page_title, run
 from .context import JsonOpt, PageOpt, TenantOpt, public_url_noted, resolve_integration, with_tenant

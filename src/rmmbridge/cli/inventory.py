@@ -17,9 +17,9 @@ from rmmbridge.assets.schemas import AssetSummary
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.clients import service as clients_service
 from rmmbridge.clients.schemas import ClientCreate, ClientOut
+from rmmbridge.state import AppState
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
-from rmmbridge.state import AppState
 
 from .common import console, emit_json, fail, page_title, run
 from .context import JsonOpt, PageOpt, TenantOpt, with_tenant

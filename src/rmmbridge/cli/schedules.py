@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import ValidationFailed
 from rmmbridge.integrations.settings import format_interval, parse_interval
+from rmmbridge.state import AppState
 from rmmbridge.sync.schedules import schedule_views, update_schedule
 from rmmbridge.sync.schemas import ScheduleOut
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from .common import console, emit_json, fail, run
 from .context import JsonOpt, TenantOpt, resolve_integration, with_tenant

@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import SyncRun
 from rmmbridge.sync import runs
@@ -19,7 +20,6 @@ from rmmbridge.sync.schemas import SyncRunOut, SyncStarted
 from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
-from rmmbridge.state import AppState
 
 from .common import console, emit_json, fail, page_title, run, settings
 from .context import JsonOpt, PageOpt, TenantOpt, resolve_integration, resolve_tenant, with_tenant

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.config import Settings
 from rmmbridge.kit.time import utcnow
 from rmmbridge.kit.urls import check_public_base_url
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import dialect_insert, unit_of_work
 from rmmbridge.storage.models import DeploymentSetting
 from rmmbridge.storage.models.base import table_of
-from rmmbridge.state import AppState
 
 NAME = "public_base_url"
 Source = Literal["serve", "cli", "environment", "default"]

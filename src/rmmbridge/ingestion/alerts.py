@@ -22,11 +22,11 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import AlertEvent, InvalidRecord, Provider
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, SyncRun
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from .devices import asset_ids_for
 from .limits import fit_alert

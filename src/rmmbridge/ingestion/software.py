@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import DeviceSoftware, Provider
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import dialect_insert, unit_of_work
 from rmmbridge.storage.maintenance import SOFTWARE_TABLES, GrowthAnalyzer
 from rmmbridge.storage.models import (
@@ -33,7 +34,6 @@ from rmmbridge.storage.models import (
     SyncRun,
 )
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from .devices import DEVICE
 

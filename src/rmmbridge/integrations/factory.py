@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import ValidationFailed
 from rmmbridge.providers.base import Provider, ProviderContext
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration
-from rmmbridge.state import AppState
 
 
 def credential_prefix(integration_id: uuid.UUID) -> str:

@@ -14,10 +14,10 @@ from rmmbridge.kit.masking import credential_hint, shown_hints
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability, CheckResult, Provider, ProviderError, ProviderTotpRequired
 from rmmbridge.providers.registry import ProviderRegistry
+from rmmbridge.state import AppState
 from rmmbridge.storage.models import Asset, RmmIntegration
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
-from rmmbridge.state import AppState
 
 from . import repository
 from .factory import build_provider, credential_prefix, validation_context

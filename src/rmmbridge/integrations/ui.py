@@ -28,6 +28,7 @@ from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, NotFound, ValidationFailed
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Capability, Provider, ProviderConfig
+from rmmbridge.state import AppState
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, RmmOrganizationMapping, SyncRun, WebhookDelivery
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
 from rmmbridge.sync.schedules import schedule_views, update_schedule
@@ -36,7 +37,6 @@ from rmmbridge.tenancy.auth import SessionAuth
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.deps import DB, State
-from rmmbridge.state import AppState
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 

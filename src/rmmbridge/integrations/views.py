@@ -11,9 +11,9 @@ from rmmbridge.deployment import public_url
 from rmmbridge.ingestion.alerts import missed_by_webhook
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Capability
+from rmmbridge.state import AppState
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, WebhookDelivery
 from rmmbridge.tenancy.auth import system_context
-from rmmbridge.state import AppState
 
 from . import webhooks
 from .schemas import MappingOut, WebhookInfo

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import WrongState
 from rmmbridge.kit.masking import mask
-from rmmbridge.storage.models import RmmIntegration
 from rmmbridge.state import AppState
+from rmmbridge.storage.models import RmmIntegration
 
 
 def secret_name(row: RmmIntegration) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from rmmbridge.kit.time import utcnow
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import EventOutbox, WebhookDelivery
-from rmmbridge.state import AppState
 
 BATCH = 5000
 MAX_BATCHES = 20  # per call and table: a backlog drains over a few ticks

@@ -33,11 +33,11 @@ from rmmbridge.providers.base import (
     ProviderError,
     RemoteScope,
 )
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.maintenance import GrowthAnalyzer
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from . import runs
 from .id_changes import follow_device_id_changes

@@ -20,11 +20,11 @@ from rmmbridge.providers.base import (
     ProviderError,
     ProviderReauthRequired,
 )
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from . import runs
 

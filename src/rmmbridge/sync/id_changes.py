@@ -15,10 +15,10 @@ from sqlalchemy import select
 from rmmbridge.ingestion.rekey import RekeyCounters, apply_device_id_changes
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import Provider, ProviderAuthError, ProviderConfigError, ProviderError
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncCursor
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 log = structlog.get_logger(__name__)
 

@@ -6,8 +6,8 @@ import structlog
 from fastapi import FastAPI
 
 from rmmbridge.config import Orchestrator
-from rmmbridge.storage.db import unit_of_work
 from rmmbridge.state import AppState
+from rmmbridge.storage.db import unit_of_work
 
 from . import runs
 from .runner import runner_of

@@ -35,10 +35,10 @@ from rmmbridge.providers.base import (
     ProviderError,
     RemoteScope,
 )
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from . import runs
 

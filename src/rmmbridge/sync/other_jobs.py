@@ -8,10 +8,10 @@ from rmmbridge.ingestion.liveness import recompute_status, status_window
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.mappings import apply_scopes
 from rmmbridge.providers.base import Capability, DevicePage, Provider
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun
 from rmmbridge.tenancy.context import TenantContext
-from rmmbridge.state import AppState
 
 from . import runs
 

@@ -21,11 +21,11 @@ from rmmbridge.errors import AppError
 from rmmbridge.integrations.settings import EffectiveSchedule
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.registry import ProviderRegistry
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState, SyncRun
 from rmmbridge.storage.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
-from rmmbridge.state import AppState
 
 from . import runs, schedules
 from .runner import process_identity, runner_of

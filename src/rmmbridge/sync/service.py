@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.errors import CapabilityNotSupported, NotFound, ValidationFailed, WrongState
 from rmmbridge.integrations.service import get_integration, require_capability
 from rmmbridge.providers.base import KIND_CAPABILITY
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import after_commit
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
-from rmmbridge.state import AppState
 
 from . import runs
 from .runner import runner_of

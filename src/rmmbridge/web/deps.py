@@ -15,12 +15,12 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import Forbidden, RateLimited, Unauthorized
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.tenancy.auth import SessionAuth, context_from_api_token, context_from_session_cookie
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 
-from rmmbridge.state import AppState
 from .throttles import source_address, throttles_of
 
 SESSION_COOKIE = "rmmbridge_session"

@@ -8,11 +8,11 @@ import uuid
 import structlog
 from temporalio import activity
 
+from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
 from rmmbridge.storage.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
-from rmmbridge.state import AppState
 
 from .. import runs
 from ..executor import execute_run
