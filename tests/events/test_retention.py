@@ -13,7 +13,7 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import EventOutbox, WebhookDelivery
-from rmmbridge.storage.retention import prune_expired
+from rmmbridge.sync.retention import prune_expired
 
 
 async def test_expired_log_rows_are_pruned(http, state, tiny, db):

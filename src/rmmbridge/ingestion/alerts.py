@@ -1,4 +1,4 @@
-"""Alerts: recorded from webhooks one at a time, reconciled from polling set-wise.
+"""Alerts: recorded from webhooks, upserted from polling set-wise (the polling job is sync/alert_sync.py).
 
 The natural key is ``(tenant, integration, external alert id)``: a redelivered webhook is a
 no-op, concurrent duplicates collapse on the unique key (never two rows, never a 500), a resolve
@@ -21,18 +21,15 @@ from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import AlertEvent, InvalidRecord, Provider
-from rmmbridge.state import AppState
-from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
-from rmmbridge.storage.models import RmmAlert, RmmIntegration, SyncRun
+from rmmbridge.providers.base import AlertEvent
+from rmmbridge.storage.db import dialect_insert, is_postgres
+from rmmbridge.storage.models import RmmAlert
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
 from .devices import asset_ids_for
-from .limits import fit_alert
 
 SEVERITIES = ("info", "warning", "error", "critical")
-BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -196,66 +193,24 @@ def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, s
     return "duplicate"  # an old trigger delivered after its resolve
 
 
-async def reconcile_alerts(
-    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
-) -> None:
-    """Poll active alerts: upsert them, and resolve locally what the RMM no longer lists as active."""
-    from rmmbridge.sync import runs
-
-    started = utcnow()
-    counters = {"processed": 0, "created": 0, "updated": 0, "resolved": 0, "missed_by_webhook": 0, "invalid": 0}
-    errors: list[dict[str, str]] = []
-    batch: list[AlertEvent] = []
-
-    async def flush() -> None:
-        if not batch:
-            return
-        async with unit_of_work(state.sessionmaker) as session:
-            created, updated = await _upsert_polled(session, ctx, integration.id, batch)
-            counters["created"] += created
-            counters["updated"] += updated
-            counters["processed"] += len(batch)
-        batch.clear()
-
-    async with unit_of_work(state.sessionmaker, read_only=True) as session:
-        from rmmbridge.integrations.repository import syncable_mappings
-
-        mapped = [m.external_org_id for m in await syncable_mappings(session, ctx, integration.id)]
-    # Only the mapped organizations' alerts: the others have no assets here.
-    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": mapped}
-    async for event in provider.iter_alerts():
-        if event.status != "active":
-            continue
-        try:
-            event = fit_alert(event)
-        except InvalidRecord as exc:  # cannot be stored: counted with its cause, the rest goes on
-            counters["invalid"] += 1
-            errors.append({"external_id": exc.external_id or "", "error": exc.cause})
-            continue
-        batch.append(event)
-        if len(batch) >= BATCH:
-            await flush()
-    await flush()
-    async with unit_of_work(state.sessionmaker) as session:
-        result = await session.execute(
-            update(RmmAlert)
-            .where(
-                RmmAlert.tenant_id == ctx.tenant_id,
-                RmmAlert.integration_id == integration.id,
-                RmmAlert.status == "active",
-                RmmAlert.last_seen_at < started,
-            )
-            .values(status="resolved", resolved_at=started, updated_at=utcnow())
+async def resolve_unlisted(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, polled_since: datetime
+) -> int:
+    """Resolve the active alerts a complete poll started at ``polled_since`` no longer listed."""
+    result = await session.execute(
+        update(RmmAlert)
+        .where(
+            RmmAlert.tenant_id == ctx.tenant_id,
+            RmmAlert.integration_id == integration_id,
+            RmmAlert.status == "active",
+            RmmAlert.last_seen_at < polled_since,
         )
-        counters["resolved"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        counters["missed_by_webhook"] = await missed_by_webhook(session, ctx, integration.id)
-        fresh = await runs.get_run(session, ctx, run.id)
-        fresh.counters = counters
-        runs.add_errors(fresh, errors)
-        await runs.finish_run(session, fresh, "partial" if errors else "succeeded", complete_snapshot=True)
+        .values(status="resolved", resolved_at=polled_since, updated_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def _upsert_polled(
+async def upsert_polled(
     session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, events: list[AlertEvent]
 ) -> tuple[int, int]:
     now = utcnow()

@@ -1,4 +1,4 @@
-"""The shared, set-based device ingestion pipeline (ARCHITECTURE §5).
+"""The shared, set-based device ingestion pipeline (docs/architecture.md, "The life of a device").
 
 Every provider's pages of :class:`DeviceSnapshot` come through :meth:`DeviceIngestor.ingest`,
 which writes one page in a constant number of statements, whatever the page size:

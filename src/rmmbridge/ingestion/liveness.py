@@ -1,4 +1,4 @@
-"""Writing ``asset_liveness`` set-based, and recording status changes (ARCHITECTURE §5, §6a).
+"""Writing ``asset_liveness`` set-based, and recording status changes.
 
 Three writers share this module so status inputs have one home:
 

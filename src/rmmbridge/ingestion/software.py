@@ -21,23 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import DeviceSoftware, Provider
-from rmmbridge.state import AppState
-from rmmbridge.storage.db import dialect_insert, unit_of_work
-from rmmbridge.storage.maintenance import SOFTWARE_TABLES, GrowthAnalyzer
+from rmmbridge.providers.base import DeviceSoftware
+from rmmbridge.storage.db import dialect_insert
 from rmmbridge.storage.models import (
     AssetSoftware,
     AssetSoftwareInventory,
     ExternalEntityMapping,
-    RmmIntegration,
     SoftwareCatalog,
-    SyncRun,
 )
 from rmmbridge.tenancy.context import TenantContext
 
 from .devices import DEVICE
 
-DEVICES_PER_BATCH = 200
 CATALOG_CHUNK = 2000
 _SPACE = re.compile(r"\s+")
 
@@ -98,41 +93,6 @@ COUNTERS = (
     "uninstalled",
     "catalog_new",
 )
-
-
-async def ingest_software(
-    state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
-) -> None:
-    from rmmbridge.sync import runs
-
-    counters = dict.fromkeys(COUNTERS, 0)
-    batch: list[DeviceSoftware] = []
-
-    analyzer = GrowthAnalyzer(SOFTWARE_TABLES)
-
-    async def flush() -> None:
-        if batch:
-            async with unit_of_work(state.sessionmaker) as session:
-                result = await write_batch(session, ctx, integration.id, batch)
-                await analyzer.after_page(session, result["installed"] + result["catalog_new"])
-            for key, value in result.items():
-                counters[key] += value
-            batch.clear()
-
-    async with unit_of_work(state.sessionmaker, read_only=True) as session:
-        from rmmbridge.integrations.repository import syncable_mappings
-
-        mapped = [m.external_org_id for m in await syncable_mappings(session, ctx, integration.id)]
-    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": mapped}
-    async for device in provider.iter_software():
-        batch.append(device)
-        if len(batch) >= DEVICES_PER_BATCH:
-            await flush()
-    await flush()
-    async with unit_of_work(state.sessionmaker) as session:
-        fresh = await runs.get_run(session, ctx, run.id)
-        fresh.counters = counters
-        await runs.finish_run(session, fresh, "succeeded", complete_snapshot=True)
 
 
 async def write_batch(

@@ -43,7 +43,7 @@ async def webhook_info(
                 .where(
                     WebhookDelivery.tenant_id == row.tenant_id,
                     WebhookDelivery.integration_id == row.id,
-                    # The log's window (storage/retention.py); rejections are capped, not aged out.
+                    # The log's window (sync/retention.py); rejections are capped, not aged out.
                     or_(
                         WebhookDelivery.accepted.is_(False),
                         WebhookDelivery.received_at >= utcnow() - timedelta(days=state.settings.webhook_log_days),

@@ -21,7 +21,7 @@ carried and the bytes it read, and the request being sent (a context variable se
 notes which stream it went out on, whether that stream had carried an earlier exchange, and how
 much the stream had read when the request started.
 
-The backend also applies the address policy where it cannot be dodged (ARCHITECTURE §6a): it
+The backend also applies the address policy where it cannot be dodged (docs/architecture.md, "Security boundaries"): it
 resolves the host itself, refuses link-local / metadata addresses (and private ones unless the
 operator allows them, ``allow_private_provider_hosts``), and connects to the address it checked —
 a name that resolved to a public address when the admin saved it and to a metadata address now

@@ -1,6 +1,6 @@
 """Engines, sessions and the unit of work.
 
-The boundary owns the transaction (ARCHITECTURE §8.1): a request dependency or a job opens a
+The boundary owns the transaction: a request dependency or a job opens a
 :func:`unit_of_work`, services and repositories only ``flush()``.
 """
 

@@ -1,4 +1,4 @@
-"""Scope sync and single-device refresh jobs (alerts and software live with their ingestion)."""
+"""Scope sync and single-device refresh jobs; the alerts and software jobs (alert_sync, software_sync)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ async def run_agent_refresh(
 async def run_alert_sync(
     state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
 ) -> None:
-    from rmmbridge.ingestion.alerts import reconcile_alerts
+    from .alert_sync import reconcile_alerts
 
     await reconcile_alerts(state, ctx, run, integration, provider)
 
@@ -76,6 +76,6 @@ async def run_alert_sync(
 async def run_software_sync(
     state: AppState, ctx: TenantContext, run: SyncRun, integration: RmmIntegration, provider: Provider
 ) -> None:
-    from rmmbridge.ingestion.software import ingest_software
+    from .software_sync import ingest_software
 
     await ingest_software(state, ctx, run, integration, provider)

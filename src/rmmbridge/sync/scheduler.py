@@ -24,7 +24,7 @@ from rmmbridge.providers.registry import ProviderRegistry
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SchedulerLease, ScheduleState, SyncRun
-from rmmbridge.storage.retention import prune_expired
+from rmmbridge.sync.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
 
 from . import runs, schedules

@@ -17,7 +17,7 @@ class EventOutbox(Base):
     __table_args__ = (
         Index("ix_event_outbox_tenant_tx_id", "tenant_id", "tx_id", "id"),
         Index("ix_event_outbox_tx", "tx_id"),  # SQLite numbers transactions with max(tx_id) + 1
-        Index("ix_event_outbox_created", "created_at"),  # retention (storage/retention.py)
+        Index("ix_event_outbox_created", "created_at"),  # retention (sync/retention.py)
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)

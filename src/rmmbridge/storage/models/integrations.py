@@ -142,7 +142,7 @@ class WebhookDelivery(Base):
             ondelete="CASCADE",
         ),
         Index("ix_webhook_deliveries_tenant_integration_at", "tenant_id", "integration_id", "received_at"),
-        Index("ix_webhook_deliveries_received", "received_at"),  # retention (storage/retention.py)
+        Index("ix_webhook_deliveries_received", "received_at"),  # retention (sync/retention.py)
     )
 
     tenant_id: Mapped[uuid.UUID] = tenant_col()

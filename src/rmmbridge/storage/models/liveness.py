@@ -1,5 +1,5 @@
 """Per-device liveness: what moves between device syncs, kept narrow so a pass every minute does not
-rewrite the wide ``assets`` rows (ARCHITECTURE §6a)."""
+rewrite the wide ``assets`` rows."""
 
 from __future__ import annotations
 

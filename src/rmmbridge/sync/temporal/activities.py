@@ -11,7 +11,7 @@ from temporalio import activity
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
-from rmmbridge.storage.retention import prune_expired
+from rmmbridge.sync.retention import prune_expired
 from rmmbridge.tenancy.auth import system_context
 
 from .. import runs
