@@ -22,7 +22,12 @@ def _key_columns(table: Table) -> list[set[str]]:
     """Column sets that identify one row: the primary key and each unique constraint or index."""
     keys = [{c.name for c in table.primary_key.columns}]
     keys += [{c.name for c in con.columns} for con in table.constraints if con.__class__.__name__ == "UniqueConstraint"]
-    keys += [{c.name for c in ix.columns} for ix in table.indexes if ix.unique and ix.dialect_options["sqlite"].get("where") is None]
+    # a partial unique index (WHERE …) does not make the key unique over all rows
+    keys += [
+        {c.name for c in ix.columns}
+        for ix in table.indexes
+        if ix.unique and ix.dialect_options["sqlite"].get("where") is None
+    ]
     return [k for k in keys if k]
 
 

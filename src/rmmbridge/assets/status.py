@@ -7,7 +7,7 @@ precomputed instants per device — ``offline_at = last_seen + offline_after`` a
 (used for list filters, counts and the recompute after every pass) are the same comparisons on
 both SQLite and PostgreSQL, with no interval arithmetic in SQL.
 
-Freshness (docs/architecture.md, "Agent status and freshness"): the inputs live in ``asset_liveness``, kept current by the liveness
+Freshness (docs/architecture.md): the inputs live in ``asset_liveness``, kept current by the liveness
 pass. While the integration's last successful pass (or the device's own last observation) is
 recent — ``now <= fresh_until``, precomputed as observation + 3 liveness intervals — the rule is
 applied at *now*. Once it is not, the status is *stale*: the rule applied at the last observation
