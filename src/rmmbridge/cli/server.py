@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -116,3 +117,44 @@ def db_upgrade() -> None:
             await engine.dispose()
 
     console.print(f"database at revision {asyncio.run(_do())}")
+
+
+@db_app.command("rotate-master-key")
+def db_rotate_master_key(
+    new_key_file: Path = typer.Option(..., "--new-key-file", exists=True, dir_okay=False,
+                                      help="file holding the new key (e.g. `openssl rand -base64 32 > new.key`)"),
+) -> None:
+    """Re-seal every stored secret under a new master key (stop every serve and worker first).
+
+    The current key is the configured one (RMMBRIDGE_SECRET_KEY or RMMBRIDGE_SECRET_KEY_FILE). One
+    transaction: on any failure nothing changes. Afterwards configure the new key, then start again.
+    """
+    from rmmbridge.app import load_master_key
+    from rmmbridge.kit.crypto import DecryptionError, MasterKeyError, Sealer, decode_key
+    from rmmbridge.secrets.rotation import reseal_all
+    from rmmbridge.storage.db import create_engine, create_sessionmaker, unit_of_work
+
+    s = settings()
+    try:
+        new_key = decode_key(new_key_file.read_text())
+        old_key = load_master_key(s)
+    except MasterKeyError as exc:
+        fail(f"master key: {exc}")
+    if new_key == old_key:
+        fail("the new key is the current key; generate a new one with `openssl rand -base64 32`")
+
+    async def _do() -> tuple[int, int]:
+        engine = create_engine(s.database_url)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                done = await reseal_all(session, Sealer(old_key), Sealer(new_key))
+            return done.secrets, done.webhook_digests
+        finally:
+            await engine.dispose()
+
+    try:
+        count, digests = asyncio.run(_do())
+    except DecryptionError:
+        fail("the configured master key does not open the stored secrets; nothing was changed")
+    console.print(f"re-sealed {count} secrets and {digests} webhook secret digests under the new key; "
+                  "now configure the new key and start rmmbridge again", highlight=False)
