@@ -1,4 +1,4 @@
-"""One test per ingestion rule of ARCHITECTURE §5, through the real framework and TinyRMM."""
+"""One test per ingestion rule of docs/architecture.md ("The life of a device"), through the real framework and TinyRMM."""
 
 from __future__ import annotations
 
