@@ -4,11 +4,14 @@ every rmmbridge metric /metrics exposes is documented."""
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from pathlib import Path
 
 import yaml
 
+from rmmbridge.sync.runner import runner_of
 from tests.conftest import map_all, run_sync
 from tests.providers.tacticalrmm.test_sync_flow import check_connection, connect
 
@@ -52,6 +55,9 @@ class Exposition:
                 return family
         return None
 
+    def samples_of(self, family: str) -> list[dict[str, str]]:
+        return [row for sample, rows in self.samples.items() if self.family_of(sample) == family for row in rows]
+
     def label_names(self, family: str) -> set[str]:
         names: set[str] = set()
         for sample, rows in self.samples.items():
@@ -67,6 +73,7 @@ async def test_metric_names_in_docs_and_rules_are_what_metrics_exposes(http, sta
     assert (await run_sync(http, state, setup, "scopes"))["status"] == "succeeded"
     await map_all(http, setup)
     assert (await run_sync(http, state, setup, "devices"))["status"] == "succeeded"
+    await deliver_webhooks(http, state, setup)
     scraped = Exposition((await http.get("/metrics")).text)
 
     # The sync was counted, under the labels the docs and rules use.
@@ -75,12 +82,15 @@ async def test_metric_names_in_docs_and_rules_are_what_metrics_exposes(http, sta
     assert any(r.get("provider") == "tacticalrmm" for r in scraped.samples["rmmbridge_sync_devices_total"])
 
     table = documented_table()
+    assert {"provider": "tacticalrmm", "outcome": "created"} in scraped.samples["rmmbridge_webhooks_total"]
+    assert {"provider": "tacticalrmm", "outcome": "rejected_401"} in scraped.samples["rmmbridge_webhooks_total"]
     # Every family /metrics exposes is in the table (a new metric fails here until documented) …
     assert sorted(set(scraped.types) - set(table)) == []
     # … and every row of the table is exposed, with its type and, where samples exist, its labels.
     for name, (kind, labels) in table.items():
         assert scraped.types.get(name) == kind, f"{name}: documented as {kind}, exposed as {scraped.types.get(name)}"
         seen = scraped.label_names(name)
+        assert scraped.samples_of(name), f"{name}: no sample after a sync and two webhooks"
         if seen:
             assert seen == labels, f"{name}: documented labels {sorted(labels)}, exposed {sorted(seen)}"
 
@@ -104,3 +114,30 @@ async def test_metric_names_in_docs_and_rules_are_what_metrics_exposes(http, sta
         for labels in re.findall(r"by \(([^)]*)\)", expr):
             for label in (x.strip() for x in labels.split(",")):
                 assert any(label in t[1] for t in table.values()) or label == "le", f"{RULES.name}: by ({label})"
+
+
+async def deliver_webhooks(http, state, setup) -> None:  # type: ignore[no-untyped-def]
+    """One alert from Tactical's own template for a known agent (stored), one with a wrong secret."""
+    h = setup.tenant.headers()
+    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/rotate", headers=h)
+    assert r.status_code == 200, r.text
+    secret, template = r.json()["secret"], r.json()["info"]["templates"]["failure"]
+    agent = next(iter(setup.fleet.agents.values()))
+    site = setup.fleet.sites[agent.site_id]
+    values = {
+        "{{alert.id}}": "77001", "{{alert.alert_type}}": "check", "{{alert.severity}}": "warning",
+        "{{alert.alert_time}}": "2025-11-22 10:58:03.407861+00:00", "{{agent.agent_id}}": agent.agent_id,
+        "{{agent.id}}": str(agent.pk), "{{agent.hostname}}": agent.hostname, "{{client.id}}": str(site.client_id),
+        "{{site.id}}": str(site.id), "{{alert.assigned_check.id}}": "12", "{{alert.assigned_task.id}}": "None",
+        "{{alert.message}}": "Disk space check failed.",
+    }  # fmt: skip
+    for var, value in values.items():
+        template = template.replace(var, value)
+    headers = {"X-Webhook-Secret": secret, "content-type": "application/json"}
+    r = await http.post("/api/webhooks/tacticalrmm", content=template, headers=headers)
+    assert r.status_code == 202, r.text
+    if r.json().get("refresh_run_id"):
+        await runner_of(state).wait(uuid.UUID(r.json()["refresh_run_id"]), timeout=60)
+    wrong = {"X-Webhook-Secret": "whs_" + uuid.uuid4().hex, "content-type": "application/json"}
+    r = await http.post("/api/webhooks/tacticalrmm", content=json.dumps({"x": 1}), headers=wrong)
+    assert r.status_code == 401, r.text
