@@ -21,10 +21,11 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -308,6 +309,14 @@ class WebhookRequest:
 # --------------------------------------------------------------------------- context
 
 
+class CredentialSession(Protocol):
+    """Stored credentials of one integration, read and written while its lock is held."""
+
+    async def read(self) -> dict[str, str]: ...
+
+    async def write(self, values: dict[str, str]) -> None: ...
+
+
 @dataclass
 class ProviderContext:
     """Everything a provider instance may use, for exactly one integration row."""
@@ -325,6 +334,10 @@ class ProviderContext:
     known_devices: Callable[[list[str]], Awaitable[list[dict[str, Any]]]] | None = None
     # How to wait between retries (the app's; tests pass one that does not really sleep).
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # Read and replace this integration's stored credentials under a lock every process honours
+    # (a database row lock on the integration): the one refresh path of rotating OAuth tokens.
+    # ``None`` outside the service (contract harnesses): the provider falls back to an in-process lock.
+    credential_lock: Callable[[], AbstractAsyncContextManager[CredentialSession]] | None = None
 
 
 class ProviderConfig(BaseModel):
