@@ -34,7 +34,7 @@ from .config import NinjaOneConfig
 ACCESS = "oauth_access_token"
 EXPIRES = "oauth_expires_at"  # epoch seconds, as text
 REFRESH = "oauth_refresh_token"
-TOKEN_PATH = "/ws/oauth/token"
+TOKEN_PATH = "/ws/oauth/token"  # noqa: S105 - a path
 MIN_AHEAD_S = 300.0
 TOKEN_RETRY = RetryPolicy(attempts=3, base_delay_s=1.0, max_delay_s=8.0, max_retry_after_s=120.0)
 REAUTH_MESSAGE = (
@@ -99,7 +99,8 @@ class TokenSource:
                 stored = await store.read()
                 access, expires = stored.get(ACCESS), _float(stored.get(EXPIRES))
                 # Re-read before refresh: another process may have refreshed while we waited.
-                usable = access and access != stale and self._fresh(access, expires)
+                # ``force`` without ``stale`` (the connection test) always asks the token endpoint.
+                usable = (stale is not None or not force) and access and access != stale and self._fresh(access, expires)
                 if not usable:
                     access, expires, refresh = await self._request_token(stored)
                     values = {ACCESS: access, EXPIRES: repr(expires)}

@@ -11,6 +11,7 @@ missing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from typing import Any
 
 from rmmbridge.providers.base import ProviderIncompleteError
@@ -44,7 +45,7 @@ async def after_walk(
                 raise ProviderIncompleteError(f"a row of the {what} has no integer id; the walk cannot continue")
             ids.append(rid)
         floor = after if after is not None else -1
-        if any(b <= a for a, b in zip(ids, ids[1:], strict=False)) or ids[0] <= floor:
+        if any(b <= a for a, b in pairwise(ids)) or ids[0] <= floor:
             raise ProviderIncompleteError(f"the {what} came back out of order after id {after}")
         if seen.intersection(ids):
             raise ProviderIncompleteError(f"the {what} repeated devices after id {after}")

@@ -103,10 +103,6 @@ class NinjaOneProvider(Provider):
     auth_modes: ClassVar[tuple[str, ...]] = ("client_credentials", "authorization_code")
     allows_multiple: ClassVar[bool] = True
     webhook_header: ClassVar[str | None] = HEADER
-    webhook_secret_storage: ClassVar[str | None] = (
-        "rmmbridge configures the NinjaOne webhook itself (Configure NinjaOne webhook): the secret travels "
-        "in the custom header it registers, and nothing needs to be copied."
-    )
     scope_label: ClassVar[str] = "Organization"
     keep_alive_minutes: ClassVar[int | None] = 15  # background refresh ahead of expiry (§2.5)
 
