@@ -106,6 +106,18 @@ class InvalidRecord(Exception):
         self.cause = cause
 
 
+class DeviceActivity(InvalidRecord):
+    """A webhook delivery that is not an alert but news about a device (created, changed, rebooted,
+    software changed…): accepted without an alert; ``refresh`` asks for a single-device refresh.
+    A subclass of :class:`InvalidRecord` so receivers that know nothing of it still refuse cleanly."""
+
+    def __init__(self, external_id: str | None, cause: str, *, external_device_id: str | None = None,
+                 refresh: bool = False) -> None:
+        super().__init__(external_id, cause)
+        self.external_device_id = external_device_id
+        self.refresh = refresh
+
+
 # --------------------------------------------------------------------------- records
 
 

@@ -100,7 +100,8 @@ class TokenSource:
                 access, expires = stored.get(ACCESS), _float(stored.get(EXPIRES))
                 # Re-read before refresh: another process may have refreshed while we waited.
                 # ``force`` without ``stale`` (the connection test) always asks the token endpoint.
-                usable = (stale is not None or not force) and access and access != stale and self._fresh(access, expires)
+                reuse = stale is not None or not force
+                usable = reuse and access and access != stale and self._fresh(access, expires)
                 if not usable:
                     access, expires, refresh = await self._request_token(stored)
                     values = {ACCESS: access, EXPIRES: repr(expires)}

@@ -17,6 +17,7 @@ from typing import Any
 
 from rmmbridge.providers.base import (
     AlertEvent,
+    DeviceActivity,
     DeviceSnapshot,
     DeviceSoftware,
     InvalidRecord,
@@ -374,10 +375,7 @@ def activity_alert(payload: Any) -> AlertEvent:
     code = str(payload.get("statusCode") or "")
     activity_id = payload.get("id")
     if code not in CONDITION_STATUSES:
-        raise InvalidRecord(
-            str(activity_id) if activity_id is not None else None,
-            f"activity {code or '(no statusCode)'} is not a condition alert",
-        )
+        raise device_activity(payload, code)
     device = _int(payload.get("deviceId"))
     series = _str(payload.get("seriesUid"))
     config = _str(payload.get("sourceConfigUid"))
@@ -404,6 +402,34 @@ def activity_alert(payload: Any) -> AlertEvent:
             "source": "webhook",
         },
     )
+
+
+REFRESH_PREFIXES = (
+    "NODE_",
+    "USER_LOGGED_",
+    "CPU_",
+    "MEMORY_",
+    "DISK_DRIVE_",
+    "DISK_VOLUME_",
+    "DISK_PARTITION_",
+    "ADAPTER_",
+    "SOFTWARE_",
+)
+REFRESH_CODES = frozenset({"SYSTEM_REBOOTED"})
+
+
+def device_activity(payload: Mapping[str, Any], code: str) -> DeviceActivity:
+    """§7.5: what a non-alert activity means for rmmbridge, dispatched on ``statusCode`` only."""
+    activity_id = payload.get("id")
+    device = _int(payload.get("deviceId"))
+    ext = str(activity_id) if activity_id is not None else None
+    if not code:
+        return DeviceActivity(ext, "activity without statusCode (ignored)")
+    if device is not None and (code in REFRESH_CODES or code.startswith(REFRESH_PREFIXES)):
+        return DeviceActivity(ext, f"{code}: device {device} refreshed", external_device_id=str(device), refresh=True)
+    if code.startswith(("CLIENT_", "LOCATION_")):
+        return DeviceActivity(ext, f"{code}: organizations change with the next scope sync")
+    return DeviceActivity(ext, f"{code} ({payload.get('activityType') or '?'}) is not used by rmmbridge (ignored)")
 
 
 def parse_body(body: bytes) -> Any:
