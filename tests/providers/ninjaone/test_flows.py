@@ -37,7 +37,9 @@ async def test_webhook_delivery_modes_and_lifecycle(http, state, transport, tena
     setup.sim.modes.delivery = "out_of_order"
     sent = (await _sim_event(setup, {"kind": "cycle", "deviceId": device}))["sent"]
     assert sent[0]["statusCode"] == "RESET"
-    rows = {a.external_alert_id: a for a in await db.scalars(select(RmmAlert).where(RmmAlert.tenant_id == tenant.tenant_id))}
+    rows = {
+        a.external_alert_id: a for a in await db.scalars(select(RmmAlert).where(RmmAlert.tenant_id == tenant.tenant_id))
+    }
     assert rows[sent[0]["seriesUid"]].status == "resolved"
     assert len(rows) == 2 and sum(1 for a in rows.values() if a.status == "active") == 1
     assert all(d["status"] in (200, 202) for d in setup.sim.deliveries)
@@ -47,7 +49,9 @@ async def test_webhook_delivery_modes_and_lifecycle(http, state, transport, tena
     await _sim_event(setup, {"kind": "node_updated", "statusCode": "NODE_UPDATED", "deviceId": device})
     answer = setup.sim.deliveries[0]
     assert answer["status"] == 200 and answer["attempt"] == 1, answer
-    runs = (await db.scalars(select(SyncRun).where(SyncRun.tenant_id == tenant.tenant_id, SyncRun.kind == "agent"))).all()
+    runs = (
+        await db.scalars(select(SyncRun).where(SyncRun.tenant_id == tenant.tenant_id, SyncRun.kind == "agent"))
+    ).all()
     assert any(r.target == str(device) for r in runs)
     # Disconnect deletes the secret at once: later deliveries get 401 whether NinjaOne stopped or not.
     secret_conf = dict(conf)
@@ -55,31 +59,40 @@ async def test_webhook_delivery_modes_and_lifecycle(http, state, transport, tena
     assert r.status_code == 200
     assert setup.sim.webhooks == {}  # DELETE /v2/webhook, best effort
     header = secret_conf["headers"][0]
-    r = await http.post("/api/webhooks/ninjaone", json={"id": 1, "statusCode": "TRIGGERED", "seriesUid": "x"},
-                        headers={header["name"]: header["value"]})
+    r = await http.post(
+        "/api/webhooks/ninjaone",
+        json={"id": 1, "statusCode": "TRIGGERED", "seriesUid": "x"},
+        headers={header["name"]: header["value"]},
+    )
     assert r.status_code == 401
-    assert (await assets_by_device(db, setup))  # data kept
+    assert await assets_by_device(db, setup)  # data kept
 
 
 async def test_software_walk_restarts_on_cursor_expiry(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
     setup = await synced(http, state, transport, tenant, app, devices=50, software_page_size=10)
     # The second page's cursor has expired (400 INVALID_CURSOR): the walk restarts once and completes.
-    setup.sim.faults.add(Fault("status", path_contains="/queries/software", query_contains="cursor=", status=400,
-                               times=1))
+    setup.sim.faults.add(
+        Fault("status", path_contains="/queries/software", query_contains="cursor=", status=400, times=1)
+    )
     run = await run_sync(http, state, setup, "software")
     assert run["status"] == "succeeded", run
     assets = await assets_by_device(db, setup)
     rows = (await db.scalars(select(AssetSoftware).where(AssetSoftware.tenant_id == tenant.tenant_id))).all()
     with_software = {str(a) for a in {r.asset_id for r in rows}}
-    expected = {str(assets[str(i)].id) for i, d in approved(setup.fleet).items()
-                if setup.fleet.software_of(i) and str(i) in assets}
+    expected = {
+        str(assets[str(i)].id)
+        for i, d in approved(setup.fleet).items()
+        if setup.fleet.software_of(i) and str(i) in assets
+    }
     assert with_software == expected
     # Cursors that keep failing: the run fails, nothing is marked uninstalled.
     setup.sim.faults.add(Fault("status", path_contains="/queries/software", query_contains="cursor=", status=400))
     run = await run_sync(http, state, setup, "software")
     assert run["status"] in ("failed", "partial"), run
     after = (await db.scalars(select(AssetSoftware).where(AssetSoftware.tenant_id == tenant.tenant_id))).all()
-    assert sum(1 for r in after if getattr(r, "is_current", True)) == sum(1 for r in rows if getattr(r, "is_current", True))
+    assert sum(1 for r in after if getattr(r, "is_current", True)) == sum(
+        1 for r in rows if getattr(r, "is_current", True)
+    )
 
 
 async def test_liveness_and_alert_poll(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
@@ -100,8 +113,11 @@ async def test_liveness_and_alert_poll(http, state, transport, tenant, app, db) 
     uid = next(iter(setup.fleet.alerts))
     setup.fleet.alerts.pop(uid)
     await run_sync(http, state, setup, "alerts")
-    resolved = (await db.scalars(select(RmmAlert).where(RmmAlert.external_alert_id == uid,
-                                                        RmmAlert.tenant_id == tenant.tenant_id))).one()
+    resolved = (
+        await db.scalars(
+            select(RmmAlert).where(RmmAlert.external_alert_id == uid, RmmAlert.tenant_id == tenant.tenant_id)
+        )
+    ).one()
     await db.refresh(resolved)
     assert resolved.status == "resolved"
     _ = uuid, HEADER

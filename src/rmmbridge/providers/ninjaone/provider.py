@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from rmmbridge.providers.base import (
     AlertEvent,
@@ -35,6 +36,7 @@ from rmmbridge.providers.base import (
 from rmmbridge.providers.registry import register_provider
 
 from . import normalize
+from .auth import parse_code_exchange
 from .client import NinjaAppError, NinjaClient
 from .config import NinjaOneConfig
 from .pagination import after_walk
@@ -105,6 +107,18 @@ class NinjaOneProvider(Provider):
     webhook_header: ClassVar[str | None] = HEADER
     scope_label: ClassVar[str] = "Organization"
     keep_alive_minutes: ClassVar[int | None] = 15  # background refresh ahead of expiry (§2.5)
+
+    @staticmethod
+    def webhook_setup_steps() -> list[str]:
+        return [
+            "Connect and test the integration, then map the organizations whose alerts you want.",
+            "Press “Configure NinjaOne webhook”: rmmbridge sends NinjaOne its URL, the activities it uses and the "
+            "secret header (PUT /v2/webhook). Nothing is copied by hand.",
+            "Press it again after mapping more organizations or rotating the secret (NinjaOne keeps one webhook "
+            "configuration per client app; use a client app of its own for rmmbridge).",
+            "If NinjaOne answers that a signed-in user is required, switch the sign-in method to "
+            "“Sign in with the RMM” and connect with NinjaOne.",
+        ]
 
     def __init__(self, config: ProviderConfig, ctx: ProviderContext) -> None:
         assert isinstance(config, NinjaOneConfig)
@@ -177,6 +191,33 @@ class NinjaOneProvider(Provider):
                 return checks
             checks.append(CheckResult(name, True, "ok"))
         return checks
+
+    def authorize_url(self, redirect_uri: str, state: str, code_challenge: str) -> str:
+        """The consent page (§2.4): least-privilege scopes plus offline_access, ``state``, PKCE S256."""
+        params = {
+            "response_type": "code",
+            "client_id": self.cfg.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": " ".join(self.cfg.scopes()),
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{self.cfg.base_url}/ws/oauth/authorize?{urlencode(params)}"
+
+    async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> dict[str, str]:
+        """The code for tokens (byte-identical ``redirect_uri``); no refresh token fails the connection."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": self.cfg.client_id,
+            "client_secret": self.cfg.client_secret.get_secret_value(),
+        }
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        body = await self.client.tokens.post_token(form)
+        return parse_code_exchange(body, self.ctx.now().timestamp())
 
     async def keep_alive(self) -> Any:
         """Refresh ahead of expiry while nobody waits, so a revoked refresh token shows before a sync fails."""
