@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, model_validator
 
 from rmmbridge.providers.base import ProviderConfig
 
@@ -25,6 +25,13 @@ REGION_HOSTS: dict[str, str] = {
 REGION_LABELS = {"app": "US (app)", "us2": "US2", "eu": "EU", "ca": "Canada", "oc": "Oceania (APAC)", "fed": "FED"}
 ALLOWED_SUFFIXES = (".ninjarmm.com", ".ninjaone.com")
 CUSTOM = "custom"
+INSECURE_CONTEXT_KEY = "allow_insecure_provider_urls"
+
+
+def _is_local(raw: object) -> bool:
+    """A loopback URL (a simulator), accepted only when the operator allows insecure RMM URLs."""
+    host = (urlsplit(str(raw or "").strip()).hostname or "").lower()
+    return host in ("127.0.0.1", "localhost", "::1")
 
 Region = Literal["app", "us2", "eu", "ca", "oc", "fed", "custom"]
 AuthMode = Literal["client_credentials", "authorization_code"]
@@ -68,8 +75,12 @@ class NinjaOneConfig(ProviderConfig):
     overdue_after_minutes: int = Field(default=24 * 60, ge=5, le=365 * 24 * 60, description="Offline → overdue.")
 
     @model_validator(mode="after")
-    def _instance(self) -> NinjaOneConfig:
-        if self.region == CUSTOM:
+    def _instance(self, info: ValidationInfo) -> NinjaOneConfig:
+        context = info.context if isinstance(info.context, dict) else {}
+        if self.region == CUSTOM and context.get(INSECURE_CONTEXT_KEY) and _is_local(self.instance_url):
+            # The operator allows insecure RMM URLs (simulators on loopback): any http(s) URL, path kept.
+            self.instance_url = str(self.instance_url).strip().rstrip("/")
+        elif self.region == CUSTOM:
             self.instance_url = normalize_custom_url(self.instance_url)
         else:
             self.instance_url = f"https://{REGION_HOSTS[self.region]}"  # region and URL always agree

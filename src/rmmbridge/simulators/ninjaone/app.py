@@ -162,7 +162,8 @@ def create_app(
     background: set[asyncio.Task[None]] = set()
 
     def instance_of(request: Request) -> str:
-        return request.scope.get("ninja_instance") or instance_of_host(request.headers.get("host", "")) or "app"
+        # A host that names no region (127.0.0.1, a demo host) is the instance the default apps live on.
+        return request.scope.get("ninja_instance") or instance_of_host(request.headers.get("host", "")) or instance
 
     # ------------------------------------------------------------------ OAuth
 
