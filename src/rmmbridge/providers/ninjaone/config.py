@@ -33,6 +33,7 @@ def _is_local(raw: object) -> bool:
     host = (urlsplit(str(raw or "").strip()).hostname or "").lower()
     return host in ("127.0.0.1", "localhost", "::1")
 
+
 Region = Literal["app", "us2", "eu", "ca", "oc", "fed", "custom"]
 AuthMode = Literal["client_credentials", "authorization_code"]
 
@@ -71,6 +72,13 @@ class NinjaOneConfig(ProviderConfig):
     enable_remote_actions: bool = Field(default=False, description="Request the 'control' scope (remote actions).")
     receive_all_activities: bool = Field(
         default=False, description="Webhook without an activity filter (everything is filtered locally)."
+    )
+    missing_ratio_guard: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A walk listing fewer than this share of the devices known in an organization is treated as "
+        "incomplete (nothing goes missing). Set to 0 once to accept a real large removal.",
     )
     overdue_after_minutes: int = Field(default=24 * 60, ge=5, le=365 * 24 * 60, description="Offline → overdue.")
 

@@ -47,9 +47,6 @@ CHECK_APP = "Client app on this instance"
 CHECK_GRANT = "Grant and scopes accepted"
 CHECK_ORGS = "Can read organizations"
 CHECK_DEVICES = "Can read devices"
-# Ratio guard (§4.2): a walk that finds fewer than this share of the devices rmmbridge knows in an
-# organization is treated as a glitch, not as mass deletion.
-MISSING_RATIO_GUARD = 0.5
 WEBHOOK_ACTIVITIES: dict[str, list[str]] = {
     "CONDITION": ["TRIGGERED", "RESET", "ACKNOWLEDGED"],
     "SYSTEM": [
@@ -276,11 +273,11 @@ class NinjaOneProvider(Provider):
 
     async def _ratio_guard(self, scope: RemoteScope, listed: int) -> None:
         known = await self._known_in(scope)
-        if known and listed < known * MISSING_RATIO_GUARD:
+        if known and listed < known * self.cfg.missing_ratio_guard:
             raise ProviderIncompleteError(
                 f"NinjaOne listed {listed} devices in {scope.name}, where rmmbridge knows {known}: treated as an "
-                "incomplete listing (nothing is marked missing); if devices were really removed, the next "
-                "complete syncs will confirm it",
+                "incomplete listing (nothing is marked missing); if they were really removed, set the "
+                "missing ratio guard to 0 for one sync",
                 cause="missing ratio guard",
             )
 

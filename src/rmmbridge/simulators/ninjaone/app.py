@@ -57,14 +57,29 @@ SUPPORTED_DF_KEYS = {
 # --------------------------------------------------------------------------- rendering
 
 
+TS_KEYS = frozenset({"created", "lastContact", "lastUpdate", "createTime", "updateTime", "timestamp", "expires",
+                     "lastBootTime", "activityTime"})
+NESTED = ("os", "cursor", "device")
+
+
 def _mark(value: Any) -> Any:
-    if isinstance(value, float) and 1e8 < value < 1e11:
-        return f"{_TS_MARK}{value:.9f}"  # NinjaOne prints epoch seconds with nine decimals
-    if isinstance(value, dict):
-        return {k: _mark(v) for k, v in value.items()}
+    """Timestamps (known keys, top level and in ``os``/``cursor``/``device``) marked for nine-decimal
+    printing; a shallow pass per row, so big pages stay cheap to render."""
     if isinstance(value, list):
         return [_mark(v) for v in value]
-    return value
+    if not isinstance(value, dict):
+        return value
+    out = dict(value)
+    for key in TS_KEYS.intersection(out):
+        v = out[key]
+        if isinstance(v, float) and 1e8 < v < 1e11:
+            out[key] = f"{_TS_MARK}{v:.9f}"  # NinjaOne prints epoch seconds with nine decimals
+    for key in NESTED:
+        if isinstance(out.get(key), dict):
+            out[key] = _mark(out[key])
+    if isinstance(out.get("results"), list):
+        out["results"] = [_mark(r) for r in out["results"]]
+    return out
 
 
 def ninja_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
