@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlalchemy import select
 
-from rmmbridge.simulators.ninjaone import WEB_CLIENT_ID, WEB_CLIENT_SECRET
+from rmmbridge.simulators.ninjaone import DEFAULT_CLIENT_ID, WEB_CLIENT_ID, WEB_CLIENT_SECRET
 from rmmbridge.storage.models import OAuthAuthorization
 from tests.conftest import make_tenant
 
@@ -126,3 +126,31 @@ async def test_state_from_another_user_is_refused(http, state, transport, tenant
     finally:
         await ui.aclose()
         await intruder.aclose()
+
+
+async def test_settings_page_region_picker_and_webhook_button(http, state, transport, tenant, app) -> None:  # type: ignore[no-untyped-def]
+    setup = await connect(http, transport, tenant, app)
+    ui = await signed_in(app, tenant)
+    try:
+        page = await ui.get(f"/settings/integrations/ninjaone?id={setup.integration_id}")
+        assert page.status_code == 200
+        assert 'name="region"' in page.text and 'value="us2"' in page.text and 'name="instance_url"' in page.text
+        assert "Configure NinjaOne webhook" in page.text and "Connect with NinjaOne" not in page.text
+        token = CSRF_RE.search(page.text).group(1)  # type: ignore[union-attr]
+        r = await ui.post(
+            f"/settings/integrations/ninjaone/{setup.integration_id}/credentials",
+            data={
+                "csrf_token": token,
+                "region": "ca",
+                "instance_url": "",
+                "auth_mode": "client_credentials",
+                "client_id": DEFAULT_CLIENT_ID,
+            },
+        )
+        assert r.status_code in (200, 303), r.text
+        out = (await http.get(f"/api/v1/integrations/{setup.integration_id}", headers=tenant.headers())).json()
+        assert out["instance_url"] == "https://ca.ninjarmm.com" and out["settings"]["region"] == "ca"
+        cards = await ui.get("/settings/integrations")
+        assert "NinjaOne" in cards.text
+    finally:
+        await ui.aclose()

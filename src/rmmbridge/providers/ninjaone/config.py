@@ -60,9 +60,15 @@ def normalize_custom_url(raw: object) -> str:
 class NinjaOneConfig(ProviderConfig):
     """One NinjaOne client app on one instance."""
 
-    region: Region = Field(default="app", description="The NinjaOne instance the account lives on.")
+    region: Region = Field(
+        default="app",
+        description="The NinjaOne instance the account lives on (app = US).",
+        json_schema_extra={"ui": "basic"},
+    )
     instance_url: str | None = Field(
-        default=None, description="Only with region 'custom': https://<host>.ninjarmm.com or .ninjaone.com."
+        default=None,
+        description="Only with region 'custom': https://<host>.ninjarmm.com or .ninjaone.com.",
+        json_schema_extra={"ui": "basic"},
     )
     auth_mode: AuthMode = Field(default="client_credentials", description="Grant used to obtain tokens.")
     client_id: str = Field(min_length=4, max_length=200, description="Client ID of the NinjaOne API client app.")
@@ -74,6 +80,7 @@ class NinjaOneConfig(ProviderConfig):
         default=False, description="Webhook without an activity filter (everything is filtered locally)."
     )
     missing_ratio_guard: float = Field(
+        json_schema_extra={"ui": "advanced"},
         default=0.5,
         ge=0.0,
         le=1.0,
