@@ -91,7 +91,7 @@ async def build_provider(
 
 async def _lock_row(session: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> None:
     where = (RmmIntegration.tenant_id == tenant_id, RmmIntegration.id == integration_id)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(RmmIntegration.id).where(*where).with_for_update())
     else:
         await session.execute(update(RmmIntegration).where(*where).values(provider=RmmIntegration.provider))

@@ -195,8 +195,8 @@ def device_snapshot(row: Any, now: datetime, overdue_after_s: int = 86400) -> De
     processors = [p for p in row.get("processors") or [] if isinstance(p, dict)]
     last_seen = epoch_seconds(row.get("lastContact"))
     offline_after, overdue_after = status_thresholds(row, last_seen, now, overdue_after_s)
-    refs = row.get("references") if isinstance(row.get("references"), dict) else {}
-    location = refs.get("location") if isinstance(refs.get("location"), dict) else {}
+    refs: dict[str, Any] = row["references"] if isinstance(row.get("references"), dict) else {}
+    location: dict[str, Any] = refs["location"] if isinstance(refs.get("location"), dict) else {}
     values: dict[str, Any] = {
         "external_id": str(did),
         "realm_id": str(org),

@@ -57,8 +57,19 @@ SUPPORTED_DF_KEYS = {
 # --------------------------------------------------------------------------- rendering
 
 
-TS_KEYS = frozenset({"created", "lastContact", "lastUpdate", "createTime", "updateTime", "timestamp", "expires",
-                     "lastBootTime", "activityTime"})
+TS_KEYS = frozenset(
+    {
+        "created",
+        "lastContact",
+        "lastUpdate",
+        "createTime",
+        "updateTime",
+        "timestamp",
+        "expires",
+        "lastBootTime",
+        "activityTime",
+    }
+)
 NESTED = ("os", "cursor", "device")
 
 
@@ -100,6 +111,17 @@ class DfError(ValueError):
     pass
 
 
+Pred = Callable[[dict[str, Any]], bool]
+
+
+def _offline_is(want: bool) -> Pred:
+    return lambda d: bool(d.get("offline")) == want
+
+
+def _term(key: str, values: set[str], negate: bool) -> Pred:
+    return lambda d: (str(d.get(key)) in values) != negate
+
+
 def parse_df(raw: str | None) -> list[Callable[[dict[str, Any]], bool]]:
     """The §4.3 subset: ``org|loc|id|class|status`` with ``=``, ``!=``, ``in (…)``, and the bare
     ``online``/``offline``, joined by AND. Anything else is a 400."""
@@ -111,7 +133,7 @@ def parse_df(raw: str | None) -> list[Callable[[dict[str, Any]], bool]]:
     for term in terms:
         if term in ("online", "offline"):
             want = term == "offline"
-            preds.append(lambda d, w=want: bool(d.get("offline")) == w)
+            preds.append(_offline_is(want))
             continue
         m = re.fullmatch(r"(\w+)\s*(=|eq|!=|neq|<>|in|nin|notin)\s*(.+)", term)
         if not m or m.group(1) not in SUPPORTED_DF_KEYS:
@@ -126,7 +148,7 @@ def parse_df(raw: str | None) -> list[Callable[[dict[str, Any]], bool]]:
         negate = op in ("!=", "neq", "<>", "nin", "notin")
         if key == "approvalStatus":
             has_status = True
-        preds.append(lambda d, k=key, vs=values, n=negate: (str(d.get(k)) in vs) != n)
+        preds.append(_term(key, values, negate))
     if not has_status:
         preds.append(lambda d: d.get("approvalStatus") == "APPROVED")
     return preds
@@ -332,8 +354,9 @@ def create_app(
         rows: dict[int, dict[str, Any]],
         after: int | None,
         size: int,
-        preds: list[Callable[[dict[str, Any]], bool]] = (),
-    ) -> list[dict[str, Any]]:  # type: ignore[assignment]
+        preds: list[Callable[[dict[str, Any]], bool]] | None = None,
+    ) -> list[dict[str, Any]]:
+        preds = preds or []
         out = []
         for rid in sorted(rows):
             if after is not None and rid <= after:
