@@ -125,3 +125,25 @@ async def test_a_second_401_is_an_auth_error(sim) -> None:  # type: ignore[no-un
             await provider.list_scopes()
     finally:
         await provider.aclose()
+
+
+async def test_activities_alerts_and_webhook_configuration(sim) -> None:  # type: ignore[no-untyped-def]
+    async with await client(sim) as c:
+        auth = {"Authorization": f"Bearer {(await token(c)).json()['access_token']}"}
+        r = await c.put(
+            "/v2/webhook",
+            json={"url": "https://psa.example/api/webhooks/ninjaone", "activities": {"CONDITION": ["RESET"]}},
+            headers=auth,
+        )
+        assert r.status_code == 204
+        alert = next(iter(sim.state.sim.fleet.alerts.values()))
+        dev = await c.get(f"/v2/device/{alert.device_id}/alerts", headers=auth)
+        assert alert.uid in dev.text
+        r = await c.post(f"/v2/alert/{alert.uid}/reset", headers=auth)
+        assert r.status_code == 204
+        assert (await c.post(f"/v2/alert/{alert.uid}/reset", headers=auth)).status_code == 404
+        page = (await c.get("/v2/activities", params={"pageSize": 10}, headers=auth)).json()
+        assert page["activities"][0]["seriesUid"] == alert.uid and page["activities"][0]["statusCode"] == "RESET"
+        newer = (await c.get("/v2/activities", params={"newerThan": page["lastActivityId"]}, headers=auth)).json()
+        assert newer["activities"] == []
+        assert (await c.delete("/v2/webhook", headers=auth)).status_code == 204

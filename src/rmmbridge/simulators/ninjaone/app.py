@@ -616,6 +616,46 @@ def create_app(
         await emit(activity(alert.device_id, "CONDITION", "RESET", series=alert.uid, config=alert.source_config_uid))
         return Response(status_code=204)
 
+    async def alert_delete(request: Request) -> Response:
+        if denied := await admitted(request, "management"):
+            return denied
+        if fleet.alerts.pop(request.path_params["uid"], None) is None:
+            return _app_error(404, "NOT_FOUND", "Alert not found", sim)
+        return Response(status_code=204)
+
+    async def device_alerts(request: Request) -> Response:
+        if denied := await admitted(request):
+            return denied
+        did = _int(request.path_params["did"])
+        if did not in fleet.devices:
+            return _app_error(404, "NOT_FOUND", "Device not found", sim)
+        return ninja_json([alert_row(a) for a in fleet.alerts.values() if a.device_id == did])
+
+    async def activities(request: Request) -> Response:
+        """``{lastActivityId, activities}`` newest first; ``newerThan``/``olderThan`` taken literally."""
+        if denied := await admitted(request):
+            return denied
+        q = request.query_params
+        try:
+            newer = int(q["newerThan"]) if q.get("newerThan") else None
+            older = int(q["olderThan"]) if q.get("olderThan") else None
+            size = int(q.get("pageSize") or 200)
+        except ValueError:
+            return _app_error(400, "BAD_REQUEST", "newerThan, olderThan and pageSize are integers", sim)
+        if not 10 <= size <= 1000:
+            return _app_error(400, "BAD_REQUEST", "pageSize must be between 10 and 1000", sim)
+        rows = [
+            a
+            for a in reversed(sim.activities)
+            if (newer is None or a["id"] > newer)
+            and (older is None or a["id"] < older)
+            and (not q.get("type") or a["activityType"] == q["type"])
+            and (not q.get("status") or a["statusCode"] == q["status"])
+            and (not q.get("seriesUid") or a.get("seriesUid") == q["seriesUid"])
+        ]
+        last = sim.activities[-1]["id"] if sim.activities else 0
+        return ninja_json({"lastActivityId": last, "activities": rows[:size]})
+
     # ------------------------------------------------------------------ webhooks
 
     async def webhook(request: Request) -> Response:
@@ -684,6 +724,7 @@ def create_app(
 
     async def emit(event: dict[str, Any]) -> None:
         """Deliver an activity to every stored configuration it passes (exact pairs; org filter)."""
+        sim.activities.append(event)
         device = fleet.devices.get(event.get("deviceId", -1))
         for client_id, conf in list(sim.webhooks.items()):
             wanted = conf.get("activities")
@@ -874,6 +915,9 @@ def create_app(
         ("/queries/software", query_software, ["GET"]),
         ("/alerts", alerts, ["GET"]),
         ("/alert/{uid}/reset", alert_reset, ["POST"]),
+        ("/alert/{uid}", alert_delete, ["DELETE"]),
+        ("/device/{did}/alerts", device_alerts, ["GET"]),
+        ("/activities", activities, ["GET"]),
         ("/webhook", webhook, ["PUT", "DELETE"]),
     ]
     routes = [

@@ -95,7 +95,10 @@ class NinjaSimulator:
     codes: dict[str, AuthCode] = field(default_factory=dict)
     cursors: dict[str, Cursor] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # client id → configuration
-    deliveries: list[dict[str, Any]] = field(default_factory=list)  # what was sent, and the answers
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # every activity emitted, oldest first  # what was sent, and the answers
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path + query) of API calls
     next_activity_id: int = 177_000
