@@ -15,13 +15,14 @@ from . import harnesses
 
 
 def ninja_config(host: str, **extra: object) -> NinjaOneConfig:
-    return NinjaOneConfig(
-        region="custom",
-        instance_url=f"https://{host}",
-        client_id=DEFAULT_CLIENT_ID,
-        client_secret=DEFAULT_CLIENT_SECRET,
+    values: dict[str, object] = {
+        "region": "custom",
+        "instance_url": f"https://{host}",
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": DEFAULT_CLIENT_SECRET,
         **extra,
-    )  # type: ignore[arg-type]
+    }
+    return NinjaOneConfig.model_validate(values)
 
 
 @harnesses.register("ninjaone")

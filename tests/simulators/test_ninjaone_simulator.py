@@ -147,3 +147,51 @@ async def test_activities_alerts_and_webhook_configuration(sim) -> None:  # type
         newer = (await c.get("/v2/activities", params={"newerThan": page["lastActivityId"]}, headers=auth)).json()
         assert newer["activities"] == []
         assert (await c.delete("/v2/webhook", headers=auth)).status_code == 204
+
+
+async def test_preflight_checks_name_the_problem_and_the_fix(sim) -> None:  # type: ignore[no-untyped-def]
+    from rmmbridge.simulators.ninjaone import WEB_CLIENT_ID, WEB_CLIENT_SECRET
+
+    transport = RoutedTransport()
+    host = f"sim-{uuid.uuid4().hex[:6]}-eu.ninjarmm.com"
+    wrong = f"sim-{uuid.uuid4().hex[:6]}-oc.ninjarmm.com"
+    transport.add(host, sim)
+    transport.add(wrong, sim)
+
+    async def checks_for(config: Any) -> list[Any]:
+        ctx, _ = harnesses.provider_context(transport)
+        ctx.sleep = _no_sleep
+        provider = NinjaOneProvider(config, ctx)
+        try:
+            return await provider.test_connection()
+        finally:
+            await provider.aclose()
+
+    def failed(checks: list[Any]) -> Any:
+        bad = [c for c in checks if not c.ok]
+        assert len(bad) == 1 and bad[0].fix, checks
+        return bad[0]
+
+    # Wrong region: the app does not exist on that instance.
+    bad = failed(await checks_for(ninja_config(wrong)))
+    assert bad.name == "Client app on this instance" and f"does not exist on {wrong}" in bad.message
+    # Wrong grant: a Web app used with client credentials.
+    bad = failed(await checks_for(ninja_config(host, client_id=WEB_CLIENT_ID, client_secret=WEB_CLIENT_SECRET)))
+    assert bad.name == "Grant and scopes accepted" and "grant" in bad.message
+    # Authorization code selected but nobody signed in yet.
+    cfg = ninja_config(host, client_id=WEB_CLIENT_ID, client_secret=WEB_CLIENT_SECRET, auth_mode="authorization_code")
+    bad = failed(await checks_for(cfg))
+    assert bad.name == "Grant and scopes accepted" and "Connect with NinjaOne" in bad.fix
+    # Missing scope on the app.
+    sim.state.sim.apps[DEFAULT_CLIENT_ID].scopes = frozenset({"monitoring"})
+    bad = failed(await checks_for(ninja_config(host)))
+    assert bad.name == "Grant and scopes accepted" and "scope" in bad.message
+    sim.state.sim.apps[DEFAULT_CLIENT_ID].scopes = frozenset({"monitoring", "management", "control"})
+    # Unreachable: the token endpoint keeps failing with 503.
+    sim.state.sim.faults.add(Fault("status", path_contains="/oauth/token", status=503))
+    bad = failed(await checks_for(ninja_config(host)))
+    assert bad.name == "Instance reachable"
+
+
+async def _no_sleep(_s: float) -> None:
+    return None

@@ -29,6 +29,7 @@ from rmmbridge.providers.base import (
     ProviderContext,
     ProviderError,
     ProviderIncompleteError,
+    ProviderReauthRequired,
     ProviderRetriableError,
     RemoteScope,
     WebhookRequest,
@@ -160,6 +161,18 @@ class NinjaOneProvider(Provider):
                     False,
                     exc.message,
                     fix=f"Check that {host} is reachable from rmmbridge (DNS, firewall, proxy).",
+                )
+            )
+            return checks
+        except ProviderReauthRequired as exc:
+            checks.append(CheckResult(CHECK_REACHABLE, True, f"{host} answered"))
+            checks.append(CheckResult(CHECK_APP, True, f"client app {self.cfg.client_id} on {host}"))
+            checks.append(
+                CheckResult(
+                    CHECK_GRANT,
+                    False,
+                    exc.message,
+                    fix="Press “Connect with NinjaOne” and sign in as a NinjaOne administrator.",
                 )
             )
             return checks
