@@ -121,3 +121,16 @@ async def test_liveness_and_alert_poll(http, state, transport, tenant, app, db) 
     await db.refresh(resolved)
     assert resolved.status == "resolved"
     _ = uuid, HEADER
+
+
+async def test_provisioning_refused_for_an_app_without_user_context(http, state, transport, tenant, app) -> None:  # type: ignore[no-untyped-def]
+    setup = await synced(http, state, transport, tenant, app, devices=20)
+    setup.sim.modes.user_context_required = True
+    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/provision", headers=tenant.headers())
+    assert r.status_code == 502 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert "signed-in user" in r.json()["detail"] and setup.sim.webhooks == {}
+    # Tactical-style providers without provision_webhook, and viewers, are refused with a reason.
+    r = await http.post(
+        f"/api/v1/integrations/{setup.integration_id}/webhook/provision", headers=tenant.headers("viewer")
+    )
+    assert r.status_code == 403
