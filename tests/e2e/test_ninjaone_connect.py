@@ -56,7 +56,7 @@ def test_connect_with_ninjaone_in_the_browser(live, account, new_page):
     page.route(re.compile(rf"https://{re.escape(host)}/.*"), serve_sim)
     page.goto(f"{NINJA}?id={iid}")
     expect(page.locator(".page-head .badge")).not_to_have_text("Connected")
-    page.get_by_role("button", name="Connect with NinjaOne").click()
+    page.get_by_role("link", name="Connect with NinjaOne").click()
     page.wait_for_url(re.compile(rf"https://{re.escape(host)}/ws/oauth/authorize.*"))
     expect(page.locator("h1")).to_have_text("Authorize application")
     expect(page.locator("#scopes")).to_contain_text("offline_access")

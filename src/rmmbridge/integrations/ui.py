@@ -1124,16 +1124,22 @@ async def provision_webhook(
     return _back(cls, row, "webhook", ok=f"{cls.display_name} now delivers to {url} with the secret header.")
 
 
-@router.post(BASE + "/{provider}/{integration_id}/oauth/start")
+@router.get(BASE + "/{provider}/{integration_id}/oauth/start")
 async def oauth_start(
-    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+    request: Request, state: State, db: DB, auth: UiAuth, provider: str, integration_id: uuid.UUID, csrf_token: str = ""
 ) -> Response:
-    """"Connect with <RMM>": off to the RMM's consent page (authorization code with PKCE and state)."""
+    """"Connect with <RMM>": off to the RMM's consent page (authorization code with PKCE and state).
+
+    A link (GET with the page's CSRF token), not a form: the page's ``form-action 'self'`` policy
+    would stop a form whose answer redirects to the RMM's host."""
     from fastapi.responses import RedirectResponse
+
+    from rmmbridge.web.ui import csrf
 
     from .oauth_connect import start
 
     ui_ctx(auth, Permission.settings_update)
+    csrf.check(auth, csrf_token)
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
     try:
