@@ -35,7 +35,7 @@ from rmmbridge.simulators.ninjaone import (
 )
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmAlert as Alert
-from rmmbridge.storage.models import RmmIntegration
+from rmmbridge.storage.models import RmmIntegration, ServerAsset, WorkstationAsset
 from tests.conftest import assets_by_device, map_all, run_sync
 
 
@@ -488,16 +488,12 @@ async def test_mistake13_unchanged_check_too_narrow(http, state, transport, tena
     device["lastLoggedInUser"] = "CORP\\someone-else"
     run = await run_sync(http, state, setup, "devices")
     assert run["counters"]["updated"] >= 1, run
-    r = await http.get(
-        "/api/v1/assets", params={"q": device.get("displayName") or device["systemName"]}, headers=tenant.headers()
-    )
-    item = (
-        next(i for i in r.json()["items"] if i["rmm_device_id"] == str(device["id"])) if r.status_code == 200 else None
-    )
-    if item is not None:
-        detail = (await http.get(f"/api/v1/assets/{item['id']}", headers=tenant.headers())).json()
-        text = json.dumps(detail)
-        assert "Windows 11 Enterprise" in text and "10.99.99.99" in text
+    asset = (await assets_by_device(db, setup))[str(device["id"])]
+    table = ServerAsset if asset.asset_type == "server" else WorkstationAsset
+    ext = await db.get(table, (tenant.tenant_id, asset.id))
+    await db.refresh(ext)
+    assert ext.os_name == "Windows 11 Enterprise" and ext.primary_ip == "10.99.99.99"
+    assert ext.current_user == "CORP\\someone-else"
 
 
 # --------------------------------------------------------------------------- §10.14
