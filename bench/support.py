@@ -90,6 +90,13 @@ def simulator(provider: str, agents: int, serving_cost: Any = None) -> tuple[Any
 
         fleet = generate_fleet(seed=FLEET_SEED, clients=10, agents=agents)
         return create_app(fleet, serving_cost=serving_cost), {"auth_mode": "api_key", "values": {"api_key": DEFAULT_CREDENTIALS.api_key}}
+    if provider == "ninjaone":
+        from rmmbridge.simulators import ninjaone
+
+        nfleet = ninjaone.generate_fleet(seed=FLEET_SEED, orgs=10, devices=agents)
+        return ninjaone.create_app(nfleet), {"auth_mode": "client_credentials", "values": {
+            "region": "custom", "client_id": ninjaone.DEFAULT_CLIENT_ID,
+            "client_secret": ninjaone.DEFAULT_CLIENT_SECRET, "page_size": 1000}}
     if provider == "tanium":
         from rmmbridge.simulators.tanium import create_app, generate_fleet
 

@@ -37,7 +37,7 @@ METHOD_OF = {
 def load_harness_modules() -> None:
     import importlib
 
-    for module in ("tests.contract.harness_tacticalrmm", "tests.contract.harness_tanium"):
+    for module in ("tests.contract.harness_tacticalrmm", "tests.contract.harness_tanium", "tests.contract.harness_ninjaone"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -112,7 +112,7 @@ async def test_device_listing_is_complete_normalized_and_unique(harness):
             assert not page.invalid or all(isinstance(i, InvalidRecord) for i in page.invalid)
             for snap in page.snapshots:
                 assert isinstance(snap, DeviceSnapshot)
-                assert snap.asset_type in ("workstation", "server")
+                assert snap.asset_type in ("workstation", "server", "unknown")
                 assert snap.name
                 for value in (snap.last_seen_at, snap.boot_time):
                     assert value is None or (isinstance(value, datetime) and value.tzinfo is not None)

@@ -32,7 +32,7 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.metrics import WEBHOOK_BATCHES
 from rmmbridge.kit.text import clean
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import AlertEvent, Capability
+from rmmbridge.providers.base import AlertEvent, Capability, DeviceActivity
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun, WebhookDelivery
@@ -65,6 +65,8 @@ class Delivery:
     event: AlertEvent | None
     rejection: Rejection | None
     body: bytes = b""
+    # Not an alert: news about a device (``DeviceActivity``): accepted, maybe a device refresh.
+    activity: DeviceActivity | None = None
     future: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -133,12 +135,15 @@ class WebhookIntake:
             accepted: dict[Owner, list[tuple[int, AlertEvent]]] = defaultdict(list)
             log_rows: list[dict[str, Any]] = []
             rejected_in: set[Owner] = set()
+            activities: dict[Owner, list[tuple[int, DeviceActivity]]] = defaultdict(list)
             for i, d in enumerate(batch):
                 row, event = owners.get((d.provider, d.digest)), d.event
                 if row is None:
                     outcomes[i] = Outcome(rejection=UNKNOWN_SECRET)
                 elif not row.is_active or row.state == "disconnected":
                     outcomes[i] = Outcome(row.id, rejection=INACTIVE)
+                elif d.activity is not None:
+                    activities[row].append((i, d.activity))
                 elif d.rejection is not None or event is None:
                     rejection = d.rejection or Rejection(422, "invalid-payload", "no event")
                     outcomes[i] = Outcome(row.id, rejection=rejection)
@@ -154,6 +159,17 @@ class WebhookIntake:
                 for (i, event), result in zip(items, results, strict=True):
                     outcomes[i] = Outcome(row.id, result, runs.get(_target(event)))
                     log_rows.append(_log_row(row, now, True, result.outcome, None))
+            for row, acts in activities.items():
+                ctx = system_context(row.tenant_id, "webhook")
+                wanted = [
+                    AlertEvent("", a.external_device_id, "info", "active")
+                    for _, a in acts
+                    if a.refresh and a.external_device_id
+                ]
+                runs = await _queue_refreshes(state, session, ctx, row, wanted, now)
+                for i, act in acts:
+                    outcomes[i] = Outcome(row.id, None, runs.get(act.external_device_id or ""))
+                    log_rows.append(_log_row(row, now, True, act.cause, None))
             if log_rows:
                 await session.execute(insert(table_of(WebhookDelivery)), log_rows)
             for row in rejected_in:

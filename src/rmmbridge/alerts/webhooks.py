@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 
 from rmmbridge.ingestion.limits import fit_alert
 from rmmbridge.kit.metrics import WEBHOOKS
-from rmmbridge.providers.base import Capability, InvalidRecord, WebhookRequest
+from rmmbridge.providers.base import Capability, DeviceActivity, InvalidRecord, WebhookRequest
 from rmmbridge.state import AppState
 from rmmbridge.web.deps import app_state
 from rmmbridge.web.problems import problem
@@ -128,16 +128,20 @@ async def receive(provider: str, request: Request) -> Response:
             429, "rate-limited", "too many webhook deliveries", provider, **{"Retry-After": str(max(1, round(wait)))}
         )
     body = await _read_body(request)
-    event, rejection = None, None
+    event, rejection, activity = None, None, None
     if body is None:
         rejection = Rejection(413, "payload-too-large", f"body larger than {MAX_BODY} bytes")
     else:
         try:
             event = fit_alert(cls.parse_webhook(WebhookRequest(dict(request.headers), body)))
+        except DeviceActivity as exc:  # news about a device, not an alert
+            activity = exc
         except InvalidRecord as exc:
             rejection = Rejection(422, "invalid-payload", exc.cause)
     try:
-        outcome = await intake_of(state).submit(Delivery(provider, digest, event, rejection, body or b""))
+        outcome = await intake_of(state).submit(
+            Delivery(provider, digest, event, rejection, body or b"", activity=activity)
+        )
     except Exception:  # logged by the intake; the database is unreachable or failing
         return _reject(
             503, "unavailable", "the delivery could not be stored; retry later", provider, **{"Retry-After": "5"}
@@ -153,6 +157,17 @@ async def receive(provider: str, request: Request) -> Response:
                 reason=outcome.rejection.reason,
             )
         return _reject(outcome.rejection.status, outcome.rejection.type, outcome.rejection.reason, provider)
+    if activity is not None:  # authenticated, and not an alert: acknowledged (a 2xx stops the RMM's retries)
+        WEBHOOKS.labels(provider, "activity").inc()
+        return JSONResponse(
+            {
+                "accepted": True,
+                "processed": outcome.refresh_run_id is not None,
+                "reason": activity.cause,
+                "refresh_run_id": str(outcome.refresh_run_id) if outcome.refresh_run_id else None,
+            },
+            status_code=200,
+        )
     result = outcome.result
     assert result is not None and event is not None  # accepted deliveries carry their parsed event
     WEBHOOKS.labels(provider, result.outcome).inc()

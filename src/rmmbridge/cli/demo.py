@@ -28,6 +28,7 @@ ADMIN_EMAIL = "admin@demo.rmmbridge.local"
 PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 TACTICAL_HOST = "tactical.demo.rmmbridge.local"
 TANIUM_HOST = "tanium.demo.rmmbridge.local"
+NINJAONE_HOST = "demo-eu.ninjarmm.com"  # routed in-process; a NinjaOne host so the custom-URL rule holds
 FLEET_SEED = 7
 
 
@@ -72,6 +73,20 @@ def build_simulators() -> list[Simulated]:
             auth_mode=None,
             values={"api_token": tanium.DEFAULT_TOKEN},
             summary="about 180 endpoints in 5 customer groups",
+        )
+    )
+    from rmmbridge.simulators import ninjaone
+
+    nfleet = ninjaone.generate_fleet(seed=FLEET_SEED, orgs=5, devices=200)
+    sims.append(
+        Simulated(
+            provider="ninjaone",
+            host=NINJAONE_HOST,
+            app=ninjaone.create_app(nfleet),
+            auth_mode="client_credentials",
+            values={"region": "custom", "client_id": ninjaone.DEFAULT_CLIENT_ID,
+                    "client_secret": ninjaone.DEFAULT_CLIENT_SECRET},
+            summary=f"{len(nfleet.devices)} devices in {len(nfleet.organizations)} organizations (EU instance)",
         )
     )
     return sims
@@ -163,7 +178,7 @@ def demo(
     port: int = typer.Option(8000, help="port"),
     reset: bool = typer.Option(False, "--reset", help="delete ./var/demo first and start from scratch"),
 ) -> None:
-    """Run rmmbridge with simulated Tactical RMM and Tanium and a demo tenant (data in ./var/demo)."""
+    """Run rmmbridge with simulated Tactical RMM, Tanium and NinjaOne and a demo tenant (data in ./var/demo)."""
     import uvicorn
 
     from rmmbridge.app import create_app

@@ -248,6 +248,24 @@ def rotate_webhook_secret(integration: str, tenant: str = TenantOpt, json_out: b
     )
 
 
+@integrations_app.command("provision-webhook")
+def provision_webhook(integration: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+    """Have rmmbridge configure the RMM's webhook itself (URL and secret header; NinjaOne: PUT /v2/webhook)."""
+    from rmmbridge.integrations.provisioning import provision_webhook as provision
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> WebhookInfo:
+        row = await resolve_integration(db, ctx, integration)
+        await public_url_noted(db, state.settings)
+        await provision(state, db, ctx, row.id)
+        return await webhook_info(state, db, row)
+
+    info = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json(info)
+        return
+    typer.echo(f"configured: deliveries go to {info.url} with the {info.header} header")
+
+
 @integrations_app.command("webhook")
 def webhook(
     integration: str,

@@ -49,3 +49,21 @@ def tanium(
     from rmmbridge.simulators.tanium import serve
 
     serve(host=host, port=port, seed=seed, groups=groups, endpoints=endpoints)
+
+
+@simulate_app.command("ninjaone")
+def ninjaone(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8030, "--port"),
+    organizations: int = typer.Option(6, "--organizations", min=1),
+    devices: int = typer.Option(600, "--devices", min=0),
+    seed: int = typer.Option(1, "--seed"),
+    close_connections: bool = typer.Option(
+        True, "--close-connections/--keep-connections",
+        help="Close each kept-alive connection after its response (the next request sent on it is lost unread).",
+    ),
+) -> None:
+    """NinjaOne API v2 simulator: every region on one port, OAuth2 (prints its URL and credentials)."""
+    from rmmbridge.simulators.ninjaone import serve
+
+    serve(host=host, port=port, seed=seed, orgs=organizations, devices=devices, close_connections=close_connections)

@@ -122,6 +122,21 @@ async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.
 
 
 @router.post(
+    "/integrations/{integration_id}/webhook/provision",
+    response_model=WebhookInfo,
+    responses=error_responses(404, 409, 422, 502),
+)
+async def provision_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookInfo:
+    """Have rmmbridge configure the RMM's webhook itself (URL and secret header; NinjaOne: ``PUT /v2/webhook``).
+    Dispatches to the provider's ``provision_webhook``; providers without one answer 422."""
+    from .provisioning import provision_webhook as provision
+
+    await provision(state, db, ctx, integration_id)
+    row = await service.get_integration(db, ctx, integration_id)
+    return await webhook_info(state, db, row)
+
+
+@router.post(
     "/integrations/{integration_id}/webhook/reveal",
     response_model=WebhookSecretOut,
     responses=error_responses(404, 409),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from pydantic import ValidationError
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import ValidationFailed
@@ -60,6 +63,19 @@ async def build_provider(
             for name, value in values.items():
                 await state.secrets.put(s, tenant_id, credential_prefix(integration_id) + name, value)
 
+    @asynccontextmanager
+    async def credential_lock() -> AsyncIterator[_LockedCredentials]:
+        # The lock is the integration's row: SELECT … FOR UPDATE on PostgreSQL, and on SQLite a
+        # no-op UPDATE that takes the single write lock first. Every serve process and worker
+        # refreshing this integration's tokens queues here; the caller re-reads inside.
+        if persist_in is not None:  # the request already holds the write transaction (SQLite)
+            await _lock_row(persist_in, tenant_id, integration_id)
+            yield _LockedCredentials(state, persist_in, tenant_id, integration_id)
+            return
+        async with unit_of_work(state.sessionmaker) as s:
+            await _lock_row(s, tenant_id, integration_id)
+            yield _LockedCredentials(state, s, tenant_id, integration_id)
+
     ctx = ProviderContext(
         integration_id=row.id,
         tenant_id=row.tenant_id,
@@ -68,5 +84,29 @@ async def build_provider(
         now=lambda: state.clock(),
         sleep=lambda seconds: state.sleep(seconds),
         save_secrets=save_secrets,
+        credential_lock=credential_lock,
     )
     return cls(config, ctx)
+
+
+async def _lock_row(session: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> None:
+    where = (RmmIntegration.tenant_id == tenant_id, RmmIntegration.id == integration_id)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(RmmIntegration.id).where(*where).with_for_update())
+    else:
+        await session.execute(update(RmmIntegration).where(*where).values(provider=RmmIntegration.provider))
+
+
+class _LockedCredentials:
+    """The integration's stored credentials, read and written inside the locking transaction."""
+
+    def __init__(self, state: AppState, session: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID):
+        self.state, self.session, self.tenant_id = state, session, tenant_id
+        self.prefix = credential_prefix(integration_id)
+
+    async def read(self) -> dict[str, str]:
+        return await self.state.secrets.get_many(self.session, self.tenant_id, self.prefix)
+
+    async def write(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            await self.state.secrets.put(self.session, self.tenant_id, self.prefix + name, value)

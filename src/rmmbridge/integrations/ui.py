@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets import repository as assets_repo
 from rmmbridge.clients import repository as clients_repo
+from rmmbridge.deployment import public_url
 from rmmbridge.errors import AppError, NotFound, ValidationFailed
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Capability, Provider, ProviderConfig
@@ -83,6 +84,7 @@ AUTH_MODE_LABELS = {
     "token": "API token",
     "oauth": "OAuth",
     "client_credentials": "OAuth client credentials",
+    "authorization_code": "Sign in with the RMM (OAuth authorization code)",
     "default": "Default",
 }
 _ACRONYMS = {"api": "API", "url": "URL", "id": "ID", "totp": "TOTP", "ip": "IP", "oauth": "OAuth", "ssl": "SSL"}
@@ -674,6 +676,8 @@ async def _page(
         base=BASE,
         page_url=f"{BASE}/{cls.key}",
         action_url=f"{BASE}/{cls.key}/{row.id}",
+        can_provision=callable(getattr(cls, "provision_webhook", None)),
+        oauth_redirect_uri=(await public_url.current(db, state.settings)).base + f"/integrations/{cls.key}/callback",
     )
 
 
@@ -1098,3 +1102,65 @@ async def reveal_webhook(
     if secret is None:
         return _back(cls, row, "webhook", error="There is no webhook secret yet; create one first.")
     return await _page(request, state, db, auth, cls, row, revealed=secret)
+
+
+# --------------------------------------------------------------------------- routes: RMM-side actions
+
+
+@router.post(BASE + "/{provider}/{integration_id}/webhook/provision")
+async def provision_webhook(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    """"Configure <RMM> webhook": rmmbridge registers its URL and secret header with the RMM itself."""
+    from .provisioning import provision_webhook as provision
+
+    ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    try:
+        url = await provision(state, db, auth.ctx, row.id)
+    except AppError as exc:
+        return _back(cls, row, "webhook", error=exc.detail)
+    return _back(cls, row, "webhook", ok=f"{cls.display_name} now delivers to {url} with the secret header.")
+
+
+@router.get(BASE + "/{provider}/{integration_id}/oauth/start")
+async def oauth_start(
+    request: Request, state: State, db: DB, auth: UiAuth, provider: str, integration_id: uuid.UUID, csrf_token: str = ""
+) -> Response:
+    """"Connect with <RMM>": off to the RMM's consent page (authorization code with PKCE and state).
+
+    A link (GET with the page's CSRF token), not a form: the page's ``form-action 'self'`` policy
+    would stop a form whose answer redirects to the RMM's host."""
+    from fastapi.responses import RedirectResponse
+
+    from rmmbridge.web.ui import csrf
+
+    from .oauth_connect import start
+
+    ui_ctx(auth, Permission.settings_update)
+    csrf.check(auth, csrf_token)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    try:
+        url = await start(state, db, auth.ctx, row.id)
+    except AppError as exc:
+        return _back(cls, row, "connection", error=exc.detail)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/integrations/{provider}/callback")
+async def oauth_callback(request: Request, state: State, db: DB, auth: UiAuth, provider: str) -> Response:
+    """The RMM sends the browser back here with ``code`` and ``state`` (or ``error``). Never logged."""
+    from .oauth_connect import finish
+
+    cls = _provider(state, provider)
+    q = request.query_params
+    try:
+        done = await finish(state, db, ui_ctx(auth, Permission.settings_update), q.get("state", ""),
+                            q.get("code"), q.get("error"))
+    except AppError as exc:
+        return redirect(BASE, error=exc.detail)
+    if done.ok:
+        return _back(cls, done.integration, "status", ok=done.message)
+    return _back(cls, done.integration, "connection", error=done.message)

@@ -21,10 +21,11 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -103,6 +104,18 @@ class InvalidRecord(Exception):
         super().__init__(f"{external_id or '?'}: {cause}")
         self.external_id = external_id
         self.cause = cause
+
+
+class DeviceActivity(InvalidRecord):
+    """A webhook delivery that is not an alert but news about a device (created, changed, rebooted,
+    software changed…): accepted without an alert; ``refresh`` asks for a single-device refresh.
+    A subclass of :class:`InvalidRecord` so receivers that know nothing of it still refuse cleanly."""
+
+    def __init__(self, external_id: str | None, cause: str, *, external_device_id: str | None = None,
+                 refresh: bool = False) -> None:
+        super().__init__(external_id, cause)
+        self.external_device_id = external_device_id
+        self.refresh = refresh
 
 
 # --------------------------------------------------------------------------- records
@@ -308,6 +321,14 @@ class WebhookRequest:
 # --------------------------------------------------------------------------- context
 
 
+class CredentialSession(Protocol):
+    """Stored credentials of one integration, read and written while its lock is held."""
+
+    async def read(self) -> dict[str, str]: ...
+
+    async def write(self, values: dict[str, str]) -> None: ...
+
+
 @dataclass
 class ProviderContext:
     """Everything a provider instance may use, for exactly one integration row."""
@@ -325,6 +346,10 @@ class ProviderContext:
     known_devices: Callable[[list[str]], Awaitable[list[dict[str, Any]]]] | None = None
     # How to wait between retries (the app's; tests pass one that does not really sleep).
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # Read and replace this integration's stored credentials under a lock every process honours
+    # (a database row lock on the integration): the one refresh path of rotating OAuth tokens.
+    # ``None`` outside the service (contract harnesses): the provider falls back to an in-process lock.
+    credential_lock: Callable[[], AbstractAsyncContextManager[CredentialSession]] | None = None
 
 
 class ProviderConfig(BaseModel):

@@ -14,6 +14,7 @@ from .integrations import (
     WebhookDelivery,
 )
 from .liveness import AssetLiveness
+from .oauth import OAuthAuthorization
 from .secrets import TenantSecret
 from .software import AssetSoftware, AssetSoftwareInventory, SoftwareCatalog
 from .sync import SchedulerLease, ScheduleState, SyncRun
@@ -31,6 +32,7 @@ __all__ = [
     "DeploymentSetting",
     "EventOutbox",
     "ExternalEntityMapping",
+    "OAuthAuthorization",
     "RmmAlert",
     "RmmIntegration",
     "RmmOrganizationMapping",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:18:18.200634
+Create Date: 2026-12-06 19:23:11.959804
 """
 
 from collections.abc import Sequence
@@ -196,6 +196,21 @@ def upgrade() -> None:
     with op.batch_alter_table('external_entity_mappings', schema=None) as batch_op:
         batch_op.create_index('ix_eem_tenant_local', ['tenant_id', 'entity_type', 'local_id'], unique=False)
 
+    op.create_table('oauth_authorizations',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=True),
+    sa.Column('state_digest', sa.String(length=64), nullable=False),
+    sa.Column('instance_url', sa.String(length=500), nullable=False),
+    sa.Column('redirect_uri', sa.String(length=1000), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_oauth_authorizations_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_oauth_authorizations')),
+    sa.UniqueConstraint('state_digest', name=op.f('uq_oauth_authorizations_state_digest'))
+    )
     op.create_table('rmm_organization_mappings',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -500,6 +515,7 @@ def downgrade() -> None:
     op.drop_table('sync_cursors')
     op.drop_table('schedule_states')
     op.drop_table('rmm_organization_mappings')
+    op.drop_table('oauth_authorizations')
     with op.batch_alter_table('external_entity_mappings', schema=None) as batch_op:
         batch_op.drop_index('ix_eem_tenant_local')
 
