@@ -114,7 +114,7 @@ async def seed_tenant_with_fleet(db: Any, provider: str, agents: int, secret_key
 
     from rmmbridge.config import Settings
     from rmmbridge.integrations import mappings as mapping_service
-    from rmmbridge.integrations import service, webhooks
+    from rmmbridge.integrations import service, webhook_secrets
     from rmmbridge.integrations.schemas import CredentialsIn, IntegrationCreate
     from rmmbridge.storage.db import unit_of_work
     from rmmbridge.storage.models import ExternalEntityMapping, RmmOrganizationMapping
@@ -153,7 +153,7 @@ async def seed_tenant_with_fleet(db: Any, provider: str, agents: int, secret_key
                         await mapping_service.create_client_for_mapping(s, ctx, row.id, m.id)
         async with unit_of_work(state.sessionmaker) as s:
             integ = await service.get_integration(s, ctx, row.id)
-            secret = await webhooks.rotate(state, s, integ)
+            secret = await webhook_secrets.rotate(state, s, integ)
             devices = [{"external_id": e, "external_ref": r or ""} for e, r in (await s.execute(
                 select(ExternalEntityMapping.external_id, ExternalEntityMapping.external_ref).where(
                     ExternalEntityMapping.integration_id == row.id))).all()]

@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.integrations import mappings as mapping_service
-from rmmbridge.integrations import repository, service, webhooks
+from rmmbridge.integrations import repository, service, webhook_secrets
 from rmmbridge.integrations.schemas import (
     CredentialsIn,
     IntegrationCreate,
@@ -227,7 +227,7 @@ def rotate_webhook_secret(integration: str, tenant: str = TenantOpt, json_out: b
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> WebhookSecretOut:
         row = await resolve_integration(db, ctx, integration)
         service.require_capability(state.registry, row, Capability.alert_webhook)
-        secret = await webhooks.rotate(state, db, row)
+        secret = await webhook_secrets.rotate(state, db, row)
         await public_url_noted(db, state.settings)
         return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
 
@@ -290,7 +290,7 @@ def webhook(
         cls = state.registry.get(row.provider)
         if not reveal:
             return cls, row, await webhook_info(state, db, row)
-        secret = await webhooks.reveal(state, db, row)
+        secret = await webhook_secrets.reveal(state, db, row)
         if secret is None:
             raise CapabilityNotSupported(
                 f"no webhook secret yet; create one with `rmmbridge integrations rotate-webhook-secret {integration}`"

@@ -16,7 +16,7 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import mappings, repository, service, webhooks
+from . import mappings, repository, service, webhook_secrets
 from .schemas import (
     CredentialsIn,
     IntegrationCreate,
@@ -117,7 +117,7 @@ async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.
     """Create or replace the webhook secret; the new secret is returned once here (templates filled in)."""
     row = await service.get_integration(db, ctx, integration_id)
     service.require_capability(state.registry, row, Capability.alert_webhook)
-    secret = await webhooks.rotate(state, db, row)
+    secret = await webhook_secrets.rotate(state, db, row)
     return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
 
 
@@ -144,7 +144,7 @@ async def provision_webhook(state: State, db: DB, ctx: Admin, integration_id: uu
 async def reveal_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookSecretOut:
     """Show the current webhook secret, templates filled in (admins only; POST so it is never cached)."""
     row = await service.get_integration(db, ctx, integration_id)
-    secret = await webhooks.reveal(state, db, row)
+    secret = await webhook_secrets.reveal(state, db, row)
     if secret is None:
         raise WrongState("no webhook secret yet; rotate to create one")
     return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))

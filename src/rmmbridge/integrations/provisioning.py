@@ -17,7 +17,7 @@ from rmmbridge.state import AppState
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 
-from . import repository, service, webhooks
+from . import repository, service, webhook_secrets
 from .factory import build_provider
 
 
@@ -45,7 +45,7 @@ async def provision_webhook(
         raise CapabilityNotSupported(f"{cls.display_name} webhooks are configured in {cls.display_name} by hand")
     if row.state in ("disconnected", "not_configured"):
         raise WrongState("connect the integration before configuring its webhook")
-    secret = await webhooks.reveal(state, session, row) or await webhooks.rotate(state, session, row)
+    secret = await webhook_secrets.reveal(state, session, row) or await webhook_secrets.rotate(state, session, row)
     url = (await public_url.current(session, state.settings)).webhook(row.provider)
     mappings = await repository.syncable_mappings(session, ctx, row.id)
     provider = await build_provider(state, session, row, persist_in=session)

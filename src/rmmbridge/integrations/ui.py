@@ -41,7 +41,7 @@ from rmmbridge.web.deps import DB, State
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 
-from . import mappings, repository, service, webhooks
+from . import mappings, repository, service, webhook_secrets
 from .schemas import CredentialsIn, IntegrationCreate, MappingUpdate
 from .settings import SCHEDULE_KINDS, format_interval, parse_interval
 from .views import mapping_out, webhook_info
@@ -1082,7 +1082,7 @@ async def rotate_webhook(
     except AppError as exc:
         return _back(cls, row, error=exc.detail)
     had_secret = row.webhook_secret_digest is not None
-    secret = await webhooks.rotate(state, db, row)
+    secret = await webhook_secrets.rotate(state, db, row)
     message = (
         f"New webhook secret created. The old one stopped working: update the headers in {cls.display_name} now."
         if had_secret
@@ -1098,7 +1098,7 @@ async def reveal_webhook(
     ui_ctx(auth, Permission.settings_update)
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
-    secret = await webhooks.reveal(state, db, row)
+    secret = await webhook_secrets.reveal(state, db, row)
     if secret is None:
         return _back(cls, row, "webhook", error="There is no webhook secret yet; create one first.")
     return await _page(request, state, db, auth, cls, row, revealed=secret)

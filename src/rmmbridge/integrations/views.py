@@ -15,7 +15,7 @@ from rmmbridge.state import AppState
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, WebhookDelivery
 from rmmbridge.tenancy.auth import system_context
 
-from . import webhooks
+from . import webhook_secrets
 from .schemas import MappingOut, WebhookInfo
 
 
@@ -60,7 +60,7 @@ async def webhook_info(
         header=cls.webhook_header,
         header_aliases=list(cls.webhook_header_aliases),
         secret_configured=row.webhook_secret_digest is not None,
-        secret_hint=await webhooks.hint(state, session, row),
+        secret_hint=await webhook_secrets.hint(state, session, row),
         templates=cls.webhook_templates(url, secret),
         deliveries_accepted=counts.get(True, 0),
         deliveries_rejected=counts.get(False, 0),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 19:23:11.959804
+Create Date: 2026-12-06 20:11:14.665460
 """
 
 from collections.abc import Sequence
