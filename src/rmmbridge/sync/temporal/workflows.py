@@ -18,9 +18,11 @@ with workflow.unsafe.imports_passed_through():
         RunRef,
     )
 
-# A run heartbeats every HEARTBEAT_EVERY seconds while it works (activities.py); a worker that
-# dies is noticed after the heartbeat timeout and the run resumes on another worker.
-RUN_HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+# A run heartbeats with each renewal of its lease (a third of RMMBRIDGE_RUN_LEASE_S, 10 s by
+# default) while its work progresses (activities.py); a worker that dies or wedges is noticed after
+# the heartbeat timeout and the run resumes on another worker, RUN_RETRY's first interval later:
+# 30 + 5 s after the last heartbeat.
+RUN_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 RUN_TIMEOUT = timedelta(hours=6)
 RUN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_attempts=3)
 
@@ -28,15 +30,16 @@ RUN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficie
 @workflow.defn(name=SYNC_RUN_WORKFLOW)
 class SyncRunWorkflow:
     @workflow.run
-    async def run(self, ref: RunRef) -> None:
+    async def run(self, ref: RunRef) -> str:
         try:
-            await workflow.execute_activity(
+            status: str = await workflow.execute_activity(
                 EXECUTE_RUN_ACTIVITY,
                 ref,
                 start_to_close_timeout=RUN_TIMEOUT,
                 heartbeat_timeout=RUN_HEARTBEAT_TIMEOUT,
                 retry_policy=RUN_RETRY,
             )
+            return status
         except ActivityError:
             # Every attempt crashed (a provider failure is not a crash: execute_run records it
             # and returns). The run must still end, with the reason for the admin.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:18:18.200634
+Create Date: 2026-12-06 19:14:01.358317
 """
 
 from collections.abc import Sequence
@@ -249,6 +249,9 @@ def upgrade() -> None:
     sa.Column('complete_snapshot', sa.Boolean(), nullable=False),
     sa.Column('owner', sa.String(length=200), nullable=True),
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempt', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
