@@ -197,6 +197,14 @@ async def test_stopping_hands_the_run_back_even_with_the_page_queue_full(http, s
         .where(EventOutbox.event_type == "rmm.sync.started", EventOutbox.entity_id == str(run.id))
     )
     assert started == 1
+    shown = (await http.get(f"/api/v1/sync-runs/{run.id}", headers=tiny.tenant.headers())).json()
+    assert shown["attempt"] == 2 and [a["cause"][:11] for a in shown["attempts"]] == ["handed back", "succeeded"]
+
+
+async def test_healthz_and_metrics_report_the_direct_orchestrator(http):
+    body = (await http.get("/healthz")).json()
+    assert body["status"] == "ok" and body["orchestrator"] == {"name": "direct", "state": "up"}
+    assert 'rmmbridge_orchestrator_up{orchestrator="direct"} 1.0' in (await http.get("/metrics")).text
 
 
 async def test_a_failure_write_survives_a_database_outage(http, state, tiny, db, monkeypatch):

@@ -139,3 +139,16 @@ async def test_devices_schedule_in_seconds_and_legacy_minutes(http, state, tiny)
     assert devices["interval_seconds"] == 600 and devices["enabled"] is True
     assert devices["last_run"]["status"] == "succeeded" and devices["last_run"]["trigger"] == "schedule"
     assert devices["held_back"] is False and devices["adaptive"] is False
+
+
+async def test_a_tick_that_reads_the_clock_early_does_not_slip_a_tick(http, state, tiny):
+    """The tick at the due time may read the clock a little before the last firing's reading plus
+    the interval (the last tick's activity started late): it still fires, instead of a whole tick
+    later (alerts every 15 min ran every 15 min 30 s)."""
+    iid = tiny.integration_id
+    await _patch(http, tiny.tenant, iid, {"devices": {"enabled": False}, "software": {"enabled": False},
+                                         "alerts": {"interval_seconds": 900}})  # fmt: skip
+    t0 = utcnow()
+    assert await _fired(state, iid, t0) == ["alerts"]
+    assert await _fired(state, iid, t0 + timedelta(seconds=900 - 10)) == []  # a whole tick early: not yet
+    assert await _fired(state, iid, t0 + timedelta(seconds=900 - 2.5)) == ["alerts"]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rmmbridge.errors import AppError
 from rmmbridge.integrations.settings import EffectiveSchedule
-from rmmbridge.kit.time import utcnow
+from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.registry import ProviderRegistry
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
@@ -160,7 +160,7 @@ async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[s
         if cls is None or not cls.keep_alive_minutes:
             continue
         current = states.get((row.tenant_id, row.id))
-        if current is not None and current.next_due_at > now:
+        if current is not None and not schedules.is_due(ensure_utc(current.next_due_at), now):
             continue
         message = None
         async with unit_of_work(state.sessionmaker) as session:

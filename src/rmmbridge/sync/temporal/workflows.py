@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from .payloads import (
@@ -39,7 +39,6 @@ class SyncRunWorkflow:
                 heartbeat_timeout=RUN_HEARTBEAT_TIMEOUT,
                 retry_policy=RUN_RETRY,
             )
-            return status
         except ActivityError:
             # Every attempt crashed (a provider failure is not a crash: execute_run records it
             # and returns). The run must still end, with the reason for the admin.
@@ -50,6 +49,10 @@ class SyncRunWorkflow:
                 retry_policy=RetryPolicy(maximum_attempts=10),
             )
             raise
+        if status == "failed":
+            # The workflow's outcome is the run's: never "Completed" over a failed run.
+            raise ApplicationError("the sync run failed; its errors are on the run", non_retryable=True)
+        return status
 
 
 @workflow.defn(name=SCHEDULER_TICK_WORKFLOW)
