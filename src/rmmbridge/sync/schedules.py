@@ -33,12 +33,10 @@ from .schemas import ScheduleOut, ScheduleRunOut
 # next one no sooner than 10× the last one's duration keeps rmmbridge under ~10 % of its time.
 ADAPTIVE_KINDS = frozenset({"liveness"})
 ADAPTIVE_FACTOR = 10
-# A tick's clock reading jitters (the Temporal Schedule's tick runs when a worker picks up its
-# activity; a busy process reads the clock late, the next tick on time): a schedule due "just
-# after" a tick would wait a whole tick more, so alerts every 15 min ran every 15 min 10 s (30 s
-# with the old tick). Due within half a tick (both schedulers tick every 10 s) fires at the tick
-# nearest its due time: the cadence is kept on average and never slips by a tick.
-DUE_SLACK = timedelta(seconds=5)
+# Ticks and the clock reading inside a tick jitter by milliseconds; without slack a 60 s schedule
+# checked by a 10 s tick would alternate between 60 s and 70 s. (The cadence itself is anchored to
+# the due time, not the tick that fired it: scheduler.fire_due.)
+DUE_SLACK = timedelta(seconds=1)
 
 Key = tuple[uuid.UUID, uuid.UUID, str]  # (tenant, integration, kind)
 
