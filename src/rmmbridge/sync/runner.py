@@ -27,8 +27,9 @@ class SyncRunner(Protocol):
     async def wait(self, run_id: uuid.UUID, timeout: float | None = None) -> None:
         """Wait for a run submitted by this process to finish (tests, CLI --wait)."""
 
-    async def stop(self) -> None:
-        """Stop accepting work; let runs finish within the graceful-shutdown window, hand back the rest."""
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop accepting work; let runs finish within the graceful-shutdown window (``grace_s``,
+        default the setting), hand back the rest."""
 
 
 def process_identity() -> str:

@@ -152,7 +152,8 @@ class TemporalRunner:
 
         await asyncio.wait_for(_wait(), timeout)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float | None = None) -> None:
+        # Runs execute on the workers; runs not yet submitted stay queued (the next tick submits them).
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
