@@ -63,6 +63,27 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(
         default=True, description="Run the in-process scheduler (direct orchestrator only)."
     )
+    run_lease_s: float = Field(
+        default=30.0,
+        ge=0.3,
+        le=3600,
+        description="Seconds a sync run's owner holds it without renewing; its heartbeat renews it every third "
+        "of that while the work progresses. A run whose owner died is failed (direct) or resumed (temporal) "
+        "this long after its last heartbeat, and a new request then starts a new run.",
+    )
+    run_stall_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds a sync run may go without progress (a page fetched, rows written) before its "
+        "heartbeat stops and the run is given up as stuck; above a provider's slowest page with its retries.",
+    )
+    graceful_shutdown_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="Seconds `serve` and `worker` take to stop on SIGTERM: runs in progress may finish in "
+        "this window; the rest are handed back (resumed by another worker, or when the service is back).",
+    )
     webhook_rate_limit: float = Field(
         default=500.0,
         gt=0,

@@ -139,3 +139,19 @@ async def test_devices_schedule_in_seconds_and_legacy_minutes(http, state, tiny)
     assert devices["interval_seconds"] == 600 and devices["enabled"] is True
     assert devices["last_run"]["status"] == "succeeded" and devices["last_run"]["trigger"] == "schedule"
     assert devices["held_back"] is False and devices["adaptive"] is False
+
+
+async def test_the_cadence_does_not_slip_by_a_tick_each_period(http, state, tiny):
+    """Ticks rarely land on a due time (a tick's own work shifts the next one): the schedule fires at
+    the first tick after it is due, but its next period counts from the due time, so lateness
+    never accumulates (alerts every 15 min ran every 15 min + a tick)."""
+    iid = tiny.integration_id
+    await _patch(http, tiny.tenant, iid, {"devices": {"enabled": False}, "software": {"enabled": False},
+                                         "alerts": {"interval_seconds": 300}})  # fmt: skip
+    t0 = utcnow()
+    fired_at: list[float] = []
+    for k in range(89):  # ticks every 10.3 s (a 10 s tick plus its own 0.3 s of work)
+        if await _fired(state, iid, t0 + timedelta(seconds=10.3 * k)):
+            fired_at.append(round(10.3 * k, 1))
+    assert fired_at[0] == 0 and len(fired_at) == 4, fired_at
+    assert fired_at[3] < 900 + 10.3, fired_at  # three periods: at most one tick late, not three

@@ -131,7 +131,8 @@ async def _run_and_wait(
         await waiter
         return SyncRunOut.model_validate(current)
     finally:
-        await runner_of(state).stop()
+        # Interrupted (Ctrl-C): hand the run back at once, queued for the server to resume.
+        await runner_of(state).stop(grace_s=2.0)
         await state.engine.dispose()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -50,6 +51,17 @@ class RoutedTransport(httpx.AsyncBaseTransport):
         await self._default.aclose()
 
 
+# Told of every response a provider client receives: the sync run's progress signal (a page came
+# in), so its owner's heartbeat beats while the work moves (rmmbridge.sync.ownership).
+response_observer: ContextVar[Callable[[], None] | None] = ContextVar("rmmbridge_response_observer", default=None)
+
+
+async def _observe_response(_: httpx.Response) -> None:
+    observer = response_observer.get()
+    if observer is not None:
+        observer()
+
+
 class HttpClientFactory:
     """``transport``: a shared transport (tests, the demo); without one each client gets its own
     :class:`OutboundTransport`, connecting to private-network addresses only if ``allow_private``."""
@@ -73,6 +85,7 @@ class HttpClientFactory:
             # Each client owns its pool unless a shared transport was given (tests, the demo).
             transport=self.transport or OutboundTransport(allow_private=self.allow_private),
             follow_redirects=False,
+            event_hooks={"response": [_observe_response]},
         )
 
 

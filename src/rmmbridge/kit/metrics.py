@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter("rmmbridge_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -18,4 +18,10 @@ WEBHOOK_BATCHES = Histogram(
     "rmmbridge_webhook_batch_size",
     "Webhook deliveries written per group-committed transaction",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+ORCHESTRATOR_UP = Gauge(
+    "rmmbridge_orchestrator_up", "1 when the sync orchestrator is reachable (direct: always)", ["orchestrator"]
+)
+SYNC_SUBMISSIONS_PENDING = Gauge(
+    "rmmbridge_sync_submissions_pending", "Runs queued while the orchestrator could not be reached"
 )

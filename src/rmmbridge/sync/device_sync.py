@@ -23,7 +23,7 @@ from rmmbridge.ingestion.rekey import RekeyCounters
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.settings import lifecycle_of
 from rmmbridge.kit.metrics import SYNC_DEVICES
-from rmmbridge.kit.time import parse_iso, utcnow
+from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import (
     Capability,
     DevicePage,
@@ -41,6 +41,7 @@ from rmmbridge.tenancy.context import TenantContext
 
 from . import runs
 from .id_changes import follow_device_id_changes
+from .ownership import progressed
 
 SCOPE_CONCURRENCY = 4
 QUEUE_PAGES = 4
@@ -106,6 +107,7 @@ async def run_device_sync(
                     if first and page.total is not None:
                         progress.expected += page.total
                     first = False
+                    progressed()
                     await queue.put((scope, page))
             except (ProviderAuthError, ProviderConfigError) as exc:
                 fatal.append(exc)  # no other scope will fare better: stop and show it
@@ -114,11 +116,17 @@ async def run_device_sync(
                 failed_scopes[scope.external_id] = exc.message
                 errors.append({"scope": scope.external_id, "error": exc.message, "cause": exc.cause or ""})
 
+    consumer_gone = False
+
     async def produce() -> None:
         try:
             await asyncio.gather(*(walk(s) for s in scopes))
         finally:
-            await queue.put(None)
+            # The end marker is for a consumer still reading. Once it has stopped (cancelled, or
+            # its write failed) the queue may be full and nobody will take from it: waiting for
+            # room there hung a stopping worker forever.
+            if not consumer_gone:
+                await queue.put(None)
 
     analyzer = GrowthAnalyzer()
     producer = asyncio.create_task(produce())
@@ -136,6 +144,7 @@ async def run_device_sync(
                 errors.extend({"scope": scope.external_id, **e} for e in outcome.errors)
                 await _save_progress(session, run, progress, errors)
     finally:
+        consumer_gone = True
         if not producer.done():
             producer.cancel()
         await asyncio.gather(producer, return_exceptions=True)
@@ -162,14 +171,8 @@ async def run_device_sync(
 
 
 async def _save_progress(session: Any, run: SyncRun, progress: _Progress, errors: list[dict[str, Any]]) -> None:
-    run.counters = progress.counters_dict()
-    run.progress = progress.as_dict()
-    run.errors = errors[: runs.MAX_ERRORS]
-    await session.execute(
-        update(SyncRun)
-        .where(SyncRun.tenant_id == run.tenant_id, SyncRun.id == run.id)
-        .values(counters=run.counters, progress=run.progress, errors=run.errors, heartbeat_at=utcnow())
-    )
+    # Fenced: a page written by an attempt that lost the run rolls back with its refused progress.
+    await runs.save_progress(session, run, progress.counters_dict(), progress.as_dict(), errors)
 
 
 async def _finish(

@@ -27,6 +27,7 @@ from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
 
 from . import runs
+from .ownership import Fence, LeaseKeeper, RunSuperseded, current_fence
 
 log = structlog.get_logger(__name__)
 
@@ -49,22 +50,54 @@ def jobs() -> dict[str, Job]:
 
 
 async def execute_run(
-    state: AppState, tenant_id: uuid.UUID, run_id: uuid.UUID, *, owner: str, resume: bool = False
-) -> None:
-    """Run it if it is still queued (or, with ``resume``, still running for ``owner``)."""
+    state: AppState,
+    tenant_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    owner: str,
+    resume: str | None = None,
+    on_beat: Callable[[], None] | None = None,
+) -> str | None:
+    """Run it if it is still queued (or, with ``resume``, running for an owner starting with it).
+
+    Returns the run's final status, or None when this call did not take the run. The owner holds
+    a lease renewed while the work progresses (``on_beat`` runs with each renewal); cancelled (the
+    service or worker is stopping), the attempt hands the run back, queued, for the next attempt.
+    """
     ctx = system_context(tenant_id, f"sync:{run_id}")
+    settings = state.settings
     async with unit_of_work(state.sessionmaker) as session:
         run = await runs.get_run(session, ctx, run_id)
-        resumable = resume and run.status == "running" and run.owner == owner
+        resumable = bool(resume) and run.status == "running" and (run.owner or "").startswith(resume or "")
         if run.status != "queued" and not resumable:
-            return  # already taken (a duplicate delivery) or finished
+            return None  # already taken (a duplicate delivery) or finished
         integration = await session.get(RmmIntegration, (tenant_id, run.integration_id))
         assert integration is not None  # FK
-        if not await runs.claim(session, run, owner, resume=resume):
-            return  # another process took it first
+        fence = await runs.claim(session, run, owner, lease_s=settings.run_lease_s, resume=resume)
+        if fence is None:
+            return None  # another process took it first
         provider_key = integration.provider
     started = time.perf_counter()
-    log.info("sync_started", run_id=str(run_id), kind=run.kind, provider=provider_key, tenant_id=str(tenant_id))
+    log.info(
+        "sync_started",
+        run_id=str(run_id),
+        kind=run.kind,
+        provider=provider_key,
+        tenant_id=str(tenant_id),
+        attempt=fence.attempt,
+        owner=owner,
+    )
+    fence_token = current_fence.set(fence)
+    keeper = LeaseKeeper(
+        state.sessionmaker,
+        tenant_id,
+        run_id,
+        fence,
+        lease_s=settings.run_lease_s,
+        stall_s=settings.run_stall_timeout_s,
+        on_beat=on_beat,
+    )
+    keeper.start()
     provider: Provider | None = None
     try:
         if not integration.is_active:
@@ -73,22 +106,35 @@ async def execute_run(
             provider = await build_provider(state, session, integration)
         await jobs()[run.kind](state, ctx, run, integration, provider)
     except asyncio.CancelledError:
-        await _fail(state, ctx, run_id, "interrupted: the service stopped while the run was in progress")
+        if keeper.superseded:  # our own doing: the run is another attempt's now; nothing to write
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            log.warning("sync_superseded", run_id=str(run_id), attempt=fence.attempt)
+            return None
+        keeper.stop_beating()
+        await _hand_back(state, ctx, run_id, fence, "handed back: its owner was stopping")
         raise
+    except RunSuperseded:
+        log.warning("sync_superseded", run_id=str(run_id), attempt=fence.attempt)
+        return None
     except (ProviderError, AppError) as exc:
         message = exc.message if isinstance(exc, ProviderError) else exc.detail
         await _fail(
             state,
             ctx,
             run_id,
+            fence,
             message,
             auth=isinstance(exc, ProviderAuthError),
             reauth=isinstance(exc, ProviderReauthRequired),
         )
     except Exception as exc:  # a bug must still end the run, with its cause kept for the admin
         log.exception("sync_crashed", run_id=str(run_id))
-        await _fail(state, ctx, run_id, f"internal error: {type(exc).__name__}: {exc}")
+        await _fail(state, ctx, run_id, fence, f"internal error: {type(exc).__name__}: {exc}")
     finally:
+        await keeper.close()
+        current_fence.reset(fence_token)
         if provider is not None:
             await provider.aclose()
     async with unit_of_work(state.sessionmaker) as session:
@@ -99,21 +145,64 @@ async def execute_run(
             run_id=str(run_id),
             kind=final.kind,
             status=final.status,
+            attempt=fence.attempt,
             counters=final.counters,
             seconds=round(time.perf_counter() - started, 3),
         )
+        return final.status
+
+
+async def _with_retries(state: AppState, what: str, run_id: uuid.UUID, write: Callable[[], Awaitable[None]]) -> None:
+    """A write that must survive a database restart (PostgreSQL restarting must not leave the run
+    ``running``): retried with backoff for two leases' time; after that the lease has run out and
+    the dead-run sweep (or the orchestrator) ends the run instead."""
+    deadline = time.monotonic() + max(2 * state.settings.run_lease_s, 10.0)
+    delay = 0.25
+    while True:
+        try:
+            await write()
+            return
+        except RunSuperseded:
+            return  # refused and logged: the run is another attempt's
+        except Exception as exc:
+            if time.monotonic() + delay > deadline:
+                log.error("sync_write_gave_up", run_id=str(run_id), write=what, error=str(exc)[:300])
+                return
+            log.warning("sync_write_retried", run_id=str(run_id), write=what, error=str(exc)[:200])
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _hand_back(state: AppState, ctx: TenantContext, run_id: uuid.UUID, fence: Fence, cause: str) -> None:
+    async def write() -> None:
+        async with unit_of_work(state.sessionmaker) as session:
+            run = await runs.get_run(session, ctx, run_id)
+            if await runs.hand_back(session, run, fence, cause):
+                log.warning("sync_handed_back", run_id=str(run_id), attempt=fence.attempt, cause=cause)
+
+    await _with_retries(state, "hand-back", run_id, write)
 
 
 async def _fail(
-    state: AppState, ctx: TenantContext, run_id: uuid.UUID, message: str, *, auth: bool = False, reauth: bool = False
+    state: AppState,
+    ctx: TenantContext,
+    run_id: uuid.UUID,
+    fence: Fence,
+    message: str,
+    *,
+    auth: bool = False,
+    reauth: bool = False,
 ) -> None:
-    async with unit_of_work(state.sessionmaker) as session:
-        run = await runs.get_run(session, ctx, run_id)
-        if run.status in ("succeeded", "partial", "failed"):
-            return
-        await runs.finish_run(session, run, "failed", message=message)
-        if auth:
-            await _flag_integration(session, run, message, "needs_reauth" if reauth else "needs_attention")
+    async def write() -> None:
+        async with unit_of_work(state.sessionmaker) as session:
+            run = await runs.get_run(session, ctx, run_id)
+            if run.status in ("succeeded", "partial", "failed"):
+                return
+            await runs.finish_run(session, run, "failed", message=message, fence=fence)
+            if auth:
+                await _flag_integration(session, run, message, "needs_reauth" if reauth else "needs_attention")
+
+    await _with_retries(state, "fail", run_id, write)
     log.warning("sync_failed", run_id=str(run_id), error=message)
 
 

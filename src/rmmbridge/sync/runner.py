@@ -27,8 +27,9 @@ class SyncRunner(Protocol):
     async def wait(self, run_id: uuid.UUID, timeout: float | None = None) -> None:
         """Wait for a run submitted by this process to finish (tests, CLI --wait)."""
 
-    async def stop(self) -> None:
-        """Stop accepting work and end what runs here."""
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop accepting work; let runs finish within the graceful-shutdown window (``grace_s``,
+        default the setting), hand back the rest."""
 
 
 def process_identity() -> str:
@@ -44,10 +45,14 @@ class DirectRunner:
         self._limit = asyncio.Semaphore(max_concurrent)
         self._refresh_limit = asyncio.Semaphore(max_refreshes)
         self.owner = process_identity()
+        self._closing = False
 
     async def submit(self, tenant_id: uuid.UUID, run_id: uuid.UUID, kind: str | None = None) -> None:
         from .executor import execute_run
 
+        if self._closing:  # the run stays queued: whichever process runs jobs next claims it
+            log.info("sync_submit_while_stopping", run_id=str(run_id))
+            return
         if run_id in self._tasks and not self._tasks[run_id].done():
             return
         limit = self._refresh_limit if kind == "agent" else self._limit
@@ -70,11 +75,24 @@ class DirectRunner:
         if tasks:
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
 
-    async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Runs in progress get the graceful-shutdown window to finish, less a reserve in which the
+        others are cancelled and hand their run back (queued, resumed by the next process that runs
+        jobs). Returns within the window unless a run ignores its cancellation."""
+        self._closing = True
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        if not tasks:
+            return
+        grace = self._state.settings.graceful_shutdown_s if grace_s is None else grace_s
+        reserve = min(5.0, grace / 2)
+        log.info("sync_runner_stopping", runs=len(tasks), grace_s=grace)
+        _, pending = await asyncio.wait(tasks, timeout=max(grace - reserve, 0))
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=reserve)
+            if stuck:
+                log.error("sync_runs_not_stopped", runs=len(stuck))
 
 
 def runner_of(state: AppState) -> SyncRunner:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rmmbridge.errors import AppError
 from rmmbridge.integrations.settings import EffectiveSchedule
-from rmmbridge.kit.time import utcnow
+from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.registry import ProviderRegistry
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
@@ -60,12 +60,19 @@ async def due_schedules(
 ) -> list[tuple[RmmIntegration, EffectiveSchedule]]:
     """Every (active integration, schedule) due at ``now``: a tick's fixed cost, a few set-based
     queries whatever the number of integrations and the length of their run history."""
+    return [(integration, schedule) for integration, schedule, _ in await _due(sessionmaker, registry, now)]
+
+
+async def _due(
+    sessionmaker: async_sessionmaker[AsyncSession], registry: ProviderRegistry, now: datetime
+) -> list[tuple[RmmIntegration, EffectiveSchedule, datetime | None]]:
+    """:func:`due_schedules`, with when each was due (None: it never fired)."""
     async with unit_of_work(sessionmaker, read_only=True) as session:
         integrations = list(await session.scalars(select(RmmIntegration).where(RmmIntegration.is_active.is_(True))))
         states = {(s.tenant_id, s.integration_id, s.kind): s for s in await session.scalars(select(ScheduleState))}
         passes = await schedules.latest_runs(session, schedules.ADAPTIVE_KINDS, finished=True)
         running = await schedules.active_kinds(session)
-    due: list[tuple[RmmIntegration, EffectiveSchedule]] = []
+    due: list[tuple[RmmIntegration, EffectiveSchedule, datetime | None]] = []
     for integration in integrations:
         if integration.provider not in registry:
             continue
@@ -79,7 +86,7 @@ async def due_schedules(
                 schedule, current.last_fired_at if current else None, schedules.timing_of(passes.get(key))
             )
             if schedules.is_due(when, now):
-                due.append((integration, schedule))
+                due.append((integration, schedule, when))
     return due
 
 
@@ -91,7 +98,7 @@ async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
     """
     now = now or state.clock()
     fired: list[str] = []
-    for integration, schedule in await due_schedules(state.sessionmaker, state.registry, now):
+    for integration, schedule, when in await _due(state.sessionmaker, state.registry, now):
         key = (integration.tenant_id, integration.id, schedule.kind)
         ctx = system_context(integration.tenant_id, "scheduler")
         try:
@@ -103,9 +110,15 @@ async def fire_due(state: AppState, now: datetime | None = None) -> list[str]:
                 if row is None:
                     row = ScheduleState(tenant_id=key[0], integration_id=key[1], kind=schedule.kind, next_due_at=now)
                     session.add(row)
-                row.last_fired_at = now
+                # The cadence is anchored to when the schedule was due, not to the tick that
+                # noticed it: a tick fires up to one tick late, and counting the interval from that
+                # tick made every period one tick longer (alerts every 15 min ran every 15 min +
+                # a tick). After an outage longer than an interval it restarts from now (no burst).
+                interval = timedelta(seconds=schedule.interval_seconds)
+                fired_at = when if when is not None and now - when < interval else now
+                row.last_fired_at = fired_at
                 # Informational (the rule is recomputed each tick from current settings).
-                row.next_due_at = now + timedelta(seconds=schedule.interval_seconds)
+                row.next_due_at = fired_at + interval
             fired.append(f"{integration.id}:{schedule.kind}")
         except AppError as exc:
             log.warning("schedule_skipped", integration_id=str(integration.id), kind=schedule.kind, reason=exc.detail)
@@ -160,7 +173,7 @@ async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[s
         if cls is None or not cls.keep_alive_minutes:
             continue
         current = states.get((row.tenant_id, row.id))
-        if current is not None and current.next_due_at > now:
+        if current is not None and not schedules.is_due(ensure_utc(current.next_due_at), now):
             continue
         message = None
         async with unit_of_work(state.sessionmaker) as session:
@@ -220,6 +233,17 @@ class Scheduler:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        # Give the lease up: the next process (a restart, a redeploy) leads at its first tick
+        # instead of waiting out three ticks, and resumes the runs this one handed back.
+        try:
+            async with unit_of_work(self.state.sessionmaker) as session:
+                await session.execute(
+                    update(SchedulerLease)
+                    .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == self.holder)
+                    .values(expires_at=utcnow())
+                )
+        except Exception as exc:  # stopping anyway: the lease then expires on its own
+            log.warning("scheduler_lease_release_failed", error=str(exc)[:200])
 
     async def tick(self) -> list[str]:
         async with unit_of_work(self.state.sessionmaker) as session:

@@ -34,7 +34,8 @@ from .schemas import ScheduleOut, ScheduleRunOut
 ADAPTIVE_KINDS = frozenset({"liveness"})
 ADAPTIVE_FACTOR = 10
 # Ticks and the clock reading inside a tick jitter by milliseconds; without slack a 60 s schedule
-# checked by a 10 s tick would alternate between 60 s and 70 s.
+# checked by a 10 s tick would alternate between 60 s and 70 s. (The cadence itself is anchored to
+# the due time, not the tick that fired it: scheduler.fire_due.)
 DUE_SLACK = timedelta(seconds=1)
 
 Key = tuple[uuid.UUID, uuid.UUID, str]  # (tenant, integration, kind)

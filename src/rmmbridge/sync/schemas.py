@@ -24,6 +24,13 @@ class SyncRunOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempt: int = Field(default=0, description="attempts so far (a run handed back or resumed runs again)")
+    attempts: list[dict[str, Any]] = Field(
+        default_factory=list, description="each attempt: attempt, owner, started_at, ended_at, cause, counters"
+    )
+    lease_expires_at: datetime | None = Field(
+        default=None, description="while running: when its owner must have renewed its lease, or lose the run"
+    )
 
 
 class SyncRequest(BaseModel):

@@ -50,8 +50,15 @@ class SyncRun(Base):
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"pages": n, "total": m, ...}
     errors: Mapped[list[Any]] = mapped_column(default=list)
     complete_snapshot: Mapped[bool] = mapped_column(default=False)
-    owner: Mapped[str | None] = mapped_column(String(200))  # process (direct) or workflow (temporal) running it
+    owner: Mapped[str | None] = mapped_column(String(200))  # process (direct) or worker (temporal) running it
     heartbeat_at: Mapped[datetime | None]
+    # Ownership (sync/ownership.py): the fencing token, incremented by every claim, is checked in the
+    # WHERE clause of each write of the run's state, so an owner that lost the run cannot write over
+    # its successor; the lease is renewed by the owner's heartbeat while the work progresses.
+    attempt: Mapped[int] = mapped_column(default=0, server_default="0")
+    lease_expires_at: Mapped[datetime | None]
+    # One entry per attempt: {"attempt", "owner", "started_at", "ended_at", "cause", "counters"}.
+    attempts: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = created_col()
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -7,6 +7,7 @@ import uuid
 
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
@@ -16,12 +17,12 @@ from rmmbridge.tenancy.auth import system_context
 
 from .. import runs
 from ..executor import execute_run
+from ..runner import process_identity
 from ..scheduler import claim_orphans, fire_due, keep_alive_due
 from .payloads import EXECUTE_RUN_ACTIVITY, FAIL_RUN_ACTIVITY, SCHEDULER_TICK_ACTIVITY, RunRef, run_owner
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_EVERY = 20.0  # seconds; well inside workflows.RUN_HEARTBEAT_TIMEOUT
 
 
 class SyncActivities:
@@ -32,27 +33,32 @@ class SyncActivities:
         return [self.execute_sync_run, self.fail_sync_run, self.scheduler_tick]
 
     @activity.defn(name=EXECUTE_RUN_ACTIVITY)
-    async def execute_sync_run(self, ref: RunRef) -> None:
-        """Execute the run; a later attempt (the earlier worker died) resumes it from the start —
-        every job is a snapshot, so running it again is safe."""
-        tenant_id, run_id = uuid.UUID(ref.tenant_id), uuid.UUID(ref.run_id)
-        beating = asyncio.create_task(self._heartbeat(tenant_id, run_id))
-        try:
-            await execute_run(
-                self.state, tenant_id, run_id, owner=run_owner(ref.run_id), resume=activity.info().attempt > 1
-            )
-        finally:
-            beating.cancel()
+    async def execute_sync_run(self, ref: RunRef) -> str:
+        """Execute the run. A later attempt (the earlier worker died, stalled or stopped) resumes the
+        same run record as its next attempt, from the start — every job is a snapshot, so running
+        it again is safe — and the fence shuts the earlier attempt out.
 
-    async def _heartbeat(self, tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
-        # Two heartbeats: Temporal's (a dead worker is noticed and the activity retried
-        # elsewhere) and the run row's (so nothing takes the run for abandoned while it works).
-        ctx = system_context(tenant_id, f"sync:{run_id}")
-        while True:
-            await asyncio.sleep(HEARTBEAT_EVERY)
-            activity.heartbeat()
-            async with unit_of_work(self.state.sessionmaker) as session:
-                await runs.touch(session, ctx, run_id)
+        The run's lease keeper beats Temporal's heartbeat with each renewal, so both stop together
+        when the work stops progressing, and Temporal hands the run to another worker.
+        """
+        tenant_id, run_id = uuid.UUID(ref.tenant_id), uuid.UUID(ref.run_id)
+        workflow_owner = run_owner(ref.run_id)
+        try:
+            status = await execute_run(
+                self.state,
+                tenant_id,
+                run_id,
+                owner=f"{workflow_owner}@{process_identity()}",
+                resume=workflow_owner if activity.info().attempt > 1 else None,
+                on_beat=activity.heartbeat,
+            )
+        except asyncio.CancelledError:
+            if activity.is_worker_shutdown():
+                # execute_run handed the run back; failing this attempt (not "cancelled", which would
+                # end the workflow) makes Temporal retry it on another worker.
+                raise ApplicationError("handed back: the worker stopped", type="HandedBack") from None
+            raise
+        return status or "not taken"
 
     @activity.defn(name=FAIL_RUN_ACTIVITY)
     async def fail_sync_run(self, ref: RunRef) -> None:

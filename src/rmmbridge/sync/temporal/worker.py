@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
@@ -25,6 +26,11 @@ log = structlog.get_logger(__name__)
 MAX_CONCURRENT_ACTIVITIES = 8
 
 
+def shutdown_wait_s(grace_s: float) -> float:
+    """The part of the graceful-shutdown window runs get to finish; the rest is the hand-back's."""
+    return max(grace_s - min(5.0, grace_s / 2), 0.0)
+
+
 def build_worker(client: Client, state: AppState) -> Worker:
     return Worker(
         client,
@@ -32,6 +38,9 @@ def build_worker(client: Client, state: AppState) -> Worker:
         workflows=[SyncRunWorkflow, SchedulerTickWorkflow],
         activities=SyncActivities(state).all(),  # type: ignore[arg-type]
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        # On SIGTERM runs may finish within the window, less a reserve in which the others are
+        # cancelled and hand their run back (Temporal retries it on another worker).
+        graceful_shutdown_timeout=timedelta(seconds=shutdown_wait_s(state.settings.graceful_shutdown_s)),
         # The workflows import only their payload names from rmmbridge; passing the package
         # through spares the sandbox re-importing it for every workflow run.
         workflow_runner=SandboxedWorkflowRunner(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from .payloads import (
@@ -18,9 +18,11 @@ with workflow.unsafe.imports_passed_through():
         RunRef,
     )
 
-# A run heartbeats every HEARTBEAT_EVERY seconds while it works (activities.py); a worker that
-# dies is noticed after the heartbeat timeout and the run resumes on another worker.
-RUN_HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+# A run heartbeats with each renewal of its lease (a third of RMMBRIDGE_RUN_LEASE_S, 10 s by
+# default) while its work progresses (activities.py); a worker that dies or wedges is noticed after
+# the heartbeat timeout and the run resumes on another worker, RUN_RETRY's first interval later:
+# 30 + 5 s after the last heartbeat.
+RUN_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 RUN_TIMEOUT = timedelta(hours=6)
 RUN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_attempts=3)
 
@@ -28,9 +30,9 @@ RUN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficie
 @workflow.defn(name=SYNC_RUN_WORKFLOW)
 class SyncRunWorkflow:
     @workflow.run
-    async def run(self, ref: RunRef) -> None:
+    async def run(self, ref: RunRef) -> str:
         try:
-            await workflow.execute_activity(
+            status: str = await workflow.execute_activity(
                 EXECUTE_RUN_ACTIVITY,
                 ref,
                 start_to_close_timeout=RUN_TIMEOUT,
@@ -47,6 +49,10 @@ class SyncRunWorkflow:
                 retry_policy=RetryPolicy(maximum_attempts=10),
             )
             raise
+        if status == "failed":
+            # The workflow's outcome is the run's: never "Completed" over a failed run.
+            raise ApplicationError("the sync run failed; its errors are on the run", non_retryable=True)
+        return status
 
 
 @workflow.defn(name=SCHEDULER_TICK_WORKFLOW)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:11:14.665460
+Create Date: 2026-12-06 20:14:45.068372
 """
 
 from collections.abc import Sequence
@@ -264,6 +264,9 @@ def upgrade() -> None:
     sa.Column('complete_snapshot', sa.Boolean(), nullable=False),
     sa.Column('owner', sa.String(length=200), nullable=True),
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempt', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
