@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events.outbox import event_row, write_events
@@ -28,6 +28,7 @@ from rmmbridge.storage.models import RmmAlert, RmmIntegration, SyncRun
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
+from . import timeline
 from .devices import asset_ids_for
 from .limits import fit_alert
 
@@ -69,14 +70,20 @@ def _row(
             "first_seen_at": now,
             "last_seen_at": now,
             "webhook_seen": source == "webhook",
-            "attributes": dict(ev.attributes),
+            # The RMM's second device key (Tactical's agent pk) too: delivery hints look agents up by it.
+            "attributes": {**dict(ev.attributes), **({"agent_pk": ev.device_ref} if ev.device_ref else {})},
             "updated_at": now,
         }
     )
 
 
 async def record_alerts(
-    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, events: Sequence[AlertEvent], source: str
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    events: Sequence[AlertEvent],
+    source: str,
+    payloads: Sequence[str | None] | None = None,
 ) -> list[RecordResult]:
     """Record a batch of alert events of one integration, in delivery order (webhook path).
 
@@ -165,7 +172,22 @@ async def record_alerts(
             results[i] = RecordResult(alert.id, outcome, alert.asset_id)
         await session.flush()
     await write_events(session, outbox)
-    return [r for r in results if r is not None]
+    done = [r for r in results if r is not None]
+    await timeline.add_entries(
+        session,
+        [
+            timeline.entry(
+                ctx.tenant_id,
+                r.alert_id,
+                timeline.kind_of(r.outcome, ev.status),
+                source,
+                now,
+                payload=payloads[i] if payloads is not None else None,
+            )
+            for i, (r, ev) in enumerate(zip(done, events, strict=True))
+        ],
+    )
+    return done
 
 
 def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, source: str, now: datetime) -> str:
@@ -237,22 +259,37 @@ async def reconcile_alerts(
             await flush()
     await flush()
     async with unit_of_work(state.sessionmaker) as session:
-        result = await session.execute(
-            update(RmmAlert)
-            .where(
-                RmmAlert.tenant_id == ctx.tenant_id,
-                RmmAlert.integration_id == integration.id,
-                RmmAlert.status == "active",
-                RmmAlert.last_seen_at < started,
+        gone = [
+            alert_id
+            for alert_id in await session.scalars(
+                select(RmmAlert.id).where(
+                    RmmAlert.tenant_id == ctx.tenant_id,
+                    RmmAlert.integration_id == integration.id,
+                    RmmAlert.status == "active",
+                    RmmAlert.last_seen_at < started,
+                )
             )
-            .values(status="resolved", resolved_at=started, updated_at=utcnow())
+        ]
+        for chunk in range(0, len(gone), BATCH):
+            ids = gone[chunk : chunk + BATCH]
+            await session.execute(
+                update(RmmAlert)
+                .where(RmmAlert.tenant_id == ctx.tenant_id, RmmAlert.id.in_(ids))
+                .values(status="resolved", resolved_at=started, updated_at=utcnow())
+            )
+        await timeline.add_entries(
+            session,
+            [timeline.entry(ctx.tenant_id, i, "resolved", "poll", started, detail="no longer active") for i in gone],
         )
-        counters["resolved"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        counters["missed_by_webhook"] = await missed_by_webhook(session, ctx, integration.id)
+        counters["resolved"] = len(gone)
+        counters["missed_by_webhook"] = await missed_by_webhook(
+            session, ctx, integration.id, integration.webhook_configured_at
+        )
         fresh = await runs.get_run(session, ctx, run.id)
         fresh.counters = counters
         runs.add_errors(fresh, errors)
         await runs.finish_run(session, fresh, "partial" if errors else "succeeded", complete_snapshot=True)
+    await _refresh_hints(state, ctx, integration, provider, counters["missed_by_webhook"])
 
 
 async def _upsert_polled(
@@ -296,20 +333,91 @@ async def _upsert_polled(
             for _, e in sorted(unique.items())
         ],
     )
-    created = len(unique) - len(existing)
-    return created, len(existing)
-
-
-async def missed_by_webhook(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID) -> int:
-    """Alerts polling found that no webhook ever delivered (a sign the RMM's alert action is off)."""
-    return int(
-        await session.scalar(
-            select(func.count()).where(
+    new = sorted(set(unique) - existing)
+    if new:
+        created_ids = await session.scalars(
+            select(RmmAlert.id).where(
                 RmmAlert.tenant_id == ctx.tenant_id,
                 RmmAlert.integration_id == integration_id,
-                RmmAlert.source == "poll",
-                RmmAlert.webhook_seen.is_(False),
+                RmmAlert.external_alert_id.in_(new),
             )
         )
-        or 0
+        await timeline.add_entries(
+            session, [timeline.entry(ctx.tenant_id, i, "raised", "poll", now) for i in created_ids]
+        )
+    return len(new), len(existing)
+
+
+def _missed_filter(ctx: TenantContext, integration_id: uuid.UUID, configured_at: datetime) -> Any:
+    return and_(
+        RmmAlert.tenant_id == ctx.tenant_id,
+        RmmAlert.integration_id == integration_id,
+        RmmAlert.source == "poll",
+        RmmAlert.webhook_seen.is_(False),
+        # Raised after the webhook existed: an older alert could never have been delivered.
+        func.coalesce(RmmAlert.raised_at, RmmAlert.first_seen_at) >= configured_at,
     )
+
+
+async def missed_by_webhook(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, configured_at: datetime | None
+) -> int:
+    """Alerts raised after the webhook was configured (or provisioned) that polling found first and
+    no webhook ever delivered — a sign the RMM's alert action is off. Zero without a webhook."""
+    if configured_at is None:
+        return 0
+    count = await session.scalar(select(func.count()).where(_missed_filter(ctx, integration_id, configured_at)))
+    return int(count or 0)
+
+
+HINT_SAMPLE = 200
+
+
+async def _refresh_hints(
+    state: AppState, ctx: TenantContext, integration: RmmIntegration, provider: Provider, missed: int
+) -> None:
+    """When the missed count changed, ask the RMM why (provisioned webhooks only: the provider knows
+    what it created) and keep the hints on the integration for the status card."""
+    from rmmbridge.providers.base import Capability, ProviderError, WebhookTarget
+
+    provisioning = dict(integration.webhook_provisioning or {})
+    if provisioning.get("hints_for") == missed:
+        return
+    hints: list[str] = []
+    if missed and integration.webhook_configured_at is not None:
+        if Capability.webhook_provisioning in provider.capabilities and provisioning.get("provisioned"):
+            async with unit_of_work(state.sessionmaker, read_only=True) as session:
+                rows = (
+                    await session.scalars(
+                        select(RmmAlert)
+                        .where(_missed_filter(ctx, integration.id, integration.webhook_configured_at))
+                        .order_by(RmmAlert.first_seen_at.desc())
+                        .limit(HINT_SAMPLE)
+                    )
+                ).all()
+            missed_events = [
+                AlertEvent(
+                    external_alert_id=r.external_alert_id,
+                    external_device_id=r.external_device_id,
+                    severity=r.severity,
+                    status=r.status,
+                    alert_type=r.alert_type,
+                    device_ref=str((r.attributes or {}).get("agent_pk") or "") or None,
+                )
+                for r in rows
+            ]
+            target = WebhookTarget(url="", header="", secret="", label=str(provisioning.get("label") or ""))
+            try:
+                hints = await provider.webhook_hints(target, missed_events)
+            except ProviderError as exc:
+                hints = [f"Could not ask the RMM why: {exc.message}"]
+        else:
+            hints = [
+                "Polling found alerts the webhook never delivered: check that the RMM's alert action posts "
+                "to rmmbridge for every alert kind and severity (or let rmmbridge provision it)."
+            ]
+    async with unit_of_work(state.sessionmaker) as session:
+        row = await session.get(RmmIntegration, (integration.tenant_id, integration.id))
+        if row is not None:
+            row.webhook_hints = hints
+            row.webhook_provisioning = {**(row.webhook_provisioning or {}), "hints_for": missed}

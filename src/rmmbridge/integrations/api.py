@@ -16,15 +16,19 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import mappings, repository, service, webhooks
+from . import mappings, provisioning, repository, service, webhooks
 from .schemas import (
     CredentialsIn,
+    DisconnectIn,
     IntegrationCreate,
     IntegrationOut,
     IntegrationUpdate,
     MappingOut,
     MappingUpdate,
     ProviderInfo,
+    ProvisionIn,
+    ProvisionOut,
+    ProvisionStepOut,
     TestIn,
     TestOut,
     WebhookInfo,
@@ -95,9 +99,13 @@ async def test_connection(
 
 
 @router.post("/integrations/{integration_id}/disconnect", response_model=IntegrationOut, responses=error_responses(404))
-async def disconnect(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> IntegrationOut:
-    """Delete stored credentials and the webhook secret; keep assets, mappings, alerts and history."""
-    return service.to_out(await service.disconnect(state, db, ctx, integration_id), state.registry)
+async def disconnect(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: DisconnectIn | None = None
+) -> IntegrationOut:
+    """Delete stored credentials and the webhook secret; keep assets, mappings, alerts and history.
+    ``{"remove_webhook": true}`` first removes what webhook provisioning created in the RMM."""
+    remove = body.remove_webhook if body else False
+    return service.to_out(await service.disconnect(state, db, ctx, integration_id, remove), state.registry)
 
 
 @router.get("/integrations/{integration_id}/webhook", response_model=WebhookInfo, responses=error_responses(404))
@@ -118,7 +126,36 @@ async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.
     row = await service.get_integration(db, ctx, integration_id)
     service.require_capability(state.registry, row, Capability.alert_webhook)
     secret = await webhooks.rotate(state, db, row)
-    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
+    await db.commit()  # stored before the RMM is told; no lock held while it is called
+    update = await provisioning.after_rotate(state, ctx, integration_id)
+    row = await service.get_integration(db, ctx, integration_id)
+    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret), rmm_update=update)
+
+
+@router.post(
+    "/integrations/{integration_id}/webhook/provision",
+    response_model=ProvisionOut,
+    responses=error_responses(404, 409, 422),
+)
+async def provision_webhook(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: ProvisionIn | None = None
+) -> ProvisionOut:
+    """Configure the RMM's alert webhook through its API with this integration's credentials, then
+    send a test alert through it (idempotent: a second run changes nothing). Each step is reported;
+    a step the RMM refused says why (e.g. which permission the API key lacks)."""
+    body = body or ProvisionIn()
+    await db.commit()  # the RMM's test delivery comes back into rmmbridge, which must be able to write
+    report = await provisioning.provision(
+        state, ctx, integration_id, template_ids=body.template_ids, send_test=body.send_test
+    )
+    row = await service.get_integration(db, ctx, integration_id)
+    return ProvisionOut(
+        ok=report["ok"],
+        steps=[ProvisionStepOut(**s) for s in report["steps"]],
+        test_delivered=report["test_delivered"],
+        test_detail=report["test_detail"],
+        info=await webhook_info(state, db, row),
+    )
 
 
 @router.post(
