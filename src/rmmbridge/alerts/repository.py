@@ -24,7 +24,14 @@ class AlertFilters:
 
 def list_query(ctx: TenantContext, f: AlertFilters) -> Select:  # type: ignore[type-arg]
     query = (
-        select(RmmAlert, RmmIntegration.provider, Asset.name, Asset.client_id, Client.name)
+        select(
+            RmmAlert,
+            RmmIntegration.provider,
+            Asset.name,
+            Asset.client_id,
+            Client.name,
+            RmmIntegration.webhook_configured_at,
+        )
         .join(
             RmmIntegration,
             and_(RmmIntegration.tenant_id == RmmAlert.tenant_id, RmmIntegration.id == RmmAlert.integration_id),

@@ -39,6 +39,8 @@ class AlertOut(BaseModel):
     remote_action: str | None = None
     remote_state: str | None = None  # pending | synced | failed (the RMM's answer to resolve/snooze)
     remote_error: str | None = None
+    # Raised after the integration's webhook was configured, found by polling, never delivered.
+    missed_by_webhook: bool = False
 
 
 class AlertEntryOut(BaseModel):
