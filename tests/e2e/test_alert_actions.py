@@ -35,7 +35,7 @@ def test_resolve_from_the_alert_page_and_from_the_list(live, account, api: Api, 
         row = page.locator(f"[data-alert-row='{local[str(alert.id)]['id']}']")
         row.get_by_role("checkbox").check()
     page.get_by_label("With the selected alerts").select_option("resolve")
-    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("button", name="Apply to selected").click()
     expect(page.get_by_role("status")).to_contain_text("2 alert(s): Resolved here and in the RMM.")
     assert all(a.resolved for a in opened[1:])
     for alert in opened[1:]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -172,7 +172,7 @@ async def alert_action(
     state: State, db: DB, auth: UiAuth, form: Form, alert_id: uuid.UUID, action: str
 ) -> Response:
     ctx = ui_ctx(auth, Permission.alerts_write)
-    back = form.get("back") if str(form.get("back", "")).startswith("/alerts") else f"/alerts/{alert_id}"
+    back = str(form.get("back")) if str(form.get("back", "")).startswith("/alerts") else f"/alerts/{alert_id}"
     if action not in ("acknowledge", "resolve", "snooze", "retry"):
         raise NotFound(f"no alert action {action}")
     days = _days(form) if action == "snooze" else None
@@ -180,33 +180,40 @@ async def alert_action(
     try:
         (result,) = await actions.act(state, ctx, [alert_id], action, days)
     except AppError as exc:
-        return redirect(back, error=exc.detail)
+        return _back(back, error=exc.detail)
     if result.remote_state == "failed":
-        return redirect(back, error=f"Done here, but the RMM refused: {result.remote_error}. Retry once fixed.")
-    return redirect(back, ok=DONE[action])
+        return _back(back, error=f"Done here, but the RMM refused: {result.remote_error}. Retry once fixed.")
+    return _back(back, ok=DONE[action])
 
 
 @router.post("/alerts/bulk")
 async def bulk_action(request: Request, state: State, db: DB, auth: UiAuth, form: Form) -> Response:
     ctx = ui_ctx(auth, Permission.alerts_write)
-    back = form.get("back") if str(form.get("back", "")).startswith("/alerts") else "/alerts"
+    back = str(form.get("back")) if str(form.get("back", "")).startswith("/alerts") else "/alerts"
     # Every checked box (``form`` keeps one value per name; the CSRF token was checked there).
     checked = (await request.form()).getlist("alert_id")
     ids = [i for i in (parse_uuid(str(v)) for v in checked) if i]
     action = str(form.get("action", ""))
     if not ids:
-        return redirect(back, error="Select at least one alert.")
+        return _back(back, error="Select at least one alert.")
     days = _days(form) if action == "snooze" else None
     await db.commit()
     try:
         results = await actions.act(state, ctx, ids, action, days)
     except AppError as exc:
-        return redirect(back, error=exc.detail)
+        return _back(back, error=exc.detail)
     failed = [r for r in results if r.remote_state == "failed"]
     if failed:
         refused = f"the RMM refused {len(failed)}: {failed[0].remote_error}"
-        return redirect(back, error=f"{len(results)} done here; {refused}")
-    return redirect(back, ok=f"{len(results)} alert(s): {DONE.get(action, action)}")
+        return _back(back, error=f"{len(results)} done here; {refused}")
+    return _back(back, ok=f"{len(results)} alert(s): {DONE.get(action, action)}")
+
+
+def _back(back: str, **params: str) -> Response:
+    """303 to ``back`` (a list URL with its filters kept) with the flash message added."""
+    path, _, query = back.partition("?")
+    kept = {k: v for k, v in parse_qsl(query) if k not in ("ok", "error")}
+    return redirect(path, **kept, **params)
 
 
 DONE = {
