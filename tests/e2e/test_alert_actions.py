@@ -41,3 +41,21 @@ def test_resolve_from_the_alert_page_and_from_the_list(live, account, api: Api, 
     for alert in opened[1:]:
         expect(page.locator(f"[data-alert-row='{local[str(alert.id)]['id']}']")).to_have_count(0)
     shot(page, "alerts-list-after-bulk-resolve")
+
+
+def test_one_click_webhook_setup_delivers_a_test_alert(live, account, api: Api, tactical, new_page) -> None:  # type: ignore[no-untyped-def]
+    sim = tactical(clients=2, agents=6)
+    sim.app.state.actions.add_template("Default", default=True)  # the admin's alert template in Tactical
+    api.fleet_ready(sim)
+    page = new_page(account=account)
+    page.goto("/settings/integrations/tacticalrmm#webhook")
+    expect(page.locator("[data-last-delivery]")).to_contain_text("never")
+    page.get_by_role("button", name="Set up Tactical RMM and send test alert").click()
+    expect(page.get_by_role("status").first).to_contain_text("Tactical RMM is set up and a test alert arrived.")
+    report = page.locator("[data-provision-report]")
+    expect(report).to_contain_text("key store entry RMMB_")
+    expect(report).to_contain_text("alert template “Default”")
+    expect(page.locator("[data-test-delivered]")).to_contain_text("delivered through Tactical and accepted")
+    expect(page.locator("[data-last-delivery]")).not_to_contain_text("never")
+    assert len(sim.app.state.actions.urlactions) == 2
+    shot(page, "webhook-provisioned")
