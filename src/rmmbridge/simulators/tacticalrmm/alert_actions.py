@@ -251,9 +251,9 @@ async def send_rest(
     try:
         header_map = json.loads(headers, strict=False) if headers else {}
     except ValueError:
-        header_map = {}
+        header_map = headers  # Tactical passes the string on to requests, which raises: never sent
     if not isinstance(header_map, dict):
-        header_map = {}
+        return 500, f"'{type(header_map).__name__}' object has no attribute 'items'"
     client = httpx.AsyncClient(transport=state.outbound, timeout=DELIVERY_TIMEOUT_S) if state.outbound else \
         httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_S)
     try:
