@@ -76,6 +76,8 @@ CAPABILITY_LABELS = {
     Capability.alert_polling: "Alert polling",
     Capability.software_inventory: "Software inventory",
     Capability.liveness: "Live status",
+    Capability.alert_actions: "Resolve alerts in the RMM",
+    Capability.webhook_provisioning: "One-click webhook set-up",
 }
 AUTH_MODE_LABELS = {
     "api_key": "API key",
