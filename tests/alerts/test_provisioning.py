@@ -85,6 +85,11 @@ async def test_provision_from_unconfigured_to_delivered_alerts(http, transport, 
     assert [(e["kind"], e["source"]) for e in timeline] == [("raised", "webhook"), ("resolved", "webhook")]
     assert timeline[0]["payload"] and secret not in timeline[0]["payload"]
 
+    # "Send test alert" on its own: delivered by Tactical, accepted here.
+    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/test", headers=tenant.headers())
+    assert r.status_code == 200 and r.json()["delivered"] is True, r.text
+    assert r.json()["info"]["deliveries_accepted"] == 4  # the provisioning test, trigger, resolve, this one
+
     # Twice: nothing changes.
     again = await provision(http, setup, send_test=False)
     assert again["ok"] and {s["outcome"] for s in again["steps"]} == {"unchanged"}, again["steps"]

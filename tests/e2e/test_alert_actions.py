@@ -59,3 +59,5 @@ def test_one_click_webhook_setup_delivers_a_test_alert(live, account, api: Api, 
     expect(page.locator("[data-last-delivery]")).not_to_contain_text("never")
     assert len(sim.app.state.actions.urlactions) == 2
     shot(page, "webhook-provisioned")
+    page.get_by_role("button", name="Send test alert", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("Test alert arrived: delivered through Tactical")

@@ -33,6 +33,7 @@ from .schemas import (
     TestOut,
     WebhookInfo,
     WebhookSecretOut,
+    WebhookTestOut,
 )
 from .views import mapping_out, webhook_info
 
@@ -130,6 +131,22 @@ async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.
     update = await provisioning.after_rotate(state, ctx, integration_id)
     row = await service.get_integration(db, ctx, integration_id)
     return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret), rmm_update=update)
+
+
+@router.post(
+    "/integrations/{integration_id}/webhook/test",
+    response_model=WebhookTestOut,
+    responses=error_responses(404, 409, 422),
+)
+async def test_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookTestOut:
+    """Send one test alert through the RMM (Tactical: its URL action test run, for a mapped agent)
+    and say whether rmmbridge received and accepted it."""
+    await db.commit()  # the delivery comes back into rmmbridge, which must be able to write
+    out = await provisioning.send_test(state, ctx, integration_id)
+    row = await service.get_integration(db, ctx, integration_id)
+    return WebhookTestOut(
+        delivered=out["test_delivered"], detail=out["test_detail"], info=await webhook_info(state, db, row)
+    )
 
 
 @router.post(

@@ -131,9 +131,37 @@ async def provision(
             # From now on an alert that polling finds first was missed by the webhook.
             row.webhook_configured_at = now
             row.webhook_hints = []
-        row.webhook_provisioning = {**out, "label": target.label, "provisioned": report.ok
-                                    or bool(row.webhook_provisioning.get("provisioned"))}
+        row.webhook_provisioning = {
+            **out,
+            "label": target.label,
+            "provisioned": report.ok or bool(row.webhook_provisioning.get("provisioned")),
+        }
     return out
+
+
+async def send_test(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> dict[str, Any]:
+    """ "Send test alert": one delivery through the RMM; the outcome is kept with the last report."""
+    ctx.require(Permission.settings_update)
+    prepared = await _prepare(state, ctx, integration_id, None, create=False)
+    if prepared is None:
+        raise WrongState("no webhook secret yet: provision the webhook or create a secret first")
+    provider, target = prepared
+    try:
+        delivered, detail = await provider.send_test_webhook(target)
+    except ProviderError as exc:
+        delivered, detail = False, exc.message
+    finally:
+        await provider.aclose()
+    now = utcnow()
+    async with unit_of_work(state.sessionmaker) as session:
+        row = await get_integration(session, ctx, integration_id)
+        row.webhook_provisioning = {
+            **(row.webhook_provisioning or {}),
+            "test_delivered": delivered,
+            "test_detail": detail,
+            "test_at": now.isoformat(),
+        }
+    return {"test_delivered": delivered, "test_detail": detail, "at": now.isoformat()}
 
 
 async def after_rotate(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> dict[str, Any] | None:

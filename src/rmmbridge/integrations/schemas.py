@@ -165,6 +165,12 @@ class ProvisionOut(BaseModel):
     info: WebhookInfo
 
 
+class WebhookTestOut(BaseModel):
+    delivered: bool
+    detail: str
+    info: WebhookInfo
+
+
 class DisconnectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     remove_webhook: bool = False

@@ -1109,6 +1109,24 @@ async def rotate_webhook(
     return await _page(request, state, db, auth, cls, row, ok=message, revealed=secret)
 
 
+@router.post(BASE + "/{provider}/{integration_id}/webhook/test")
+async def test_webhook(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    """"Send test alert": one delivery through the RMM, reported on the page."""
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    await db.commit()  # the delivery comes back into rmmbridge, which must be able to write
+    try:
+        out = await provisioning.send_test(state, ctx, row.id)
+    except AppError as exc:
+        return _back(cls, row, "webhook", error=exc.detail)
+    if out["test_delivered"]:
+        return _back(cls, row, "webhook", ok=f"Test alert arrived: {out['test_detail']}")
+    return _back(cls, row, "webhook", error=f"The test alert did not arrive: {out['test_detail']}")
+
+
 @router.post(BASE + "/{provider}/{integration_id}/webhook/provision")
 async def provision_webhook(
     request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID

@@ -495,6 +495,11 @@ class Provider:
         name it) as steps rather than exceptions where the rest can still be done."""
         raise NotImplementedError
 
+    async def send_test_webhook(self, target: WebhookTarget) -> tuple[bool, str]:
+        """(``webhook_provisioning``) One test alert delivered *by the RMM* to ``target`` where it can
+        (else a synthetic delivery of the same shape): (arrived and accepted, what happened)."""
+        raise NotImplementedError
+
     async def update_webhook_secret(self, target: WebhookTarget) -> ProvisionReport:
         """(``webhook_provisioning``) The secret was rotated: store the new one in the RMM."""
         raise NotImplementedError

@@ -260,6 +260,27 @@ class TacticalAlertActions:
         detail = answer.get("detail") if isinstance(answer, dict) else result
         return False, f"Tactical sent the test but rmmbridge did not accept it: {str(detail)[:300]}"
 
+    async def test(self, target: WebhookTarget) -> tuple[bool, str]:
+        """Through Tactical's test run; where the server has none (404), a synthetic delivery of the
+        same body straight to rmmbridge, said as such (it proves rmmbridge's side only)."""
+        try:
+            return await self.send_test(target)
+        except TacticalConfigError as exc:
+            if exc.kind != "no_api":  # only a server without the test endpoint (an HTML 404) falls back
+                return False, exc.message
+        now = datetime.now(UTC).isoformat()
+        body = {"event": "resolved", "alert_type": "rmmbridge-test", "severity": "info", "alert_time": now,
+                "resolved_on": now, "agent_id": target.test_device_id or "rmmbridge-test",
+                "message": "rmmbridge synthetic test alert (Tactical has no URL action test run)"}
+        try:
+            async with self.client.ctx.http(timeout=10.0) as http:
+                response = await http.post(target.url, json=body, headers={target.header: target.secret})
+        except Exception as exc:  # any transport failure is the answer here
+            return False, f"synthetic test delivery failed: {exc}"
+        ok = response.status_code == 202
+        return ok, ("synthetic test delivery (Tactical cannot run a test) "
+                    + ("accepted" if ok else f"refused: HTTP {response.status_code}"))
+
     async def _post_json(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
         response = await self.client.request("POST", path, json_body=body, perm="can_run_urlactions",
                                              feature="running URL actions")

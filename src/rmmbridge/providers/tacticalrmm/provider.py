@@ -612,6 +612,9 @@ class TacticalProvider(Provider):
     async def update_webhook_secret(self, target: WebhookTarget) -> ProvisionReport:
         return await TacticalAlertActions(self.client).update_secret(target)
 
+    async def send_test_webhook(self, target: WebhookTarget) -> tuple[bool, str]:
+        return await TacticalAlertActions(self.client).test(target)
+
     async def remove_webhook(self, target: WebhookTarget) -> ProvisionReport:
         return await TacticalAlertActions(self.client).remove(target)
 
