@@ -3,6 +3,7 @@ Tactical (the simulator) is told each time."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -61,3 +62,15 @@ def test_one_click_webhook_setup_delivers_a_test_alert(live, account, api: Api, 
     shot(page, "webhook-provisioned")
     page.get_by_role("button", name="Send test alert", exact=True).click()
     expect(page.get_by_role("status").first).to_contain_text("Test alert arrived: delivered through Tactical")
+
+    # A real alert fired in Tactical shows up in the delivery count while the page stays open.
+    accepted = int(page.locator("[data-deliveries-accepted]").inner_text())
+    agent = next(a for a in sim.fleet.agents.values() if not a.maintenance_mode)
+
+    async def fire() -> None:
+        async with httpx.AsyncClient(transport=live.transport, base_url=sim.url) as tactical_api:
+            r = await tactical_api.post("/_sim/alerts", json={"agent": agent.pk, "alert_type": "check"})
+            assert r.status_code == 201, r.text
+
+    live.call(fire())
+    expect(page.locator("[data-deliveries-accepted]")).to_have_text(str(accepted + 1), timeout=15_000)
