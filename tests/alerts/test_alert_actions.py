@@ -106,3 +106,26 @@ async def test_acknowledge_resolve_snooze_and_remote_failure(http, transport, ap
         )
     ]
     assert "alert.acknowledged" in kinds and "alert.resolved" in kinds
+
+
+async def test_gone_in_tactical_and_reopened_by_a_poll(http, transport, app, state, tenant) -> None:  # type: ignore[no-untyped-def]
+    setup = await connect_tactical(http, transport, app, state, tenant)
+    (a1, l1), (a2, l2) = await polled_alerts(http, state, setup, 2)
+    h = tenant.headers("technician")
+    # Tactical no longer has it (deleted with its agent): nothing is left to resolve there.
+    setup.fleet.alerts.pop(a1.id)
+    r = await http.post(f"/api/v1/alerts/{l1['id']}/resolve", headers=h)
+    assert r.json()["status"] == "resolved" and r.json()["remote_state"] == "synced"
+
+    # Refused, then a poll still sees it open: it is active again, the refusal still shown; a
+    # retry resolves it in both places.
+    setup.sim.faults.add(Fault(kind="status", status=403, path_contains=f"/alerts/{a2.id}/", method="PUT"))
+    r = await http.post(f"/api/v1/alerts/{l2['id']}/resolve", headers=h)
+    assert r.json()["remote_state"] == "failed"
+    run = await run_sync(http, state, setup, "alerts")  # type: ignore[arg-type]
+    assert run["status"] == "succeeded"
+    out = (await http.get(f"/api/v1/alerts/{l2['id']}", headers=h)).json()
+    assert out["status"] == "active" and out["remote_state"] == "failed"
+    setup.sim.faults.clear()
+    r = await http.post(f"/api/v1/alerts/{l2['id']}/retry", headers=h)
+    assert r.json()["status"] == "resolved" and r.json()["remote_state"] == "synced" and a2.resolved

@@ -101,6 +101,8 @@ async def act(
                 if alert.remote_state != "failed" or not alert.remote_action:
                     raise WrongState(f"alert {alert.id} has no failed action in the RMM to retry")
                 kind = alert.remote_action
+                if kind == "resolve" and alert.status != "resolved":  # a poll saw it still open meanwhile
+                    alert.status, alert.resolved_at, alert.resolved_by = "resolved", now, who
                 if kind == "snooze":  # what is left of the snooze, at least a day
                     left = (alert.snoozed_until - now) if alert.snoozed_until else timedelta(days=1)
                     days = max(1, -(-int(left.total_seconds()) // 86400))

@@ -94,8 +94,10 @@ class TacticalAlertActions:
         if len(pks) != len(set(external_ids)):
             raise ProviderConfigError("only alerts Tactical numbered can be resolved there (derived ids cannot)")
         if len(pks) == 1:
+            # An alert Tactical no longer has (deleted with its agent) has nothing left to resolve,
+            # as the bulk endpoint silently skips unknown pks.
             await self.client.request("PUT", f"/alerts/{pks[0]}/", json_body={"type": "resolve"},
-                                      perm="can_manage_alerts", feature="resolving alerts")
+                                      perm="can_manage_alerts", feature="resolving alerts", ok_404=True)
             return
         await self.client.request("POST", "/alerts/bulk/", json_body={"bulk_action": "resolve", "alerts": pks},
                                   perm="can_manage_alerts", feature="resolving alerts")
