@@ -18,7 +18,10 @@ from rmmbridge.storage.models import RmmAlert
 
 PARSERS = [cls for cls in builtin_registry() if Capability.alert_webhook in cls.capabilities]
 FIELDS = ("event", "alert_id", "alert_type", "severity", "alert_time", "agent_id", "agent_pk", "id", "hostname",
-          "client_id", "site_id", "check_id", "task_id", "resolved", "resolved_on", "message")  # fmt: skip
+          "client_id", "site_id", "check_id", "task_id", "resolved", "resolved_on", "message",
+          # NinjaOne activities
+          "statusCode", "activityTime", "activityType", "deviceId", "seriesUid", "sourceConfigUid", "status",
+          "severity", "priority", "device", "data", "sourceName")  # fmt: skip
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 # Digit strings around 64-bit ids, varchar(255) and int()'s 4,300-digit limit; long text.
@@ -103,4 +106,4 @@ def _encode(value: Any, encoding: str) -> bytes:
 
 
 def test_there_is_a_parser_to_fuzz() -> None:
-    assert [cls.key for cls in PARSERS] == ["tacticalrmm"]
+    assert sorted(cls.key for cls in PARSERS) == ["ninjaone", "tacticalrmm"]

@@ -31,6 +31,7 @@ METHOD_OF = {
     Capability.device_sync: "iter_device_pages", Capability.device_refresh: "fetch_device",
     Capability.alert_polling: "iter_alerts", Capability.software_inventory: "iter_software",
     Capability.alert_webhook: "parse_webhook",
+    Capability.alert_actions: "resolve_alerts", Capability.webhook_provisioning: "provision_webhook",
 }
 
 

@@ -64,6 +64,7 @@ def test_every_control_has_a_label_and_every_page_one_heading(live, account, api
     iid = api.fleet_ready(sim, software=True, alerts=True)
     api("POST", f"/integrations/{iid}/webhook/rotate")
     asset = api("GET", "/assets", params={"page_size": 1})["items"][0]
+    alert = api("GET", "/alerts", params={"page_size": 1})["items"][0]
     page = new_page(account=account)
     problems: dict[str, list[str]] = {}
     paths = [
@@ -73,6 +74,7 @@ def test_every_control_has_a_label_and_every_page_one_heading(live, account, api
         f"/assets/{asset['id']}",
         f"/assets/{asset['id']}/edit",
         "/alerts",
+        f"/alerts/{alert['id']}",
         "/clients",
         "/settings/integrations",
         "/settings/integrations/tacticalrmm",

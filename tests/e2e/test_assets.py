@@ -197,8 +197,9 @@ def test_alerts_list_filters(live, account, api, tactical, new_page):
     expect(rows).to_have_count(errors)
     for i in range(errors):
         expect(rows.nth(i).locator(".badge").first).to_have_text("error")
-    # Alerts found only by polling are flagged: no webhook delivered them.
-    expect(page.locator(".badge", has_text="missed by webhook").first).to_be_visible()
+    # Found by polling on an integration that never had a webhook: nothing was "missed" (issue #18;
+    # tests/alerts/test_delivery_health.py counts the real misses).
+    expect(page.locator(".badge", has_text="missed by webhook")).to_have_count(0)
     shot(page, "alerts-filtered-error")
     page.get_by_label("Search").fill("zz-no-such-alert")
     page.get_by_role("button", name="Apply filters").click()

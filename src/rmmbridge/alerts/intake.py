@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import AppError
 from rmmbridge.ingestion.alerts import RecordResult, record_alerts
+from rmmbridge.ingestion.timeline import redact
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.metrics import WEBHOOK_BATCHES
 from rmmbridge.kit.text import clean
@@ -154,7 +155,8 @@ class WebhookIntake:
             for row, items in accepted.items():
                 ctx = system_context(row.tenant_id, "webhook")
                 events = [event for _, event in items]
-                results = await record_alerts(session, ctx, row.id, events, "webhook")
+                payloads = [redact(batch[i].body) for i, _ in items]
+                results = await record_alerts(session, ctx, row.id, events, "webhook", payloads)
                 runs = await _queue_refreshes(state, session, ctx, row, events, now)
                 for (i, event), result in zip(items, results, strict=True):
                     outcomes[i] = Outcome(row.id, result, runs.get(_target(event)))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AlertOut(BaseModel):
@@ -32,6 +32,44 @@ class AlertOut(BaseModel):
     first_seen_at: datetime
     last_seen_at: datetime
     attributes: dict[str, Any]
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_by: str | None = None
+    snoozed_until: datetime | None = None
+    remote_action: str | None = None
+    remote_state: str | None = None  # pending | synced | failed (the RMM's answer to resolve/snooze)
+    remote_error: str | None = None
+    # Raised after the integration's webhook was configured, found by polling, never delivered.
+    missed_by_webhook: bool = False
+
+
+class AlertEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    kind: str  # raised | redelivered | updated | reopened | acknowledged | resolved | snoozed | …
+    source: str  # webhook | poll | user | rmm
+    actor: str | None
+    detail: str | None
+    payload: str | None  # as received, secrets removed
+
+
+class SnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(ge=1, le=365)
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["acknowledge", "resolve", "snooze", "retry"]
+    alert_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    days: int | None = Field(default=None, ge=1, le=365)
+
+
+class ActionResultOut(BaseModel):
+    alert_id: uuid.UUID
+    status: str
+    remote_state: str | None
+    remote_error: str | None
 
 
 class WebhookAccepted(BaseModel):

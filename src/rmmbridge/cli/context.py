@@ -100,3 +100,24 @@ async def public_url_noted(session: AsyncSession, own: Settings) -> PublicUrl:
     elif shell is not None and shell != url.base:
         note(f"this shell's RMMBRIDGE_BASE_URL ({shell}) differs from the service's public URL; showing the service's")
     return url
+
+
+async def outside_transaction(
+    tenant_ref: str | None, fn: Callable[[AppState, TenantContext], Awaitable[T]]
+) -> T:
+    """As the CLI operator, with no transaction held while ``fn`` runs: for work that calls an RMM
+    which may call rmmbridge back (a test webhook), and opens its own short transactions."""
+    from rmmbridge.app import build_state
+    from rmmbridge.storage import migrate
+
+    state = build_state(settings())
+    try:
+        if state.settings.is_sqlite:
+            await migrate.upgrade(state.engine)
+        elif await migrate.pending(state.engine):
+            fail("the database schema is not up to date; run `rmmbridge db upgrade` first")
+        async with unit_of_work(state.sessionmaker, read_only=True) as session:
+            tenant = await resolve_tenant(session, tenant_ref)
+        return await fn(state, system_context(tenant.id, "cli"))
+    finally:
+        await state.engine.dispose()

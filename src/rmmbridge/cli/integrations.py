@@ -22,6 +22,7 @@ from rmmbridge.integrations.schemas import (
 )
 from rmmbridge.integrations.views import mapping_out, webhook_info
 from rmmbridge.state import AppState
+from rmmbridge.storage.db import unit_of_work
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
 
@@ -205,7 +206,12 @@ def test(
 
 @integrations_app.command("disconnect")
 def disconnect(
-    integration: str, yes: bool = typer.Option(False, "--yes", help="do not ask"), tenant: str = TenantOpt
+    integration: str,
+    yes: bool = typer.Option(False, "--yes", help="do not ask"),
+    remove_webhook: bool = typer.Option(
+        False, "--remove-webhook", help="first remove what webhook provisioning created in the RMM"
+    ),
+    tenant: str = TenantOpt,
 ) -> None:
     """Delete stored credentials and the webhook secret; assets, mappings and history are kept."""
     if not yes:
@@ -213,7 +219,7 @@ def disconnect(
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
         row = await resolve_integration(db, ctx, integration)
-        return await service.disconnect(state, db, ctx, row.id)
+        return await service.disconnect(state, db, ctx, row.id, remove_webhook)
 
     row = run(lambda: with_tenant(tenant, _do))
     console.print(row.state_message)
@@ -246,24 +252,6 @@ def rotate_webhook_secret(integration: str, tenant: str = TenantOpt, json_out: b
         highlight=False,
         soft_wrap=True,
     )
-
-
-@integrations_app.command("provision-webhook")
-def provision_webhook(integration: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
-    """Have rmmbridge configure the RMM's webhook itself (URL and secret header; NinjaOne: PUT /v2/webhook)."""
-    from rmmbridge.integrations.provisioning import provision_webhook as provision
-
-    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> WebhookInfo:
-        row = await resolve_integration(db, ctx, integration)
-        await public_url_noted(db, state.settings)
-        await provision(state, db, ctx, row.id)
-        return await webhook_info(state, db, row)
-
-    info = run(lambda: with_tenant(tenant, _do))
-    if json_out:
-        emit_json(info)
-        return
-    typer.echo(f"configured: deliveries go to {info.url} with the {info.header} header")
 
 
 @integrations_app.command("webhook")
@@ -442,3 +430,40 @@ async def _resolve_client(db: AsyncSession, ctx: TenantContext, ref: str) -> Any
     if client is None:
         raise NotFound(f"no client '{ref}'")
     return client.id
+
+
+@integrations_app.command("provision-webhook")
+def provision_webhook(
+    integration: str,
+    templates: list[str] = typer.Option(
+        [], "--template", help="the RMM alert template id to attach to (repeatable; default: every active one)"
+    ),
+    no_test: bool = typer.Option(False, "--no-test", help="do not send a test alert through the RMM"),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Configure the RMM's alert webhook through its API (idempotent), then send a test alert."""
+    from rmmbridge.integrations import provisioning
+
+    from .context import outside_transaction
+
+    async def _do(state: AppState, ctx: TenantContext) -> dict[str, Any]:
+        async with unit_of_work(state.sessionmaker, read_only=True) as db:
+            row = await resolve_integration(db, ctx, integration)
+        return await provisioning.provision(
+            state, ctx, row.id, template_ids=templates or None, send_test=not no_test
+        )
+
+    report = run(lambda: outside_transaction(tenant, _do))
+    if json_out:
+        emit_json(report)
+    else:
+        for step in report["steps"]:
+            detail = f": {step['detail']}" if step["detail"] else ""
+            console.print(f"{step['outcome']:>9}  {step['item']}{detail}", highlight=False)
+            if step.get("fix"):
+                console.print(f"           fix: {step['fix']}", highlight=False)
+        if report["test_delivered"] is not None:
+            console.print(("test alert: " if report["test_delivered"] else "test alert FAILED: ")
+                          + str(report["test_detail"]), highlight=False)  # fmt: skip
+    raise typer.Exit(0 if report["ok"] and report["test_delivered"] is not False else 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import admin, config, demo, integrations, inventory, schedules, server, simulate, sync
+from . import alerts as alerts_cli
 
 app = typer.Typer(
     name="rmmbridge",
@@ -48,6 +49,7 @@ app.add_typer(integrations.integrations_app, name="integrations")
 app.add_typer(integrations.mappings_app, name="mappings")
 app.add_typer(sync.sync_app, name="sync")
 app.add_typer(sync.runs_app, name="runs")
+app.add_typer(alerts_cli.alerts_app, name="alerts")
 app.add_typer(inventory.clients_app, name="clients")
 app.add_typer(inventory.assets_app, name="assets")
 app.add_typer(simulate.simulate_app, name="simulate")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events.outbox import event_row, write_events
@@ -27,9 +27,11 @@ from rmmbridge.storage.models import RmmAlert
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
+from . import timeline
 from .devices import asset_ids_for
 
 SEVERITIES = ("info", "warning", "error", "critical")
+RESOLVE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,20 @@ def _row(
             "first_seen_at": now,
             "last_seen_at": now,
             "webhook_seen": source == "webhook",
-            "attributes": dict(ev.attributes),
+            # The RMM's second device key (Tactical's agent pk) too: delivery hints look agents up by it.
+            "attributes": {**dict(ev.attributes), **({"agent_pk": ev.device_ref} if ev.device_ref else {})},
             "updated_at": now,
         }
     )
 
 
 async def record_alerts(
-    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, events: Sequence[AlertEvent], source: str
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    events: Sequence[AlertEvent],
+    source: str,
+    payloads: Sequence[str | None] | None = None,
 ) -> list[RecordResult]:
     """Record a batch of alert events of one integration, in delivery order (webhook path).
 
@@ -162,7 +170,22 @@ async def record_alerts(
             results[i] = RecordResult(alert.id, outcome, alert.asset_id)
         await session.flush()
     await write_events(session, outbox)
-    return [r for r in results if r is not None]
+    done = [r for r in results if r is not None]
+    await timeline.add_entries(
+        session,
+        [
+            timeline.entry(
+                ctx.tenant_id,
+                r.alert_id,
+                timeline.kind_of(r.outcome, ev.status),
+                source,
+                now,
+                payload=payloads[i] if payloads is not None else None,
+            )
+            for i, (r, ev) in enumerate(zip(done, events, strict=True))
+        ],
+    )
+    return done
 
 
 def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, source: str, now: datetime) -> str:
@@ -196,18 +219,30 @@ def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, s
 async def resolve_unlisted(
     session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, polled_since: datetime
 ) -> int:
-    """Resolve the active alerts a complete poll started at ``polled_since`` no longer listed."""
-    result = await session.execute(
-        update(RmmAlert)
-        .where(
-            RmmAlert.tenant_id == ctx.tenant_id,
-            RmmAlert.integration_id == integration_id,
-            RmmAlert.status == "active",
-            RmmAlert.last_seen_at < polled_since,
+    """Resolve the active alerts a complete poll started at ``polled_since`` no longer listed, each
+    with a timeline entry (source: poll)."""
+    gone = list(
+        await session.scalars(
+            select(RmmAlert.id).where(
+                RmmAlert.tenant_id == ctx.tenant_id,
+                RmmAlert.integration_id == integration_id,
+                RmmAlert.status == "active",
+                RmmAlert.last_seen_at < polled_since,
+            )
         )
-        .values(status="resolved", resolved_at=polled_since, updated_at=utcnow())
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    for chunk in range(0, len(gone), RESOLVE_BATCH):
+        ids = gone[chunk : chunk + RESOLVE_BATCH]
+        await session.execute(
+            update(RmmAlert)
+            .where(RmmAlert.tenant_id == ctx.tenant_id, RmmAlert.id.in_(ids))
+            .values(status="resolved", resolved_at=polled_since, updated_at=utcnow())
+        )
+    await timeline.add_entries(
+        session,
+        [timeline.entry(ctx.tenant_id, i, "resolved", "poll", polled_since, detail="no longer active") for i in gone],
+    )
+    return len(gone)
 
 
 async def upsert_polled(
@@ -251,20 +286,57 @@ async def upsert_polled(
             for _, e in sorted(unique.items())
         ],
     )
-    created = len(unique) - len(existing)
-    return created, len(existing)
-
-
-async def missed_by_webhook(session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID) -> int:
-    """Alerts polling found that no webhook ever delivered (a sign the RMM's alert action is off)."""
-    return int(
-        await session.scalar(
-            select(func.count()).where(
+    new = sorted(set(unique) - existing)
+    if new:
+        created_ids = await session.scalars(
+            select(RmmAlert.id).where(
                 RmmAlert.tenant_id == ctx.tenant_id,
                 RmmAlert.integration_id == integration_id,
-                RmmAlert.source == "poll",
-                RmmAlert.webhook_seen.is_(False),
+                RmmAlert.external_alert_id.in_(new),
             )
         )
-        or 0
+        await timeline.add_entries(
+            session, [timeline.entry(ctx.tenant_id, i, "raised", "poll", now) for i in created_ids]
+        )
+    return len(new), len(existing)
+
+
+def _missed_filter(ctx: TenantContext, integration_id: uuid.UUID, configured_at: datetime) -> Any:
+    return and_(
+        RmmAlert.tenant_id == ctx.tenant_id,
+        RmmAlert.integration_id == integration_id,
+        RmmAlert.source == "poll",
+        RmmAlert.webhook_seen.is_(False),
+        # Raised after the webhook existed: an older alert could never have been delivered.
+        func.coalesce(RmmAlert.raised_at, RmmAlert.first_seen_at) >= configured_at,
+    )
+
+
+async def missed_by_webhook(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, configured_at: datetime | None
+) -> int:
+    """Alerts raised after the webhook was configured (or provisioned) that polling found first and
+    no webhook ever delivered — a sign the RMM's alert action is off. Zero without a webhook."""
+    if configured_at is None:
+        return 0
+    count = await session.scalar(select(func.count()).where(_missed_filter(ctx, integration_id, configured_at)))
+    return int(count or 0)
+
+
+HINT_SAMPLE = 200
+
+
+async def missed_sample(
+    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, configured_at: datetime
+) -> list[RmmAlert]:
+    """The most recent alerts counted as missed by the webhook (for asking the RMM why)."""
+    return list(
+        (
+            await session.scalars(
+                select(RmmAlert)
+                .where(_missed_filter(ctx, integration_id, configured_at))
+                .order_by(RmmAlert.first_seen_at.desc())
+                .limit(HINT_SAMPLE)
+            )
+        ).all()
     )

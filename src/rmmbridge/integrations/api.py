@@ -16,19 +16,24 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import mappings, repository, service, webhook_secrets
+from . import mappings, provisioning, repository, service, webhook_secrets
 from .schemas import (
     CredentialsIn,
+    DisconnectIn,
     IntegrationCreate,
     IntegrationOut,
     IntegrationUpdate,
     MappingOut,
     MappingUpdate,
     ProviderInfo,
+    ProvisionIn,
+    ProvisionOut,
+    ProvisionStepOut,
     TestIn,
     TestOut,
     WebhookInfo,
     WebhookSecretOut,
+    WebhookTestOut,
 )
 from .views import mapping_out, webhook_info
 
@@ -95,9 +100,13 @@ async def test_connection(
 
 
 @router.post("/integrations/{integration_id}/disconnect", response_model=IntegrationOut, responses=error_responses(404))
-async def disconnect(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> IntegrationOut:
-    """Delete stored credentials and the webhook secret; keep assets, mappings, alerts and history."""
-    return service.to_out(await service.disconnect(state, db, ctx, integration_id), state.registry)
+async def disconnect(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: DisconnectIn | None = None
+) -> IntegrationOut:
+    """Delete stored credentials and the webhook secret; keep assets, mappings, alerts and history.
+    ``{"remove_webhook": true}`` first removes what webhook provisioning created in the RMM."""
+    remove = body.remove_webhook if body else False
+    return service.to_out(await service.disconnect(state, db, ctx, integration_id, remove), state.registry)
 
 
 @router.get("/integrations/{integration_id}/webhook", response_model=WebhookInfo, responses=error_responses(404))
@@ -118,22 +127,52 @@ async def rotate_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.
     row = await service.get_integration(db, ctx, integration_id)
     service.require_capability(state.registry, row, Capability.alert_webhook)
     secret = await webhook_secrets.rotate(state, db, row)
-    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
+    await db.commit()  # stored before the RMM is told; no lock held while it is called
+    update = await provisioning.after_rotate(state, ctx, integration_id)
+    row = await service.get_integration(db, ctx, integration_id)
+    return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret), rmm_update=update)
+
+
+@router.post(
+    "/integrations/{integration_id}/webhook/test",
+    response_model=WebhookTestOut,
+    responses=error_responses(404, 409, 422),
+)
+async def test_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookTestOut:
+    """Send one test alert through the RMM (Tactical: its URL action test run, for a mapped agent)
+    and say whether rmmbridge received and accepted it."""
+    await db.commit()  # the delivery comes back into rmmbridge, which must be able to write
+    out = await provisioning.send_test(state, ctx, integration_id)
+    row = await service.get_integration(db, ctx, integration_id)
+    return WebhookTestOut(
+        delivered=out["test_delivered"], detail=out["test_detail"], info=await webhook_info(state, db, row)
+    )
 
 
 @router.post(
     "/integrations/{integration_id}/webhook/provision",
-    response_model=WebhookInfo,
-    responses=error_responses(404, 409, 422, 502),
+    response_model=ProvisionOut,
+    responses=error_responses(404, 409, 422),
 )
-async def provision_webhook(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> WebhookInfo:
-    """Have rmmbridge configure the RMM's webhook itself (URL and secret header; NinjaOne: ``PUT /v2/webhook``).
-    Dispatches to the provider's ``provision_webhook``; providers without one answer 422."""
-    from .provisioning import provision_webhook as provision
-
-    await provision(state, db, ctx, integration_id)
+async def provision_webhook(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: ProvisionIn | None = None
+) -> ProvisionOut:
+    """Configure the RMM's alert webhook through its API with this integration's credentials, then
+    send a test alert through it (idempotent: a second run changes nothing). Each step is reported;
+    a step the RMM refused says why (e.g. which permission the API key lacks)."""
+    body = body or ProvisionIn()
+    await db.commit()  # the RMM's test delivery comes back into rmmbridge, which must be able to write
+    report = await provisioning.provision(
+        state, ctx, integration_id, template_ids=body.template_ids, send_test=body.send_test
+    )
     row = await service.get_integration(db, ctx, integration_id)
-    return await webhook_info(state, db, row)
+    return ProvisionOut(
+        ok=report["ok"],
+        steps=[ProvisionStepOut(**s) for s in report["steps"]],
+        test_delivered=report["test_delivered"],
+        test_detail=report["test_detail"],
+        info=await webhook_info(state, db, row),
+    )
 
 
 @router.post(

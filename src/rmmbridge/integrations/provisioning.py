@@ -1,59 +1,206 @@
-"""Provider-level webhook provisioning: rmmbridge configures the RMM's webhook itself (URL and secret
-header), so the admin copies nothing. A provider that can do this implements
-``provision_webhook(url, secret)`` (NinjaOne: ``PUT /v2/webhook``); the route
-``POST /api/v1/integrations/{id}/webhook/provision`` and the UI action dispatch here.
+"""One-click webhook provisioning: rmmbridge configures the RMM's alert webhook through the RMM's
+own API with the integration's credentials (``Capability.webhook_provisioning``).
+
+The provider does the RMM side (Tactical: key store, URL actions, alert templates, global
+toggles; NinjaOne: ``PUT /v2/webhook``); this module supplies what to provision — the public
+webhook URL, the header, the secret (created here if the integration has none yet), a label unique
+to the integration and the mapped scopes — and keeps the report on the integration.
+
+No database transaction is open while the RMM is called: the RMM's test delivery comes straight
+back into rmmbridge's webhook receiver, which must be able to write (SQLite has one writer).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.deployment import public_url
-from rmmbridge.errors import AppError, CapabilityNotSupported, WrongState
-from rmmbridge.providers.base import Capability, ProviderError
+from rmmbridge.errors import ValidationFailed, WrongState
+from rmmbridge.kit.time import utcnow
+from rmmbridge.providers.base import Capability, Provider, ProviderError, ProvisionReport, ProvisionStep, WebhookTarget
 from rmmbridge.state import AppState
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import ExternalEntityMapping, RmmIntegration
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 
-from . import repository, service, webhook_secrets
+from . import repository, webhook_secrets
 from .factory import build_provider
+from .service import get_integration, require_capability
+
+DEVICE = "device"
 
 
-class RemoteRefused(AppError):
-    """The RMM refused (or could not be reached for) a change rmmbridge asked it to make."""
-
-    status_code = 502
-    type = "remote-refused"
-    title = "The RMM refused the change"
+def label_of(row: RmmIntegration) -> str:
+    """Short and unique per integration: names in the RMM carry it (Tactical keys ≤ 25 characters)."""
+    return row.id.hex[:12].upper()
 
 
-def can_provision(cls: type) -> bool:
-    return callable(getattr(cls, "provision_webhook", None))
-
-
-async def provision_webhook(
-    state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID
-) -> str:
-    """Create the webhook secret if there is none, and have the provider register rmmbridge's URL and
-    that secret with the RMM. Returns the URL registered. Provider errors go up (problem+json)."""
-    ctx.require(Permission.settings_update)
-    row = await service.get_integration(session, ctx, integration_id)
-    cls = service.require_capability(state.registry, row, Capability.alert_webhook)
-    if not can_provision(cls):
-        raise CapabilityNotSupported(f"{cls.display_name} webhooks are configured in {cls.display_name} by hand")
-    if row.state in ("disconnected", "not_configured"):
-        raise WrongState("connect the integration before configuring its webhook")
-    secret = await webhook_secrets.reveal(state, session, row) or await webhook_secrets.rotate(state, session, row)
+async def target_for(
+    state: AppState,
+    session: AsyncSession,
+    ctx: TenantContext,
+    row: RmmIntegration,
+    secret: str,
+    template_ids: list[str] | None = None,
+) -> WebhookTarget:
+    cls = state.registry.get(row.provider)
     url = (await public_url.current(session, state.settings)).webhook(row.provider)
-    mappings = await repository.syncable_mappings(session, ctx, row.id)
-    provider = await build_provider(state, session, row, persist_in=session)
-    provider.ctx.settings = {**provider.ctx.settings, "mapped_scope_ids": sorted(m.external_org_id for m in mappings)}
+    scopes = tuple(m.external_org_id for m in await repository.syncable_mappings(session, ctx, row.id))
+    device = await session.scalar(
+        select(ExternalEntityMapping.external_id)
+        .where(
+            ExternalEntityMapping.tenant_id == row.tenant_id,
+            ExternalEntityMapping.integration_id == row.id,
+            ExternalEntityMapping.entity_type == DEVICE,
+            ExternalEntityMapping.realm_id.in_(scopes),
+        )
+        .order_by(ExternalEntityMapping.external_id)
+        .limit(1)
+    )
+    return WebhookTarget(
+        url=url,
+        header=cls.webhook_header or "X-Webhook-Secret",
+        secret=secret,
+        label=label_of(row),
+        scope_ids=scopes,
+        template_ids=tuple(template_ids) if template_ids is not None else None,
+        test_device_id=device,
+    )
+
+
+def report_dict(report: ProvisionReport, when: Any) -> dict[str, Any]:
+    return {
+        "at": when.isoformat(),
+        "ok": report.ok,
+        "steps": [asdict(s) for s in report.steps],
+        "test_delivered": report.test_delivered,
+        "test_detail": report.test_detail,
+    }
+
+
+async def _prepare(
+    state: AppState, ctx: TenantContext, integration_id: uuid.UUID, template_ids: list[str] | None, *, create: bool
+) -> tuple[Provider, WebhookTarget] | None:
+    """In one short transaction: the secret (created when ``create`` and missing), the target and
+    a provider instance; ``None`` when there is no secret and ``create`` is off."""
+    async with unit_of_work(state.sessionmaker) as session:
+        row = await get_integration(session, ctx, integration_id)
+        require_capability(state.registry, row, Capability.webhook_provisioning)
+        if row.state in ("disconnected", "not_configured"):
+            raise WrongState("configure and test the integration before provisioning its webhook")
+        secret = await webhook_secrets.reveal(state, session, row)
+        if secret is None:
+            if not create:
+                return None
+            secret = await webhook_secrets.rotate(state, session, row, mark_configured=False)
+        target = await target_for(state, session, ctx, row, secret, template_ids)
+        provider = await build_provider(state, session, row)
+    return provider, target
+
+
+async def provision(
+    state: AppState,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    *,
+    template_ids: list[str] | None = None,
+    send_test: bool = True,
+) -> dict[str, Any]:
+    """Provision (idempotently) and return the report, also kept on the integration."""
+    ctx.require(Permission.settings_update)
+    prepared = await _prepare(state, ctx, integration_id, template_ids, create=True)
+    assert prepared is not None
+    provider, target = prepared
     try:
-        await provider.provision_webhook(url, secret)  # type: ignore[attr-defined]
+        report = await provider.provision_webhook(target, send_test=send_test)
     except ProviderError as exc:
-        raise RemoteRefused(f"{cls.display_name} did not accept the webhook configuration: {exc.message}") from None
+        report = ProvisionReport([ProvisionStep("provisioning", "failed", exc.message)])
     finally:
         await provider.aclose()
-    return url
+    now = utcnow()
+    out = report_dict(report, now)
+    async with unit_of_work(state.sessionmaker) as session:
+        row = await get_integration(session, ctx, integration_id)
+        if report.ok:
+            # From now on an alert that polling finds first was missed by the webhook.
+            row.webhook_configured_at = now
+            row.webhook_hints = []
+        row.webhook_provisioning = {
+            **out,
+            "label": target.label,
+            "provisioned": report.ok or bool(row.webhook_provisioning.get("provisioned")),
+        }
+    return out
+
+
+async def send_test(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> dict[str, Any]:
+    """ "Send test alert": one delivery through the RMM; the outcome is kept with the last report."""
+    ctx.require(Permission.settings_update)
+    prepared = await _prepare(state, ctx, integration_id, None, create=False)
+    if prepared is None:
+        raise WrongState("no webhook secret yet: provision the webhook or create a secret first")
+    provider, target = prepared
+    try:
+        delivered, detail = await provider.send_test_webhook(target)
+    except ProviderError as exc:
+        delivered, detail = False, exc.message
+    finally:
+        await provider.aclose()
+    now = utcnow()
+    async with unit_of_work(state.sessionmaker) as session:
+        row = await get_integration(session, ctx, integration_id)
+        row.webhook_provisioning = {
+            **(row.webhook_provisioning or {}),
+            "test_delivered": delivered,
+            "test_detail": detail,
+            "test_at": now.isoformat(),
+        }
+    return {"test_delivered": delivered, "test_detail": detail, "at": now.isoformat()}
+
+
+async def after_rotate(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> dict[str, Any] | None:
+    """The secret was rotated: a provisioned RMM gets the new one (else its deliveries fail)."""
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
+        row = await get_integration(session, ctx, integration_id)
+        if not row.webhook_provisioning.get("provisioned"):
+            return None
+    prepared = await _prepare(state, ctx, integration_id, None, create=False)
+    if prepared is None:
+        return None
+    provider, target = prepared
+    try:
+        report = await provider.update_webhook_secret(target)
+    except ProviderError as exc:
+        report = ProvisionReport([ProvisionStep("key store", "failed", exc.message)])
+    finally:
+        await provider.aclose()
+    return report_dict(report, utcnow())
+
+
+async def remove(state: AppState, session: AsyncSession, row: RmmIntegration) -> dict[str, Any] | None:
+    """On disconnect, when asked: remove what provisioning created (credentials still present)."""
+    cls = state.registry.get(row.provider)
+    if Capability.webhook_provisioning not in cls.capabilities or not row.webhook_provisioning.get("provisioned"):
+        return None
+    secret = await webhook_secrets.reveal(state, session, row) or ""
+    try:
+        provider = await build_provider(state, session, row, persist_in=session)
+    except ValidationFailed:
+        return None
+    target = WebhookTarget(url="", header=cls.webhook_header or "", secret=secret, label=label_of(row))
+    try:
+        report = await provider.remove_webhook(target)
+    except ProviderError as exc:
+        report = ProvisionReport([ProvisionStep("removing the webhook", "failed", exc.message)])
+    finally:
+        await provider.aclose()
+    out = report_dict(report, utcnow())
+    if report.ok:
+        row.webhook_provisioning = {**out, "provisioned": False, "removed": True}
+    return out

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from rmmbridge.kit.text import NO_NUL, InputJson, InputText
 
@@ -132,8 +132,52 @@ class WebhookInfo(BaseModel):
     deliveries_accepted: int = 0
     deliveries_rejected: int = 0
     alerts_missed_by_webhook: int = 0
+    # Delivery health: when the webhook was configured (missed alerts count from then), the last
+    # delivery, whether rmmbridge can configure the RMM itself, the last provisioning report, and
+    # why alerts polling found never arrived (from what the RMM reports).
+    configured_at: datetime | None = None
+    last_delivery_at: datetime | None = None
+    last_delivery_accepted: bool | None = None
+    can_provision: bool = False
+    provisioning: dict[str, Any] = Field(default_factory=dict)
+    hints: list[str] = Field(default_factory=list)
+
+
+class ProvisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The RMM's alert templates to attach to (its ids); omitted: every active template that applies.
+    template_ids: list[Annotated[str, StringConstraints(max_length=40)]] | None = Field(default=None, max_length=200)
+    send_test: bool = True
+
+
+class ProvisionStepOut(BaseModel):
+    item: str
+    outcome: str
+    detail: str = ""
+    fix: str | None = None
+
+
+class ProvisionOut(BaseModel):
+    ok: bool
+    steps: list[ProvisionStepOut]
+    test_delivered: bool | None = None
+    test_detail: str | None = None
+    info: WebhookInfo
+
+
+class WebhookTestOut(BaseModel):
+    delivered: bool
+    detail: str
+    info: WebhookInfo
+
+
+class DisconnectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    remove_webhook: bool = False
 
 
 class WebhookSecretOut(BaseModel):
     secret: str
     info: WebhookInfo
+    # After a rotate of a provisioned webhook: how the RMM's copy of the secret was updated.
+    rmm_update: dict[str, Any] | None = None

@@ -256,12 +256,23 @@ async def test_connection(
 
 
 async def disconnect(
-    state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID
+    state: AppState,
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    remove_webhook: bool = False,
 ) -> RmmIntegration:
-    """Forget credentials and the webhook secret; keep assets, mappings, alerts and history."""
+    """Forget credentials and the webhook secret; keep assets, mappings, alerts and history.
+
+    ``remove_webhook``: first remove what webhook provisioning created in the RMM (best effort;
+    the outcome is kept in ``webhook_provisioning``)."""
     ctx.require(Permission.settings_update)
     row = await get_integration(session, ctx, integration_id)
     provider_cls = state.registry.get(row.provider)
+    if remove_webhook and row.state not in ("not_configured", "disconnected"):
+        from .provisioning import remove
+
+        await remove(state, session, row)
     if row.state not in ("not_configured", "disconnected"):
         try:
             provider = await build_provider(state, session, row, persist_in=session)
@@ -276,6 +287,7 @@ async def disconnect(
                 await provider.aclose()
     await state.secrets.delete_prefix(session, ctx.tenant_id, f"integration/{row.id}/")
     row.webhook_secret_digest = None
+    row.webhook_configured_at = None
     row.credential_hints = {}
     row.is_active = False
     row.state = "disconnected"

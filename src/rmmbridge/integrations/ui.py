@@ -41,7 +41,7 @@ from rmmbridge.web.deps import DB, State
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 
-from . import mappings, repository, service, webhook_secrets
+from . import mappings, provisioning, repository, service, webhook_secrets
 from .schemas import CredentialsIn, IntegrationCreate, MappingUpdate
 from .settings import SCHEDULE_KINDS, format_interval, parse_interval
 from .views import mapping_out, webhook_info
@@ -77,6 +77,8 @@ CAPABILITY_LABELS = {
     Capability.alert_polling: "Alert polling",
     Capability.software_inventory: "Software inventory",
     Capability.liveness: "Live status",
+    Capability.alert_actions: "Resolve alerts in the RMM",
+    Capability.webhook_provisioning: "One-click webhook set-up",
 }
 AUTH_MODE_LABELS = {
     "api_key": "API key",
@@ -597,6 +599,7 @@ async def _page(
         counts["webhook_accepted"] = hook.deliveries_accepted
         counts["webhook_rejected"] = hook.deliveries_rejected
         counts["missed_by_webhook"] = hook.alerts_missed_by_webhook
+        counts["last_delivery_at"] = hook.last_delivery_at
         rejected = list(
             await db.scalars(
                 select(WebhookDelivery)
@@ -676,7 +679,6 @@ async def _page(
         base=BASE,
         page_url=f"{BASE}/{cls.key}",
         action_url=f"{BASE}/{cls.key}/{row.id}",
-        can_provision=callable(getattr(cls, "provision_webhook", None)),
         oauth_redirect_uri=(await public_url.current(db, state.settings)).base + f"/integrations/{cls.key}/callback",
     )
 
@@ -916,6 +918,7 @@ async def disconnect_page(
         counts=counts,
         scopes_label=plural(cls.scope_label),
         has_webhook=Capability.alert_webhook in cls.capabilities,
+        provisioned=bool(row.webhook_provisioning.get("provisioned")),
         action_url=f"{BASE}/{cls.key}/{row.id}",
         page_url=f"{BASE}/{cls.key}",
         base=BASE,
@@ -929,12 +932,18 @@ async def disconnect(
     ctx = ui_ctx(auth, Permission.settings_update)
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
-    await service.disconnect(state, db, ctx, row.id)
+    remove = form.get("remove_webhook") == "1"
+    await service.disconnect(state, db, ctx, row.id, remove)
+    removed = ""
+    if remove and row.webhook_provisioning.get("removed"):
+        removed = f" What rmmbridge had provisioned in {cls.display_name} was removed."
+    elif remove:
+        removed = f" Removing the provisioned webhook from {cls.display_name} failed; remove it there by hand."
     return _back(
         cls,
         row,
         ok=f"{cls.display_name} disconnected. Credentials and the webhook secret were deleted; "
-        "assets, mappings, alerts and history are kept.",
+        "assets, mappings, alerts and history are kept." + removed,
     )
 
 
@@ -1083,12 +1092,63 @@ async def rotate_webhook(
         return _back(cls, row, error=exc.detail)
     had_secret = row.webhook_secret_digest is not None
     secret = await webhook_secrets.rotate(state, db, row)
-    message = (
-        f"New webhook secret created. The old one stopped working: update the headers in {cls.display_name} now."
-        if had_secret
-        else f"Webhook secret created. Copy it into {cls.display_name} now."
-    )
+    await db.commit()  # stored before the RMM is told; no lock held while it is called
+    update = await provisioning.after_rotate(state, auth.ctx, row.id)
+    row = await _row(db, auth, cls, integration_id)
+    if update is not None and update["ok"]:
+        message = f"New webhook secret created and sent to {cls.display_name}: nothing to paste."
+    elif update is not None:
+        failed = next(s for s in update["steps"] if s["outcome"] == "failed")
+        message = (
+            f"New webhook secret created, but {cls.display_name} could not be updated ({failed['detail']}): "
+            "its deliveries are refused until it has the new secret."
+        )
+    elif had_secret:
+        message = (
+            f"New webhook secret created. The old one stopped working: update the headers in {cls.display_name} now."
+        )
+    else:
+        message = f"Webhook secret created. Copy it into {cls.display_name} now."
     return await _page(request, state, db, auth, cls, row, ok=message, revealed=secret)
+
+
+@router.post(BASE + "/{provider}/{integration_id}/webhook/test")
+async def test_webhook(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    """"Send test alert": one delivery through the RMM, reported on the page."""
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    await db.commit()  # the delivery comes back into rmmbridge, which must be able to write
+    try:
+        out = await provisioning.send_test(state, ctx, row.id)
+    except AppError as exc:
+        return _back(cls, row, "webhook", error=exc.detail)
+    if out["test_delivered"]:
+        return _back(cls, row, "webhook", ok=f"Test alert arrived: {out['test_detail']}")
+    return _back(cls, row, "webhook", error=f"The test alert did not arrive: {out['test_detail']}")
+
+
+@router.post(BASE + "/{provider}/{integration_id}/webhook/provision")
+async def provision_webhook(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    """One click: rmmbridge configures the RMM's webhook itself and sends a test alert through it."""
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    await db.commit()  # the RMM's test delivery comes back into rmmbridge, which must be able to write
+    try:
+        report = await provisioning.provision(state, ctx, row.id, send_test=True)
+    except AppError as exc:
+        return _back(cls, row, "webhook", error=exc.detail)
+    if report["ok"] and report["test_delivered"]:
+        return _back(cls, row, "webhook", ok=f"{cls.display_name} is set up and a test alert arrived.")
+    if report["ok"]:
+        return _back(cls, row, "webhook", error=f"{cls.display_name} is set up, but the test alert: "
+                     f"{report['test_detail']}")
+    return _back(cls, row, "webhook", error=f"{cls.display_name} could not be fully set up: see the steps below.")
 
 
 @router.post(BASE + "/{provider}/{integration_id}/webhook/reveal")
@@ -1104,24 +1164,7 @@ async def reveal_webhook(
     return await _page(request, state, db, auth, cls, row, revealed=secret)
 
 
-# --------------------------------------------------------------------------- routes: RMM-side actions
-
-
-@router.post(BASE + "/{provider}/{integration_id}/webhook/provision")
-async def provision_webhook(
-    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
-) -> Response:
-    """"Configure <RMM> webhook": rmmbridge registers its URL and secret header with the RMM itself."""
-    from .provisioning import provision_webhook as provision
-
-    ui_ctx(auth, Permission.settings_update)
-    cls = _provider(state, provider)
-    row = await _row(db, auth, cls, integration_id)
-    try:
-        url = await provision(state, db, auth.ctx, row.id)
-    except AppError as exc:
-        return _back(cls, row, "webhook", error=exc.detail)
-    return _back(cls, row, "webhook", ok=f"{cls.display_name} now delivers to {url} with the secret header.")
+# --------------------------------------------------------------------------- routes: OAuth connect
 
 
 @router.get(BASE + "/{provider}/{integration_id}/oauth/start")

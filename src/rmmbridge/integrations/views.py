@@ -54,6 +54,14 @@ async def webhook_info(
         ).all()
     )
     ctx = system_context(row.tenant_id, "webhook-info")
+    last = (
+        await session.execute(
+            select(WebhookDelivery.received_at, WebhookDelivery.accepted)
+            .where(WebhookDelivery.tenant_id == row.tenant_id, WebhookDelivery.integration_id == row.id)
+            .order_by(WebhookDelivery.received_at.desc())
+            .limit(1)
+        )
+    ).first()
     return WebhookInfo(
         supported=True,
         url=url,
@@ -64,5 +72,11 @@ async def webhook_info(
         templates=cls.webhook_templates(url, secret),
         deliveries_accepted=counts.get(True, 0),
         deliveries_rejected=counts.get(False, 0),
-        alerts_missed_by_webhook=await missed_by_webhook(session, ctx, row.id),
+        alerts_missed_by_webhook=await missed_by_webhook(session, ctx, row.id, row.webhook_configured_at),
+        configured_at=row.webhook_configured_at,
+        last_delivery_at=last[0] if last else None,
+        last_delivery_accepted=last[1] if last else None,
+        can_provision=Capability.webhook_provisioning in cls.capabilities,
+        provisioning=dict(row.webhook_provisioning or {}),
+        hints=[str(h) for h in row.webhook_hints or []],
     )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import WrongState
 from rmmbridge.kit.masking import mask
+from rmmbridge.kit.time import utcnow
 from rmmbridge.state import AppState
 from rmmbridge.storage.models import RmmIntegration
 
@@ -17,13 +18,17 @@ def secret_name(row: RmmIntegration) -> str:
     return f"integration/{row.id}/webhook_secret"
 
 
-async def rotate(state: AppState, session: AsyncSession, row: RmmIntegration) -> str:
+async def rotate(state: AppState, session: AsyncSession, row: RmmIntegration, *, mark_configured: bool = True) -> str:
+    """A new secret. ``mark_configured``: the admin now configures the RMM by hand, so from here an
+    alert polling finds first counts as missed (provisioning marks it itself, once the RMM took it)."""
     # Here, not in each caller, so the REST API and the CLI refuse alike.
     if row.state in ("disconnected", "not_configured"):
         raise WrongState("configure the integration before creating a webhook secret")
     secret = "whs_" + secrets.token_urlsafe(32)
     await state.secrets.put(session, row.tenant_id, secret_name(row), secret)
     row.webhook_secret_digest = state.secrets.digest(secret)
+    if mark_configured and row.webhook_configured_at is None:
+        row.webhook_configured_at = utcnow()
     await session.flush()
     return secret
 

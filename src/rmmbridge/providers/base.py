@@ -44,6 +44,10 @@ class Capability(StrEnum):
     # (last seen, the RMM's own status verdict, health flags), so status stays the RMM's between
     # full device syncs. See Provider.iter_liveness_pages.
     liveness = "liveness"
+    # Act on alerts in the RMM: resolve (and snooze, where the RMM has it). See Provider.resolve_alerts.
+    alert_actions = "alert_actions"
+    # Configure the RMM's alert webhook through its API. See Provider.provision_webhook.
+    webhook_provisioning = "webhook_provisioning"
 
 
 # Which capability each sync kind needs.
@@ -313,6 +317,46 @@ class DeviceSoftware:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """Where and how an RMM must deliver alerts to rmmbridge, for :meth:`Provider.provision_webhook`.
+
+    ``label`` is short and unique per integration (names of what is created in the RMM carry it,
+    so two integrations on one RMM server never touch each other's configuration);
+    ``scope_ids`` are the mapped RMM scopes (alert templates applying to them are attached);
+    ``template_ids`` the RMM alert templates the admin picked (``None``: the provider's default).
+    """
+
+    url: str
+    header: str
+    secret: str
+    label: str
+    scope_ids: tuple[str, ...] = ()
+    template_ids: tuple[str, ...] | None = None
+    test_device_id: str | None = None  # a device to send the test alert for (a mapped one)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionStep:
+    """One thing provisioning did (or could not do) in the RMM."""
+
+    item: str  # e.g. "key store entry RMMB_WH_0123", "URL action …", "alert template Default"
+    outcome: str  # created | updated | unchanged | removed | skipped | failed
+    detail: str = ""
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionReport:
+    steps: list[ProvisionStep]
+    test_delivered: bool | None = None  # None: no test was sent
+    test_detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(s.outcome != "failed" for s in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookRequest:
     headers: Mapping[str, str]
     body: bytes
@@ -454,6 +498,45 @@ class Provider:
         receiver answers within the RMM's timeout without decrypting anything).
         """
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ alert_actions
+
+    async def resolve_alerts(self, external_alert_ids: list[str]) -> None:
+        """(``alert_actions``) Resolve these alerts in the RMM, all or none; raise
+        :class:`ProviderError` with the RMM's reason when it refuses. Resolving an alert the RMM
+        already resolved is not an error."""
+        raise NotImplementedError
+
+    async def snooze_alert(self, external_alert_id: str, days: int) -> None:
+        """(``alert_actions``) Snooze one alert for ``days`` days in the RMM (raise
+        :class:`ProviderConfigError` where the RMM has no snooze)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ webhook_provisioning
+
+    async def provision_webhook(self, target: WebhookTarget, *, send_test: bool = True) -> ProvisionReport:
+        """(``webhook_provisioning``) Create or update, idempotently, everything the RMM needs to
+        deliver alerts to ``target``; report each step, and failures (e.g. a missing permission:
+        name it) as steps rather than exceptions where the rest can still be done."""
+        raise NotImplementedError
+
+    async def send_test_webhook(self, target: WebhookTarget) -> tuple[bool, str]:
+        """(``webhook_provisioning``) One test alert delivered *by the RMM* to ``target`` where it can
+        (else a synthetic delivery of the same shape): (arrived and accepted, what happened)."""
+        raise NotImplementedError
+
+    async def update_webhook_secret(self, target: WebhookTarget) -> ProvisionReport:
+        """(``webhook_provisioning``) The secret was rotated: store the new one in the RMM."""
+        raise NotImplementedError
+
+    async def remove_webhook(self, target: WebhookTarget) -> ProvisionReport:
+        """(``webhook_provisioning``) Remove what :meth:`provision_webhook` created."""
+        raise NotImplementedError
+
+    async def webhook_hints(self, target: WebhookTarget, missed: list[AlertEvent]) -> list[str]:
+        """(``webhook_provisioning``) Why these alerts (found by polling) never arrived by webhook,
+        from what the RMM reports: one specific sentence per cause."""
+        return []
 
     webhook_header_aliases: ClassVar[tuple[str, ...]] = ()
     # Where the admin keeps the secret on the RMM side when the templates only reference it (one

@@ -6,11 +6,11 @@ so the ingestion layer never depends on the sync layer above it.
 
 from __future__ import annotations
 
-from rmmbridge.ingestion.alerts import missed_by_webhook, resolve_unlisted, upsert_polled
+from rmmbridge.ingestion.alerts import missed_by_webhook, missed_sample, resolve_unlisted, upsert_polled
 from rmmbridge.ingestion.limits import fit_alert
 from rmmbridge.integrations.repository import syncable_mappings
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import AlertEvent, InvalidRecord, Provider
+from rmmbridge.providers.base import AlertEvent, Capability, InvalidRecord, Provider, ProviderError, WebhookTarget
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun
@@ -59,8 +59,52 @@ async def reconcile_alerts(
     await flush()
     async with unit_of_work(state.sessionmaker) as session:
         counters["resolved"] = await resolve_unlisted(session, ctx, integration.id, started)
-        counters["missed_by_webhook"] = await missed_by_webhook(session, ctx, integration.id)
+        counters["missed_by_webhook"] = await missed_by_webhook(
+            session, ctx, integration.id, integration.webhook_configured_at
+        )
         fresh = await runs.get_run(session, ctx, run.id)
         fresh.counters = counters
         runs.add_errors(fresh, errors)
         await runs.finish_run(session, fresh, "partial" if errors else "succeeded", complete_snapshot=True)
+    await _refresh_hints(state, ctx, integration, provider, counters["missed_by_webhook"])
+
+
+async def _refresh_hints(
+    state: AppState, ctx: TenantContext, integration: RmmIntegration, provider: Provider, missed: int
+) -> None:
+    """When the missed count changed, ask the RMM why (provisioned webhooks only: the provider knows
+    what it created) and keep the hints on the integration for the status card."""
+    provisioning = dict(integration.webhook_provisioning or {})
+    if provisioning.get("hints_for") == missed:
+        return
+    hints: list[str] = []
+    if missed and integration.webhook_configured_at is not None:
+        if Capability.webhook_provisioning in provider.capabilities and provisioning.get("provisioned"):
+            async with unit_of_work(state.sessionmaker, read_only=True) as session:
+                rows = await missed_sample(session, ctx, integration.id, integration.webhook_configured_at)
+            missed_events = [
+                AlertEvent(
+                    external_alert_id=r.external_alert_id,
+                    external_device_id=r.external_device_id,
+                    severity=r.severity,
+                    status=r.status,
+                    alert_type=r.alert_type,
+                    device_ref=str((r.attributes or {}).get("agent_pk") or "") or None,
+                )
+                for r in rows
+            ]
+            target = WebhookTarget(url="", header="", secret="", label=str(provisioning.get("label") or ""))
+            try:
+                hints = await provider.webhook_hints(target, missed_events)
+            except ProviderError as exc:
+                hints = [f"Could not ask the RMM why: {exc.message}"]
+        else:
+            hints = [
+                "Polling found alerts the webhook never delivered: check that the RMM's alert action posts "
+                "to rmmbridge for every alert kind and severity (or let rmmbridge provision it)."
+            ]
+    async with unit_of_work(state.sessionmaker) as session:
+        row = await session.get(RmmIntegration, (integration.tenant_id, integration.id))
+        if row is not None:
+            row.webhook_hints = hints
+            row.webhook_provisioning = {**(row.webhook_provisioning or {}), "hints_for": missed}

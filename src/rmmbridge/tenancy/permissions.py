@@ -19,6 +19,7 @@ class Permission(StrEnum):
     clients_read = "clients:read"
     clients_write = "clients:write"
     alerts_read = "alerts:read"
+    alerts_write = "alerts:write"  # acknowledge, resolve, snooze (resolve and snooze reach the RMM)
     sync_run = "sync:run"
     users_manage = "users:manage"
 
@@ -27,7 +28,9 @@ _READ = {Permission.assets_read, Permission.clients_read, Permission.alerts_read
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.viewer: frozenset(_READ),
-    Role.technician: frozenset(_READ | {Permission.assets_write, Permission.clients_write, Permission.sync_run}),
+    Role.technician: frozenset(
+        _READ | {Permission.assets_write, Permission.clients_write, Permission.sync_run, Permission.alerts_write}
+    ),
     Role.admin: frozenset(Permission),
 }
 

@@ -213,8 +213,12 @@ async def test_mistake04_seconds_read_as_milliseconds(http, state, transport, te
 
 async def provisioned(http: Any, state: Any, transport: Any, tenant: Any, app: Any) -> Setup:
     setup = await synced(http, state, transport, tenant, app)
-    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/provision", headers=tenant.headers())
-    assert r.status_code == 200, r.text
+    r = await http.post(
+        f"/api/v1/integrations/{setup.integration_id}/webhook/provision",
+        json={"send_test": False},
+        headers=tenant.headers(),
+    )
+    assert r.status_code == 200 and r.json()["ok"], r.text
     return setup
 
 

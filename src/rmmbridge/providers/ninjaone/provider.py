@@ -9,6 +9,7 @@ filter alerts, software and the webhook's ``organizationIds``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -31,8 +32,11 @@ from rmmbridge.providers.base import (
     ProviderIncompleteError,
     ProviderReauthRequired,
     ProviderRetriableError,
+    ProvisionReport,
+    ProvisionStep,
     RemoteScope,
     WebhookRequest,
+    WebhookTarget,
 )
 from rmmbridge.providers.registry import register_provider
 
@@ -97,6 +101,8 @@ class NinjaOneProvider(Provider):
             Capability.alert_polling,
             Capability.software_inventory,
             Capability.liveness,
+            Capability.alert_actions,
+            Capability.webhook_provisioning,
         }
     )
     config_model: ClassVar[type[ProviderConfig]] = NinjaOneConfig
@@ -423,9 +429,9 @@ class NinjaOneProvider(Provider):
             body["organizationIds"] = ids
         return body
 
-    async def provision_webhook(self, url: str, secret: str) -> None:
-        """Configure NinjaOne to deliver to rmmbridge (``PUT /v2/webhook``, idempotent; one configuration
-        per client app, so this replaces whatever the app had)."""
+    async def _put_webhook(self, url: str, secret: str) -> None:
+        """``PUT /v2/webhook`` (idempotent; one configuration per client app, so this replaces
+        whatever the app had)."""
         body = self.webhook_configuration(url, secret)
         try:
             await self.client.request("PUT", "/webhook", json=body)
@@ -435,6 +441,66 @@ class NinjaOneProvider(Provider):
                 await self.client.request("PUT", "/webhook", json=body)
                 return
             raise ProviderError(f"NinjaOne refused the webhook configuration: {exc.message}") from exc
+
+    def _with_scopes(self, target: WebhookTarget) -> None:
+        if target.scope_ids:
+            self.ctx.settings = {**self.ctx.settings, "mapped_scope_ids": list(target.scope_ids)}
+
+    async def provision_webhook(self, target: WebhookTarget, *, send_test: bool = True) -> ProvisionReport:
+        """Configure NinjaOne to deliver to rmmbridge: one ``PUT /v2/webhook`` with rmmbridge's URL and
+        the secret as a custom header, limited to the mapped organizations."""
+        self._with_scopes(target)
+        try:
+            await self._put_webhook(target.url, target.secret)
+        except ProviderError as exc:
+            return ProvisionReport([ProvisionStep("webhook configuration (PUT /v2/webhook)", "failed", exc.message,
+                                                  fix="check that the client app has the management scope")])
+        steps = [ProvisionStep("webhook configuration (PUT /v2/webhook)", "updated", f"deliveries go to {target.url}")]
+        if not send_test:
+            return ProvisionReport(steps)
+        delivered, detail = await self.send_test_webhook(target)
+        return ProvisionReport(steps, delivered, detail)
+
+    async def send_test_webhook(self, target: WebhookTarget) -> tuple[bool, str]:
+        """NinjaOne's API has no "send a test delivery": a synthetic delivery of NinjaOne's shape goes
+        straight to rmmbridge's receiver, said as such (it proves rmmbridge's side only)."""
+        now = time.time()
+        body = {"id": int(now), "activityTime": now, "activityType": "SYSTEM", "statusCode": "RMMBRIDGE_TEST",
+                "status": "rmmbridge synthetic test delivery", "message": "rmmbridge test delivery"}
+        try:
+            async with self.ctx.http(timeout=10.0) as http:
+                response = await http.post(target.url, json=body, headers={target.header: target.secret})
+        except Exception as exc:  # any transport failure is the answer here
+            return False, f"synthetic test delivery failed: {exc}"
+        ok = response.status_code < 300
+        return ok, ("synthetic test delivery (NinjaOne has no test endpoint) "
+                    + ("accepted" if ok else f"refused: HTTP {response.status_code}"))
+
+    async def update_webhook_secret(self, target: WebhookTarget) -> ProvisionReport:
+        """The secret lives in NinjaOne's webhook configuration: send the configuration again."""
+        return await self.provision_webhook(target, send_test=False)
+
+    async def remove_webhook(self, target: WebhookTarget) -> ProvisionReport:
+        try:
+            await self.client.request("DELETE", "/webhook", attempts=2)
+        except ProviderError as exc:
+            return ProvisionReport([ProvisionStep("webhook configuration", "failed", exc.message)])
+        return ProvisionReport([ProvisionStep("webhook configuration", "removed")])
+
+    async def webhook_hints(self, target: WebhookTarget, missed: list[AlertEvent]) -> list[str]:
+        return [
+            "Polling found alerts NinjaOne never delivered: run \"Configure NinjaOne webhook\" again (it "
+            "replaces the client app's webhook configuration), and check that no other tool re-configured the "
+            "same client app's webhook."
+        ]
+
+    async def resolve_alerts(self, external_alert_ids: list[str]) -> None:
+        """NinjaOne resets an alert by its series uid; one already reset (404) counts as done."""
+        for uid in external_alert_ids:
+            await self.reset_alert(uid)
+
+    async def snooze_alert(self, external_alert_id: str, days: int) -> None:
+        raise ProviderConfigError("NinjaOne has no snooze for alerts: resolve it, or use a maintenance window")
 
     async def on_disconnect(self) -> None:
         """Best effort: stop NinjaOne's deliveries (the local secret is deleted regardless)."""

@@ -30,12 +30,15 @@ from rmmbridge.providers.base import (
     ProviderReauthRequired,
     ProviderRetriableError,
     ProviderTotpRequired,
+    ProvisionReport,
     RemoteScope,
     WebhookRequest,
+    WebhookTarget,
 )
 from rmmbridge.providers.registry import register_provider
 
 from . import normalize, webhook
+from .alert_actions import TacticalAlertActions
 from .client import PERMISSIONS, TacticalClient, TacticalConfigError, is_html
 from .config import TacticalConfig
 from .pagination import MAX_PAGE_BYTES, PageWalk
@@ -78,6 +81,8 @@ class TacticalProvider(Provider):
             Capability.alert_polling,
             Capability.software_inventory,
             Capability.liveness,
+            Capability.alert_actions,
+            Capability.webhook_provisioning,
         }
     )
     config_model: ClassVar[type[ProviderConfig]] = TacticalConfig
@@ -592,6 +597,29 @@ class TacticalProvider(Provider):
                             f"Tactical agent {hostname} could not be read: {exc.cause}", cause=exc.cause
                         ) from exc
         return found
+
+    # ------------------------------------------------------------------ alert actions and provisioning
+
+    async def resolve_alerts(self, external_alert_ids: list[str]) -> None:
+        await TacticalAlertActions(self.client).resolve(external_alert_ids)
+
+    async def snooze_alert(self, external_alert_id: str, days: int) -> None:
+        await TacticalAlertActions(self.client).snooze(external_alert_id, days)
+
+    async def provision_webhook(self, target: WebhookTarget, *, send_test: bool = True) -> ProvisionReport:
+        return await TacticalAlertActions(self.client).provision(target, send_test=send_test)
+
+    async def update_webhook_secret(self, target: WebhookTarget) -> ProvisionReport:
+        return await TacticalAlertActions(self.client).update_secret(target)
+
+    async def send_test_webhook(self, target: WebhookTarget) -> tuple[bool, str]:
+        return await TacticalAlertActions(self.client).test(target)
+
+    async def remove_webhook(self, target: WebhookTarget) -> ProvisionReport:
+        return await TacticalAlertActions(self.client).remove(target)
+
+    async def webhook_hints(self, target: WebhookTarget, missed: list[AlertEvent]) -> list[str]:
+        return await TacticalAlertActions(self.client).hints(target, missed)
 
     # ------------------------------------------------------------------ webhooks
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..faults import MALFORMED_BODY, Fault, FaultPlan, apply_delay, truncate_body
 from . import control
+from .alert_actions import run_pending
 from .auth import API_KEY_USER, DEFAULT_API_KEY, ApiKey, AuthStore, TacticalUser, Throttle, default_users
 from .fleet import TacticalFleet
 from .responses import (
@@ -109,6 +111,7 @@ class TacticalSimulator:
         if path == "/_sim" or path.startswith("/_sim/"):
             request = Request(scope, receive)
             response = control.handle(self.state, request.method, path, await request.body())
+            await run_pending(self.state)  # alert actions the control call triggered
             await response(scope, receive, send)
         elif self.state.serving is not None:
             await self.state.serving(scope, receive, send, self._serve_http)
@@ -144,6 +147,15 @@ class TacticalSimulator:
             return _status_fault_response(status_fault.status, method)
         req.truncate_stream = "truncate" in kinds
         response = self._respond(req)
+        if inspect.isawaitable(response):  # a view that sends a request itself (the URL action test run)
+            try:
+                response = await response
+            except (ApiError, HtmlError) as exc:
+                response = error_response(exc)
+            except Exception:
+                log.exception("simulated Tactical view crashed")
+                response = html_response(SERVER_ERROR_HTML, 500)
+        await run_pending(state)
         if "malformed" in kinds:
             return _rebuild(response, MALFORMED_BODY)
         if "truncate" in kinds and not isinstance(response, StreamingResponse):

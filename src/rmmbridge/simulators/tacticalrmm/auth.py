@@ -33,6 +33,14 @@ class Role:
     can_manage_clients: bool = False
     can_manage_sites: bool = False
     can_edit_agent: bool = False
+    can_view_core_settings: bool = False
+    can_edit_core_settings: bool = False
+    can_view_global_keystore: bool = False
+    can_edit_global_keystore: bool = False
+    can_run_urlactions: bool = False
+    can_list_alerttemplates: bool = False
+    can_manage_alerttemplates: bool = False
+    can_run_server_scripts: bool = False
     can_view_clients: frozenset[int] = frozenset()
     can_view_sites: frozenset[int] = frozenset()
 

@@ -18,6 +18,12 @@
 | ``POST /_sim/agents/<pk>/software`` | ``{"name": s, "version": s}`` | reinstall a version removed before |
 | ``POST /_sim/alerts`` | ``{"agent": pk or null, "alert_type": …, "severity": …, "message": …}`` | open an alert |
 | ``POST /_sim/alerts/<id>/resolve`` | - | resolve it |
+| ``POST /_sim/agents/<pk>`` | ``maintenance_mode`` | put the agent in (or out of) maintenance mode |
+| ``GET /_sim/deliveries`` | - | the REST alert actions the server ran (URL, HTTP status, answer) |
+
+Opening and resolving alerts here runs the alert template's REST actions as Tactical's
+``Alert.handle_alert_failure`` / ``handle_alert_resolve`` do (``alert_actions.py``); resolving
+through the API (``PUT /alerts/<pk>/``) does not.
 """
 
 from __future__ import annotations
@@ -178,6 +184,8 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
                 fleet.set_last_seen(pk, parse_iso(data["last_seen"]) if data["last_seen"] else None)
             if "hostname" in data:
                 fleet.rename_agent(pk, str(data["hostname"]), when=state.now())
+            if "maintenance_mode" in data:
+                fleet.agents[pk].maintenance_mode = bool(data["maintenance_mode"])
             if "live" in data:  # false: the agent stops checking in; true: it checks in again
                 fleet.agents[pk].live = bool(data["live"])
             agent = fleet.agents[pk]
@@ -189,7 +197,14 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
             data.get("severity", "error"), message=data.get("message"), when=state.now(),
             check_id=data.get("check_id"), task_id=data.get("task_id"),
         )
+        state.actions.on_failure(fleet, alert)
         return json_response(alert_json(fleet, alert), 201)
     if (match := _RESOLVE.match(path)) and method == "POST":
-        return json_response(alert_json(fleet, fleet.resolve_alert(int(match.group(1)), when=state.now())))
+        alert = fleet.resolve_alert(int(match.group(1)), when=state.now())
+        state.actions.on_resolve(fleet, alert)
+        return json_response(alert_json(fleet, alert))
+    if path == "/_sim/deliveries" and method == "GET":
+        return json_response({"deliveries": [
+            {**asdict(d), "at": iso(d.at)} for d in state.actions.deliveries
+        ]})
     return json_response({"error": f"no control route {method} {path}"}, 404)

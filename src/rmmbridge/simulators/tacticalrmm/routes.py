@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from starlette.responses import Response
 
-from . import account_views, alert_views, beta_views, software_views, table_views
+from . import account_views, alert_template_views, alert_views, beta_views, core_views, software_views, table_views
 from .auth import TacticalUser, check_throttles, client_ident
 from .responses import json_response, method_not_allowed, not_authenticated, permission_denied
 from .state import ApiRequest
@@ -80,6 +81,25 @@ ROUTES: tuple[Route, ...] = (
     _route(r"alerts/(?P<pk>[0-9]+)/", "Get Update Delete Alert",
            {"GET": alert_views.alert_get, "PUT": alert_views.alert_put, "DELETE": alert_views.alert_delete},
            permission=alert_views.alert_perms),
+    _route("alerts/templates/", "Get Add Alert Templates", {"GET": alert_template_views.templates_list},
+           permission=alert_template_views.template_perms),
+    _route(r"alerts/templates/(?P<pk>[0-9]+)/", "Get Update Delete Alert Template",
+           {"GET": alert_template_views.template_get, "PUT": alert_template_views.template_put},
+           permission=alert_template_views.template_perms),
+    _route("core/keystore/", "Get Add Key Store", {"GET": core_views.keystore_list, "POST": core_views.keystore_add},
+           permission=core_views.keystore_perms),
+    _route(r"core/keystore/(?P<pk>[0-9]+)/", "Update Delete Key Store",
+           {"PUT": core_views.keystore_put, "DELETE": core_views.keystore_delete},
+           permission=core_views.keystore_perms),
+    _route("core/urlaction/", "Get Add URL Action",
+           {"GET": core_views.urlaction_list, "POST": core_views.urlaction_add}, permission=core_views.urlaction_perms),
+    _route(r"core/urlaction/(?P<pk>[0-9]+)/", "Update Delete URL Action",
+           {"PUT": core_views.urlaction_put, "DELETE": core_views.urlaction_delete},
+           permission=core_views.core_settings_perms),
+    _route("core/urlaction/run/test/", "Run Test URL Action", {"POST": core_views.urlaction_run_test},
+           permission=core_views.urlaction_perms),
+    _route("core/settings/", "Get Edit Core Settings",
+           {"GET": core_views.settings_get, "PUT": core_views.settings_put}, permission=core_views.core_settings_perms),
     _route("software/", "Get Software", {"GET": software_views.software_list},
            permission=software_views.software_perms),
     _route(r"software/(?P<agent_id>[^/]{20}[^/]+)/", "Get Software",
@@ -123,6 +143,15 @@ def run_view(req: ApiRequest, route: Route, params: dict[str, str]) -> Response:
         allowed = (*route.handlers, "OPTIONS") if route.authentication != "none" else tuple(route.handlers)
         raise method_not_allowed(req.method, allowed)
     response = handler(req, **params)
+    if inspect.isawaitable(response):  # a view that itself sends a request (the URL action test run)
+        return _with_allow(response, route)  # type: ignore[return-value]
+    if route.authentication != "none":
+        response.headers.setdefault("Allow", ", ".join((*route.handlers, "OPTIONS")))
+    return response
+
+
+async def _with_allow(pending: Awaitable[Response], route: Route) -> Response:
+    response = await pending
     if route.authentication != "none":
         response.headers.setdefault("Allow", ", ".join((*route.handlers, "OPTIONS")))
     return response

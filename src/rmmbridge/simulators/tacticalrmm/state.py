@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
+import httpx
 from starlette.datastructures import Headers, QueryParams
 
 from ..faults import FaultPlan
+from .alert_actions import ActionStore
 from .auth import AuthStore, Principal, Throttle
 from .fleet import TacticalFleet
 from .responses import ApiError
@@ -44,6 +46,10 @@ class SimState:
     login_throttles: dict[str, list[Throttle]] = field(default_factory=dict)
     requests_served: int = 0
     serving: ServingCostGate | None = None  # the real server's serving-cost model, when on
+    # Key store, URL actions, alert templates and core alert settings (alert_actions.py).
+    actions: ActionStore = field(default_factory=ActionStore)
+    # How REST alert actions reach their URL (tests route rmmbridge's host in-process); None: the network.
+    outbound: httpx.AsyncBaseTransport | None = None
     _last_heartbeat: datetime | None = None
 
     def now(self) -> datetime:

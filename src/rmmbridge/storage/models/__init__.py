@@ -1,6 +1,6 @@
 """Every ORM model, imported here so the metadata (and Alembic) sees the whole schema."""
 
-from .alerts import RmmAlert
+from .alerts import AlertEntry, RmmAlert
 from .assets import Asset, AssetHistory, ServerAsset, WorkstationAsset
 from .base import Base
 from .clients import Client
@@ -21,6 +21,7 @@ from .sync import SchedulerLease, ScheduleState, SyncRun
 from .tenancy import ApiToken, Tenant, User, UserSession
 
 __all__ = [
+    "AlertEntry",
     "ApiToken",
     "Asset",
     "AssetHistory",

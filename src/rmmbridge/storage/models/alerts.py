@@ -45,3 +45,35 @@ class RmmAlert(Base):
     webhook_seen: Mapped[bool] = mapped_column(default=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = updated_col()
+    # Two-way actions (alerts/actions.py): acknowledge is local; resolve and snooze are also sent
+    # to the RMM, and ``remote_state`` says whether the RMM agreed (synced) or refused (failed,
+    # with ``remote_error``) so local and remote are never silently different.
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(320))
+    resolved_by: Mapped[str | None] = mapped_column(String(320))
+    snoozed_until: Mapped[datetime | None]
+    remote_action: Mapped[str | None] = mapped_column(String(20))  # resolve | snooze
+    remote_state: Mapped[str | None] = mapped_column(String(20))  # pending | synced | failed
+    remote_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertEntry(Base):
+    """One line of an alert's timeline: raised, redelivered, acknowledged, resolved, … with its
+    source (webhook, poll, user, rmm), who (a user's e-mail for user actions) and, for webhook
+    deliveries, the payload received with secrets removed."""
+
+    __tablename__ = "rmm_alert_entries"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "alert_id"], ["rmm_alerts.tenant_id", "rmm_alerts.id"], ondelete="CASCADE"),
+        Index("ix_rmm_alert_entries_alert", "tenant_id", "alert_id", "at"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = tenant_col()
+    id: Mapped[uuid.UUID] = id_col()
+    alert_id: Mapped[uuid.UUID]
+    at: Mapped[datetime] = created_col()
+    kind: Mapped[str] = mapped_column(String(30))
+    source: Mapped[str] = mapped_column(String(20))  # webhook | poll | user | rmm
+    actor: Mapped[str | None] = mapped_column(String(320))
+    detail: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(Text)

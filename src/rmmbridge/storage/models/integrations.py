@@ -31,6 +31,12 @@ class RmmIntegration(Base):
     # Masked hints for stored credentials, e.g. {"api_key": "••••ABCD"}; the values live in tenant_secrets.
     credential_hints: Mapped[dict[str, Any]] = mapped_column(default=dict)
     webhook_secret_digest: Mapped[str | None] = mapped_column(String(64))
+    # When a webhook was first configured (the first secret) or last provisioned: only alerts
+    # raised after it can have been "missed by the webhook" (ingestion/alerts.missed_by_webhook).
+    webhook_configured_at: Mapped[datetime | None]
+    # The last provisioning report and the delivery hints found by the last alert poll.
+    webhook_provisioning: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    webhook_hints: Mapped[list[Any]] = mapped_column(default=list)
     connected_at: Mapped[datetime | None]
     disconnected_at: Mapped[datetime | None]
     # When the stored credentials stop working (e.g. a Tanium API token), as the provider last

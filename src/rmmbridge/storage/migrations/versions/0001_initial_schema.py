@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:14:45.068372
+Create Date: 2026-12-06 20:34:41.503882
 """
 
 from collections.abc import Sequence
@@ -87,6 +87,9 @@ def upgrade() -> None:
     sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('credential_hints', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('webhook_secret_digest', sa.String(length=64), nullable=True),
+    sa.Column('webhook_configured_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('webhook_provisioning', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('webhook_hints', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disconnected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('credentials_expire_at', sa.DateTime(timezone=True), nullable=True),
@@ -397,6 +400,13 @@ def upgrade() -> None:
     sa.Column('webhook_seen', sa.Boolean(), nullable=False),
     sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_by', sa.String(length=320), nullable=True),
+    sa.Column('resolved_by', sa.String(length=320), nullable=True),
+    sa.Column('snoozed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('remote_action', sa.String(length=20), nullable=True),
+    sa.Column('remote_state', sa.String(length=20), nullable=True),
+    sa.Column('remote_error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_rmm_alerts_tenant_id_asset_id_assets')),
     sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_rmm_alerts_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_alerts')),
@@ -470,6 +480,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_workstation_assets_tenant_id_asset_id_assets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'asset_id', name=op.f('pk_workstation_assets'))
     )
+    op.create_table('rmm_alert_entries',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('alert_id', sa.Uuid(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('actor', sa.String(length=320), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.Column('payload', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'alert_id'], ['rmm_alerts.tenant_id', 'rmm_alerts.id'], name=op.f('fk_rmm_alert_entries_tenant_id_alert_id_rmm_alerts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_alert_entries'))
+    )
+    with op.batch_alter_table('rmm_alert_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_rmm_alert_entries_alert', ['tenant_id', 'alert_id', 'at'], unique=False)
 
     op.create_index(
         "uq_clients_tenant_lower_name_live",
@@ -483,6 +508,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_clients_tenant_lower_name_live", table_name="clients")
+    with op.batch_alter_table('rmm_alert_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_rmm_alert_entries_alert')
+
+    op.drop_table('rmm_alert_entries')
     op.drop_table('workstation_assets')
     op.drop_table('server_assets')
     with op.batch_alter_table('rmm_alerts', schema=None) as batch_op:

@@ -161,4 +161,25 @@
       });
   }
   document.querySelectorAll("[data-run-poll]").forEach(function (panel) { poll(panel, 0); });
+  // Webhook delivery health, live (issue #18): while the integration page is open, the delivery
+  // counts and the last delivery follow what arrives (a test alert sent from Tactical shows up
+  // here without a reload). Every 5 s, for at most 10 minutes.
+  document.querySelectorAll("[data-webhook-live]").forEach(function (box) {
+    var url = box.getAttribute("data-webhook-live"), left = 120;
+    function set(sel, text) { var el = box.querySelector(sel); if (el && text !== null) el.textContent = text; }
+    function tick() {
+      if (left-- <= 0 || document.hidden) { if (left > 0) setTimeout(tick, 5000); return; }
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (hook) {
+          set("[data-deliveries-accepted]", String(hook.deliveries_accepted));
+          set("[data-deliveries-rejected]", String(hook.deliveries_rejected));
+          set("[data-missed-by-webhook]", String(hook.alerts_missed_by_webhook));
+          if (hook.last_delivery_at) set("[data-last-delivery]", new Date(hook.last_delivery_at).toLocaleTimeString());
+          setTimeout(tick, 5000);
+        })
+        .catch(function () { setTimeout(tick, 15000); });
+    }
+    setTimeout(tick, 5000);
+  });
 })();

@@ -1,0 +1,385 @@
+"""Tactical alert actions through its API: resolve/snooze alerts, and provision the webhook.
+
+Tactical 1.5 facts (docs/reference/tactical-alert-actions.md, from ``core/views.py``,
+``core/models.py``, ``alerts/views.py``, ``alerts/models.py``, ``*/permissions.py``):
+
+- ``PUT /alerts/<pk>/`` ``{"type": "resolve"}`` / ``{"type": "snooze", "snooze_days": n}`` and
+  ``POST /alerts/bulk/`` ``{"bulk_action": "resolve", "alerts": [pks]}`` answer ``"ok"``
+  (``can_manage_alerts``). Bulk silently skips pks that do not exist. An API resolve runs no
+  resolved action: Tactical sends no webhook for it, so rmmbridge records it locally itself.
+- Key store ``/core/keystore/`` (``name`` ≤ 25 chars): GET ``can_view_global_keystore``, writes
+  ``can_edit_global_keystore``. URL actions ``/core/urlaction/``: GET ``can_run_urlactions``, writes
+  ``can_edit_core_settings``; ``POST`` answers ``"ok"``, so the action is found again by name.
+  Alert templates ``/alerts/templates/``: GET ``can_list_alerttemplates``, ``PUT`` (partial)
+  ``can_manage_alerttemplates``. Core settings ``/core/settings/``: GET ``can_view_core_settings``,
+  ``PUT`` (partial) ``can_edit_core_settings``. A denied request is 403
+  ``{"detail": "You do not have permission to perform this action."}`` — which permission is
+  missing is not said, so each call here names the one its endpoint needs.
+- A template's REST action runs only with ``action_type == "rest"`` and the toggle of the alert's
+  kind on (``agent_script_actions``, ``check_script_actions``, ``task_script_actions``); ``info``
+  alerts only with ``notify_on_info_alerts``, ``warning`` ones only with ``notify_on_warning_alerts``;
+  never for an agent in maintenance mode; once per alert, never retried.
+- ``{{global.NAME}}`` is replaced only when an action runs against an instance: the test run
+  (``POST /core/urlaction/run/test/``) is sent for an agent so the key-store secret is filled in.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from rmmbridge.providers.base import (
+    AlertEvent,
+    ProviderConfigError,
+    ProviderError,
+    ProvisionReport,
+    ProvisionStep,
+    WebhookTarget,
+)
+
+from . import webhook
+from .client import TacticalClient, TacticalConfigError
+
+KEY_NAME_MAX = 25
+TOGGLES = {"availability": "agent_script_actions", "check": "check_script_actions", "task": "task_script_actions"}
+TOGGLE_LABELS = {
+    "agent_script_actions": "Agent Settings → Run actions",
+    "check_script_actions": "Check Settings → Run actions",
+    "task_script_actions": "Task Settings → Run actions",
+}
+
+
+def key_name(target: WebhookTarget) -> str:
+    name = f"RMMB_{target.label}"[:KEY_NAME_MAX]
+    return name
+
+
+def action_names(target: WebhookTarget) -> tuple[str, str]:
+    return f"rmmbridge alert failure ({target.label})", f"rmmbridge alert resolved ({target.label})"
+
+
+def headers_template(target: WebhookTarget) -> str:
+    return json.dumps({"Content-Type": "application/json", target.header: "{{global." + key_name(target) + "}}"})
+
+
+def desired_actions(target: WebhookTarget) -> dict[str, dict[str, Any]]:
+    bodies = webhook.templates()
+    failure, resolved = action_names(target)
+    common = {"pattern": target.url, "action_type": "rest", "rest_method": "post",
+              "rest_headers": headers_template(target)}
+    return {
+        failure: {"name": failure, "desc": "Sends failing alerts to rmmbridge (provisioned by rmmbridge).",
+                  "rest_body": bodies["failure"], **common},
+        resolved: {"name": resolved, "desc": "Sends resolved alerts to rmmbridge (provisioned by rmmbridge).",
+                   "rest_body": bodies["resolved"], **common},
+    }
+
+
+def _failed(item: str, exc: ProviderError) -> ProvisionStep:
+    fix = exc.fix if isinstance(exc, TacticalConfigError) else None
+    return ProvisionStep(item, "failed", exc.message, fix)
+
+
+class TacticalAlertActions:
+    """What the provider does for ``alert_actions`` and ``webhook_provisioning``."""
+
+    def __init__(self, client: TacticalClient) -> None:
+        self.client = client
+
+    # ------------------------------------------------------------------ alerts
+
+    async def resolve(self, external_ids: list[str]) -> None:
+        pks = sorted({int(i) for i in external_ids if str(i).isdigit()})
+        if len(pks) != len(set(external_ids)):
+            raise ProviderConfigError("only alerts Tactical numbered can be resolved there (derived ids cannot)")
+        if len(pks) == 1:
+            # An alert Tactical no longer has (deleted with its agent) has nothing left to resolve,
+            # as the bulk endpoint silently skips unknown pks.
+            await self.client.request("PUT", f"/alerts/{pks[0]}/", json_body={"type": "resolve"},
+                                      perm="can_manage_alerts", feature="resolving alerts", ok_404=True)
+            return
+        await self.client.request("POST", "/alerts/bulk/", json_body={"bulk_action": "resolve", "alerts": pks},
+                                  perm="can_manage_alerts", feature="resolving alerts")
+
+    async def snooze(self, external_id: str, days: int) -> None:
+        if not str(external_id).isdigit():
+            raise ProviderConfigError("only alerts Tactical numbered can be snoozed there")
+        await self.client.request("PUT", f"/alerts/{int(external_id)}/",
+                                  json_body={"type": "snooze", "snooze_days": int(days)},
+                                  perm="can_manage_alerts", feature="snoozing alerts")
+
+    # ------------------------------------------------------------------ reads
+
+    async def _get(self, path: str, perm: str, feature: str) -> list[dict[str, Any]]:
+        _, data = await self.client.get_json(path, perm=perm, feature=feature)
+        if not isinstance(data, list):
+            raise self.client.unexpected(self.client.url(path))
+        return [row for row in data if isinstance(row, dict)]
+
+    async def _keys(self) -> list[dict[str, Any]]:
+        return await self._get("/core/keystore/", "can_view_global_keystore", "reading the global key store")
+
+    async def _actions(self) -> list[dict[str, Any]]:
+        return await self._get("/core/urlaction/", "can_run_urlactions", "reading URL actions")
+
+    async def _templates(self) -> list[dict[str, Any]]:
+        return await self._get("/alerts/templates/", "can_list_alerttemplates", "reading alert templates")
+
+    # ------------------------------------------------------------------ provisioning steps
+
+    async def ensure_key(self, target: WebhookTarget) -> ProvisionStep:
+        name = key_name(target)
+        item = f"key store entry {name}"
+        existing = next((k for k in await self._keys() if k.get("name") == name), None)
+        perm, feature = "can_edit_global_keystore", "writing the global key store"
+        if existing is None:
+            await self.client.request("POST", "/core/keystore/", json_body={"name": name, "value": target.secret},
+                                      perm=perm, feature=feature)
+            return ProvisionStep(item, "created", "holds the webhook secret")
+        if existing.get("value") != target.secret:
+            await self.client.request("PUT", f"/core/keystore/{existing['id']}/", json_body={"value": target.secret},
+                                      perm=perm, feature=feature)
+            return ProvisionStep(item, "updated", "now holds the current webhook secret")
+        return ProvisionStep(item, "unchanged")
+
+    async def ensure_actions(self, target: WebhookTarget) -> tuple[list[ProvisionStep], dict[str, int]]:
+        steps: list[ProvisionStep] = []
+        ids: dict[str, int] = {}
+        wanted = desired_actions(target)
+        perm, feature = "can_edit_core_settings", "writing URL actions"
+        current = {a.get("name"): a for a in await self._actions()}
+        created = False
+        for name, fields in wanted.items():
+            found = current.get(name)
+            if found is None:
+                await self.client.request("POST", "/core/urlaction/", json_body=fields, perm=perm, feature=feature)
+                created = True
+                steps.append(ProvisionStep(f"URL action “{name}”", "created", f"POST {target.url}"))
+                continue
+            ids[name] = int(found["id"])
+            diff = {k: v for k, v in fields.items() if found.get(k) != v}
+            if diff:
+                await self.client.request("PUT", f"/core/urlaction/{found['id']}/", json_body=diff, perm=perm,
+                                          feature=feature)
+                steps.append(ProvisionStep(f"URL action “{name}”", "updated", "changed: " + ", ".join(sorted(diff))))
+            else:
+                steps.append(ProvisionStep(f"URL action “{name}”", "unchanged"))
+        if created:  # POST answers "ok", not the object: find what was created by its name
+            again = {a.get("name"): a for a in await self._actions()}
+            for name in wanted:
+                if name not in ids:
+                    if name not in again:
+                        raise ProviderConfigError(f"Tactical accepted the URL action “{name}” but does not list it")
+                    ids[name] = int(again[name]["id"])
+        return steps, ids
+
+    async def attach_templates(
+        self, target: WebhookTarget, ids: dict[str, int]
+    ) -> list[ProvisionStep]:
+        failure, resolved = action_names(target)
+        ours = {ids[failure], ids[resolved]}
+        templates = await self._templates()
+        picked = target.template_ids
+        chosen = [
+            t for t in templates
+            if (str(t.get("id")) in picked if picked is not None
+                else t.get("is_active") and (t.get("default_template") or (t.get("applied_count") or 0) > 0))
+        ]
+        if not chosen:
+            return [ProvisionStep(
+                "alert templates", "failed",
+                "no active alert template is the default or applied to a client, site or policy, so no alert "
+                "would run the URL actions",
+                "In Tactical, create an alert template and set it as the default (Settings → Alerts Manager), "
+                "then provision again.",
+            )]
+        steps = []
+        desired = {"action_type": "rest", "action_rest": ids[failure], "resolved_action_type": "rest",
+                   "resolved_action_rest": ids[resolved], "agent_script_actions": True,
+                   "check_script_actions": True, "task_script_actions": True}
+        for t in chosen:
+            item = f"alert template “{t.get('name')}”"
+            other = t.get("action_rest") not in (None, *ours) or (
+                t.get("action_type") in ("script", "server") and t.get("action")
+            )
+            if other and picked is None:
+                steps.append(ProvisionStep(
+                    item, "skipped",
+                    f"it already runs another failure action ({t.get('action_name') or t.get('action_type')}); "
+                    "a template runs one, so rmmbridge left it alone",
+                    "Pick this template explicitly to replace its action with rmmbridge's.",
+                ))
+                continue
+            diff = {k: v for k, v in desired.items() if t.get(k) != v}
+            if not diff:
+                steps.append(ProvisionStep(item, "unchanged"))
+                continue
+            await self.client.request("PUT", f"/alerts/templates/{t['id']}/", json_body=diff,
+                                      perm="can_manage_alerttemplates", feature="changing alert templates")
+            steps.append(ProvisionStep(item, "updated", "set: " + ", ".join(sorted(diff))))
+        return steps
+
+    async def ensure_settings(self) -> ProvisionStep:
+        _, core = await self.client.get_json("/core/settings/", perm="can_view_core_settings",
+                                             feature="reading global settings")
+        if not isinstance(core, dict):
+            raise self.client.unexpected(self.client.url("/core/settings/"))
+        wanted = {"notify_on_info_alerts": True, "notify_on_warning_alerts": True}
+        diff = {k: v for k, v in wanted.items() if core.get(k) is not v}
+        if not diff:
+            return ProvisionStep("global alert settings", "unchanged")
+        await self.client.request("PUT", "/core/settings/", json_body=diff, perm="can_edit_core_settings",
+                                  feature="changing global settings")
+        return ProvisionStep(
+            "global alert settings", "updated",
+            "turned on: " + ", ".join(sorted(diff)) + " (Tactical sends actions of info/warning alerts only with "
+            "these on; they also allow its e-mails and SMS for those severities)",
+        )
+
+    async def send_test(self, target: WebhookTarget) -> tuple[bool, str]:
+        """One delivery through Tactical's own URL action test run, for a real agent."""
+        if not target.test_device_id:
+            return False, "no mapped agent to send a test alert for: map a client with agents first"
+        now = datetime.now(UTC).isoformat()
+        body = json.dumps({
+            "event": "resolved", "alert_type": "rmmbridge-test", "severity": "info", "alert_time": now,
+            "resolved_on": now, "agent_id": "{{agent.agent_id}}", "agent_pk": "{{agent.id}}",
+            "hostname": "{{agent.hostname}}", "message": "rmmbridge test alert, sent through Tactical",
+        })
+        _, data = await self._post_json("/core/urlaction/run/test/", {
+            "pattern": target.url, "rest_method": "post", "rest_body": body,
+            "rest_headers": headers_template(target), "run_instance_type": "agent",
+            "run_instance_id": target.test_device_id,
+        })
+        result = data.get("result") if isinstance(data, dict) else None
+        try:
+            answer = json.loads(result) if isinstance(result, str) else None
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and answer.get("status") == "accepted":
+            return True, f"delivered through Tactical and accepted (alert {answer.get('alert_id')})"
+        detail = answer.get("detail") if isinstance(answer, dict) else result
+        return False, f"Tactical sent the test but rmmbridge did not accept it: {str(detail)[:300]}"
+
+    async def test(self, target: WebhookTarget) -> tuple[bool, str]:
+        """Through Tactical's test run; where the server has none (404), a synthetic delivery of the
+        same body straight to rmmbridge, said as such (it proves rmmbridge's side only)."""
+        try:
+            return await self.send_test(target)
+        except TacticalConfigError as exc:
+            if exc.kind != "no_api":  # only a server without the test endpoint (an HTML 404) falls back
+                return False, exc.message
+        now = datetime.now(UTC).isoformat()
+        body = {"event": "resolved", "alert_type": "rmmbridge-test", "severity": "info", "alert_time": now,
+                "resolved_on": now, "agent_id": target.test_device_id or "rmmbridge-test",
+                "message": "rmmbridge synthetic test alert (Tactical has no URL action test run)"}
+        try:
+            async with self.client.ctx.http(timeout=10.0) as http:
+                response = await http.post(target.url, json=body, headers={target.header: target.secret})
+        except Exception as exc:  # any transport failure is the answer here
+            return False, f"synthetic test delivery failed: {exc}"
+        ok = response.status_code == 202
+        return ok, ("synthetic test delivery (Tactical cannot run a test) "
+                    + ("accepted" if ok else f"refused: HTTP {response.status_code}"))
+
+    async def _post_json(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        response = await self.client.request("POST", path, json_body=body, perm="can_run_urlactions",
+                                             feature="running URL actions")
+        return response.status_code, response.json()
+
+    # ------------------------------------------------------------------ the operations
+
+    async def provision(self, target: WebhookTarget, *, send_test: bool) -> ProvisionReport:
+        steps: list[ProvisionStep] = []
+        try:
+            steps.append(await self.ensure_key(target))
+            action_steps, ids = await self.ensure_actions(target)
+            steps.extend(action_steps)
+            steps.extend(await self.attach_templates(target, ids))
+            steps.append(await self.ensure_settings())
+        except TacticalConfigError as exc:
+            steps.append(_failed("provisioning", exc))
+            return ProvisionReport(steps)
+        tested, detail = (None, None)
+        if send_test:
+            try:
+                tested, detail = await self.send_test(target)
+            except TacticalConfigError as exc:
+                tested, detail = False, exc.message
+        return ProvisionReport(steps, tested, detail)
+
+    async def update_secret(self, target: WebhookTarget) -> ProvisionReport:
+        try:
+            return ProvisionReport([await self.ensure_key(target)])
+        except TacticalConfigError as exc:
+            return ProvisionReport([_failed(f"key store entry {key_name(target)}", exc)])
+
+    async def remove(self, target: WebhookTarget) -> ProvisionReport:
+        steps: list[ProvisionStep] = []
+        try:
+            names = set(action_names(target))
+            for action in await self._actions():
+                if action.get("name") in names:
+                    # Templates pointing at it are set to no action by Tactical (on_delete=SET_NULL).
+                    await self.client.request("DELETE", f"/core/urlaction/{action['id']}/",
+                                              perm="can_edit_core_settings", feature="deleting URL actions")
+                    steps.append(ProvisionStep(f"URL action “{action['name']}”", "removed"))
+            for key in await self._keys():
+                if key.get("name") == key_name(target):
+                    await self.client.request("DELETE", f"/core/keystore/{key['id']}/",
+                                              perm="can_edit_global_keystore", feature="writing the global key store")
+                    steps.append(ProvisionStep(f"key store entry {key['name']}", "removed"))
+        except TacticalConfigError as exc:
+            steps.append(_failed("removing the webhook", exc))
+        return ProvisionReport(steps)
+
+    async def hints(self, target: WebhookTarget, missed: list[AlertEvent]) -> list[str]:
+        """Specific causes, from what Tactical reports, for alerts that never arrived by webhook."""
+        if not missed:
+            return []
+        hints: list[str] = []
+        try:
+            actions = {a.get("name"): a for a in await self._actions()}
+            failure = action_names(target)[0]
+            if failure not in actions:
+                return [f"The URL action “{failure}” is not in Tactical: provision the webhook again."]
+            ours = int(actions[failure]["id"])
+            templates = [t for t in await self._templates() if t.get("action_rest") == ours]
+            active = [t for t in templates if t.get("is_active")]
+            if not active:
+                return ["No active alert template runs the rmmbridge URL action (template not attached): "
+                        "provision again or attach it in Tactical's Alerts Manager."]
+            kinds = {e.alert_type for e in missed}
+            for t in active:
+                if t.get("action_type") != "rest":
+                    hints.append(f"Alert template “{t.get('name')}” has its failure action type set to "
+                                 f"{t.get('action_type')}, not REST.")
+                for kind in sorted(k for k in kinds if k in TOGGLES):
+                    toggle = TOGGLES[kind]
+                    if not t.get(toggle):
+                        hints.append(f"Alert template “{t.get('name')}” has “{TOGGLE_LABELS[toggle]}” off "
+                                     f"({toggle}): {kind} alerts send no webhook.")
+            _, core = await self.client.get_json("/core/settings/", perm="can_view_core_settings",
+                                                 feature="reading global settings")
+            core = core if isinstance(core, dict) else {}
+            for severity, flag in (("info", "notify_on_info_alerts"), ("warning", "notify_on_warning_alerts")):
+                count = sum(1 for e in missed if e.severity == severity)
+                if count and not core.get(flag):
+                    hints.append(f"{count} missed alert(s) are {severity} severity and Tactical's global setting "
+                                 f"{flag} is off (info/warning alerts disabled): Tactical runs no action for them.")
+            in_maintenance = await self._maintenance([e.device_ref for e in missed if e.device_ref][:20])
+            if in_maintenance:
+                hints.append(f"{len(in_maintenance)} agent(s) with missed alerts are in maintenance mode "
+                             f"({', '.join(sorted(in_maintenance)[:5])}): Tactical runs no alert action for them.")
+        except ProviderError as exc:
+            hints.append(f"Could not read Tactical's alert configuration: {exc.message}")
+        return hints
+
+    async def _maintenance(self, agent_pks: list[str]) -> list[str]:
+        names = []
+        for pk in sorted(set(agent_pks)):
+            status, data = await self.client.get_json(f"/beta/v1/agent/{pk}/", perm="can_list_agents", ok_404=True)
+            if status == 200 and isinstance(data, dict) and data.get("maintenance_mode"):
+                names.append(str(data.get("hostname") or pk))
+        return names
