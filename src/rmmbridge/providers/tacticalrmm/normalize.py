@@ -554,7 +554,7 @@ def liveness_record(row: Mapping[str, Any], client_id: int) -> LivenessRecord:
     (``hints`` carry hostname and client for :meth:`fetch_unknown_device`). ``logged_username`` is
     ``"-"`` for nobody and the *last* user when ``italic``: neither is a current user.
     """
-    if not isinstance(row, Mapping):
+    if not isinstance(row, dict) and not isinstance(row, Mapping):  # dict first: the ABC check is slow
         raise InvalidRecord(None, "agent table row is not an object")
     agent_id = row.get("agent_id")
     if not isinstance(agent_id, str) or not agent_id.strip():
@@ -566,7 +566,7 @@ def liveness_record(row: Mapping[str, Any], client_id: int) -> LivenessRecord:
         raise InvalidRecord(agent_id, f"unreadable last_seen {raw_seen!r}")
     status = row.get("status")
     checks = row.get("checks")
-    checks = checks if isinstance(checks, Mapping) else {}
+    checks = checks if isinstance(checks, dict) or isinstance(checks, Mapping) else {}
     user = None if row.get("italic") is True else user_name(row.get("logged_username"))
     hostname = row.get("hostname")
     return LivenessRecord(
