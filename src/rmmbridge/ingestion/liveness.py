@@ -29,8 +29,8 @@ from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import schedules_of
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DeviceSnapshot, LivenessRecord
-from rmmbridge.storage.bulk import one_of, unnest_rows
-from rmmbridge.storage.db import dialect_insert, is_postgres
+from rmmbridge.storage.bulk import bulk_insert, execute_bulk, one_of
+from rmmbridge.storage.db import is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, AssetLiveness, ExternalEntityMapping, RmmIntegration
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -160,7 +160,7 @@ async def write_pass_page(
         )
     for columns, rows in groups.items():
         out.rows += len(rows)
-        stmt = _rows_insert(session, rows, postgres)
+        stmt, params = bulk_insert(session, LIVENESS, rows)
         ex = stmt.excluded
         moved = or_(*(LIVENESS.c[c].is_distinct_from(ex[c]) for c in columns))
         stmt = stmt.on_conflict_do_update(
@@ -171,19 +171,9 @@ async def write_pass_page(
             },
             where=moved,
         ).returning(LIVENESS.c.asset_id)
-        written = await (session.execute(stmt) if postgres else session.execute(stmt, rows))
+        written = await execute_bulk(session, stmt, params)
         out.rows_written += len(written.all())
     return out
-
-
-def _rows_insert(session: AsyncSession, rows: list[dict[str, Any]], postgres: bool) -> Any:
-    """The dialect's INSERT for a page of liveness rows: on PostgreSQL with the rows as one array
-    per column (``storage/bulk.py``), executed without parameters; else for executemany."""
-    insert_fn = dialect_insert(session)
-    if not postgres:
-        return insert_fn(LIVENESS)
-    names = list(rows[0])
-    return insert_fn(LIVENESS).from_select(names, unnest_rows(LIVENESS, names, rows))
 
 
 def _if_changed(ex: Any) -> Any:
@@ -230,8 +220,7 @@ async def upsert_from_snapshots(
                 "boot_time": snap.boot_time,
             }
         )
-    postgres = is_postgres(session)
-    stmt = _rows_insert(session, rows, postgres)
+    stmt, params = bulk_insert(session, LIVENESS, rows)
     ex = stmt.excluded
     stored = LIVENESS.c.last_seen_at
     stmt = stmt.on_conflict_do_update(
@@ -239,7 +228,7 @@ async def upsert_from_snapshots(
         set_={c: ex[c] for c in (*STATUS_INPUTS, "observed_at", "fresh_until", "integration_id")},
         where=or_(stored.is_(None), ex.last_seen_at >= stored, LIVENESS.c.integration_id != ex.integration_id),
     )
-    await (session.execute(stmt) if postgres else session.execute(stmt, rows))
+    await execute_bulk(session, stmt, params)
 
 
 async def recompute_status(

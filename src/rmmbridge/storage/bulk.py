@@ -9,27 +9,59 @@ C parameters whatever N, encoded by asyncpg in C. SQLite keeps the plain execute
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Select, Table, any_, bindparam, func, select
+from sqlalchemy import JSON, ColumnElement, Select, Table, Text, any_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db import dialect_insert, is_postgres
 
 
 def unnest_rows(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Select[Any]:
     """``SELECT … FROM unnest(<one array per column>)``: ``rows`` as a PostgreSQL row source for
-    ``insert(table).from_select(columns, …)``. Only scalar column types (no JSON: a JSON array
-    parameter would need per-element encoding, which is what this avoids)."""
-    arrays = []
+    ``insert(table).from_select(columns, …)``. JSON columns travel as text (serialized here, as
+    the JSON type would: ``None`` is JSON ``null``) and are cast back to ``jsonb``."""
+    arrays: list[Any] = []
+    json_columns: set[str] = set()
     for name in columns:
         column_type = table.c[name].type
-        if isinstance(column_type, JSON) or isinstance(getattr(column_type, "impl", None), JSON):
-            raise TypeError(f"{table.name}.{name}: JSON columns cannot be unnested")
-        arrays.append(
-            bindparam(f"unnest_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(column_type))
-        )
+        if _is_json(column_type):
+            json_columns.add(name)
+            values = [json.dumps(row[name]) for row in rows]
+            arrays.append(bindparam(f"unnest_{name}", values, type_=postgresql.ARRAY(Text())))
+        else:
+            values = [row[name] for row in rows]
+            arrays.append(bindparam(f"unnest_{name}", values, type_=postgresql.ARRAY(column_type)))
     source = func.unnest(*arrays).table_valued(*columns).render_derived(name="rows")
-    return select(*(source.c[name] for name in columns))
+    return select(
+        *(cast(source.c[name], postgresql.JSONB) if name in json_columns else source.c[name] for name in columns)
+    )
+
+
+def _is_json(column_type: Any) -> bool:
+    if isinstance(column_type, JSON):
+        return True
+    variant = getattr(column_type, "_variant_mapping", {}).get("postgresql")
+    return isinstance(variant, JSON) or isinstance(getattr(column_type, "impl", None), JSON)
+
+
+def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
+    """``(statement, parameters)`` inserting ``rows`` (same keys each): on PostgreSQL an
+    ``INSERT … SELECT … FROM unnest(…)`` executed without parameters, elsewhere the dialect's
+    ``INSERT`` for an executemany of ``rows``. The statement accepts ``on_conflict_*`` and
+    ``returning``; run it with :func:`execute_bulk`."""
+    insert_fn = dialect_insert(session)
+    if not is_postgres(session):
+        return insert_fn(table), list(rows)
+    names = list(rows[0])
+    return insert_fn(table).from_select(names, unnest_rows(table, names, rows)), None
+
+
+async def execute_bulk(session: AsyncSession, statement: Any, parameters: Any) -> Any:
+    return await (session.execute(statement) if parameters is None else session.execute(statement, parameters))
 
 
 def one_of(column: Any, values: Sequence[Any], postgres: bool) -> ColumnElement[bool]:
@@ -40,4 +72,4 @@ def one_of(column: Any, values: Sequence[Any], postgres: bool) -> ColumnElement[
     return column == any_(bindparam(f"any_{column.key}", list(values), type_=postgresql.ARRAY(column.type)))
 
 
-__all__ = ["one_of", "unnest_rows"]
+__all__ = ["bulk_insert", "execute_bulk", "one_of", "unnest_rows"]
