@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
@@ -36,8 +36,7 @@ from rmmbridge.ingestion.limits import fit_snapshots
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
-from rmmbridge.storage.bulk import bulk_insert, execute_bulk, one_of
-from rmmbridge.storage.db import dialect_insert, is_postgres
+from rmmbridge.storage.db import dialect_insert
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -154,7 +153,7 @@ _PLAIN = frozenset({int, bool, float, datetime, type(None)})
 
 def _jsonable(value: Any) -> Any:
     """Snapshot values as stored in columns (tuples → lists, dataclasses → dicts, no NULs)."""
-    if value.__class__ in _PLAIN:  # most fields: nothing to convert (checked first: it is per field)
+    if value.__class__ in _PLAIN:  # most fields: nothing to convert (checked first: it runs per field)
         return value
     if isinstance(value, str):
         return clean(value)
@@ -250,7 +249,7 @@ class DeviceIngestor:
                 .values(last_seen_run_id=self.run_id)
             )
         if history:
-            await execute_bulk(session, *bulk_insert(session, table_of(AssetHistory), history))
+            await session.execute(insert(table_of(AssetHistory)), history)
         await write_events(session, events)
         # Status inputs go to the narrow liveness table: one set-based upsert for the page.
         from .liveness import upsert_from_snapshots
@@ -284,7 +283,7 @@ class DeviceIngestor:
                     m.tenant_id == self.ctx.tenant_id,
                     m.integration_id == self.integration_id,
                     m.entity_type == DEVICE,
-                    one_of(m.external_id, external_ids, is_postgres(session)),
+                    m.external_id.in_(external_ids),
                 )
             )
         ).all()
@@ -363,10 +362,14 @@ class DeviceIngestor:
     ) -> tuple[dict[str, uuid.UUID], list[str]]:
         tenant = self.ctx.tenant_id
         planned = {snap.external_id: (uuid7(), snap, client_id, digest) for snap, client_id, digest in items}
-        # Bulk statements (storage/bulk.py): on PostgreSQL one array per column, not a parameter per value.
-        claim, params = bulk_insert(
-            session,
-            MAPPINGS,
+        insert_fn = dialect_insert(session)
+        claim = (
+            insert_fn(MAPPINGS)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "entity_type", "external_id"])
+            .returning(MAPPINGS.c.external_id)
+        )
+        result = await session.execute(
+            claim,
             [
                 {
                     "tenant_id": tenant,
@@ -386,10 +389,6 @@ class DeviceIngestor:
                 for ext, (asset_id, snap, _client, digest) in planned.items()
             ],
         )
-        claim = claim.on_conflict_do_nothing(
-            index_elements=["tenant_id", "integration_id", "entity_type", "external_id"]
-        ).returning(MAPPINGS.c.external_id)
-        result = await execute_bulk(session, claim, params)
         won = {r[0] for r in result}
         lost = [ext for ext in planned if ext not in won]
         if not won:
@@ -440,10 +439,10 @@ class DeviceIngestor:
                     now,
                 )
             )
-        await execute_bulk(session, *bulk_insert(session, ASSETS, assets))
+        await session.execute(insert(ASSETS), assets)
         for key, rows in extensions.items():
             if rows:
-                await execute_bulk(session, *bulk_insert(session, EXTENSION_TABLES[key], rows))
+                await session.execute(insert(EXTENSION_TABLES[key]), rows)
         return {ext: planned[ext][0] for ext in won}, lost
 
     async def _old_extensions(
