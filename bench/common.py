@@ -28,6 +28,19 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) another process has used so far (Linux ``/proc``): the
+    simulator's own serving CPU, which shares this machine with the client being measured."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loadavg() -> float:
+    """The 1-minute load average when a figure was taken (this machine is shared)."""
+    return os.getloadavg()[0]
+
+
 @dataclass
 class BenchDb:
     url: str

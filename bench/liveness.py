@@ -12,8 +12,10 @@ Prints one JSON object: ``liveness_s``, ``full_sync_s``, ``ratio`` (= liveness_s
 target is ≤ 0.2), ``rows_written`` (liveness rows the pass wrote), ``status_changed`` (assets whose
 status the pass changed: its ``asset.status_changed`` events), ``history_rows`` / ``outbox_rows`` (rows
 the pass added to ``asset_history`` / ``event_outbox``, and the latter by type), ``flipped`` (agents the bench made change),
-``requests`` (API requests the simulator served for the pass), ``counters`` (the run's own) and
-``peak_rss_mb``.
+``requests`` (API requests the simulator served for the pass), ``counters`` (the run's own),
+``peak_rss_mb``, and where the time went on this shared machine: ``pass_client_cpu_s`` (this
+process's CPU during the pass), ``pass_server_cpu_s`` (the simulator process's CPU: serving),
+``full_sync_client_cpu_s`` and ``loadavg_1m`` (load when the pass started).
 """
 
 from __future__ import annotations
@@ -121,9 +123,10 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
     try:
         await _wait_port(port)
         ctx, integration_id = await _connected_tenant(state, provider, agents, port)
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
         full = await _run(state, ctx, integration_id, "devices")
         full_sync_s = time.perf_counter() - started
+        full_cpu_s = time.process_time() - cpu0
         assert full["status"] == "succeeded", full
 
         # The first pass after a device sync also fills what the sync does not carry (health, the
@@ -148,9 +151,12 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
 
         history0, events0 = await _counts(state, ctx.tenant_id)
         served0 = await sim.requests_served()
-        started = time.perf_counter()
+        load = common.loadavg()
+        started, cpu0, sim_cpu0 = time.perf_counter(), time.process_time(), common.process_cpu_s(sim_proc.pid)
         pass_ = await _run(state, ctx, integration_id, "liveness")
         liveness_s = time.perf_counter() - started
+        pass_cpu_s = time.process_time() - cpu0
+        sim_cpu_s = common.process_cpu_s(sim_proc.pid) - sim_cpu0
         rss = common.peak_rss_mb()
         assert pass_["status"] == "succeeded", pass_
         requests = await sim.requests_served() - served0
@@ -167,6 +173,8 @@ async def main(provider: str, agents: int, db_kind: str) -> dict[str, Any]:
         "status_changed": events.get("asset.status_changed", 0), "flipped": len(gone) + len(back),
         "history_rows": history1 - history0, "outbox_rows": sum(events.values()), "outbox_by_type": events,
         "requests": requests, "counters": pass_["counters"], "peak_rss_mb": rss,
+        "pass_client_cpu_s": round(pass_cpu_s, 3), "pass_server_cpu_s": round(sim_cpu_s, 3),
+        "full_sync_client_cpu_s": round(full_cpu_s, 3), "loadavg_1m": round(load, 2),
     }
 
 

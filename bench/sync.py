@@ -19,7 +19,9 @@ of this process — rmmbridge's runner, HTTP, parsing, normalization, SQLAlchemy
 server's — during the sync, per agent), concurrency (requests in flight, the integration's
 setting; default the provider's), and the server's view of the sync from its request log:
 server_span_s (first request in to last response out) and server_idle_s (within that span, time
-the server had none of the sync's requests to work on: rmmbridge not keeping up). sync_s minus
+the server had none of the sync's requests to work on: rmmbridge not keeping up),
+server_cpu_ms_per_agent (the simulator process's own CPU during the sync, per agent: on this
+machine it shares the cores with the client) and loadavg_1m (load when the sync started). sync_s minus
 server_span_s is the run's own start and end (claiming, the last page's writing, finishing).
 """
 
@@ -222,9 +224,11 @@ async def main(
         ctx, integration_id = await _connected_tenant(state, provider, agents, port, concurrency)
         if real_server_model:
             await _served_requests(base, clear=True)
-        started, cpu_started = time.perf_counter(), time.process_time()
+        load = common.loadavg()
+        started, cpu_started, sim_started = time.perf_counter(), time.process_time(), common.process_cpu_s(sim.pid)
         result = await _run(state, ctx, integration_id, "devices")
         sync_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+        sim_cpu_s = common.process_cpu_s(sim.pid) - sim_started
         rss = common.peak_rss_mb()
         assert result["status"] == "succeeded", result
         model: dict[str, Any] = {}
@@ -235,7 +239,9 @@ async def main(
             model = {"floor_s": round(floor_s, 3), "ratio_to_floor": round(sync_s / floor_s, 3),
                      "server_span_s": round(span_s, 3), "server_idle_s": round(idle_s, 3),
                      "requests": len(served), "concurrency": concurrency or "default",
-                     "client_cpu_ms_per_agent": round(cpu_s * 1000 / max(1, agents), 3)}
+                     "client_cpu_ms_per_agent": round(cpu_s * 1000 / max(1, agents), 3),
+                     "server_cpu_ms_per_agent": round(sim_cpu_s * 1000 / max(1, agents), 3),
+                     "loadavg_1m": round(load, 2)}
         cpu_fetch = time.process_time()
         fetch_s, pages = await _fetch_only(state, ctx, integration_id)
         cpu_ingest = time.process_time()

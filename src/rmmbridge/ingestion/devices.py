@@ -148,8 +148,13 @@ class _Existing:
     core: dict[str, Any]
 
 
+_PLAIN = frozenset({int, bool, float, datetime, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """Snapshot values as stored in columns (tuples → lists, dataclasses → dicts, no NULs)."""
+    if value.__class__ in _PLAIN:  # most fields: nothing to convert (checked first: it runs per field)
+        return value
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, tuple):

@@ -29,7 +29,8 @@ from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import schedules_of
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DeviceSnapshot, LivenessRecord
-from rmmbridge.storage.db import dialect_insert
+from rmmbridge.storage.bulk import bulk_insert, execute_bulk, one_of
+from rmmbridge.storage.db import is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, AssetLiveness, ExternalEntityMapping, RmmIntegration
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -98,6 +99,7 @@ async def write_pass_page(
     if not wanted:
         return out
     m, lv, a = MAPPINGS.c, LIVENESS.c, ASSETS.c
+    postgres = is_postgres(session)
     known = {
         row.external_id: row
         for row in await session.execute(
@@ -108,7 +110,7 @@ async def write_pass_page(
                 m.tenant_id == ctx.tenant_id,
                 m.integration_id == integration_id,
                 m.entity_type == DEVICE,
-                m.external_id.in_(list(wanted)),
+                one_of(m.external_id, list(wanted), postgres),
             )
         )
     }
@@ -158,7 +160,7 @@ async def write_pass_page(
         )
     for columns, rows in groups.items():
         out.rows += len(rows)
-        stmt = dialect_insert(session)(LIVENESS)
+        stmt, params = bulk_insert(session, LIVENESS, rows)
         ex = stmt.excluded
         moved = or_(*(LIVENESS.c[c].is_distinct_from(ex[c]) for c in columns))
         stmt = stmt.on_conflict_do_update(
@@ -169,7 +171,7 @@ async def write_pass_page(
             },
             where=moved,
         ).returning(LIVENESS.c.asset_id)
-        written = await session.execute(stmt, rows)
+        written = await execute_bulk(session, stmt, params)
         out.rows_written += len(written.all())
     return out
 
@@ -218,7 +220,7 @@ async def upsert_from_snapshots(
                 "boot_time": snap.boot_time,
             }
         )
-    stmt = dialect_insert(session)(LIVENESS)
+    stmt, params = bulk_insert(session, LIVENESS, rows)
     ex = stmt.excluded
     stored = LIVENESS.c.last_seen_at
     stmt = stmt.on_conflict_do_update(
@@ -226,7 +228,7 @@ async def upsert_from_snapshots(
         set_={c: ex[c] for c in (*STATUS_INPUTS, "observed_at", "fresh_until", "integration_id")},
         where=or_(stored.is_(None), ex.last_seen_at >= stored, LIVENESS.c.integration_id != ex.integration_id),
     )
-    await session.execute(stmt, rows)
+    await execute_bulk(session, stmt, params)
 
 
 async def recompute_status(

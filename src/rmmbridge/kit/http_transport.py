@@ -30,6 +30,7 @@ a name that resolved to a public address when the admin saved it and to a metada
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -187,6 +188,13 @@ def was_resent(exc: BaseException) -> bool:
     return bool(getattr(exc, _RESENT_ATTR, False))
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once: every client (one per provider instance, so
+    one per sync or liveness pass) used to load the CA bundle twice. A context is meant to be shared."""
+    return httpx.create_ssl_context()
+
+
 class OutboundTransport(httpx.AsyncBaseTransport):
     """Pooled HTTP/1.1 over the network, to allowed addresses only; a request lost on a kept-alive
     connection is sent once more."""
@@ -198,6 +206,8 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | str | bool = True,
         limits: httpx.Limits | None = None,
     ) -> None:
+        if verify is True:
+            verify = _default_ssl_context()  # one per process: building it costs ~20-70 ms of CPU
         self._pool = _tracked(httpx.AsyncHTTPTransport(verify=verify, limits=limits or httpx.Limits()), allow_private)
         # One connection per request, never kept: the re-send must not land on another kept-alive
         # connection the server has closed too (after one close, the others are suspect).

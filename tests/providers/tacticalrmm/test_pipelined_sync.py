@@ -195,6 +195,39 @@ def test_unused_arrays_are_cut_exactly_or_not_at_all() -> None:
         assert drop_flat_arrays(body, []) == body
 
 
+def test_fast_cut_equals_the_exact_pattern_on_any_valid_json() -> None:
+    """The find/count scanner and the exact pattern give the same bytes for valid JSON: strings
+    holding quotes, backslash runs and brackets, nested arrays (left alone), both separators."""
+    import random
+
+    from rmmbridge.providers.tacticalrmm.unused_fields import _pattern
+
+    rng = random.Random(5)
+    alphabet = ['"', "\\", "[", "]", "a", " ", "{", "}", ",", ":", "é", "\\\\"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+
+    def value(depth: int = 0) -> Any:
+        kind = rng.randint(0, 6 if depth < 2 else 3)
+        if kind == 0:
+            return text()
+        if kind in (1, 2, 3):
+            return (rng.randint(-5, 5), None, True)[kind - 1]
+        if kind == 4:
+            return {text(): value(depth + 1) for _ in range(rng.randint(0, 3))}
+        return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+
+    for _ in range(3000):
+        doc = [
+            {text(): value(), "services": [value(2) for _ in range(rng.randint(0, 4))], "x": value(1)}
+            for _ in range(rng.randint(1, 3))
+        ]
+        for separators in ((",", ":"), (", ", ": ")):
+            body = json.dumps(doc, separators=separators, ensure_ascii=rng.random() < 0.5).encode()
+            assert drop_flat_arrays(body, ["services"]) == _pattern(("services",)).sub(rb'"\1":null', body)
+
+
 async def test_agents_read_without_services_are_the_same_snapshots() -> None:
     """Over HTTP: what the provider builds equals normalizing the server's full rows."""
     fleet = generate_fleet(seed=13, clients=2, agents=80, sites_per_client=2, now=datetime.now(UTC))

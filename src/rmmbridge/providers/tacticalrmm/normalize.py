@@ -133,25 +133,44 @@ def merge_instance(instance: Any) -> dict[str, Any]:
     Current agents send ``[{...all keys...}]``, older ones ``[{"A": 1}, {"B": 2}, ...]``. Like
     upstream's "first dict that has the key", the first occurrence of a key wins.
     """
+    if type(instance) is list and len(instance) == 1 and type(instance[0]) is dict:
+        return dict(instance[0])  # the current layout, copied in C (most of a page's normalizing)
     if isinstance(instance, Mapping):
         return dict(instance)
     merged: dict[str, Any] = {}
     if isinstance(instance, list | tuple):
         for part in instance:
-            if isinstance(part, Mapping):
+            if type(part) is dict or isinstance(part, Mapping):
                 for key, value in part.items():
                     merged.setdefault(key, value)
     return merged
 
 
+class _Wmi(dict[str, Any]):
+    """A row's ``wmi_detail`` that remembers its merged instances: normalizing one Windows row asks
+    for some classes up to four times (``comp_sys_prod``). The lists are shared: read-only."""
+
+    __slots__ = ("merged",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        super().__init__(raw)
+        self.merged: dict[str, list[dict[str, Any]]] = {}
+
+
 def instances(wmi: Any, key: str) -> list[dict[str, Any]]:
     """Every instance of WMI class ``key``, each merged into one dict."""
-    if not isinstance(wmi, Mapping):
+    memo = wmi.merged if type(wmi) is _Wmi else None
+    if memo is not None and key in memo:
+        return memo[key]
+    if not isinstance(wmi, dict) and not isinstance(wmi, Mapping):
         return []
     raw = wmi.get(key)
     if not isinstance(raw, list):
         return []
-    return [merged for merged in (merge_instance(i) for i in raw) if merged]
+    found = [merged for merged in (merge_instance(i) for i in raw) if merged]
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 def first_instance(wmi: Any, key: str) -> dict[str, Any]:
@@ -232,8 +251,27 @@ _LINK_LOCAL_V4 = ipaddress.ip_network("169.254.0.0/16")
 _LINK_LOCAL_V6 = ipaddress.ip_network("fe80::/10")
 
 
+# A dotted IPv4 address exactly as ``ipaddress`` accepts it (octets 0-255, no leading zeros), and
+# an address whose first group puts it in fe80::/10: the two shapes nearly every adapter reports,
+# decided without building ipaddress objects (measured: most of normalizing a row's network).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_PLAIN_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+_LINK_LOCAL_V6_HEAD = re.compile(r"fe[89ab][0-9a-f]:", re.IGNORECASE)
+
+
 def lan_ip(value: Any) -> str | None:
     """A usable LAN address, prefix stripped: loopback, 169.254/16, fe80::/10 and junk dropped."""
+    if isinstance(value, str):
+        text = value.strip().split("/", 1)[0].split("%", 1)[0]
+        v4 = _PLAIN_V4.fullmatch(text)
+        if v4 is not None:
+            first, second = int(v4.group(1)), int(v4.group(2))
+            unspecified = first == second == 0 and v4.group(3) == v4.group(4) == "0"
+            if first == 127 or 224 <= first <= 239 or (first == 169 and second == 254) or unspecified:
+                return None  # loopback, multicast, link-local, unspecified
+            return text
+        if _LINK_LOCAL_V6_HEAD.match(text):
+            return None  # link-local whether or not the rest is a valid address: dropped either way
     ip = parse_ip(value)
     if ip is None or ip.is_loopback or ip.is_unspecified or ip.is_multicast:
         return None
@@ -421,7 +459,7 @@ def agent_snapshot(
     ``client_id`` is the client whose listing the row came from: the fallback when the agent's site
     is not (yet) in ``sites``. Raises :class:`InvalidRecord` when the row cannot be used.
     """
-    if not isinstance(row, Mapping):
+    if not isinstance(row, dict) and not isinstance(row, Mapping):  # dict first: the ABC check is slow
         raise InvalidRecord(None, "agent row is not an object")
     agent_id = row.get("agent_id")
     if not isinstance(agent_id, str) or not agent_id.strip():
@@ -444,7 +482,7 @@ def agent_snapshot(
 
     plat = str(row.get("plat") or "").lower()
     raw_wmi = row.get("wmi_detail")
-    wmi: Mapping[str, Any] = raw_wmi if isinstance(raw_wmi, Mapping) else {}
+    wmi: Mapping[str, Any] = raw_wmi if isinstance(raw_wmi, dict) or isinstance(raw_wmi, Mapping) else {}
     windows = plat == "windows"
     operating_system = row.get("operating_system")
 
@@ -452,6 +490,7 @@ def agent_snapshot(
     cores: int | None = None
     threads: int | None = None
     if windows:
+        wmi = _Wmi(wmi)
         make, model = windows_make_model(wmi)
         manufacturer, model_name = clean(make), clean(model)
         serial = _windows_serial(wmi)
@@ -554,7 +593,7 @@ def liveness_record(row: Mapping[str, Any], client_id: int) -> LivenessRecord:
     (``hints`` carry hostname and client for :meth:`fetch_unknown_device`). ``logged_username`` is
     ``"-"`` for nobody and the *last* user when ``italic``: neither is a current user.
     """
-    if not isinstance(row, Mapping):
+    if not isinstance(row, dict) and not isinstance(row, Mapping):  # dict first: the ABC check is slow
         raise InvalidRecord(None, "agent table row is not an object")
     agent_id = row.get("agent_id")
     if not isinstance(agent_id, str) or not agent_id.strip():
@@ -566,7 +605,7 @@ def liveness_record(row: Mapping[str, Any], client_id: int) -> LivenessRecord:
         raise InvalidRecord(agent_id, f"unreadable last_seen {raw_seen!r}")
     status = row.get("status")
     checks = row.get("checks")
-    checks = checks if isinstance(checks, Mapping) else {}
+    checks = checks if isinstance(checks, dict) or isinstance(checks, Mapping) else {}
     user = None if row.get("italic") is True else user_name(row.get("logged_username"))
     hostname = row.get("hostname")
     return LivenessRecord(

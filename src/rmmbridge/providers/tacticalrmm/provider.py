@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import ijson
@@ -54,6 +55,9 @@ CHECK_VISIBILITY = "Visibility"
 VISIBILITY_SAMPLE = 25
 FEED_BYTES = 16 * 1024  # stream slice handed to the incremental parser
 LIVENESS_PAGE = 1000  # agent-table records per liveness page (one upsert each)
+# A bare-array body up to this size is decoded whole (~15,000 table rows); larger ones incrementally.
+WHOLE_BODY_BYTES = 16 * 1024 * 1024
+_T = TypeVar("_T")
 
 
 def _iso_z(value: datetime) -> str:
@@ -542,28 +546,123 @@ class TacticalProvider(Provider):
     async def iter_liveness_pages(self, scope: RemoteScope) -> AsyncIterator[LivenessPage]:  # type: ignore[override]
         """The dashboard's agent table, ``GET /agents/?client=<pk>`` (one request per client): a bare
         array, ~1.1 KB and ~1 ms of server time per agent against ~7.2 KB and 2.4 ms for Beta pages.
-        Streamed and cut into pages of ``LIVENESS_PAGE`` records; an incomplete body raises."""
+        Decoded and normalized off the event loop, handed out in pages of ``LIVENESS_PAGE`` records;
+        an incomplete body raises."""
         client_id = _client_id(scope)
-        records: list[LivenessRecord] = []
-        invalid: list[InvalidRecord] = []
+
+        def normalized(rows: list[Any]) -> tuple[list[LivenessRecord], list[InvalidRecord]]:
+            # Runs in a worker thread with the decoding: pure, touches no shared state.
+            records: list[LivenessRecord] = []
+            invalid: list[InvalidRecord] = []
+            for row in rows:
+                try:
+                    records.append(normalize.liveness_record(row, client_id))
+                except InvalidRecord as exc:
+                    invalid.append(exc)
+            return records, invalid
+
         requests = 1  # counted on the first page: the whole table is one request
-        rows = self._stream_array(
+        batches = self._array_batches(
             "/agents/",
             params={"client": client_id},
             perm="can_list_agents",
             ended_early=f"The agent table of client {scope.name} ended early; statuses were not updated from it.",
             what="agent table",
+            transform=normalized,
         )
-        async for row in rows:
-            try:
-                records.append(normalize.liveness_record(row, client_id))
-            except InvalidRecord as exc:
-                invalid.append(exc)
-            if len(records) + len(invalid) >= LIVENESS_PAGE:
-                yield LivenessPage(records, invalid, requests)
-                records, invalid, requests = [], [], 0
-        if records or invalid or requests:
-            yield LivenessPage(records, invalid, requests)
+        async for records, invalid in batches:
+            for start in range(0, max(len(records), len(invalid), 1), LIVENESS_PAGE):
+                chunk, bad = records[start : start + LIVENESS_PAGE], invalid[start : start + LIVENESS_PAGE]
+                if chunk or bad or requests:
+                    yield LivenessPage(chunk, bad, requests)
+                    requests = 0
+        if requests:
+            yield LivenessPage([], [], requests)
+
+    async def _array_batches(
+        self,
+        path: str,
+        *,
+        perm: str,
+        ended_early: str,
+        what: str,
+        transform: Callable[[list[Any]], _T],
+        params: dict[str, Any] | None = None,
+    ) -> AsyncIterator[_T]:
+        """A bare JSON array's rows in batches, each through ``transform`` in a worker thread.
+
+        A body of up to ``WHOLE_BODY_BYTES`` is read whole, then decoded (``json.loads``: ~4x less
+        CPU than the incremental parser, measured 14 vs 57 ms for 2,100 table rows) and transformed
+        in one worker-thread call, so the event loop keeps serving the other scopes' sockets and the
+        writer. A larger body is parsed incrementally (bounded memory) and transformed
+        ``LIVENESS_PAGE`` rows at a time.
+        """
+        url = self.client.url(path)
+        chunks: list[bytes] = []
+        size = 0
+        streamed: AsyncIterator[Any] | None = None
+        try:
+            async with self.client.stream(path, params=params, perm=perm) as response:
+                body = response.aiter_bytes()
+                async for chunk in body:
+                    if not chunk:
+                        continue
+                    if not chunks:
+                        head = chunk.lstrip()[:1]
+                        if head == b"<":
+                            raise self.client.dashboard_error()
+                        if head and head != b"[":
+                            raise self.client.unexpected(url)
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > WHOLE_BODY_BYTES:
+                        streamed = self._stream_rows(chunks, body)
+                        break
+                if streamed is not None:
+                    del chunks
+                    batch: list[Any] = []
+                    async for row in streamed:
+                        batch.append(row)
+                        if len(batch) >= LIVENESS_PAGE:
+                            yield await asyncio.to_thread(transform, batch)
+                            batch = []
+                    yield await asyncio.to_thread(transform, batch)
+                    return
+        except ijson.IncompleteJSONError as exc:
+            raise ProviderIncompleteError(
+                ended_early, cause=str(exc).splitlines()[0] if str(exc) else "incomplete JSON"
+            ) from exc
+        except ijson.JSONError as exc:
+            raise ProviderIncompleteError(
+                f"Tactical sent malformed JSON for {url}.", cause=str(exc).splitlines()[0] if str(exc) else None
+            ) from exc
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise ProviderIncompleteError(
+                f"The {what} from {url} broke off ({type(exc).__name__}); it is incomplete.",
+                cause=str(exc),
+            ) from exc
+        if not chunks:
+            raise self.client.unexpected(url)
+        yield await asyncio.to_thread(_decode_whole, b"".join(chunks), transform, url, ended_early, self.client)
+
+    async def _stream_rows(self, head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+        """The incremental parser over the chunks already read, then the rest of the body."""
+        rows: list[Any] = ijson.sendable_list()
+        parser = ijson.items_coro(rows, "item", use_float=True)
+        for chunk in head:
+            for offset in range(0, len(chunk), FEED_BYTES):
+                parser.send(chunk[offset : offset + FEED_BYTES])
+                for row in _drain(rows):
+                    yield row
+        head.clear()
+        async for chunk in rest:
+            for offset in range(0, len(chunk), FEED_BYTES):
+                parser.send(chunk[offset : offset + FEED_BYTES])
+                for row in _drain(rows):
+                    yield row
+        parser.close()
+        for row in _drain(rows):
+            yield row
 
     async def fetch_unknown_device(self, record: LivenessRecord) -> DeviceSnapshot | None:
         """A new agent seen in the table (which carries no integer pk): its Beta row by
@@ -632,6 +731,21 @@ class TacticalProvider(Provider):
     def webhook_templates(cls, webhook_url: str, secret: str | None = None) -> dict[str, str]:
         """The §8.6 configuration: POST to ``webhook_url``; the headers JSON; failure and resolved bodies."""
         return webhook.templates(secret)
+
+
+def _decode_whole(
+    body: bytes, transform: Callable[[list[Any]], _T], url: str, ended_early: str, client: TacticalClient
+) -> _T:
+    """Worker thread: a whole bare-array body decoded and transformed."""
+    try:
+        rows = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        if not body.rstrip().endswith(b"]"):  # cut off: the body ended before its closing bracket
+            raise ProviderIncompleteError(ended_early, cause=str(exc)) from exc
+        raise ProviderIncompleteError(f"Tactical sent malformed JSON for {url}.", cause=str(exc)) from exc
+    if not isinstance(rows, list):
+        raise client.unexpected(url)
+    return transform(rows)
 
 
 def _drain(rows: list[Any]) -> list[Any]:

@@ -193,6 +193,9 @@ class TacticalFleet:
     derived_cache: OrderedDict[tuple[object, ...], tuple[object, object, object]] = field(
         default_factory=OrderedDict, repr=False
     )
+    # The agent table's wmi-derived columns per agent index, with the key they were derived for
+    # (agent_data.table_hardware): small strings only, so one entry per agent stays cheap.
+    table_cache: dict[int, tuple[tuple[object, ...], tuple[object, ...]]] = field(default_factory=dict, repr=False)
     # Installed software removed by the control API: agent pk -> {(name, version)} no longer listed.
     software_removed: dict[int, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
 

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.responses import Response
 
 from . import computed
-from .agent_data import wmi_detail
+from .agent_data import table_hardware
 from .auth import TacticalUser
 from .fleet import AgentRecord, TacticalFleet, _mix
 from .responses import ApiError, json_response, server_error
@@ -50,7 +50,7 @@ def logged_username(agent: AgentRecord, status: str) -> tuple[str | None, bool]:
 
 def table_row(fleet: TacticalFleet, agent: AgentRecord, now: Any) -> dict[str, Any]:
     """One ``AgentTableSerializer`` object, keys in upstream order."""
-    wmi = wmi_detail(fleet, agent)  # upstream defers services here
+    cpu_model, graphics, local_ips, make_model, physical_disks, serial_number = table_hardware(fleet, agent)
     site = fleet.sites[agent.site_id]
     status = computed.status_of(agent, now)
     user, italic = logged_username(agent, status)
@@ -83,13 +83,13 @@ def table_row(fleet: TacticalFleet, agent: AgentRecord, now: Any) -> dict[str, A
         "version": agent.version,
         "operating_system": agent.operating_system,
         "public_ip": agent.public_ip,
-        "cpu_model": computed.cpu_model(plat, wmi),
-        "graphics": computed.graphics(plat, wmi),
-        "local_ips": computed.local_ips(plat, wmi),
-        "make_model": computed.make_model(plat, wmi),
-        "physical_disks": computed.physical_disks(plat, wmi),
+        "cpu_model": cpu_model,
+        "graphics": graphics,
+        "local_ips": local_ips,
+        "make_model": make_model,
+        "physical_disks": physical_disks,
         "custom_fields": [],
-        "serial_number": computed.serial_number(plat, wmi),
+        "serial_number": serial_number,
     }
 
 
