@@ -167,10 +167,21 @@ async def write_pass_page(
                 **{c: ex[c] for c in (*columns, "observed_at", "integration_id")},
                 "status_changed_at": _if_changed(ex),
             },
-            where=moved,
+            # Another source that saw the machine more recently keeps the row (several sources).
+            where=and_(
+                moved,
+                or_(
+                    LIVENESS.c.integration_id == ex.integration_id,
+                    LIVENESS.c.last_seen_at.is_(None),
+                    ex.last_seen_at >= LIVENESS.c.last_seen_at,
+                ),
+            ),
         ).returning(LIVENESS.c.asset_id)
-        written = await session.execute(stmt, rows)
-        out.rows_written += len(written.all())
+        written = {row[0] for row in await session.execute(stmt, rows)}
+        out.rows_written += len(written)
+        taken = {r["asset_id"] for r in rows} - written
+        if taken:
+            out.changes = [c for c in out.changes if c.asset_id not in taken]
     return out
 
 
@@ -224,7 +235,9 @@ async def upsert_from_snapshots(
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "asset_id"],
         set_={c: ex[c] for c in (*STATUS_INPUTS, "observed_at", "fresh_until", "integration_id")},
-        where=or_(stored.is_(None), ex.last_seen_at >= stored, LIVENESS.c.integration_id != ex.integration_id),
+        # A machine with several sources: the row follows the source that saw it last (best live
+        # status across sources); the same source never moves its own last_seen backwards.
+        where=or_(stored.is_(None), ex.last_seen_at >= stored),
     )
     await session.execute(stmt, rows)
 
