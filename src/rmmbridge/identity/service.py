@@ -396,6 +396,17 @@ async def merge(
     )
     await _history(session, ctx, other, "merged", {"merged_into": str(keep)}, now)
     await _decide(session, ctx, keep, other, "merged", now)
+    # Other proposals about the merged-away asset are moot now.
+    await session.execute(
+        update(MergeCandidate)
+        .where(
+            MergeCandidate.tenant_id == ctx.tenant_id,
+            MergeCandidate.status == "open",
+            (MergeCandidate.asset_a == other) | (MergeCandidate.asset_b == other),
+        )
+        .values(status="dismissed", decided_by=ctx.actor, decided_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     await write_events(
         session,
         [event_row(ctx.tenant_id, "asset.merged", "asset", keep, {"merged": str(other), "name": a.name}, now)],

@@ -86,6 +86,7 @@ class Plan:
     # (ref a, ref b, score, reason, evidence); a ref is an asset id or "ext:<external id>"
     candidates: list[tuple[str, str, int, str, list[dict[str, str]]]] = field(default_factory=list)
     keys: dict[str, tuple[Key, ...]] = field(default_factory=dict)
+    merges: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (keep, other) after the page
 
 
 @dataclass
@@ -214,6 +215,10 @@ class Correlator:
             chosen: _Target | None = None
             if len(attachable) == 1 and policy.mode == "auto":
                 chosen = attachable[0]
+            elif attachable and policy.mode == "auto" and _consistent(attachable):
+                # This device bridges assets that are one machine (one has its UUID, another its
+                # serial): unite them, so the outcome does not depend on the order devices came in.
+                chosen = self._unite(plan, attachable, by_key)
             else:
                 reason = "strong match (review policy)" if len(attachable) == 1 else "ambiguous strong match"
                 for tgt in attachable:
@@ -243,6 +248,36 @@ class Correlator:
             for k in keys:
                 by_key.setdefault((k.kind, k.value), []).append(mine_target)
         return plan
+
+    @staticmethod
+    def _unite(plan: Plan, targets: list[_Target], by_key: dict[tuple[str, str], list[_Target]]) -> _Target:
+        """The oldest existing asset (uuid7: creation order) or first pending leader absorbs the rest:
+        existing ones are merged after the page, pending ones (this page's new assets) follow it."""
+        existing = sorted((t for t in targets if t.asset_id is not None), key=lambda t: t.asset_id)  # type: ignore[arg-type,return-value]
+        pending = sorted((t for t in targets if t.asset_id is None), key=lambda t: t.leader or "")
+        chosen = existing[0] if existing else pending[0]
+        for other in targets:
+            if other is chosen:
+                continue
+            if other.asset_id is not None and chosen.asset_id is not None:
+                plan.merges.append((chosen.asset_id, other.asset_id))
+            elif other.asset_id is None:
+                members = [other.leader or ""] + [e for e, lead in plan.follow.items() if lead == other.leader]
+                for member in members:
+                    if chosen.asset_id is not None:
+                        plan.follow.pop(member, None)
+                        plan.attach[member] = (chosen.asset_id, "same machine as a device of this page")
+                    else:
+                        plan.follow[member] = chosen.leader or member
+            for kind, values in other.strong.items():
+                chosen.strong.setdefault(kind, set()).update(values)
+            chosen.keys |= other.keys
+            for kv in other.keys:
+                lst = by_key.get(kv, [])
+                by_key[kv] = [chosen if t is other else t for t in lst]
+                if by_key[kv].count(chosen) > 1:
+                    by_key[kv] = [t for i, t in enumerate(by_key[kv]) if t is not chosen or by_key[kv].index(t) == i]
+        return chosen
 
     async def claim(
         self,
@@ -464,6 +499,24 @@ class Correlator:
             await session.execute(dialect_insert(session)(EVIDENCE), evidence_rows)
         self._attach_history(plan, asset_ids, now, history, events)
         await self._write_candidates(session, plan, asset_ids, now, events)
+        await self._merge_bridged(session, plan, now)
+
+    async def _merge_bridged(self, session: AsyncSession, plan: Plan, now: datetime) -> None:
+        """Assets a device of this page proved to be one machine (rare: per pair, not per row)."""
+        from rmmbridge.errors import NotFound, WrongState
+        from rmmbridge.identity.service import merge
+
+        done: dict[uuid.UUID, uuid.UUID] = {}
+        for keep, other in plan.merges:
+            while keep in done:
+                keep = done[keep]
+            if other in done or keep == other:
+                continue
+            try:  # merge() checks (never-merge, gone) before it writes anything
+                await merge(session, self.ctx, keep, other, now)
+                done[other] = keep
+            except (WrongState, NotFound):
+                continue  # an admin said never (or it is gone): no merge
 
     def _attach_history(
         self,
@@ -557,6 +610,11 @@ class Correlator:
                     now,
                 )
             )
+
+
+def _consistent(targets: list[_Target]) -> bool:
+    """No two of these targets have conflicting strong evidence."""
+    return all(conflict(a.strong, b.strong) is None for i, a in enumerate(targets) for b in targets[i + 1 :])
 
 
 def _keys_digest(keys: tuple[Key, ...], asset_id: uuid.UUID, client_id: uuid.UUID | None) -> str:
