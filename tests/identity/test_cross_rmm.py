@@ -19,7 +19,7 @@ from rmmbridge.simulators.shared_fleet import Manifest, expected_assets, weak_pa
 from rmmbridge.simulators.tacticalrmm.shared import apply_shared_fleet as share_tactical
 from rmmbridge.simulators.tacticalrmm.shared import reinstall_agent
 from rmmbridge.simulators.tanium.shared import apply_shared_fleet as share_tanium
-from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping
+from rmmbridge.storage.models import Asset, AssetHistory, EventOutbox, ExternalEntityMapping
 from tests.conftest import run_sync
 
 SEED, OVERLAP = 7, 0.6
@@ -203,6 +203,15 @@ async def test_shared_fleet_one_asset_per_machine(http, state, transport, tenant
     both = {str(tac_assets[a]) for a, _e, _m in strong}
     assert gaps and not {g["asset_id"] for g in gaps} & both
     assert cov["clients"][client_id]["machines"] == expected
+    events = (
+        await db.execute(
+            select(EventOutbox.event_type, EventOutbox.payload).where(EventOutbox.tenant_id == tenant.tenant_id)
+        )
+    ).all()
+    kinds = [e for e, _ in events]
+    assert kinds.count("asset.source_attached") >= len(strong) and "asset.merge_proposed" in kinds
+    changed = [p for e, p in events if e == "coverage.changed"]
+    assert changed and changed[-1]["gaps"] == len(gaps)
     r = await http.get(f"/api/v1/identity/coverage?client_id={client_id}&format=csv", headers=tenant.headers())
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert len(r.text.strip().splitlines()) == len(cov["items"]) + 1

@@ -136,3 +136,32 @@ def to_csv(rows: list[CoverageRow]) -> str:
             [r.kind, r.client_name, str(r.asset_id), r.asset_name, "; ".join(r.seen_by), "; ".join(r.missing_from)]
         )
     return buf.getvalue()
+
+
+async def emit_if_changed(session: AsyncSession, ctx: TenantContext, now: Any) -> bool:
+    """One ``coverage.changed`` event (per-client gap and duplicate counts) after a device sync, only
+    when the counts differ from the last such event: subscribers learn of new unmanaged or
+    unprotected machines without polling the report."""
+    from sqlalchemy import desc
+
+    from rmmbridge.events.outbox import emit
+    from rmmbridge.storage.models import EventOutbox
+
+    report = await coverage(session, ctx)
+    counts = {
+        cid: {"gaps": sum(c["gaps"].values()), "duplicates": c["duplicates"], "by_pair": c["gaps"]}
+        for cid, c in sorted(report.clients.items())
+        if c["gaps"] or c["duplicates"]
+    }
+    last = await session.scalar(
+        select(EventOutbox.payload)
+        .where(EventOutbox.tenant_id == ctx.tenant_id, EventOutbox.event_type == "coverage.changed")
+        .order_by(desc(EventOutbox.created_at), desc(EventOutbox.id))
+        .limit(1)
+    )
+    if (last or {}).get("clients", {}) == counts or (last is None and not counts):
+        return False
+    await emit(
+        session, ctx.tenant_id, "coverage.changed", "tenant", ctx.tenant_id, {"clients": counts, **report.totals()}, now
+    )
+    return True
