@@ -463,7 +463,6 @@ class Correlator:
                 evidence_rows.extend(
                     {
                         "tenant_id": t,
-                        "id": uuid7(),
                         "mapping_id": mapping_id,
                         "asset_id": asset_id,
                         "integration_id": self.integration_id,

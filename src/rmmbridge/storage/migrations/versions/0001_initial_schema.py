@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 19:16:11.004975
+Create Date: 2026-12-06 20:17:57.790278
 """
 
 from collections.abc import Sequence
@@ -411,21 +411,19 @@ def upgrade() -> None:
 
     op.create_table('identity_evidence',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('mapping_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('value', sa.String(length=255), nullable=False),
     sa.Column('asset_id', sa.Uuid(), nullable=False),
     sa.Column('integration_id', sa.Uuid(), nullable=False),
     sa.Column('client_id', sa.Uuid(), nullable=True),
-    sa.Column('kind', sa.String(length=10), nullable=False),
-    sa.Column('value', sa.String(length=255), nullable=False),
     sa.Column('vendor', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id', 'mapping_id'], ['external_entity_mappings.tenant_id', 'external_entity_mappings.id'], name=op.f('fk_identity_evidence_tenant_id_mapping_id_external_entity_mappings'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_identity_evidence'))
+    sa.PrimaryKeyConstraint('tenant_id', 'mapping_id', 'kind', 'value', name=op.f('pk_identity_evidence'))
     )
     with op.batch_alter_table('identity_evidence', schema=None) as batch_op:
         batch_op.create_index('ix_identity_evidence_asset', ['tenant_id', 'asset_id'], unique=False)
-        batch_op.create_index('ix_identity_evidence_lookup', ['tenant_id', 'kind', 'value'], unique=False)
-        batch_op.create_index('ix_identity_evidence_mapping', ['tenant_id', 'mapping_id'], unique=False)
+        batch_op.create_index('ix_identity_evidence_lookup', ['tenant_id', 'value'], unique=False)
 
     op.create_table('rmm_alerts',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -541,7 +539,6 @@ def downgrade() -> None:
 
     op.drop_table('rmm_alerts')
     with op.batch_alter_table('identity_evidence', schema=None) as batch_op:
-        batch_op.drop_index('ix_identity_evidence_mapping')
         batch_op.drop_index('ix_identity_evidence_lookup')
         batch_op.drop_index('ix_identity_evidence_asset')
 
