@@ -272,7 +272,7 @@ class DeviceIngestor:
             session,
             self.ctx,
             self.integration_id,
-            {outcome.asset_ids[ext]: w[0] for ext, w in wanted.items() if ext in outcome.asset_ids},
+            _newest_per_asset(outcome.asset_ids, wanted),
             now,
             now + self.fresh_for if self.fresh_for is not None else None,
         )
@@ -596,6 +596,22 @@ class DeviceIngestor:
 
     def _history(self, asset_id: uuid.UUID, action: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
         return history_row(self.ctx.tenant_id, asset_id, action, self.actor, changes, now)
+
+
+def _newest_per_asset(asset_ids: dict[str, uuid.UUID], wanted: dict[str, Any]) -> dict[uuid.UUID, DeviceSnapshot]:
+    """asset → snapshot for the liveness upsert; with two devices on one asset (several sources),
+    the most recently seen one."""
+    out: dict[uuid.UUID, DeviceSnapshot] = {}
+    for ext, w in wanted.items():
+        aid = asset_ids.get(ext)
+        if aid is None:
+            continue
+        seen = out.get(aid)
+        mine, theirs = w[0].last_seen_at, seen.last_seen_at if seen is not None else None
+        newer = mine is not None and (theirs is None or mine > theirs)
+        if seen is None or newer:
+            out[aid] = w[0]
+    return out
 
 
 def history_row(

@@ -18,7 +18,7 @@ import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, case, insert, or_, select, update
@@ -156,6 +156,12 @@ async def write_pass_page(
                 "boot_time": record.boot_time,
             }
         )
+    # Two devices of this integration on one machine (a reinstall's old agent still listed): one
+    # row per asset, the most recently seen device's (PostgreSQL refuses an upsert touching a row twice).
+    groups = _one_row_per_asset(groups)
+    kept = {r["asset_id"]: r["status"] for rows in groups.values() for r in rows}
+    if len(kept) < len(out.changes) or any(kept.get(c.asset_id) != c.new for c in out.changes):
+        out.changes = list({c.asset_id: c for c in out.changes if kept.get(c.asset_id) == c.new}.values())
     for columns, rows in groups.items():
         out.rows += len(rows)
         stmt = dialect_insert(session)(LIVENESS)
@@ -182,6 +188,26 @@ async def write_pass_page(
         taken = {r["asset_id"] for r in rows} - written
         if taken:
             out.changes = [c for c in out.changes if c.asset_id not in taken]
+    return out
+
+
+Groups = dict[tuple[str, ...], list[dict[str, Any]]]
+
+
+def _one_row_per_asset(groups: Groups) -> Groups:
+    best: dict[Any, tuple[tuple[str, ...], dict[str, Any]]] = {}
+    for columns, rows in groups.items():
+        for row in rows:
+            seen = best.get(row["asset_id"])
+            if seen is None or (row["last_seen_at"] or datetime.min.replace(tzinfo=UTC)) > (
+                seen[1]["last_seen_at"] or datetime.min.replace(tzinfo=UTC)
+            ):
+                best[row["asset_id"]] = (columns, row)
+    if len(best) == sum(len(rows) for rows in groups.values()):
+        return groups
+    out: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for columns, row in best.values():
+        out.setdefault(columns, []).append(row)
     return out
 
 
