@@ -99,3 +99,11 @@ async def new_tenant(db: BenchDb, scopes: int, provider: str = "tacticalrmm") ->
         for i in range(scopes):
             clients[f"client-{i}"] = (await create_client(s, ctx, ClientCreate(name=f"Client {i}"))).id
     return Tenant(ctx, integ.id, clients)
+
+
+async def second_integration(db: BenchDb, t: Tenant, provider: str = "tanium") -> uuid.UUID:
+    """Another integration of the tenant (``--overlap``: two RMMs over one fleet)."""
+    registry = builtin_registry()
+    async with unit_of_work(db.sessionmaker) as s:
+        integ = await create_integration(s, t.ctx, registry, IntegrationCreate(provider=provider))
+    return integ.id

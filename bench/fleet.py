@@ -53,3 +53,22 @@ def pages(n: int, scopes: int, page_size: int = 1000, variant: int = 0,
     now = now or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     for start in range(0, n, page_size):
         yield [snapshot(i, scopes, now, variant) for i in range(start, min(n, start + page_size))]
+
+
+def shared_pages(n: int, scopes: int, overlap: float, side: int, page_size: int = 1000,
+                 now: datetime | None = None) -> Iterator[list[DeviceSnapshot]]:
+    """Two integrations' devices over one fleet (``--overlap``): ``n`` devices in all, half each;
+    side 1's first ``overlap`` share are side 0's last machines (same serial, UUID, MAC) under their
+    own ids and names."""
+    from dataclasses import replace
+
+    now = now or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    half = n // 2
+    shared = round(half * overlap)
+    first = 0 if side == 0 else half - shared
+    indices = range(first, first + half)
+    for start in range(0, half, page_size):
+        page = [snapshot(i, scopes, now) for i in indices[start : start + page_size]]
+        if side == 1:
+            page = [replace(s, external_id=f"endpoint-{s.external_ref}", name=s.name.lower()) for s in page]
+        yield page

@@ -30,7 +30,7 @@ from rmmbridge.ingestion.devices import (
     _digest,
     _jsonable,
 )
-from rmmbridge.ingestion.lifecycle import recompute_status
+from rmmbridge.ingestion.liveness import recompute_status
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import DevicePage
@@ -39,17 +39,20 @@ from rmmbridge.storage.maintenance import GrowthAnalyzer
 from rmmbridge.storage.models import AssetHistory
 
 from . import common
-from .fleet import pages
+from .fleet import pages, shared_pages
 
 CHUNK = 5000
 
 
-async def pipeline(db: common.BenchDb, t: common.Tenant, n: int, scopes: int) -> float:
-    ingestor = DeviceIngestor(t.ctx, t.integration_id, "tacticalrmm", uuid.uuid4(), t.realm_clients, "bench")
+async def pipeline(
+    db: common.BenchDb, t: common.Tenant, n: int, scopes: int, source: Any = None, integration_id: Any = None
+) -> float:
+    integration_id = integration_id or t.integration_id
+    ingestor = DeviceIngestor(t.ctx, integration_id, "tacticalrmm", uuid.uuid4(), t.realm_clients, "bench")
     analyzer = GrowthAnalyzer()
     elapsed = 0.0
     # Only the pipeline is timed: generating the snapshots stands in for the provider's work.
-    for page in pages(n, scopes):
+    for page in source if source is not None else pages(n, scopes):
         started = time.perf_counter()
         async with unit_of_work(db.sessionmaker) as s:
             outcome = await ingestor.ingest(s, DevicePage(page), utcnow())
@@ -57,8 +60,14 @@ async def pipeline(db: common.BenchDb, t: common.Tenant, n: int, scopes: int) ->
         elapsed += time.perf_counter() - started
     started = time.perf_counter()
     async with unit_of_work(db.sessionmaker) as s:
-        await recompute_status(s, t.ctx, t.integration_id, utcnow())
+        await recompute_status(s, t.ctx, integration_id, utcnow())
     return elapsed + time.perf_counter() - started
+
+
+async def pipeline_shared(db: common.BenchDb, t: common.Tenant, second: Any, n: int, scopes: int, overlap: float) -> float:
+    """Two integrations over one fleet: the second's shared machines are attached by correlation."""
+    first = await pipeline(db, t, n, scopes, shared_pages(n, scopes, overlap, 0))
+    return first + await pipeline(db, t, n, scopes, shared_pages(n, scopes, overlap, 1), second)
 
 
 def _rows(t: common.Tenant, snaps: list[Any], now: Any) -> dict[str, list[dict[str, Any]]]:
@@ -91,7 +100,7 @@ def _rows(t: common.Tenant, snaps: list[Any], now: Any) -> dict[str, list[dict[s
     return out
 
 
-async def limit(db: common.BenchDb, t: common.Tenant, n: int, scopes: int) -> float:
+async def limit(db: common.BenchDb, t: common.Tenant, n: int, scopes: int, overlap: float | None = None) -> float:
     """The physical floor: the same rows, one bulk insert per table per chunk, no reads."""
     from rmmbridge.storage.models import EventOutbox
 
@@ -99,7 +108,10 @@ async def limit(db: common.BenchDb, t: common.Tenant, n: int, scopes: int) -> fl
               "mappings": MAPPINGS, "history": AssetHistory.__table__, "events": EventOutbox.__table__}
     analyzer = GrowthAnalyzer()  # the floor gets fresh planner statistics too
     elapsed = 0.0
-    for chunk in pages(n, scopes, page_size=CHUNK):
+    chunks: Any = pages(n, scopes, page_size=CHUNK)
+    if overlap is not None:  # the same device rows (each integration's), one asset per device row
+        chunks = [c for side in (0, 1) for c in shared_pages(n, scopes, overlap, side, page_size=CHUNK)]
+    for chunk in chunks:
         rows = _rows(t, chunk, utcnow())  # row building is not timed: the floor is the writing
         started = time.perf_counter()
         async with unit_of_work(db.sessionmaker) as s:
@@ -134,15 +146,23 @@ async def naive(db: common.BenchDb, t: common.Tenant, n: int, scopes: int) -> fl
     return elapsed
 
 
-async def main(devices: int, db_kind: str, scopes: int, skip_naive: bool) -> dict[str, Any]:
+async def main(
+    devices: int, db_kind: str, scopes: int, skip_naive: bool, overlap: float | None = None
+) -> dict[str, Any]:
     db = await common.fresh_database(db_kind)
     try:
         t1 = await common.new_tenant(db, scopes)
-        ingest_s = await pipeline(db, t1, devices, scopes)
-        reingest_s = await pipeline(db, t1, devices, scopes)
+        if overlap is None:
+            ingest_s = await pipeline(db, t1, devices, scopes)
+            reingest_s = await pipeline(db, t1, devices, scopes)
+        else:
+            second = await common.second_integration(db, t1)
+            ingest_s = await pipeline_shared(db, t1, second, devices, scopes, overlap)
+            reingest_s = await pipeline_shared(db, t1, second, devices, scopes, overlap)
+            skip_naive = True
         rss = common.peak_rss_mb()
         t2 = await common.new_tenant(db, scopes)
-        limit_s = await limit(db, t2, devices, scopes)
+        limit_s = await limit(db, t2, devices, scopes, overlap)
         naive_s = None
         if not skip_naive:
             t3 = await common.new_tenant(db, scopes)
@@ -150,7 +170,7 @@ async def main(devices: int, db_kind: str, scopes: int, skip_naive: bool) -> dic
     finally:
         await common.dispose(db)
     return {
-        "devices": devices, "db": db_kind, "scopes": scopes,
+        "devices": devices, "db": db_kind, "scopes": scopes, "overlap": overlap,
         "ingest_s": round(ingest_s, 3), "reingest_s": round(reingest_s, 3), "limit_s": round(limit_s, 3),
         "naive_s": round(naive_s, 3) if naive_s is not None else None,
         "ratio_to_limit": round(ingest_s / limit_s, 3),
@@ -167,8 +187,12 @@ def cli() -> None:
     parser.add_argument("--scopes", type=int, default=20)
     parser.add_argument("--skip-naive", action="store_true", help="skip the (slow) naive loop")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    parser.add_argument(
+        "--overlap", type=float, default=None,
+        help="two integrations, half the devices each, this share of the second's machines also in the first",
+    )
     args = parser.parse_args()
-    result = asyncio.run(main(args.devices, args.db, args.scopes, args.skip_naive))
+    result = asyncio.run(main(args.devices, args.db, args.scopes, args.skip_naive, args.overlap))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

@@ -318,4 +318,5 @@ async def test_statement_count_per_page_is_constant(state, tenant, backend):
     small_new, large_new = await measure(10, 0), await measure(100, 10)
     assert small_new == large_new, (small_new, large_new)
     small_upd, large_upd = await measure(10, 0, mutate=True), await measure(100, 10, mutate=True)
-    assert small_upd == large_upd and small_upd <= 12, (small_upd, large_upd)
+    # 12 + correlation: the policy (once per run), the changed assets' sources, their upsert.
+    assert small_upd == large_upd and small_upd <= 15, (small_upd, large_upd)

@@ -103,6 +103,24 @@ class ExternalMappingOut(BaseModel):
     site_id: str | None
 
 
+class SourceOut(BaseModel):
+    """One RMM device feeding the asset, with its own status (the asset shows the best of them)."""
+
+    mapping_id: uuid.UUID
+    integration_id: uuid.UUID
+    integration_name: str
+    provider: str
+    external_id: str
+    origin_asset_id: uuid.UUID
+    name: str | None = None
+    serial_number: str | None = None
+    last_seen_at: datetime | None = None
+    status: str
+    missing_since: datetime | None = None
+    attached_at: datetime
+    attached_by: str
+
+
 class AlertBrief(BaseModel):
     id: uuid.UUID
     severity: str
@@ -128,6 +146,7 @@ class AssetOut(AssetSummary):
     mappings: list[ExternalMappingOut] = Field(default_factory=list)
     recent_alerts: list[AlertBrief] = Field(default_factory=list)
     history: list[HistoryOut] = Field(default_factory=list)
+    sources: list[SourceOut] = Field(default_factory=list)
 
 
 class AssetUpdate(BaseModel):

@@ -24,6 +24,7 @@ from .schemas import (
     ExternalMappingOut,
     HealthCounts,
     HistoryOut,
+    SourceOut,
     StatusCounts,
 )
 from .status import shown_status, uptime_seconds
@@ -107,7 +108,15 @@ async def asset_out(
             for a in await repository.recent_alerts(session, ctx, asset.id)
         ],
         history=[HistoryOut.model_validate(h) for h in await repository.history(session, ctx, asset.id)],
+        sources=await _sources(session, ctx, asset.id, now),
     )
+
+
+async def _sources(session: AsyncSession, ctx: TenantContext, asset_id: Any, now: datetime) -> list[SourceOut]:
+    from rmmbridge.identity.service import sources_of
+
+    found = await sources_of(session, ctx, [asset_id], now)
+    return [SourceOut(**s.as_dict()) for s in found.get(asset_id, [])]
 
 
 def parse_uuid(value: str | None) -> uuid.UUID | None:

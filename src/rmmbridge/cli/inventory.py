@@ -244,6 +244,7 @@ def assets_show(asset_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt
         ("device id", out.rmm_device_id),
         ("overrides", ", ".join(out.overrides)),
         ("active alerts", sum(1 for a in out.recent_alerts if a.status == "active")),
+        ("sources", "; ".join(f"{s.integration_name}: {s.external_id} ({s.status})" for s in out.sources)),
     ]
     for key, value in rows:
         table.add_row(key, "" if value is None else str(value))

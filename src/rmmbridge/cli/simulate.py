@@ -27,6 +27,10 @@ def tacticalrmm(
     load: float = typer.Option(
         1.0, "--load", min=0.0, help="With --real-server-model: row-cost factor (1 = idle server, ~3.6 = loaded)."
     ),
+    shared_fleet: int | None = typer.Option(
+        None, "--shared-fleet", help="Share machines with other simulators started with this seed."
+    ),
+    overlap: float = typer.Option(0.6, "--overlap", min=0.0, max=1.0, help="With --shared-fleet: share of machines."),
 ) -> None:
     """Tactical RMM 1.5 API simulator (prints its URL and credentials)."""
     from rmmbridge.simulators.tacticalrmm import serve
@@ -34,7 +38,7 @@ def tacticalrmm(
 
     model = ServingCostModel(workers=workers, load=load) if real_server_model else None
     serve(host=host, port=port, seed=seed, clients=clients, agents=agents, close_connections=close_connections,
-          serving_cost=model)
+          serving_cost=model, shared_fleet=shared_fleet, overlap=overlap)
 
 
 @simulate_app.command("tanium")
@@ -44,11 +48,16 @@ def tanium(
     groups: int = typer.Option(8, "--groups", min=1),
     endpoints: int = typer.Option(2000, "--endpoints", min=0),
     seed: int = typer.Option(1, "--seed"),
+    shared_fleet: int | None = typer.Option(
+        None, "--shared-fleet", help="Share machines with other simulators started with this seed."
+    ),
+    overlap: float = typer.Option(0.6, "--overlap", min=0.0, max=1.0, help="With --shared-fleet: share of machines."),
 ) -> None:
     """Tanium Gateway + Asset API simulator (prints its URL and token)."""
     from rmmbridge.simulators.tanium import serve
 
-    serve(host=host, port=port, seed=seed, groups=groups, endpoints=endpoints)
+    serve(host=host, port=port, seed=seed, groups=groups, endpoints=endpoints, shared_fleet=shared_fleet,
+          overlap=overlap)
 
 
 @simulate_app.command("ninjaone")

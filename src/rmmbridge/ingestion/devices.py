@@ -41,6 +41,8 @@ from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping,
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
+from .correlation import Correlator
+
 DEVICE = "device"
 OVERRIDABLE = ("name", "asset_type", "client_id")
 EXTENSION_FIELDS = (
@@ -192,6 +194,8 @@ class DeviceIngestor:
         self.actor = actor
         # How long a status read from these snapshots counts as fresh (3 liveness intervals).
         self.fresh_for = fresh_for
+        # Cross-RMM identity: attach new devices to the asset of the same machine (correlation.py).
+        self.correlator = Correlator(ctx, integration_id, provider_key, actor)
 
     # ------------------------------------------------------------------ public
 
@@ -216,6 +220,12 @@ class DeviceIngestor:
         new_ids = [ext for ext in wanted if ext not in existing]
         history: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        plan = await self.correlator.plan(session, {e: wanted[e] for e in new_ids}) if new_ids else None
+        if plan is not None and plan.attach:  # the same machine as an existing asset: another source
+            attach = {ext: target for ext, (target, _why) in plan.attach.items()}
+            existing.update(await self.correlator.claim(session, wanted, attach, self.run_id, now, self._prefetch))
+        if plan is not None:
+            new_ids = [e for e in new_ids if e not in existing and e not in plan.follow]
 
         if new_ids:
             created, lost = await self._create(session, [wanted[e] for e in new_ids], now, history, events)
@@ -223,6 +233,9 @@ class DeviceIngestor:
             outcome.asset_ids.update(created)
             if lost:  # another run created these between our prefetch and insert
                 existing.update(await self._prefetch(session, lost))  # full rows: they may differ
+        if plan is not None and plan.follow:  # same machine as a device this page just created
+            follow = {e: outcome.asset_ids[lead] for e, lead in plan.follow.items() if lead in outcome.asset_ids}
+            existing.update(await self.correlator.claim(session, wanted, follow, self.run_id, now, self._prefetch))
 
         changed: list[tuple[DeviceSnapshot, uuid.UUID, str, _Existing]] = []
         unchanged_mapping_ids: list[uuid.UUID] = []
@@ -239,6 +252,7 @@ class DeviceIngestor:
         counters.unchanged = len(unchanged_mapping_ids)
 
         if changed:
+            await self.correlator.load_sources(session, [old.asset_id for *_, old in changed])
             updated, revived = await self._update(session, changed, now, history, events)
             counters.updated += updated
             counters.revived += revived
@@ -248,6 +262,11 @@ class DeviceIngestor:
                 .where(MAPPINGS.c.tenant_id == self.ctx.tenant_id, MAPPINGS.c.id.in_(unchanged_mapping_ids))
                 .values(last_seen_run_id=self.run_id)
             )
+        written: dict[str, uuid.UUID | None] = {e: None for e in new_ids}
+        written.update({snap.external_id: old.mapping_id for snap, _c, _d, old in changed})
+        await self.correlator.after_page(
+            session, self, wanted, outcome.asset_ids, written, unchanged_mapping_ids, now, history, events
+        )
         if history:
             await session.execute(insert(table_of(AssetHistory)), history)
         await write_events(session, events)
@@ -258,7 +277,7 @@ class DeviceIngestor:
             session,
             self.ctx,
             self.integration_id,
-            {outcome.asset_ids[ext]: w[0] for ext, w in wanted.items() if ext in outcome.asset_ids},
+            _newest_per_asset(outcome.asset_ids, wanted),
             now,
             now + self.fresh_for if self.fresh_for is not None else None,
         )
@@ -488,6 +507,7 @@ class DeviceIngestor:
                     for f in EXTENSION_FIELDS:
                         if f not in snap.reported:
                             ext_values[f] = previous_ext.get(f)
+            self.correlator.compose(old.asset_id, old.mapping_id, core, ext_values, old.overrides, old.core)
             changes = {
                 f: [_str(old.core.get(f)), _str(core[f])]
                 for f in CORE_SYNCED
@@ -581,6 +601,22 @@ class DeviceIngestor:
 
     def _history(self, asset_id: uuid.UUID, action: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
         return history_row(self.ctx.tenant_id, asset_id, action, self.actor, changes, now)
+
+
+def _newest_per_asset(asset_ids: dict[str, uuid.UUID], wanted: dict[str, Any]) -> dict[uuid.UUID, DeviceSnapshot]:
+    """asset → snapshot for the liveness upsert; with two devices on one asset (several sources),
+    the most recently seen one."""
+    out: dict[uuid.UUID, DeviceSnapshot] = {}
+    for ext, w in wanted.items():
+        aid = asset_ids.get(ext)
+        if aid is None:
+            continue
+        seen = out.get(aid)
+        mine, theirs = w[0].last_seen_at, seen.last_seen_at if seen is not None else None
+        newer = mine is not None and (theirs is None or mine > theirs)
+        if seen is None or newer:
+            out[aid] = w[0]
+    return out
 
 
 def history_row(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import Lifecycle
-from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping
+from rmmbridge.storage.models import Asset, AssetHistory, AssetSource, ExternalEntityMapping
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
@@ -45,18 +45,33 @@ async def apply_complete_snapshot(
     if not realm_ids:
         return result
     m = ExternalEntityMapping
-    unseen = select(m.local_id).where(
+    src = AssetSource
+    unseen_of_scope = (
         m.tenant_id == ctx.tenant_id,
         m.integration_id == integration_id,
         m.entity_type == DEVICE,
+        m.realm_id.in_(realm_ids),
         or_(m.last_seen_run_id.is_(None), m.last_seen_run_id != run_id),
     )
+    # Sources first: this integration no longer lists them. An asset with several sources (the same
+    # machine in another RMM, or a reinstalled agent) stays live while any of its sources is.
+    await session.execute(
+        update(src)
+        .where(
+            src.tenant_id == ctx.tenant_id,
+            src.missing_since.is_(None),
+            src.mapping_id.in_(select(m.id).where(*unseen_of_scope)),
+        )
+        .values(missing_since=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    unseen = select(m.local_id).where(*unseen_of_scope)
+    live_elsewhere = select(src.asset_id).where(src.tenant_id == ctx.tenant_id, src.missing_since.is_(None))
     in_scope = (
         Asset.tenant_id == ctx.tenant_id,
-        Asset.rmm_integration_id == integration_id,
-        Asset.status != "retired",
-        Asset.rmm_organization_id.in_(realm_ids),
+        Asset.status.not_in(("retired", "merged")),
         Asset.id.in_(unseen),
+        Asset.id.not_in(live_elsewhere),
     )
     # Already missing: one more complete snapshot without them.
     await session.execute(
@@ -76,14 +91,18 @@ async def apply_complete_snapshot(
             )
         ).scalars()
     )
+    mine = select(m.local_id).where(
+        m.tenant_id == ctx.tenant_id, m.integration_id == integration_id, m.entity_type == DEVICE
+    )
     retired = list(
         (
             await session.execute(
                 update(Asset)
                 .where(
                     Asset.tenant_id == ctx.tenant_id,
-                    Asset.rmm_integration_id == integration_id,
-                    Asset.status != "retired",
+                    Asset.id.in_(mine),
+                    Asset.id.not_in(live_elsewhere),
+                    Asset.status.not_in(("retired", "merged")),
                     Asset.missing_since.is_not(None),
                     Asset.missing_since <= now - timedelta(hours=policy.retire_after_hours),
                     Asset.missing_snapshots >= policy.retire_after_snapshots,

@@ -18,7 +18,7 @@ import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, case, insert, or_, select, update
@@ -158,6 +158,12 @@ async def write_pass_page(
                 "boot_time": record.boot_time,
             }
         )
+    # Two devices of this integration on one machine (a reinstall's old agent still listed): one
+    # row per asset, the most recently seen device's (PostgreSQL refuses an upsert touching a row twice).
+    groups = _one_row_per_asset(groups)
+    kept = {r["asset_id"]: r["status"] for rows in groups.values() for r in rows}
+    if len(kept) < len(out.changes) or any(kept.get(c.asset_id) != c.new for c in out.changes):
+        out.changes = list({c.asset_id: c for c in out.changes if kept.get(c.asset_id) == c.new}.values())
     for columns, rows in groups.items():
         out.rows += len(rows)
         stmt, params = bulk_insert(session, LIVENESS, rows)
@@ -169,10 +175,41 @@ async def write_pass_page(
                 **{c: ex[c] for c in (*columns, "observed_at", "integration_id")},
                 "status_changed_at": _if_changed(ex),
             },
-            where=moved,
+            # Another source that saw the machine more recently keeps the row (several sources).
+            where=and_(
+                moved,
+                or_(
+                    LIVENESS.c.integration_id == ex.integration_id,
+                    LIVENESS.c.last_seen_at.is_(None),
+                    ex.last_seen_at >= LIVENESS.c.last_seen_at,
+                ),
+            ),
         ).returning(LIVENESS.c.asset_id)
-        written = await execute_bulk(session, stmt, params)
-        out.rows_written += len(written.all())
+        written = {row[0] for row in await execute_bulk(session, stmt, params)}
+        out.rows_written += len(written)
+        taken = {r["asset_id"] for r in rows} - written
+        if taken:
+            out.changes = [c for c in out.changes if c.asset_id not in taken]
+    return out
+
+
+Groups = dict[tuple[str, ...], list[dict[str, Any]]]
+
+
+def _one_row_per_asset(groups: Groups) -> Groups:
+    best: dict[Any, tuple[tuple[str, ...], dict[str, Any]]] = {}
+    for columns, rows in groups.items():
+        for row in rows:
+            seen = best.get(row["asset_id"])
+            if seen is None or (row["last_seen_at"] or datetime.min.replace(tzinfo=UTC)) > (
+                seen[1]["last_seen_at"] or datetime.min.replace(tzinfo=UTC)
+            ):
+                best[row["asset_id"]] = (columns, row)
+    if len(best) == sum(len(rows) for rows in groups.values()):
+        return groups
+    out: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for columns, row in best.values():
+        out.setdefault(columns, []).append(row)
     return out
 
 
@@ -226,7 +263,9 @@ async def upsert_from_snapshots(
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "asset_id"],
         set_={c: ex[c] for c in (*STATUS_INPUTS, "observed_at", "fresh_until", "integration_id")},
-        where=or_(stored.is_(None), ex.last_seen_at >= stored, LIVENESS.c.integration_id != ex.integration_id),
+        # A machine with several sources: the row follows the source that saw it last (best live
+        # status across sources); the same source never moves its own last_seen backwards.
+        where=or_(stored.is_(None), ex.last_seen_at >= stored),
     )
     await execute_bulk(session, stmt, params)
 

@@ -83,10 +83,13 @@ async def apply_device_id_changes(
             await session.flush()
             mapping.realm_id, mapping.site_id = duplicate.realm_id, duplicate.site_id
             mapping.last_seen_run_id = duplicate.last_seen_run_id
-            # The id now belongs to the older asset; the history row keeps it for this one.
-            retired.append(duplicate.local_id)
-            log(duplicate.local_id, "retired", {"merged_into": str(mapping.local_id), "rmm_device_id": new})
-            counters.merged += 1
+            # Correlation may already have attached the new id to the same asset (same hardware):
+            # then there is no duplicate asset to retire, only the second crosswalk row to drop.
+            if duplicate.local_id != mapping.local_id:
+                # The id now belongs to the older asset; the history row keeps it for this one.
+                retired.append(duplicate.local_id)
+                log(duplicate.local_id, "retired", {"merged_into": str(mapping.local_id), "rmm_device_id": new})
+                counters.merged += 1
         mapping.external_id = new
         mapping.content_hash = None  # the next snapshot under the new id is written in full
         await session.flush()

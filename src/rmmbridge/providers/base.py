@@ -159,6 +159,36 @@ class Volume:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityEvidence:
+    """What says which physical machine a device is, as its RMM reports it (docs: identity/evidence.py).
+
+    A normalizer fills what its RMM has, raw (junk values are filtered by identity/junk.py, not
+    here), and leaves the rest ``None``/empty:
+
+    - ``hardware_uuid``: the SMBIOS system UUID (Win32_ComputerSystemProduct.UUID, dmidecode
+      system-uuid, Tanium systemUUID) — strong evidence;
+    - ``serial_number`` + ``manufacturer``: the system/BIOS serial and the system vendor — strong;
+    - ``macs``: MAC addresses of *physical* adapters only: drop adapters whose name says virtual,
+      VPN/TAP, Bluetooth PAN, Hyper-V/VMware/VirtualBox/Docker/WSL (identity.junk.is_virtual_adapter)
+      when the RMM names adapters — weak;
+    - ``hostname`` and ``domain`` (AD/DNS domain; not "WORKGROUP") — weak;
+    - ``os_install_id``: an id of this OS installation when the RMM has one (Windows MachineGuid,
+      /etc/machine-id) — weak (cloned images share it).
+
+    ``DeviceSnapshot.identity = None`` means "derive it from the snapshot's own fields"
+    (hardware_uuid, serial_number, manufacturer, mac_addresses, name, domain).
+    """
+
+    hardware_uuid: str | None = None
+    serial_number: str | None = None
+    manufacturer: str | None = None
+    macs: tuple[str, ...] = ()
+    hostname: str | None = None
+    domain: str | None = None
+    os_install_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceSnapshot:
     """A device as the RMM reports it, normalized. Every provider produces exactly this.
 
@@ -207,6 +237,8 @@ class DeviceSnapshot:
     offline_after_s: int | None = None
     overdue_after_s: int | None = None
     reported: tuple[str, ...] | None = None
+    # Identity evidence for cross-RMM correlation (IdentityEvidence above); None: from the fields.
+    identity: IdentityEvidence | None = None
 
     def content_hash(self, salt: str = "") -> str:
         """Digest of every field (and ``salt``): equal digests mean nothing to write."""

@@ -21,6 +21,8 @@ DEVICE_TABLES = (
     "server_assets",
     "asset_history",
     "asset_liveness",
+    "asset_sources",
+    "identity_evidence",
 )
 SOFTWARE_TABLES = ("software_catalog", "asset_software", "asset_software_inventories")
 

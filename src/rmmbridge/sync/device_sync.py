@@ -206,6 +206,10 @@ async def _finish(
         if freshness is not None:
             await mark_fresh(session, ctx, integration.id, *freshness)
         counters["status_changed"] = await recompute_status(session, ctx, integration.id, now, actor=ctx.actor)
+        if complete:  # agent coverage across integrations (identity/coverage.py)
+            from rmmbridge.identity.coverage import emit_if_changed
+
+            await emit_if_changed(session, ctx, now)
         await _touch_mappings(session, ctx, integration.id, progress, failed_scopes, now)
         fresh.counters = counters
         fresh.progress = {**progress.as_dict(), "scopes_done": progress.scopes_total}

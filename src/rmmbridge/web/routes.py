@@ -12,6 +12,8 @@ from rmmbridge.assets import ui as assets_ui
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
 from rmmbridge.events import api as events_api
+from rmmbridge.identity import api as identity_api
+from rmmbridge.identity import ui as identity_ui
 from rmmbridge.integrations import api as integrations_api
 from rmmbridge.integrations import ui as integrations_ui
 from rmmbridge.sync import api as sync_api
@@ -26,6 +28,7 @@ api_router.include_router(assets_api.router)
 api_router.include_router(assets_api.fleet_router)
 api_router.include_router(clients_api.router)
 api_router.include_router(events_api.router)
+api_router.include_router(identity_api.router)
 api_router.include_router(integrations_api.router)
 api_router.include_router(sync_api.router)
 
@@ -37,4 +40,5 @@ ui_router.include_router(clients_ui.router)
 ui_router.include_router(integrations_ui.router)
 ui_router.include_router(assets_ui.router)
 ui_router.include_router(alerts_ui.router)
+ui_router.include_router(identity_ui.router)
 ui_router.include_router(pages.router)

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rmmbridge.identity.evidence import physical_macs
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import (
     AlertEvent,
     DeviceHealth,
     DeviceSnapshot,
     DeviceSoftware,
+    IdentityEvidence,
     InvalidRecord,
     LivenessRecord,
     SoftwareItem,
@@ -512,6 +514,10 @@ def agent_snapshot(
         if domain is not None and domain.upper() == "WORKGROUP":
             domain = None
         lan, primary, macs = windows_network(wmi)
+        physical = physical_macs(
+            [(a.get("Description") or a.get("Name"), mac_address(a.get("MACAddress"))) for a in
+             (*instances(wmi, "network_config"), *instances(wmi, "network_adapter"))]
+        )
     else:
         make_model = clean(wmi.get("make_model"))
         manufacturer = "Apple" if plat == "darwin" and make_model else None
@@ -528,6 +534,7 @@ def agent_snapshot(
         domain = None
         lan, primary = posix_network(wmi)
         macs = ()
+        physical = ()
     total_ram = _int(row.get("total_ram"))
     ram_bytes = exact_ram or (total_ram * GIB if total_ram and total_ram > 0 else None)
     os_name, os_version = os_name_version(plat, operating_system, wmi)
@@ -569,6 +576,16 @@ def agent_snapshot(
         last_seen_at=parse_iso(row.get("last_seen")),
         offline_after_s=_minutes(row.get("offline_time"), DEFAULT_OFFLINE_MIN) * 60,
         overdue_after_s=_minutes(row.get("overdue_time"), DEFAULT_OVERDUE_MIN) * 60,
+        # Identity for cross-RMM correlation: MACs of physical adapters only (Bluetooth PAN, VPN
+        # and virtual adapters named as such are left out).
+        identity=IdentityEvidence(
+            hardware_uuid=hardware_uuid,
+            serial_number=serial,
+            manufacturer=manufacturer,
+            macs=physical,
+            hostname=hostname.strip(),
+            domain=domain,
+        ),
     )
 
 

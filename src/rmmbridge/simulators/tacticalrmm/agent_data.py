@@ -201,6 +201,9 @@ def _windows_wmi(fleet: TacticalFleet, agent: AgentRecord, production: bool) -> 
             "Name": "Generic PnP Monitor", "ScreenWidth": 1920, "ScreenHeight": 1080, "MonitorManufacturer": "",
             "PNPDeviceID": f"DISPLAY\\DELA0{rng.randint(10, 99)}\\5&{rng.getrandbits(32):x}&0&UID4352",
         }) for _ in range(2)]
+    machine = fleet.identities.get(agent.index)
+    if machine is not None:
+        _wear_identity(wmi, machine)
     return wmi
 
 
@@ -221,7 +224,33 @@ def _posix_wmi(fleet: TacticalFleet, agent: AgentRecord) -> Json:
     }
     if not agent.version.startswith(("2.4", "2.0", "1.")) and rng.random() < 0.9:
         wmi["serialnumber"] = _serial(rng, hw.serial_style)
+    machine = fleet.identities.get(agent.index)
+    if machine is not None:
+        wmi["serialnumber"] = "n/a" if machine.weak else machine.serial
     return wmi
+
+
+def _set(wmi: Json, section: str, key: str, value: Any) -> None:
+    """Set ``key`` of a section's first instance, in either WMI layout (whole dict or legacy pairs)."""
+    instances = wmi.get(section)
+    if not instances:
+        return
+    for pair in instances[0]:
+        if key in pair:
+            pair[key] = value
+
+
+def _wear_identity(wmi: Json, machine: Any) -> None:
+    """A shared-fleet machine's serial, vendor, SMBIOS UUID and MAC (simulators/shared_fleet.py).
+    A WEAK machine's firmware says nothing useful: placeholders for serial and UUID."""
+    serial = "Default string" if machine.weak else machine.serial
+    uuid_text = "00000000-0000-0000-0000-000000000000" if machine.weak else machine.uuid
+    _set(wmi, "bios", "SerialNumber", serial)
+    _set(wmi, "comp_sys_prod", "IdentifyingNumber", serial)
+    _set(wmi, "comp_sys_prod", "UUID", uuid_text)
+    _set(wmi, "comp_sys_prod", "Vendor", machine.vendor_wmi)
+    _set(wmi, "comp_sys", "Manufacturer", machine.vendor_wmi)
+    _set(wmi, "network_config", "MACAddress", machine.mac)
 
 
 def _volumes(fleet: TacticalFleet, agent: AgentRecord) -> list[Json]:

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
-from typing import Literal
+from typing import Any, Literal
 
 from . import catalog
 from .computed import status_of
@@ -198,6 +198,8 @@ class TacticalFleet:
     table_cache: dict[int, tuple[tuple[object, ...], tuple[object, ...]]] = field(default_factory=dict, repr=False)
     # Installed software removed by the control API: agent pk -> {(name, version)} no longer listed.
     software_removed: dict[int, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
+    # Shared-fleet identities (simulators/shared_fleet.py): agent index -> the machine it runs on.
+    identities: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return (

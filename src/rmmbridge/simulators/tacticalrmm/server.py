@@ -32,6 +32,8 @@ def serve(
     agents: int = 2000,
     close_connections: bool = True,
     serving_cost: ServingCostModel | None = None,
+    shared_fleet: int | None = None,
+    overlap: float = 0.6,
 ) -> None:
     """Build a fleet and a simulator from ``seed``, print its URL and credentials, run uvicorn.
 
@@ -43,6 +45,10 @@ def serve(
 
     creds = credentials_for_seed(seed)
     fleet = generate_fleet(seed=seed, clients=clients, agents=agents)
+    if shared_fleet is not None:  # machines shared with other simulators started with the same seed
+        from .shared import apply_shared_fleet
+
+        apply_shared_fleet(fleet, shared_fleet, overlap)
     app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True, stop_share=0.03,
                      serving_cost=serving_cost)
     print(banner(f"http://{host}:{port}", creds, datetime.now(UTC)), flush=True)

@@ -459,11 +459,23 @@ def _endpoint_summary(sim: TaniumSimulator, ep: Endpoint) -> dict[str, Any]:
     }
 
 
-def serve(host: str = "127.0.0.1", port: int = 8020, seed: int = 1, groups: int = 8, endpoints: int = 2000) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8020,
+    seed: int = 1,
+    groups: int = 8,
+    endpoints: int = 2000,
+    shared_fleet: int | None = None,
+    overlap: float = 0.6,
+) -> None:
     """Generate a fleet and serve the simulator with uvicorn until interrupted."""
     import uvicorn
 
     fleet = generate_fleet(seed=seed, groups=groups, endpoints=endpoints)
+    if shared_fleet is not None:  # machines shared with other simulators started with the same seed
+        from .shared import apply_shared_fleet
+
+        apply_shared_fleet(fleet, shared_fleet, overlap)
     app = create_app(fleet)
     print(f"Tanium simulator: http://{host}:{port}  (Gateway {GATEWAY_PATH}, Asset {ASSET_PREFIX}/assets)")
     print(f"API token (send as the 'session' header): {DEFAULT_TOKEN}")

@@ -6,6 +6,7 @@ from .base import Base
 from .clients import Client
 from .deployment import DeploymentSetting
 from .events import EventOutbox
+from .identity import AssetSource, IdentityEvidenceRow, IdentityPolicy, MergeCandidate
 from .integrations import (
     ExternalEntityMapping,
     RmmIntegration,
@@ -28,11 +29,15 @@ __all__ = [
     "AssetLiveness",
     "AssetSoftware",
     "AssetSoftwareInventory",
+    "AssetSource",
     "Base",
     "Client",
     "DeploymentSetting",
     "EventOutbox",
     "ExternalEntityMapping",
+    "IdentityEvidenceRow",
+    "IdentityPolicy",
+    "MergeCandidate",
     "OAuthAuthorization",
     "RmmAlert",
     "RmmIntegration",

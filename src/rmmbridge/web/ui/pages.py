@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -135,4 +136,17 @@ async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response
         health=health,
         health_chips=HEALTH_CHIPS,
         stale=await stale_integrations(db, ctx, state.registry, now),
+        identity_counts=await _identity_counts(db, ctx),
     )
+
+
+async def _identity_counts(db: Any, ctx: Any) -> dict[str, int] | None:
+    """Coverage gaps and open merge candidates for the dashboard (None when there is nothing to say)."""
+    from rmmbridge.identity.coverage import coverage
+    from rmmbridge.storage.models import MergeCandidate
+
+    candidates = await db.scalar(
+        select(func.count()).where(MergeCandidate.tenant_id == ctx.tenant_id, MergeCandidate.status == "open")
+    )
+    gaps = (await coverage(db, ctx, kind="gap")).totals()["gaps"]
+    return {"gaps": gaps, "candidates": int(candidates or 0)} if gaps or candidates else None

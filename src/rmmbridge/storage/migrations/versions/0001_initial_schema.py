@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:34:41.503882
+Create Date: 2026-12-06 20:46:42.801276
 """
 
 from collections.abc import Sequence
@@ -24,6 +24,34 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_deployment_settings'))
     )
+    op.create_table('identity_policies',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('mode', sa.String(length=10), nullable=False),
+    sa.Column('junk_threshold', sa.Integer(), nullable=False),
+    sa.Column('precedence', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_identity_policies'))
+    )
+    op.create_table('merge_candidates',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('asset_a', sa.Uuid(), nullable=False),
+    sa.Column('asset_b', sa.Uuid(), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=True),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('evidence', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('decided_by', sa.String(length=100), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_merge_candidates')),
+    sa.UniqueConstraint('tenant_id', 'asset_a', 'asset_b', name=op.f('uq_merge_candidates_tenant_id_asset_a_asset_b'))
+    )
+    with op.batch_alter_table('merge_candidates', schema=None) as batch_op:
+        batch_op.create_index('ix_merge_candidates_tenant_status', ['tenant_id', 'status', 'client_id'], unique=False)
+
     op.create_table('scheduler_leases',
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
@@ -380,6 +408,44 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id', 'asset_id'], ['assets.tenant_id', 'assets.id'], name=op.f('fk_asset_software_inventories_tenant_id_asset_id_assets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'asset_id', name=op.f('pk_asset_software_inventories'))
     )
+    op.create_table('asset_sources',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('mapping_id', sa.Uuid(), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('external_id', sa.String(length=255), nullable=False),
+    sa.Column('origin_asset_id', sa.Uuid(), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=True),
+    sa.Column('fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('missing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attached_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attached_by', sa.String(length=100), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'mapping_id'], ['external_entity_mappings.tenant_id', 'external_entity_mappings.id'], name=op.f('fk_asset_sources_tenant_id_mapping_id_external_entity_mappings'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'mapping_id', name=op.f('pk_asset_sources'))
+    )
+    with op.batch_alter_table('asset_sources', schema=None) as batch_op:
+        batch_op.create_index('ix_asset_sources_tenant_asset', ['tenant_id', 'asset_id'], unique=False)
+        batch_op.create_index('ix_asset_sources_tenant_integration', ['tenant_id', 'integration_id'], unique=False)
+
+    op.create_table('identity_evidence',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('mapping_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('value', sa.String(length=255), nullable=False),
+    sa.Column('asset_id', sa.Uuid(), nullable=False),
+    sa.Column('integration_id', sa.Uuid(), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=True),
+    sa.Column('vendor', sa.String(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'mapping_id'], ['external_entity_mappings.tenant_id', 'external_entity_mappings.id'], name=op.f('fk_identity_evidence_tenant_id_mapping_id_external_entity_mappings'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'mapping_id', 'kind', 'value', name=op.f('pk_identity_evidence'))
+    )
+    with op.batch_alter_table('identity_evidence', schema=None) as batch_op:
+        batch_op.create_index('ix_identity_evidence_asset', ['tenant_id', 'asset_id'], unique=False)
+        batch_op.create_index('ix_identity_evidence_lookup', ['tenant_id', 'value'], unique=False)
+
     op.create_table('rmm_alerts',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -519,6 +585,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_rmm_alerts_tenant_asset')
 
     op.drop_table('rmm_alerts')
+    with op.batch_alter_table('identity_evidence', schema=None) as batch_op:
+        batch_op.drop_index('ix_identity_evidence_lookup')
+        batch_op.drop_index('ix_identity_evidence_asset')
+
+    op.drop_table('identity_evidence')
+    with op.batch_alter_table('asset_sources', schema=None) as batch_op:
+        batch_op.drop_index('ix_asset_sources_tenant_integration')
+        batch_op.drop_index('ix_asset_sources_tenant_asset')
+
+    op.drop_table('asset_sources')
     op.drop_table('asset_software_inventories')
     with op.batch_alter_table('asset_software', schema=None) as batch_op:
         batch_op.drop_index('ix_asset_software_tenant_software')
@@ -572,4 +648,9 @@ def downgrade() -> None:
     op.drop_table('tenants')
     op.drop_table('software_catalog')
     op.drop_table('scheduler_leases')
+    with op.batch_alter_table('merge_candidates', schema=None) as batch_op:
+        batch_op.drop_index('ix_merge_candidates_tenant_status')
+
+    op.drop_table('merge_candidates')
+    op.drop_table('identity_policies')
     op.drop_table('deployment_settings')
