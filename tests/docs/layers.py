@@ -40,6 +40,7 @@ CLASSIFY: list[tuple[str, str]] = [
     ("rmmbridge.clients.**", "domain"),
     ("rmmbridge.integrations.**", "domain"),
     ("rmmbridge.events.**", "domain"),
+    ("rmmbridge.identity.**", "domain"),
     # state: what a process builds once (AppState) and deployment-wide settings read through it
     ("rmmbridge.state", "state"),
     ("rmmbridge.deployment.**", "state"),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rmmbridge.identity.evidence import conflict, evidence_of, host_key, keys_of, physical_macs, vendor_token
-from rmmbridge.identity.junk import (
+from rmmbridge.providers.base import DeviceSnapshot, IdentityEvidence
+from rmmbridge.providers.identity_evidence import conflict, evidence_of, host_key, keys_of, physical_macs, vendor_token
+from rmmbridge.providers.identity_junk import (
     is_junk_mac,
     is_junk_serial,
     is_junk_uuid,
@@ -14,7 +15,6 @@ from rmmbridge.identity.junk import (
     normalize_serial,
     normalize_uuid,
 )
-from rmmbridge.providers.base import DeviceSnapshot, IdentityEvidence
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ Called by :class:`rmmbridge.ingestion.devices.DeviceIngestor` at three points of
 constant number of set-based statements whatever the page size:
 
 1. :meth:`Correlator.plan` — for the page's *new* devices (no crosswalk row yet): their identity
-   keys (identity/evidence.py) are matched against the evidence index (``identity_evidence``) in
+   keys (providers/identity_evidence.py) are matched against the evidence index (``identity_evidence``) in
    two SELECTs (the page's keys; the strong keys of the assets they hit). A device whose strong
    evidence (SMBIOS UUID, or serial with a compatible vendor) matches exactly one asset of the same
    PSA client, without conflicting strong evidence, is **attached** to it: its crosswalk row points
@@ -35,11 +35,11 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events.outbox import event_row
-from rmmbridge.identity.evidence import SCORES, STRONG, Key, conflict, evidence_of, keys_of
 from rmmbridge.identity.policy import Policy, compose, load_policy
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import DeviceSnapshot
+from rmmbridge.providers.identity_evidence import SCORES, STRONG, Key, conflict, evidence_of, keys_of
 from rmmbridge.storage.db import dialect_insert
 from rmmbridge.storage.models import AssetSource, ExternalEntityMapping, IdentityEvidenceRow, MergeCandidate
 from rmmbridge.storage.models.base import table_of

@@ -160,16 +160,16 @@ class Volume:
 
 @dataclass(frozen=True, slots=True)
 class IdentityEvidence:
-    """What says which physical machine a device is, as its RMM reports it (docs: identity/evidence.py).
+    """What says which physical machine a device is, as its RMM reports it (docs: providers/identity_evidence.py).
 
-    A normalizer fills what its RMM has, raw (junk values are filtered by identity/junk.py, not
+    A normalizer fills what its RMM has, raw (junk values are filtered by providers/identity_junk.py, not
     here), and leaves the rest ``None``/empty:
 
     - ``hardware_uuid``: the SMBIOS system UUID (Win32_ComputerSystemProduct.UUID, dmidecode
       system-uuid, Tanium systemUUID) — strong evidence;
     - ``serial_number`` + ``manufacturer``: the system/BIOS serial and the system vendor — strong;
     - ``macs``: MAC addresses of *physical* adapters only: drop adapters whose name says virtual,
-      VPN/TAP, Bluetooth PAN, Hyper-V/VMware/VirtualBox/Docker/WSL (identity.junk.is_virtual_adapter)
+      VPN/TAP, Bluetooth PAN, Hyper-V/VMware/VirtualBox/Docker/WSL (identity_junk.is_virtual_adapter)
       when the RMM names adapters — weak;
     - ``hostname`` and ``domain`` (AD/DNS domain; not "WORKGROUP") — weak;
     - ``os_install_id``: an id of this OS installation when the RMM has one (Windows MachineGuid,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from rmmbridge.identity.evidence import physical_macs
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import (
     AlertEvent,
@@ -28,6 +27,7 @@ from rmmbridge.providers.base import (
     SoftwareItem,
     Volume,
 )
+from rmmbridge.providers.identity_evidence import physical_macs
 from rmmbridge.providers.values import parse_ip
 
 DEFAULT_OFFLINE_MIN = 4

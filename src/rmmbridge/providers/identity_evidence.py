@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rmmbridge.providers.base import DeviceSnapshot, IdentityEvidence
 
-from .junk import is_virtual_adapter, normalize_mac, normalize_serial, normalize_uuid
+from .identity_junk import is_virtual_adapter, normalize_mac, normalize_serial, normalize_uuid
 
 STRONG = ("uuid", "serial")
 WEAK = ("mac", "host", "osid")
