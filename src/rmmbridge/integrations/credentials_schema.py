@@ -157,11 +157,12 @@ def _value_type(info: FieldInfo) -> Any | None:
     declared = extra.get("pattern")  # a provider may declare the shape its validator enforces
     meta = list(info.metadata)
     if base is SecretStr or base is str:
-        constrained = Annotated[str, Field(strict=True, pattern=str(declared) if declared else NO_NUL), *meta]
+        # "" and null mean "keep the stored value" (service.save_credentials), so "" is valid too.
+        pattern = f"^$|{declared}" if declared else NO_NUL
+        constrained = Annotated[str, Field(strict=True, pattern=pattern), *meta]
         if base is SecretStr:
             constrained = Annotated[constrained, Field(json_schema_extra={"writeOnly": True})]
-        # "" and null mean "keep the stored value" (service.save_credentials).
-        return (Literal[""] | constrained | None) if declared else (constrained | None)
+        return constrained | None
     if base is bool:
         return Annotated[bool, Field(strict=True)] | None
     if base is int:
