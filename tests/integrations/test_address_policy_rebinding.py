@@ -18,9 +18,10 @@ from tests.support.tinyrmm import make_fleet, tiny_app
 
 @pytest.fixture
 async def strict_app(settings_factory):  # type: ignore[no-untyped-def]
-    # No test transport: providers talk through the production OutboundTransport.
-    app = create_app(settings_factory(allow_private_provider_hosts=False), start_background=False,
-                     registry=build_test_registry())  # fmt: skip
+    # No test transport: providers talk through the production OutboundTransport. The simulator
+    # speaks plain http, which the operator must allow (the API's URL pattern follows the setting).
+    settings = settings_factory(allow_private_provider_hosts=False, allow_insecure_provider_urls=True)
+    app = create_app(settings, start_background=False, registry=build_test_registry())
     yield app
     runner = app.state.rmm.extras.get("runner")
     if runner is not None:
