@@ -95,6 +95,9 @@ def create_app(
     app.state.rmm = state
     problems.install(app)
     install_openapi(app)
+    from rmmbridge.integrations.credentials_schema import install_document  # the per-provider credentials body
+
+    install_document(app)
     _install_request_metrics(app, settings)
     from rmmbridge.web.api_docs import install_api_docs
 

@@ -37,10 +37,37 @@ class WrongState(Conflict):
     title = "Not possible in the current state"
 
 
+class ProviderMismatch(Conflict):
+    """The body is a valid configuration of another provider than the integration's (409: valid
+    on its own, in conflict with the target resource)."""
+
+    type = "provider-mismatch"
+    title = "Configuration for another provider"
+
+
+class IncompleteConfiguration(Conflict):
+    """A valid partial update that, merged with the stored values, still leaves the configuration
+    incomplete or inconsistent (e.g. no API key stored for the chosen auth mode): 409, since the
+    same body succeeds once the stored state has what is missing. ``errors`` names the fields."""
+
+    type = "incomplete-configuration"
+    title = "Configuration incomplete"
+
+
 class Forbidden(AppError):
     status_code = 403
     type = "forbidden"
     title = "Forbidden"
+
+
+class AddressRefused(Forbidden):
+    """The operator's address policy forbids connecting to this host (a metadata or link-local
+    address, or a private one when private RMM hosts are disallowed), judged on what the name
+    resolves to now. Not a 422: the address is well formed; whether rmmbridge may connect to it
+    depends on the policy and on DNS, which no request schema can state."""
+
+    type = "address-refused"
+    title = "Address refused by policy"
 
 
 class Unauthorized(AppError):

@@ -21,7 +21,7 @@ async def test_credentials_validation_and_partial_replacement(http, tiny, db):
     r = await http.put(f"/api/v1/integrations/{iid}/credentials", headers=h, json={"values": {"bogus": "x"}})
     assert r.status_code == 422 and "bogus" in r.json()["detail"]
     r = await http.put(f"/api/v1/integrations/{iid}/credentials", headers=h, json={"values": {"page_size": "many"}})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "page_size"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "values.page_size"
     # Changing a non-secret value keeps the stored API key (no retyping).
     r = await http.put(f"/api/v1/integrations/{iid}/credentials", headers=h, json={"values": {"page_size": 7}})
     assert r.status_code == 200, r.text

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from rmmbridge.errors import ValidationFailed
+from rmmbridge.errors import AddressRefused
 from rmmbridge.kit.http import HttpClientFactory
 from rmmbridge.kit.urls import address_refusal, check_host_allowed
 from rmmbridge.providers.tacticalrmm.config import TacticalConfig
@@ -48,7 +48,7 @@ def test_ordinary_addresses_keep_their_verdict(address: str) -> None:
 
 async def test_a_name_resolving_to_a_mapped_metadata_address_is_refused_at_save_time(monkeypatch) -> None:
     with fake_dns(monkeypatch, {"rmm.rebind.example": ["::ffff:169.254.169.254"]}):
-        with pytest.raises(ValidationFailed, match="link-local or metadata"):
+        with pytest.raises(AddressRefused, match="link-local or metadata"):
             await check_host_allowed("rmm.rebind.example", allow_private=True)
 
 

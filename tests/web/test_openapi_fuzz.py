@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -12,8 +13,9 @@ from tests.conftest import build_test_registry
 from tests.support.live_server import LiveServer, run_coroutine
 
 
-async def _seed(url: str) -> str:
-    """A tenant, an admin token, a client, and a TinyRMM integration for the fuzzer to poke at."""
+async def _seed(url: str) -> tuple[str, dict[str, str]]:
+    """A tenant, an admin token, a client, and a TinyRMM integration for the fuzzer to poke at (its
+    id by provider: the credentials stage aims at real integrations, not random ids)."""
     import uuid
 
     from rmmbridge.clients.schemas import ClientCreate
@@ -32,8 +34,8 @@ async def _seed(url: str) -> str:
             token = (await tenancy.issue_api_token(db, user, "fuzz")).token
             ctx = user_context(user)
             await create_client(db, ctx, ClientCreate(name="Fuzz Client"))
-            await create_integration(db, ctx, build_test_registry(), IntegrationCreate(provider="tinyrmm"))
-        return token
+            row = await create_integration(db, ctx, build_test_registry(), IntegrationCreate(provider="tinyrmm"))
+        return token, {"tinyrmm": str(row.id)}
     finally:
         await engine.dispose()
 
@@ -41,9 +43,9 @@ async def _seed(url: str) -> str:
 @pytest.fixture(scope="module")
 def live(settings_factory, database_url):
     app = create_app(settings_factory(), start_background=False, registry=build_test_registry())
-    token = run_coroutine(_seed(database_url))
+    token, ids = run_coroutine(_seed(database_url))
     with LiveServer(app) as server:
-        yield server, token
+        yield server, token, ids
 
 
 def _checks() -> list:  # type: ignore[type-arg]
@@ -65,7 +67,7 @@ def test_api_conforms(live):
     its pytest plugin does not load under this pytest version)."""
     from hypothesis import given
 
-    server, token = live
+    server, token, _ = live
     schema = schemathesis.openapi.from_url(f"{server.url}/api/v1/openapi.json")
     headers = {"Authorization": f"Bearer {token}"}
     failures: list[str] = []
@@ -94,10 +96,14 @@ def test_api_conforms(live):
 # PostgreSQL (where NUL and length errors used to surface), bounded examples and deterministic
 # generation so the stage takes about a minute and fails the same way twice.
 ST_ARGS = ["--checks", "all", "--max-examples", "20", "--generation-deterministic", "--workers", "2"]
+
+
 CREDENTIALS = "/api/v1/integrations/{integration_id}/credentials"
 
 
-def _schemathesis(server_url: str, token: str, *extra: str) -> None:
+def _schemathesis(server_url: str, token: str, *extra: str, integration_id: str | None = None) -> None:
+    """The CLI against the live app; ``integration_id`` pins the credentials operation's path
+    parameter to a real integration (random ids only ever reach the 404)."""
     import os
     import subprocess
     import sys
@@ -105,9 +111,18 @@ def _schemathesis(server_url: str, token: str, *extra: str) -> None:
     from pathlib import Path
 
     cli = Path(sys.executable).with_name("schemathesis")
+    workdir = tempfile.mkdtemp(prefix="st-")  # the CLI leaves a .schemathesis/ cache in its working directory
+    config = Path(workdir) / "schemathesis.toml"
+    config.write_text(
+        f'[[operations]]\ninclude-path = "{CREDENTIALS}"\nparameters = {{ "path.integration_id" = "{integration_id}" }}\n'
+        if integration_id
+        else ""
+    )
     result = subprocess.run(
         [
             str(cli),
+            "--config-file",
+            str(config),
             "run",
             f"{server_url}/api/v1/openapi.json",
             "-H",
@@ -119,7 +134,7 @@ def _schemathesis(server_url: str, token: str, *extra: str) -> None:
         text=True,
         timeout=600,
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
-        cwd=tempfile.gettempdir(),  # the CLI leaves a .schemathesis/ cache in its working directory
+        cwd=workdir,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
@@ -128,9 +143,26 @@ def _schemathesis(server_url: str, token: str, *extra: str) -> None:
 def test_schemathesis_all_checks(live, backend):
     if backend != "postgres":
         pytest.skip("the --checks all stage runs on PostgreSQL (the stricter backend)")
-    server, token = live
-    _schemathesis(server.url, token, "--exclude-path", CREDENTIALS)
-    # Credentials are validated against the provider's own config model merged with the stored
-    # values, which the document cannot express per integration: a schema-valid body can still be
-    # an incomplete configuration (422). Every other check applies.
-    _schemathesis(server.url, token, "--include-path", CREDENTIALS, "--exclude-checks", "positive_data_acceptance")
+    server, token, ids = live
+    # Every operation, every check; the credentials operation on the TinyRMM integration.
+    _schemathesis(server.url, token, integration_id=ids["tinyrmm"])
+    # The credentials body per provider (integrations/credentials_schema.py), on a configured
+    # Tactical and Tanium integration too (TinyRMM's above has nothing stored): schema-valid bodies
+    # are accepted (200) or answered 409 (another provider's variant, or incomplete once merged with
+    # the stored values, e.g. a switch to password sign-in without a password), never 422.
+    # Created only now: the full run above keeps to the one TinyRMM integration (which has every
+    # capability), as before.
+    headers = {"Authorization": f"Bearer {token}"}
+    for provider, body in CONFIGURED.items():
+        r = httpx.post(f"{server.url}/api/v1/integrations", json={"provider": provider}, headers=headers)
+        assert r.status_code == 201, r.text
+        path = CREDENTIALS.format(integration_id=r.json()["id"])
+        r = httpx.put(f"{server.url}{path}", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        _schemathesis(server.url, token, "--include-path", CREDENTIALS, integration_id=r.json()["id"])
+
+
+CONFIGURED = {
+    "tacticalrmm": {"instance_url": "https://rmm.fuzz.invalid", "auth_mode": "api_key", "values": {"api_key": "K" * 32}},
+    "tanium": {"instance_url": "https://fuzz-api.cloud.tanium.invalid", "values": {"api_token": "token-fuzz0123456789"}},
+}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from rmmbridge.errors import WrongState
 from rmmbridge.kit.text import NO_NUL
@@ -16,9 +16,8 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import mappings, provisioning, repository, service, webhook_secrets
+from . import credentials_schema, mappings, provisioning, repository, service, webhook_secrets
 from .schemas import (
-    CredentialsIn,
     DisconnectIn,
     IntegrationCreate,
     IntegrationOut,
@@ -82,13 +81,29 @@ async def delete_integration(state: State, db: DB, ctx: Admin, integration_id: u
 
 
 @router.put(
-    "/integrations/{integration_id}/credentials", response_model=IntegrationOut, responses=error_responses(404, 422)
+    "/integrations/{integration_id}/credentials",
+    response_model=IntegrationOut,
+    responses=error_responses(404, 409, 422),
 )
 async def put_credentials(
-    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: CredentialsIn
+    state: State,
+    db: DB,
+    ctx: Admin,
+    integration_id: uuid.UUID,
+    body: Annotated[dict[str, Any], Body(description="one variant per provider (credentials_schema.py)")],
 ) -> IntegrationOut:
-    """Store connection settings and secrets. Secrets left out keep their stored values."""
-    return service.to_out(await service.save_credentials(state, db, ctx, integration_id, body), state.registry)
+    """Store connection settings and secrets: a partial update, what is left out keeps its stored value.
+
+    The body is the variant of the integration's provider (``provider`` may name it). 422: a value
+    is invalid in itself (the schema says which). 409 ``provider-mismatch``: the body fits another
+    provider's variant only. 409 ``incomplete-configuration``: valid, but with the stored values the
+    configuration still lacks something (e.g. the secrets of the chosen ``auth_mode``); ``errors``
+    names the fields. 403 ``address-refused``: the address is well formed, but the operator's policy
+    refuses where it points (metadata or link-local, or private when private hosts are disallowed).
+    """
+    row = await service.get_integration(db, ctx, integration_id)
+    data = credentials_schema.parse_body(state, row.provider, body)
+    return service.to_out(await service.save_credentials(state, db, ctx, integration_id, data), state.registry)
 
 
 @router.post("/integrations/{integration_id}/test", response_model=TestOut, responses=error_responses(404, 409, 422))

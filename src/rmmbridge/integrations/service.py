@@ -133,6 +133,48 @@ def _validation_errors(exc: ValidationError) -> ValidationFailed:
     return ValidationFailed(detail, errors=errors)
 
 
+def _configuration_errors(
+    exc: ValidationError, model: Any, candidate: dict[str, Any], given_fields: set[str]
+) -> ValidationFailed | Conflict:
+    """422 when a value the caller gave is invalid in itself; otherwise 409: the update is valid, but
+    merged with the stored values the configuration still lacks something (a required field, the
+    secrets of the chosen auth mode) or is inconsistent (a cross-field rule of the provider)."""
+    from rmmbridge.errors import IncompleteConfiguration
+
+    errors = exc.errors()
+    if any(e["type"] != "missing" and e["loc"] and str(e["loc"][0]) in given_fields for e in errors):
+        return _validation_errors(exc)
+    named: list[dict[str, Any]] = []
+    for e in errors:
+        message = str(e["msg"]).removeprefix("Value error, ")
+        if e["loc"]:
+            field = str(e["loc"][0])
+            stored = "none stored" if e["type"] == "missing" else "the stored value is no longer valid"
+            named.append({"field": field, "message": f"{message} ({stored})"})
+            continue
+        # A model-level rule: name the fields the chosen auth mode needs and lacks (declared by the
+        # provider config as ``auth_mode_fields``), else the rule's own message stands alone.
+        mode_fields: dict[str, tuple[str, ...]] = getattr(model, "auth_mode_fields", {})
+        mode = candidate.get("auth_mode") or getattr(model.model_fields.get("auth_mode"), "default", None)
+        lacking = [f for f in mode_fields.get(str(mode), ()) if not candidate.get(f)]
+        named.extend({"field": f, "message": message} for f in lacking)
+        if not lacking:
+            named.append({"field": "values", "message": message})
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in named)
+    return IncompleteConfiguration(f"the configuration is incomplete: {detail}", errors=named)
+
+
+async def _check_given_address(state: AppState, url: str) -> None:
+    from rmmbridge.kit.urls import check_host_allowed, split_host
+
+    try:
+        host = split_host(url if "://" in url else "https://" + url)
+    except ValueError:
+        return  # not a URL at all: the provider's model says why (422)
+    if host:
+        await check_host_allowed(host, allow_private=state.settings.allow_private_provider_hosts)
+
+
 async def save_credentials(
     state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, data: CredentialsIn
 ) -> RmmIntegration:
@@ -165,10 +207,14 @@ async def save_credentials(
     if data.auth_mode is not None and data.auth_mode != row.auth_mode:
         # Switching mode: secrets of the other mode must not linger as if they applied.
         candidate = {k: v for k, v in candidate.items() if k not in secret_names or k in given}
+    if state.settings and "instance_url" in model.model_fields and data.instance_url:
+        # The policy first: a refused address is a 403 whatever else the configuration lacks.
+        await _check_given_address(state, data.instance_url)
     try:
         config = model.model_validate(candidate, context=validation_context(state))
     except ValidationError as exc:
-        raise _validation_errors(exc) from None
+        given_fields = set(given) | {name for name in ROW_FIELDS if getattr(data, name) is not None}
+        raise _configuration_errors(exc, model, candidate, given_fields) from None
     if state.settings and "instance_url" in model.model_fields:
         from rmmbridge.kit.urls import check_host_allowed, split_host
 

@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from rmmbridge.errors import ValidationFailed
+from rmmbridge.errors import AddressRefused
 
 # Cloud metadata endpoints and friends: never a legitimate RMM.
 _ALWAYS_BLOCKED = [
@@ -71,14 +71,14 @@ def address_refusal(ip: Address, allow_private: bool) -> str | None:
 
 
 async def check_host_allowed(host: str, *, allow_private: bool, field: str = "instance_url") -> None:
-    """Refuse hosts that are (or resolve to) forbidden addresses.
+    """Refuse hosts that are (or resolve to) forbidden addresses (``AddressRefused``, 403).
 
     A name that does not resolve is let through: the connection test then reports it as
     unreachable, which is the more useful message.
     """
     name = host.strip("[]").lower()
     if name in _BLOCKED_NAMES:
-        raise ValidationFailed(f"{host} is a cloud metadata host, not an RMM", errors=[{"field": field}])
+        raise AddressRefused(f"{host} is a cloud metadata host, not an RMM", errors=[{"field": field}])
     try:
         addresses = [ipaddress.ip_address(name)]
     except ValueError:
@@ -89,7 +89,7 @@ async def check_host_allowed(host: str, *, allow_private: bool, field: str = "in
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for ip in addresses:
         if reason := address_refusal(ip, allow_private):
-            raise ValidationFailed(f"{host} is {reason}", errors=[{"field": field}])
+            raise AddressRefused(f"{host} is {reason}", errors=[{"field": field}])
 
 
 def split_host(url: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
@@ -43,6 +43,12 @@ class TacticalConfig(ProviderConfig):
     rmmbridge can sign in again when the token dies; a user *with* 2FA must enter a code whenever the
     token has died (it lives 5 h after its last use; rmmbridge keeps it alive while active).
     """
+
+    # What each auth mode needs (checked by ``_check``); the framework names them when missing.
+    auth_mode_fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "api_key": ("api_key",),
+        "password": ("username", "password"),
+    }
 
     # Declared before instance_url so its validator can see it.
     allow_insecure_url: bool = Field(

@@ -83,7 +83,11 @@ class TaniumConfig(ProviderConfig):
         default=False, description="Allow an http:// address (the API token would travel in clear)."
     )
     instance_url: str = Field(description="Tanium API host: https://<customer>-api.cloud.tanium.com or on-prem.")
-    api_token: SecretStr = Field(description="API token (token-…), sent as the `session` header.")
+    api_token: SecretStr = Field(
+        description="API token (token-…), sent as the `session` header.",
+        # What ``check_token`` accepts, as the request schema states it (printable ASCII, no spaces).
+        json_schema_extra={"pattern": r"^token-[!-~]+$"},
+    )
     page_size: int = Field(default=500, ge=1, le=5000, description="Endpoints per Gateway page (no applications).")
     software_page_size: int = Field(
         default=100, ge=1, le=1000, description="Endpoints per page when installed applications are requested."
