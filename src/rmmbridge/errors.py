@@ -83,7 +83,10 @@ class ValidationFailed(AppError):
 
 
 class CapabilityNotSupported(AppError):
-    status_code = 422
+    # The request is well-formed, but this integration's provider has no such operation: the
+    # sub-resource (its webhook, a sync kind, provisioning) does not exist for it, and no change of
+    # state would make it succeed — 404, as for an unknown id, with the reason.
+    status_code = 404
     type = "capability-not-supported"
     title = "Not supported by this provider"
 
