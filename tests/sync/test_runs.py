@@ -94,7 +94,7 @@ async def test_capabilities_are_enforced(http, state, transport, tenant):
 async def test_runs_emit_events_and_record_status(http, state, tiny, db):
     run = await run_sync(http, state, tiny, "scopes")
     types = set((await db.scalars(select(EventOutbox.event_type).where(EventOutbox.entity_id == run["id"]))).all())
-    assert types == {"rmm.sync.started", "rmm.sync.completed"}
+    assert types == {"integration.sync_started", "integration.sync_finished"}
     integ = (await http.get(f"/api/v1/integrations/{tiny.integration_id}", headers=tiny.tenant.headers())).json()
     assert integ["sync_status"]["scopes"]["last_success_at"] is not None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter("rmmbridge_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -18,4 +18,14 @@ WEBHOOK_BATCHES = Histogram(
     "rmmbridge_webhook_batch_size",
     "Webhook deliveries written per group-committed transaction",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+DELIVERY_ATTEMPTS = Counter("rmmbridge_event_delivery_attempts_total", "Outbound webhook attempts", ["outcome"])
+DELIVERY_LAG = Histogram(
+    "rmmbridge_event_delivery_lag_seconds",
+    "From an event's commit to its successful webhook delivery",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+)
+NATS_PUBLISHED = Counter("rmmbridge_nats_published_total", "Events published to NATS JetStream (acknowledged)")
+NATS_PUBLISH_LAG = Gauge(
+    "rmmbridge_nats_publish_lag_seconds", "Age of the oldest event not yet acknowledged by NATS (0: caught up)"
 )

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import NotFound
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import emit
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import RmmIntegration, SyncRun
@@ -114,7 +115,7 @@ async def claim(session: AsyncSession, run: SyncRun, owner: str, *, resume: bool
     await emit(
         session,
         run.tenant_id,
-        "rmm.sync.started",
+        catalogue.INTEGRATION_SYNC_STARTED,
         "sync_run",
         run.id,
         {"integration_id": str(run.integration_id), "kind": run.kind, "trigger": run.trigger},
@@ -147,7 +148,7 @@ async def finish_run(
     run.complete_snapshot = complete_snapshot
     if message:
         add_errors(run, [{"error": message}])
-    event = "rmm.sync.failed" if status == "failed" else "rmm.sync.completed"
+    event = catalogue.INTEGRATION_SYNC_FINISHED
     await emit(
         session,
         run.tenant_id,

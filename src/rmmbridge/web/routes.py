@@ -11,6 +11,7 @@ from rmmbridge.assets import api as assets_api
 from rmmbridge.assets import ui as assets_ui
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
+from rmmbridge.delivery import api as delivery_api
 from rmmbridge.events import api as events_api
 from rmmbridge.integrations import api as integrations_api
 from rmmbridge.integrations import ui as integrations_ui
@@ -25,6 +26,7 @@ api_router.include_router(alerts_api.router)
 api_router.include_router(assets_api.router)
 api_router.include_router(assets_api.fleet_router)
 api_router.include_router(clients_api.router)
+api_router.include_router(delivery_api.router)
 api_router.include_router(events_api.router)
 api_router.include_router(integrations_api.router)
 api_router.include_router(sync_api.router)

@@ -4,6 +4,7 @@ from .alerts import RmmAlert
 from .assets import Asset, AssetHistory, ServerAsset, WorkstationAsset
 from .base import Base
 from .clients import Client
+from .delivery import AlertRoute, DeliveryCursor, EventDelivery, EventSubscription
 from .deployment import DeploymentSetting
 from .events import EventOutbox
 from .integrations import (
@@ -20,6 +21,7 @@ from .sync import SchedulerLease, ScheduleState, SyncRun
 from .tenancy import ApiToken, Tenant, User, UserSession
 
 __all__ = [
+    "AlertRoute",
     "ApiToken",
     "Asset",
     "AssetHistory",
@@ -28,8 +30,11 @@ __all__ = [
     "AssetSoftwareInventory",
     "Base",
     "Client",
+    "DeliveryCursor",
     "DeploymentSetting",
+    "EventDelivery",
     "EventOutbox",
+    "EventSubscription",
     "ExternalEntityMapping",
     "RmmAlert",
     "RmmIntegration",
