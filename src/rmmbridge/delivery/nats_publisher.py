@@ -29,22 +29,25 @@ log = structlog.get_logger(__name__)
 
 NATS_CURSOR = "nats"
 STREAM = "RMMBRIDGE"
-SUBJECTS = "rmmbridge.>"
 DUPLICATE_WINDOW = timedelta(minutes=30)
 BATCH = 2000
 ACK_TIMEOUT_S = 10.0
 
 
-def subject_of(tenant_id: Any, event_type: str) -> str:
-    return f"rmmbridge.{tenant_id}.{event_type}"
+def subject_of(tenant_id: Any, event_type: str, prefix: str = "rmmbridge") -> str:
+    return f"{prefix}.{tenant_id}.{event_type}"
 
 
 class NatsPublisher:
-    def __init__(self, state: AppState, url: str, *, stream: str = STREAM, subjects: str = SUBJECTS) -> None:
+    def __init__(
+        self, state: AppState, url: str, *, stream: str = STREAM, prefix: str = "rmmbridge", cursor: str = NATS_CURSOR
+    ) -> None:
         self.state = state
         self.url = url
         self.stream = stream
-        self.subjects = subjects
+        self.prefix = prefix
+        self.subjects = f"{prefix}.>"
+        self.cursor = cursor
         self._nc: Any = None
         self._js: Any = None
 
@@ -72,7 +75,7 @@ class NatsPublisher:
         if self._js is None:
             await self.connect()
         async with unit_of_work(self.state.sessionmaker, read_only=True) as session:
-            cursor = await cursor_row(session, NATS_CURSOR)
+            cursor = await cursor_row(session, self.cursor)
             events = await read_after(session, cursor.tx_id, cursor.event_id, limit)
         if not events:
             NATS_PUBLISH_LAG.set(0)
@@ -83,7 +86,7 @@ class NatsPublisher:
             body = json.dumps(envelope(event), separators=(",", ":")).encode()
             futures.append(
                 await self._js.publish_async(
-                    subject_of(event.tenant_id, event.event_type),
+                    subject_of(event.tenant_id, event.event_type, self.prefix),
                     body,
                     headers={"Nats-Msg-Id": str(event.id)},
                     stream=self.stream,

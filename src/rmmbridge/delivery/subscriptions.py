@@ -103,6 +103,8 @@ async def create(
         event_types=sorted(set(event_types or [])),
         client_ids=sorted({str(c) for c in client_ids or []}),
         enabled=True,
+        # On the clock producers stamp events with: "events from its creation on" compares the two.
+        created_at=state.clock(),
     )
     session.add(sub)
     await session.flush()
