@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,8 +31,12 @@ def spawn(*args: str) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "tests.delivery.worker_proc", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == b"ready"
-    return proc
+    for line in proc.stdout:  # log lines (structlog writes to stdout) come before it
+        if line.strip() == b"ready":
+            # Keep reading its output so a chatty process never blocks on a full pipe.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            return proc
+    raise AssertionError(f"worker exited with {proc.wait()}")
 
 
 async def statuses(db, sub_id: str) -> dict[str, int]:
