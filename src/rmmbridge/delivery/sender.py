@@ -43,7 +43,7 @@ log = structlog.get_logger(__name__)
 LEASE = timedelta(seconds=120)  # well above the request timeout: a live sender never loses its claim
 TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=30.0)
 EXCERPT = 500
-CONCURRENCY = 64
+CONCURRENCY = 32
 
 
 @dataclass
