@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import admin, config, demo, integrations, inventory, schedules, server, simulate, sync
+from .delivery import delivery_app
 
 app = typer.Typer(
     name="rmmbridge",
@@ -51,6 +52,7 @@ app.add_typer(sync.runs_app, name="runs")
 app.add_typer(inventory.clients_app, name="clients")
 app.add_typer(inventory.assets_app, name="assets")
 app.add_typer(simulate.simulate_app, name="simulate")
+app.add_typer(delivery_app, name="delivery")
 
 
 def main() -> None:
