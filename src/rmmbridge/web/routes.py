@@ -12,6 +12,7 @@ from rmmbridge.assets import ui as assets_ui
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
 from rmmbridge.delivery import api as delivery_api
+from rmmbridge.delivery import ui as delivery_ui
 from rmmbridge.events import api as events_api
 from rmmbridge.integrations import api as integrations_api
 from rmmbridge.integrations import ui as integrations_ui
@@ -37,6 +38,7 @@ ui_router = APIRouter(include_in_schema=False, dependencies=[Depends(reject_nul)
 ui_router.include_router(tenancy_ui.router)
 ui_router.include_router(clients_ui.router)
 ui_router.include_router(integrations_ui.router)
+ui_router.include_router(delivery_ui.router)
 ui_router.include_router(assets_ui.router)
 ui_router.include_router(alerts_ui.router)
 ui_router.include_router(pages.router)
