@@ -11,6 +11,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from rmmbridge.config import Settings
+from rmmbridge.delivery.temporal import DeliveryActivities, EventDeliveryWorkflow, ensure_delivery_workflow
 from rmmbridge.state import AppState
 
 from .activities import SyncActivities
@@ -29,8 +30,8 @@ def build_worker(client: Client, state: AppState) -> Worker:
     return Worker(
         client,
         task_queue=state.settings.temporal_task_queue,
-        workflows=[SyncRunWorkflow, SchedulerTickWorkflow],
-        activities=SyncActivities(state).all(),  # type: ignore[arg-type]
+        workflows=[SyncRunWorkflow, SchedulerTickWorkflow, EventDeliveryWorkflow],
+        activities=SyncActivities(state).all() + DeliveryActivities(state).all(),  # type: ignore[arg-type]
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         # The workflows import only their payload names from rmmbridge; passing the package
         # through spares the sandbox re-importing it for every workflow run.
@@ -53,6 +54,8 @@ async def run_worker(settings: Settings) -> None:
         client = await connect(settings)
         if await ensure_schedule(client, settings.temporal_task_queue):
             log.info("temporal_schedule_created")
+        if settings.delivery_enabled:
+            await ensure_delivery_workflow(client, settings.temporal_task_queue)
         log.info("temporal_worker_started", address=settings.temporal_address, task_queue=settings.temporal_task_queue)
         async with build_worker(client, state):
             await stop.wait()
