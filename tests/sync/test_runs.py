@@ -107,6 +107,12 @@ async def test_auth_failure_fails_run_and_flags_integration(http, state, tiny):
     assert run["status"] == "failed" and "does not recognise" in run["errors"][0]["error"]
     integ = (await http.get(f"/api/v1/integrations/{tiny.integration_id}", headers=tiny.tenant.headers())).json()
     assert integ["state"] == "needs_attention" and "does not recognise" in integ["state_message"]
+    events = await http.get("/api/v1/events?event_type=integration.needs_attention", headers=tiny.tenant.headers())
+    [event] = [e for e in events.json()["items"] if e["entity_id"] == tiny.integration_id]
+    assert event["payload"]["state"] == "needs_attention" and "does not recognise" in event["payload"]["message"]
+    await run_sync(http, state, tiny, "devices")  # still failing: no second event for the same state
+    events = await http.get("/api/v1/events?event_type=integration.needs_attention", headers=tiny.tenant.headers())
+    assert len([e for e in events.json()["items"] if e["entity_id"] == tiny.integration_id]) == 1
 
 
 async def test_scheduler_fires_due_schedules_once_and_holds_a_lease(http, state, tiny, db):

@@ -145,14 +145,6 @@ DESCRIPTIONS: dict[str, str] = {
     DELIVERY_TEST: "Sent by 'send test event'; never in the feed.",
 }
 
-ENTITY_TYPES: dict[str, str] = {
-    "asset": "asset",
-    "alert": "alert",
-    "integration": "sync_run",
-    "webhook": "integration",
-    "delivery": "subscription",
-}
-
 EVENT_TYPES: tuple[str, ...] = tuple(DATA_SCHEMAS)
 # What a subscription may filter on (the test event always goes to the subscription it tests).
 SUBSCRIBABLE: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t != DELIVERY_TEST)
