@@ -108,8 +108,12 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         ["integration_id"],
     ),
-    ALERT_UPDATED: _obj({**_INTEGRATION, "severity": _STR, "alert_type": _NULLABLE_STR, "message": _NULLABLE_STR}),
-    ALERT_RESOLVED: _obj({**_INTEGRATION, "severity": _STR, "alert_type": _NULLABLE_STR, "message": _NULLABLE_STR}),
+    ALERT_UPDATED: _obj(
+        {**_INTEGRATION, "asset_id": _STR, "severity": _STR, "alert_type": _NULLABLE_STR, "message": _NULLABLE_STR}
+    ),
+    ALERT_RESOLVED: _obj(
+        {**_INTEGRATION, "asset_id": _STR, "severity": _STR, "alert_type": _NULLABLE_STR, "message": _NULLABLE_STR}
+    ),
     ALERT_ACKNOWLEDGED: _obj({**_INTEGRATION, "acknowledged_by": _STR}),
     INTEGRATION_SYNC_STARTED: _obj({**_INTEGRATION, "kind": _STR, "trigger": _STR}, ["integration_id", "kind"]),
     INTEGRATION_SYNC_FINISHED: _obj(
@@ -166,6 +170,11 @@ def envelope_schema(event_type: str) -> dict[str, Any]:
             "entity_type": _STR,
             "entity_id": _STR,
             "data": DATA_SCHEMAS[event_type],
+            "asset": {
+                "type": "object",
+                "description": "The asset the event is about (asset and alert events), when known.",
+                "properties": {"id": _UUID, "name": _STR, "client_id": {"type": ["string", "null"]}},
+            },
         },
     }
 
