@@ -104,7 +104,7 @@ async def test_every_event_arrives_once_even_across_a_kill(state, tenant, databa
         await delete_stream(nats_url, stream)
 
 
-async def test_subject_stream_and_envelope(state, tenant, nats_url):
+async def test_subject_stream_envelope_and_lag_metric(http, state, tenant, nats_url):
     import json
 
     import nats
@@ -116,6 +116,9 @@ async def test_subject_stream_and_envelope(state, tenant, nats_url):
     while await publisher.publish_once():
         pass
     await publisher.close()
+    metrics = (await http.get("/metrics")).text
+    assert "rmmbridge_nats_publish_lag_seconds 0.0" in metrics  # caught up
+    assert "rmmbridge_nats_published_total" in metrics
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()

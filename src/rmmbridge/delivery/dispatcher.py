@@ -35,6 +35,9 @@ class CursorMoved(Exception):
 
 
 async def cursor_row(session: AsyncSession, name: str) -> DeliveryCursor:
+    row = await session.get(DeliveryCursor, name, populate_existing=True)
+    if row is not None:  # the usual case: no write on an idle poll
+        return row
     await session.execute(
         dialect_insert(session)(table_of(DeliveryCursor))
         .values(name=name, tx_id=0, event_id=None)

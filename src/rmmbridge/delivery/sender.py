@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +43,7 @@ log = structlog.get_logger(__name__)
 LEASE = timedelta(seconds=120)  # well above the request timeout: a live sender never loses its claim
 TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=30.0)
 EXCERPT = 500
-CONCURRENCY = 32
+LANES = 32  # deliveries in flight per process
 
 
 @dataclass
@@ -109,28 +109,34 @@ async def claim(state: AppState, owner: str, now: datetime, limit: int) -> list[
 
 
 async def deliver_due(
-    state: AppState, client: httpx.AsyncClient, owner: str, *, limit: int = 500, now: datetime | None = None
+    state: AppState,
+    clients: list[httpx.AsyncClient],
+    owner: str,
+    *,
+    limit: int = 500,
+    now: datetime | None = None,
 ) -> int:
-    """Send one batch of due deliveries; returns how many were attempted."""
+    """Send one batch of due deliveries; returns how many were attempted.
+
+    One lane per client, each taking the next claimed delivery when its previous send ended: a
+    lane's client keeps its own small pool, so a send never scans a large shared one.
+    """
     now = now or state.clock()
     claimed = await claim(state, owner, now, limit)
     if not claimed:
         return 0
     subs, keys = await _subscriptions(state, claimed, now)
-    gate = asyncio.Semaphore(CONCURRENCY)
+    queue = deque(c for c in claimed if (c.tenant_id, c.subscription_id) in subs)
+    outcomes: list[Outcome] = []
 
-    async def one(c: Claimed) -> Outcome:
-        async with gate:
-            return await send(
-                client,
-                subs[(c.tenant_id, c.subscription_id)],
-                keys[(c.tenant_id, c.subscription_id)],
-                c,
-                state.settings.base_url,
-            )
+    async def lane(client: httpx.AsyncClient) -> None:
+        while queue:
+            c = queue.popleft()
+            key = (c.tenant_id, c.subscription_id)
+            outcomes.append(await send(client, subs[key], keys[key], c, state.settings.base_url))
 
-    outcomes = await asyncio.gather(*(one(c) for c in claimed if (c.tenant_id, c.subscription_id) in subs))
-    await record(state, owner, list(outcomes), state.clock())
+    await asyncio.gather(*(lane(client) for client in clients))
+    await record(state, owner, outcomes, state.clock())
     return len(claimed)
 
 

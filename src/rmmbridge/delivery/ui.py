@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -132,7 +132,7 @@ async def act(request: Request, state: State, db: DB, auth: UiAuth, form: Form, 
             hours = float(str(form.get("hours", "1")) or 1)
             if not 0 < hours <= 24 * 14:
                 raise ValueError("hours must be between 0 and 336")
-            now = datetime.now(UTC)
+            now = state.clock()
             result = await subs.replay_range(state, db, sub, now - timedelta(hours=hours), now + timedelta(seconds=1))
             return redirect(here, ok=f"{result.requeued + result.added} events queued again.")
         if action == "delete":

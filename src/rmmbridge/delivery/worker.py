@@ -32,15 +32,21 @@ class DeliveryWorker:
         self.state = state
         self.idle_s = idle_s
         self.owner = f"{process_identity()}:{uuid.uuid4().hex[:8]}"
-        transport = state.http.transport or OutboundTransport(
-            allow_private=state.settings.allow_private_provider_hosts,
-            limits=httpx.Limits(max_connections=sender.CONCURRENCY, max_keepalive_connections=sender.CONCURRENCY),
-        )
         # Redirects are not followed: a receiver that moved says so with its answer, and following
         # one would let a receiver point rmmbridge at an address the policy never checked at save.
-        self.client = httpx.AsyncClient(
-            transport=transport, timeout=sender.TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=False
-        )
+        self.clients = [
+            httpx.AsyncClient(
+                transport=state.http.transport
+                or OutboundTransport(
+                    allow_private=state.settings.allow_private_provider_hosts,
+                    limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+                ),
+                timeout=sender.TIMEOUT,
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,
+            )
+            for _ in range(sender.LANES)
+        ]
         url = nats_url if nats_url is not None else state.settings.nats_url
         self.nats = NatsPublisher(state, url) if url else None
         self._task: asyncio.Task[None] | None = None
@@ -51,7 +57,7 @@ class DeliveryWorker:
         while (n := await dispatcher.dispatch_once(self.state)) == dispatcher.BATCH:
             done += n
         done += n
-        done += await sender.deliver_due(self.state, self.client, self.owner)
+        done += await sender.deliver_due(self.state, self.clients, self.owner)
         if self.nats is not None:
             try:
                 done += await self.nats.publish_once()
@@ -80,7 +86,8 @@ class DeliveryWorker:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in self.clients:
+            await client.aclose()
         if self.nats is not None:
             await self.nats.close()
 
