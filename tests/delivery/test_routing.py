@@ -199,13 +199,13 @@ async def test_dry_run_over_recent_alerts(http, state, tiny, clock):
         "alert_types": ["disk"],
         "subscription_ids": [sub],
     }
-    r = await http.post("/api/v1/alert-routes/dry-run", json={"rule": candidate}, headers=h)
+    r = await http.post("/api/v1/alert-routing/dry-run", json={"rule": candidate}, headers=h)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["checked"] == 3 and len(body["matched"]) == 1
     assert body["matched"][0]["asset_name"] == "srv-9" and body["matched"][0]["subscriptions"] == [sub]
     r = await http.post(
-        "/api/v1/alert-routes/dry-run",
+        "/api/v1/alert-routing/dry-run",
         json={"rule": {**candidate, "business_hours": {"timezone": "Nowhere/Land"}}},
         headers=h,
     )

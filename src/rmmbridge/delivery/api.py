@@ -161,7 +161,7 @@ async def create_route(db: DB, ctx: Writer, body: RouteIn) -> RouteOut:
     return RouteOut.model_validate(await routes_svc.create_route(db, ctx, body))
 
 
-@router.post(ROUTES + "/dry-run", response_model=DryRunOut, responses=error_responses(422))
+@router.post("/alert-routing/dry-run", response_model=DryRunOut, responses=error_responses(422))
 async def dry_run(db: DB, ctx: Reader, state: State, body: DryRunIn) -> DryRunOut:
     """Which recent alerts the rule (or the saved rules) would have matched, and where they would go."""
     rules = [routes_svc.transient(ctx, body.rule)] if body.rule else await routes_svc.list_routes(db, ctx)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from rmmbridge.events.catalogue import SUBSCRIBABLE
 from rmmbridge.kit.text import NO_NUL
@@ -17,6 +17,9 @@ Format = Literal["standard", "slack", "teams"]
 EventType = Literal[SUBSCRIBABLE]  # type: ignore[valid-type]
 Severity = Literal["info", "warning", "error", "critical"]
 Name = Field(min_length=1, max_length=200, pattern=NO_NUL)
+AlertType = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=NO_NUL)]
+# The shape only; the address policy (metadata, link-local, private) is checked on save and at send.
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00\s]+$"
 
 
 class SubscriptionOut(BaseModel):
@@ -44,7 +47,7 @@ class SubscriptionCreated(BaseModel):
 class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Name
-    url: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
+    url: str = Field(min_length=1, max_length=2000, pattern=URL_PATTERN)
     format: Format = "standard"
     event_types: list[EventType] = Field(default_factory=list, max_length=50)
     client_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
@@ -53,7 +56,7 @@ class SubscriptionCreate(BaseModel):
 class SubscriptionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
-    url: str | None = Field(default=None, min_length=1, max_length=2000, pattern=NO_NUL)
+    url: str | None = Field(default=None, min_length=1, max_length=2000, pattern=URL_PATTERN)
     format: Format | None = None
     event_types: list[EventType] | None = Field(default=None, max_length=50)
     client_ids: list[uuid.UUID] | None = Field(default=None, max_length=500)
@@ -62,7 +65,9 @@ class SubscriptionUpdate(BaseModel):
 
 class RotateSecret(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    overlap_hours: float = Field(default=24, ge=0, le=24 * 30, description="How long the old secret still signs.")
+    overlap_hours: float = Field(
+        default=24, ge=0, le=24 * 30, strict=True, description="How long the old secret still signs."
+    )
 
 
 class SecretRotated(BaseModel):
@@ -94,6 +99,14 @@ class ReplayRange(BaseModel):
     start: AwareDatetime
     end: AwareDatetime
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _text_only(cls, v: object) -> object:
+        # RFC 3339 text, as documented; a number would be read as Unix seconds.
+        if not isinstance(v, str):
+            raise ValueError("a date-time with a time zone, e.g. 2026-12-06T10:00:00Z")
+        return v
+
 
 class ReplayOut(BaseModel):
     requeued: int
@@ -103,19 +116,23 @@ class ReplayOut(BaseModel):
 class BusinessHoursIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     timezone: str = Field(default="UTC", max_length=60, pattern=NO_NUL)
-    days: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
+    days: list[Annotated[int, Field(strict=True, ge=0, le=6)]] = Field(
+        default=[0, 1, 2, 3, 4], min_length=1, max_length=7
+    )
     start: str = Field(default="08:00", pattern=r"^[0-2][0-9]:[0-5][0-9]$")
     end: str = Field(default="18:00", pattern=r"^[0-2][0-9]:[0-5][0-9]$")
-    inside: bool = True
+    inside: StrictBool = True
 
 
 class RouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Name
-    position: int | None = Field(default=None, ge=0, le=100_000, description="Order; default: after the last rule")
+    position: int | None = Field(
+        default=None, ge=0, le=100_000, strict=True, description="Order; default: after the last rule"
+    )
     enabled: StrictBool = True
     severities: list[Severity] = Field(default_factory=list)
-    alert_types: list[str] = Field(default_factory=list, max_length=100)
+    alert_types: list[AlertType] = Field(default_factory=list, max_length=100)
     client_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
     device_name_pattern: str | None = Field(
         default=None, max_length=200, pattern=NO_NUL, description="Shell-style, case-insensitive: `srv-*`"
@@ -123,14 +140,9 @@ class RouteIn(BaseModel):
     business_hours: BusinessHoursIn | None = None
     subscription_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
     stop_after_match: StrictBool = True
-    group_window_s: int = Field(default=0, ge=0, le=7 * 86400, description="Re-triggers within it are grouped")
-
-    @field_validator("alert_types")
-    @classmethod
-    def _types(cls, v: list[str]) -> list[str]:
-        if any(not t or len(t) > 60 or "\x00" in t for t in v):
-            raise ValueError("alert types are 1-60 characters")
-        return v
+    group_window_s: int = Field(
+        default=0, ge=0, le=7 * 86400, strict=True, description="Re-triggers within it are grouped"
+    )
 
     def hours(self) -> dict[str, Any]:
         if self.business_hours is None:
@@ -158,8 +170,8 @@ class RouteOut(BaseModel):
 class DryRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rule: RouteIn | None = Field(default=None, description="A rule to try (unsaved); default: the saved rules")
-    days: int = Field(default=7, ge=1, le=30)
-    limit: int = Field(default=200, ge=1, le=1000)
+    days: int = Field(default=7, ge=1, le=30, strict=True)
+    limit: int = Field(default=200, ge=1, le=1000, strict=True)
 
 
 class DryRunMatch(BaseModel):
