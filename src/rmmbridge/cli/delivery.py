@@ -43,7 +43,7 @@ def types(json_out: bool = JsonOpt) -> None:
     legacy: dict[str, list[str]] = {}
     for old, new in catalogue.LEGACY_NAMES.items():
         legacy.setdefault(new, []).append(old)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"type": t, "description": catalogue.DESCRIPTIONS[t], "legacy_names": legacy.get(t, [])}
         for t in catalogue.SUBSCRIBABLE
     ]
