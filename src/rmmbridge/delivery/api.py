@@ -137,11 +137,17 @@ async def list_deliveries(
     return make_page([DeliveryOut.model_validate(r[0]) for r in rows], total, paging)
 
 
-@router.post(SUBS + "/{sub_id}/deliveries/{delivery_id}/replay", status_code=202, responses=error_responses(404, 422))
-async def replay_delivery(db: DB, ctx: Writer, state: State, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> Response:
+@router.post(
+    SUBS + "/{sub_id}/deliveries/{delivery_id}/replay",
+    response_model=DeliveryOut,
+    status_code=202,
+    responses=error_responses(404, 422),
+)
+async def replay_delivery(db: DB, ctx: Writer, state: State, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryOut:
     """Send one delivery again (whatever its outcome), starting its retry ladder over."""
     await subs.replay_one(state, db, await subs.get(db, ctx, sub_id), delivery_id)
-    return Response(status_code=202)
+    row = await db.get(EventDelivery, (ctx.tenant_id, delivery_id), populate_existing=True)
+    return DeliveryOut.model_validate(row)
 
 
 @router.post(SUBS + "/{sub_id}/replay", response_model=ReplayOut, status_code=202, responses=error_responses(404, 422))
