@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import NotFound, ValidationFailed
 from rmmbridge.events.catalogue import CATALOGUE_VERSION, DELIVERY_TEST, SUBSCRIBABLE
-from rmmbridge.kit.urls import check_host_allowed
+from rmmbridge.kit.urls import check_host_allowed, parse_base_url
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import dialect_insert
 from rmmbridge.storage.models import EventDelivery, EventOutbox, EventSubscription
@@ -51,8 +51,14 @@ async def validate_url(state: AppState, raw: str) -> str:
         raise ValidationFailed("url must be an absolute http:// or https:// URL", errors=[{"field": "url"}])
     if parts.username is not None or parts.password is not None:
         raise ValidationFailed("url must not carry a user name or password", errors=[{"field": "url"}])
-    if any(c.isspace() for c in text) or len(text) > 2000:
-        raise ValidationFailed("url must be at most 2000 characters, without spaces", errors=[{"field": "url"}])
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text) or len(text) > 2000:
+        raise ValidationFailed(
+            "url must be at most 2000 characters, without spaces or control characters", errors=[{"field": "url"}]
+        )
+    try:  # the host's shape (no control characters, a valid IDNA name); the same rules as RMM hosts
+        parse_base_url(f"https://{parts.netloc}", "webhook", "url must name a host", credentials="nothing")
+    except ValueError as exc:
+        raise ValidationFailed(f"url: {exc}", errors=[{"field": "url"}]) from None
     await check_host_allowed(parts.hostname, allow_private=state.settings.allow_private_provider_hosts, field="url")
     return text
 
