@@ -96,7 +96,7 @@ def _rows(t: common.Tenant, snaps: list[Any], now: Any) -> dict[str, list[dict[s
         })
         out["history"].append({"tenant_id": tid, "id": uuid7(), "asset_id": aid, "action": "created",
                                "actor": "bench", "changes": {}, "created_at": now})
-        out["events"].append(event_row(tid, "rmm.device.created", "asset", aid, {"external_id": snap.external_id}, now))
+        out["events"].append(event_row(tid, "asset.created", "asset", aid, {"external_id": snap.external_id}, now))
     return out
 
 

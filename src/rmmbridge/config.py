@@ -99,6 +99,18 @@ class Settings(BaseSettings):
         le=3650,
         description="Days events stay in the /api/v1/events feed (followers must read sooner).",
     )
+    delivery_log_days: int = Field(
+        default=14, ge=1, le=3650, description="Days outbound event deliveries stay in each subscription's log."
+    )
+    delivery_enabled: bool = Field(
+        default=True,
+        description="Run the event delivery loop (webhooks, NATS) in serve (direct) and worker (temporal).",
+    )
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server with JetStream (nats://host:4222): every event is published to "
+        "rmmbridge.<tenant id>.<event type> on the stream RMMBRIDGE. Unset: no NATS publishing.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of serve, worker and demo (other commands: warnings, or `-v`)."
     )

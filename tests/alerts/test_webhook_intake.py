@@ -86,14 +86,14 @@ async def test_one_batch_applies_events_in_delivery_order(state, http, tiny, db)
     events = (
         await db.scalars(
             select(EventOutbox.event_type).where(
-                EventOutbox.tenant_id == tiny.tenant.tenant_id, EventOutbox.event_type.like("rmm.alert.%")
+                EventOutbox.tenant_id == tiny.tenant.tenant_id, EventOutbox.event_type.like("alert.%")
             )
         )
     ).all()
     # One event per change, none for the duplicates: raised ×3 (k-old, k-new, k-orphan),
     # resolved, updated, reopened.
     assert sorted(events) == sorted(
-        ["rmm.alert.raised"] * 3 + ["rmm.alert.resolved", "rmm.alert.updated", "rmm.alert.reopened"]
+        ["alert.triggered"] * 3 + ["alert.resolved", "alert.updated", "alert.triggered"]
     )
 
 

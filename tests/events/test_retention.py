@@ -59,4 +59,4 @@ async def test_expired_log_rows_are_pruned(http, state, tiny, db):
     assert left == {True: 3, False: 2}
     types = (await db.scalars(select(EventOutbox.event_type).where(EventOutbox.tenant_id == tid))).all()
     assert "test.old" not in types and "test.new" in types
-    assert (await prune_expired(state, now)) == {"webhook_deliveries": 0, "events": 0}  # idempotent
+    assert (await prune_expired(state, now)) == {"webhook_deliveries": 0, "event_deliveries": 0, "events": 0}

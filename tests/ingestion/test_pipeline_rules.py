@@ -198,7 +198,7 @@ async def test_missing_then_retired_after_grace_then_revived(http, state, transp
             )
         ).all()
     )
-    assert {"rmm.device.created", "rmm.device.missing", "rmm.device.retired", "rmm.device.revived"} <= events
+    assert {"asset.created", "asset.missing", "asset.retired", "asset.revived"} <= events
 
 
 async def test_grace_period_hours_hold_retirement(http, state, transport, tenant, db):

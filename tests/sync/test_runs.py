@@ -94,7 +94,7 @@ async def test_capabilities_are_enforced(http, state, transport, tenant):
 async def test_runs_emit_events_and_record_status(http, state, tiny, db):
     run = await run_sync(http, state, tiny, "scopes")
     types = set((await db.scalars(select(EventOutbox.event_type).where(EventOutbox.entity_id == run["id"]))).all())
-    assert types == {"rmm.sync.started", "rmm.sync.completed"}
+    assert types == {"integration.sync_started", "integration.sync_finished"}
     integ = (await http.get(f"/api/v1/integrations/{tiny.integration_id}", headers=tiny.tenant.headers())).json()
     assert integ["sync_status"]["scopes"]["last_success_at"] is not None
 
@@ -107,6 +107,12 @@ async def test_auth_failure_fails_run_and_flags_integration(http, state, tiny):
     assert run["status"] == "failed" and "does not recognise" in run["errors"][0]["error"]
     integ = (await http.get(f"/api/v1/integrations/{tiny.integration_id}", headers=tiny.tenant.headers())).json()
     assert integ["state"] == "needs_attention" and "does not recognise" in integ["state_message"]
+    events = await http.get("/api/v1/events?event_type=integration.needs_attention", headers=tiny.tenant.headers())
+    [event] = [e for e in events.json()["items"] if e["entity_id"] == tiny.integration_id]
+    assert event["payload"]["state"] == "needs_attention" and "does not recognise" in event["payload"]["message"]
+    await run_sync(http, state, tiny, "devices")  # still failing: no second event for the same state
+    events = await http.get("/api/v1/events?event_type=integration.needs_attention", headers=tiny.tenant.headers())
+    assert len([e for e in events.json()["items"] if e["entity_id"] == tiny.integration_id]) == 1
 
 
 async def test_scheduler_fires_due_schedules_once_and_holds_a_lease(http, state, tiny, db):

@@ -68,7 +68,7 @@ async def test_a_run_submitted_twice_runs_once(temporal, transport):
         started = await s.scalar(
             select(func.count())
             .select_from(EventOutbox)
-            .where(EventOutbox.event_type == "rmm.sync.started", EventOutbox.entity_id == str(run_id))
+            .where(EventOutbox.event_type == "integration.sync_started", EventOutbox.entity_id == str(run_id))
         )
     assert started == 1
 

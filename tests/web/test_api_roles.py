@@ -150,7 +150,7 @@ async def test_events_follow_changes_with_a_cursor(http, world):
             break
     assert len(seen) == len(set(seen))
     types = {e["event_type"] for e in (await http.get("/api/v1/events?limit=500", headers=h)).json()["items"]}
-    assert {"rmm.device.created", "rmm.sync.started", "rmm.sync.completed"} <= types
-    created = (await http.get("/api/v1/events?event_type=rmm.device.created&limit=500", headers=h)).json()
+    assert {"asset.created", "integration.sync_started", "integration.sync_finished"} <= types
+    created = (await http.get("/api/v1/events?event_type=asset.created&limit=500", headers=h)).json()
     assert len(created["items"]) == 30
     assert (await http.get("/api/v1/events?cursor=garbage!!", headers=h)).status_code == 422

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import NotFound, ValidationFailed
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import emit
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
@@ -79,7 +80,8 @@ async def edit_asset(session: AsyncSession, ctx: TenantContext, asset_id: uuid.U
                 created_at=now,
             )
         )
-        await emit(session, ctx.tenant_id, "asset.edited", "asset", asset.id, {"changed": sorted(changes)}, now)
+        changed = {"changed": sorted(changes), "source": "user"}
+        await emit(session, ctx.tenant_id, catalogue.ASSET_UPDATED, "asset", asset.id, changed, now)
     await session.flush()
     return asset
 

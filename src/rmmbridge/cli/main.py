@@ -7,6 +7,7 @@ import typer
 from . import admin, config, demo, integrations, inventory, schedules, server, simulate, sync
 from . import alerts as alerts_cli
 from . import identity as identity_cli
+from .delivery import delivery_app
 
 app = typer.Typer(
     name="rmmbridge",
@@ -55,6 +56,7 @@ app.add_typer(inventory.clients_app, name="clients")
 app.add_typer(inventory.assets_app, name="assets")
 app.add_typer(simulate.simulate_app, name="simulate")
 app.add_typer(identity_cli.identity_app, name="identity")
+app.add_typer(delivery_app, name="delivery")
 
 
 def main() -> None:

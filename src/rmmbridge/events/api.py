@@ -81,7 +81,7 @@ async def list_events(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     event_type: Annotated[
-        str | None, Query(max_length=60, pattern=NO_NUL, description="exact type, e.g. rmm.device.created")
+        str | None, Query(max_length=60, pattern=NO_NUL, description="exact type, e.g. asset.created")
     ] = None,
 ) -> EventPage:
     query = select(EventOutbox).where(EventOutbox.tenant_id == ctx.tenant_id)

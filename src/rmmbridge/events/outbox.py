@@ -82,3 +82,14 @@ async def emit(
     now: datetime,
 ) -> None:
     await write_events(session, [event_row(tenant_id, event_type, entity_type, entity_id, payload, now)])
+
+
+async def needs_attention(session: AsyncSession, integration: Any, state: str, message: str | None) -> None:
+    """``integration.needs_attention``: an integration just entered a state an admin must fix."""
+    from rmmbridge.events.catalogue import INTEGRATION_NEEDS_ATTENTION
+    from rmmbridge.kit.time import utcnow
+
+    payload = {"integration_id": str(integration.id), "state": state, "message": (message or "")[:500] or None}
+    await emit(
+        session, integration.tenant_id, INTEGRATION_NEEDS_ATTENTION, "integration", integration.id, payload, utcnow()
+    )

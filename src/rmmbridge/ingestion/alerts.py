@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
@@ -131,10 +132,10 @@ async def record_alerts(
         outbox.append(
             event_row(
                 ctx.tenant_id,
-                f"rmm.alert.{'resolved' if ev.status == 'resolved' else 'raised'}",
+                catalogue.ALERT_RESOLVED if ev.status == "resolved" else catalogue.ALERT_TRIGGERED,
                 "alert",
                 alert_id,
-                {"integration_id": str(integration_id), "asset_id": str(asset_id or "")},
+                {"integration_id": str(integration_id), "asset_id": str(asset_id or ""), **_alert_data(ev)},
                 now,
             )
         )
@@ -160,10 +161,15 @@ async def record_alerts(
                 outbox.append(
                     event_row(
                         ctx.tenant_id,
-                        f"rmm.alert.{outcome}",
+                        catalogue.ALERT_OUTCOME_EVENTS[outcome],
                         "alert",
                         alert.id,
-                        {"integration_id": str(integration_id)},
+                        {
+                            "integration_id": str(integration_id),
+                            "asset_id": str(alert.asset_id or ""),
+                            **_alert_data(ev),
+                            **({"reopened": True} if outcome == "reopened" else {}),
+                        },
                         now,
                     )
                 )
@@ -186,6 +192,11 @@ async def record_alerts(
         ],
     )
     return done
+
+
+def _alert_data(ev: AlertEvent) -> dict[str, Any]:
+    # What routing rules and chat messages need without reading the alert back.
+    return {"severity": ev.severity, "alert_type": ev.alert_type, "message": (clean(ev.message) or "")[:500] or None}
 
 
 def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, source: str, now: datetime) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.ingestion.limits import fit_snapshots
 from rmmbridge.kit.ids import uuid7
@@ -451,7 +452,7 @@ class DeviceIngestor:
             events.append(
                 event_row(
                     tenant,
-                    "rmm.device.created",
+                    catalogue.ASSET_CREATED,
                     "asset",
                     asset_id,
                     {"integration_id": str(self.integration_id), "external_id": ext, "name": snap.name},
@@ -555,7 +556,7 @@ class DeviceIngestor:
                 events.append(
                     event_row(
                         tenant,
-                        "rmm.device.revived",
+                        catalogue.ASSET_REVIVED,
                         "asset",
                         old.asset_id,
                         {"integration_id": str(self.integration_id), "external_id": snap.external_id},
@@ -567,7 +568,7 @@ class DeviceIngestor:
                 events.append(
                     event_row(
                         tenant,
-                        "rmm.device.updated",
+                        catalogue.ASSET_UPDATED,
                         "asset",
                         old.asset_id,
                         {

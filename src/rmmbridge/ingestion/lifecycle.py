@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import Lifecycle
 from rmmbridge.storage.models import Asset, AssetHistory, AssetSource, ExternalEntityMapping
@@ -124,7 +125,14 @@ async def apply_complete_snapshot(
     await write_events(
         session,
         [
-            event_row(ctx.tenant_id, f"rmm.device.{action}", "asset", aid, {"integration_id": str(integration_id)}, now)
+            event_row(
+                ctx.tenant_id,
+                catalogue.ASSET_ACTION_EVENTS[action],
+                "asset",
+                aid,
+                {"integration_id": str(integration_id)},
+                now,
+            )
             for action, ids in (("missing", newly_missing), ("retired", retired))
             for aid in ids
         ],

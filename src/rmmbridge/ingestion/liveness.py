@@ -25,6 +25,7 @@ from sqlalchemy import Table, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import STALE_AFTER_INTERVALS, compute_status, cutoffs, status_sql
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import schedules_of
 from rmmbridge.kit.text import clean
@@ -333,7 +334,7 @@ async def record_status_changes(
         [
             event_row(
                 ctx.tenant_id,
-                "asset.status_changed",
+                catalogue.ASSET_STATUS_CHANGED,
                 "asset",
                 c.asset_id,
                 {"integration_id": str(integration_id), "from": c.old, "to": c.new},

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.storage.models import AssetHistory, ExternalEntityMapping
 from rmmbridge.storage.models.base import table_of
@@ -64,7 +65,7 @@ async def apply_device_id_changes(
         events.append(
             event_row(
                 ctx.tenant_id,
-                f"rmm.device.{action}",
+                catalogue.ASSET_ACTION_EVENTS[action],
                 "asset",
                 asset_id,
                 {"integration_id": str(integration_id), **change},

@@ -25,3 +25,13 @@ ORCHESTRATOR_UP = Gauge(
 SYNC_SUBMISSIONS_PENDING = Gauge(
     "rmmbridge_sync_submissions_pending", "Runs queued while the orchestrator could not be reached"
 )
+DELIVERY_ATTEMPTS = Counter("rmmbridge_event_delivery_attempts_total", "Outbound webhook attempts", ["outcome"])
+DELIVERY_LAG = Histogram(
+    "rmmbridge_event_delivery_lag_seconds",
+    "From an event's commit to its successful webhook delivery",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+)
+NATS_PUBLISHED = Counter("rmmbridge_nats_published_total", "Events published to NATS JetStream (acknowledged)")
+NATS_PUBLISH_LAG = Gauge(
+    "rmmbridge_nats_publish_lag_seconds", "Age of the oldest event not yet acknowledged by NATS (0: caught up)"
+)

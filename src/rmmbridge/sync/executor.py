@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import AppError
+from rmmbridge.events.outbox import needs_attention
 from rmmbridge.integrations.factory import build_provider
 from rmmbridge.kit.metrics import SYNC_RUNS
 from rmmbridge.providers.base import (
@@ -209,5 +210,7 @@ async def _fail(
 async def _flag_integration(session: AsyncSession, run: SyncRun, message: str, state: str) -> None:
     integration = await session.get(RmmIntegration, (run.tenant_id, run.integration_id))
     if integration is not None:
+        if integration.state != state:  # once per change, not once per failing run
+            await needs_attention(session, integration, state, message)
         integration.state = state
         integration.state_message = message

@@ -18,6 +18,12 @@ log = structlog.get_logger(__name__)
 
 async def start_background_services(app: FastAPI, state: AppState) -> None:
     runner_of(state)
+    if state.settings.orchestrator == Orchestrator.direct and state.settings.delivery_enabled:
+        from rmmbridge.delivery.worker import DeliveryWorker
+
+        delivery = DeliveryWorker(state)
+        delivery.start()
+        state.extras["delivery"] = delivery
     if state.settings.orchestrator != Orchestrator.direct:
         return  # Temporal workers own execution, retries and the schedule
     # Runs left running by a crashed process are found and failed at start.
@@ -32,6 +38,9 @@ async def start_background_services(app: FastAPI, state: AppState) -> None:
 
 
 async def stop_background_services(app: FastAPI, state: AppState) -> None:
+    delivery = state.extras.pop("delivery", None)
+    if delivery is not None:
+        await delivery.stop()
     scheduler = state.extras.pop("scheduler", None)
     if scheduler is not None:
         await scheduler.stop()

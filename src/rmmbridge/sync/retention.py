@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from rmmbridge.kit.time import utcnow
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import EventOutbox, WebhookDelivery
+from rmmbridge.storage.models import EventDelivery, EventOutbox, WebhookDelivery
 
 BATCH = 5000
 MAX_BATCHES = 20  # per call and table: a backlog drains over a few ticks
@@ -45,6 +45,9 @@ async def prune_expired(state: AppState, now: datetime | None = None) -> dict[st
             WebhookDelivery,
             WebhookDelivery.accepted.is_(True),
             WebhookDelivery.received_at < now - timedelta(days=settings.webhook_log_days),
+        ),
+        "event_deliveries": await _prune(
+            state, EventDelivery, EventDelivery.created_at < now - timedelta(days=settings.delivery_log_days)
         ),
         "events": await _prune(
             state, EventOutbox, EventOutbox.created_at < now - timedelta(days=settings.event_retention_days)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import NotFound
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import emit
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import RmmIntegration, SyncRun
@@ -162,7 +163,7 @@ async def claim(
         await emit(
             session,
             run.tenant_id,
-            "rmm.sync.started",
+            catalogue.INTEGRATION_SYNC_STARTED,
             "sync_run",
             run.id,
             {"integration_id": str(run.integration_id), "kind": run.kind, "trigger": run.trigger},
@@ -273,7 +274,7 @@ async def finish_run(
     run.lease_expires_at = None
     run.attempts = attempts
     run.complete_snapshot = complete_snapshot
-    event = "rmm.sync.failed" if status == "failed" else "rmm.sync.completed"
+    event = catalogue.INTEGRATION_SYNC_FINISHED
     await emit(
         session,
         run.tenant_id,

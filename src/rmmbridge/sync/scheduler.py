@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rmmbridge.errors import AppError
+from rmmbridge.events.outbox import needs_attention
 from rmmbridge.integrations.settings import EffectiveSchedule
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.registry import ProviderRegistry
@@ -191,9 +192,13 @@ async def keep_alive_due(state: AppState, now: datetime | None = None) -> list[s
                 if provider.credentials_expire_at is not None:
                     fresh.credentials_expire_at = provider.credentials_expire_at
             except ProviderReauthRequired as exc:
+                if fresh.state != "needs_reauth":
+                    await needs_attention(session, fresh, "needs_reauth", exc.message)
                 fresh.state, fresh.state_message = "needs_reauth", exc.message
                 message = exc.message
             except ProviderAuthError as exc:
+                if fresh.state != "needs_attention":
+                    await needs_attention(session, fresh, "needs_attention", exc.message)
                 fresh.state, fresh.state_message = "needs_attention", exc.message
                 message = exc.message
             except ProviderError as exc:  # transient: try again next time

@@ -11,6 +11,8 @@ from rmmbridge.assets import api as assets_api
 from rmmbridge.assets import ui as assets_ui
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
+from rmmbridge.delivery import api as delivery_api
+from rmmbridge.delivery import ui as delivery_ui
 from rmmbridge.events import api as events_api
 from rmmbridge.identity import api as identity_api
 from rmmbridge.identity import ui as identity_ui
@@ -27,6 +29,7 @@ api_router.include_router(alerts_api.router)
 api_router.include_router(assets_api.router)
 api_router.include_router(assets_api.fleet_router)
 api_router.include_router(clients_api.router)
+api_router.include_router(delivery_api.router)
 api_router.include_router(events_api.router)
 api_router.include_router(identity_api.router)
 api_router.include_router(integrations_api.router)
@@ -38,6 +41,7 @@ ui_router = APIRouter(include_in_schema=False, dependencies=[Depends(reject_nul)
 ui_router.include_router(tenancy_ui.router)
 ui_router.include_router(clients_ui.router)
 ui_router.include_router(integrations_ui.router)
+ui_router.include_router(delivery_ui.router)
 ui_router.include_router(assets_ui.router)
 ui_router.include_router(alerts_ui.router)
 ui_router.include_router(identity_ui.router)

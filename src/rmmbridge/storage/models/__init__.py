@@ -4,6 +4,7 @@ from .alerts import AlertEntry, RmmAlert
 from .assets import Asset, AssetHistory, ServerAsset, WorkstationAsset
 from .base import Base
 from .clients import Client
+from .delivery import AlertRoute, DeliveryCursor, EventDelivery, EventSubscription
 from .deployment import DeploymentSetting
 from .events import EventOutbox
 from .identity import AssetSource, IdentityEvidenceRow, IdentityPolicy, MergeCandidate
@@ -23,6 +24,7 @@ from .tenancy import ApiToken, Tenant, User, UserSession
 
 __all__ = [
     "AlertEntry",
+    "AlertRoute",
     "ApiToken",
     "Asset",
     "AssetHistory",
@@ -32,8 +34,11 @@ __all__ = [
     "AssetSource",
     "Base",
     "Client",
+    "DeliveryCursor",
     "DeploymentSetting",
+    "EventDelivery",
     "EventOutbox",
+    "EventSubscription",
     "ExternalEntityMapping",
     "IdentityEvidenceRow",
     "IdentityPolicy",

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from rmmbridge.config import Settings
+from rmmbridge.delivery.temporal import DeliveryActivities, EventDeliveryWorkflow, ensure_delivery_workflow
 from rmmbridge.state import AppState
 
 from .activities import SyncActivities
@@ -35,8 +36,8 @@ def build_worker(client: Client, state: AppState) -> Worker:
     return Worker(
         client,
         task_queue=state.settings.temporal_task_queue,
-        workflows=[SyncRunWorkflow, SchedulerTickWorkflow],
-        activities=SyncActivities(state).all(),  # type: ignore[arg-type]
+        workflows=[SyncRunWorkflow, SchedulerTickWorkflow, EventDeliveryWorkflow],
+        activities=SyncActivities(state).all() + DeliveryActivities(state).all(),  # type: ignore[arg-type]
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         # On SIGTERM runs may finish within the window, less a reserve in which the others are
         # cancelled and hand their run back (Temporal retries it on another worker).
@@ -62,6 +63,8 @@ async def run_worker(settings: Settings) -> None:
         client = await connect(settings)
         if await ensure_schedule(client, settings.temporal_task_queue):
             log.info("temporal_schedule_created")
+        if settings.delivery_enabled:
+            await ensure_delivery_workflow(client, settings.temporal_task_queue)
         log.info("temporal_worker_started", address=settings.temporal_address, task_queue=settings.temporal_task_queue)
         async with build_worker(client, state):
             await stop.wait()

@@ -89,6 +89,9 @@ def install_openapi(app: Any) -> None:
                         response["content"] = problem
                         response.setdefault("description", _DESCRIPTIONS.get(int(code), "Error"))
         _keys_as_property_names(schema)
+        from rmmbridge.events.catalogue import openapi_webhooks
+
+        schema["webhooks"] = openapi_webhooks()  # the event catalogue: what rmmbridge sends out
         app.openapi_schema = schema
         return schema
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:46:42.801276
+Create Date: 2026-12-06 20:48:41.829537
 """
 
 from collections.abc import Sequence
@@ -17,12 +17,58 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('alert_routes',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('severities', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('alert_types', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('client_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('device_name_pattern', sa.String(length=200), nullable=True),
+    sa.Column('business_hours', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('subscription_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('stop_after_match', sa.Boolean(), nullable=False),
+    sa.Column('group_window_s', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_alert_routes'))
+    )
+    with op.batch_alter_table('alert_routes', schema=None) as batch_op:
+        batch_op.create_index('ix_alert_routes_tenant_position', ['tenant_id', 'position'], unique=False)
+
+    op.create_table('delivery_cursors',
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('tx_id', sa.BigInteger(), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_delivery_cursors'))
+    )
     op.create_table('deployment_settings',
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_deployment_settings'))
+    )
+    op.create_table('event_subscriptions',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('format', sa.String(length=20), nullable=False),
+    sa.Column('event_types', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('client_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('disabled_reason', sa.String(length=500), nullable=True),
+    sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('previous_secret_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_event_subscriptions'))
     )
     op.create_table('identity_policies',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -85,6 +131,38 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_clients_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_clients'))
     )
+    op.create_table('event_deliveries',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('subscription_id', sa.Uuid(), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('event_type', sa.String(length=60), nullable=False),
+    sa.Column('entity_id', sa.String(length=255), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lease_owner', sa.String(length=200), nullable=True),
+    sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_latency_ms', sa.Integer(), nullable=True),
+    sa.Column('response_excerpt', sa.String(length=1000), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('route_id', sa.Uuid(), nullable=True),
+    sa.Column('event_created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'subscription_id'], ['event_subscriptions.tenant_id', 'event_subscriptions.id'], name=op.f('fk_event_deliveries_tenant_id_subscription_id_event_subscriptions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_event_deliveries')),
+    sa.UniqueConstraint('tenant_id', 'subscription_id', 'event_id', name=op.f('uq_event_deliveries_tenant_id_subscription_id_event_id'))
+    )
+    with op.batch_alter_table('event_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_event_deliveries_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_event_deliveries_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_event_deliveries_sub_entity', ['tenant_id', 'subscription_id', 'entity_id'], unique=False)
+        batch_op.create_index('ix_event_deliveries_tenant_sub_created', ['tenant_id', 'subscription_id', 'created_at'], unique=False)
+
     op.create_table('event_outbox',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -644,6 +722,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_event_outbox_created')
 
     op.drop_table('event_outbox')
+    with op.batch_alter_table('event_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_event_deliveries_tenant_sub_created')
+        batch_op.drop_index('ix_event_deliveries_sub_entity')
+        batch_op.drop_index('ix_event_deliveries_due')
+        batch_op.drop_index('ix_event_deliveries_created')
+
+    op.drop_table('event_deliveries')
     op.drop_table('clients')
     op.drop_table('tenants')
     op.drop_table('software_catalog')
@@ -653,4 +738,10 @@ def downgrade() -> None:
 
     op.drop_table('merge_candidates')
     op.drop_table('identity_policies')
+    op.drop_table('event_subscriptions')
     op.drop_table('deployment_settings')
+    op.drop_table('delivery_cursors')
+    with op.batch_alter_table('alert_routes', schema=None) as batch_op:
+        batch_op.drop_index('ix_alert_routes_tenant_position')
+
+    op.drop_table('alert_routes')

@@ -1,0 +1,1 @@
+"""Outbound event delivery: signed webhooks, NATS JetStream publishing and alert routing."""

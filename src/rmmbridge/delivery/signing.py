@@ -1,0 +1,41 @@
+"""Standard Webhooks signatures (https://www.standardwebhooks.com).
+
+The secret is 24–64 random bytes shown to the admin as ``whsec_<base64>``; each attempt carries
+``webhook-id`` (the event id: the receiver's dedup key), ``webhook-timestamp`` (Unix seconds of
+the attempt, so a receiver can refuse replays older than its tolerance) and ``webhook-signature``:
+``v1,<base64 HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>``, space-separated when a rotation's
+previous secret still signs too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+PREFIX = "whsec_"
+SECRET_BYTES = 32
+
+
+def new_secret() -> str:
+    return PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def secret_bytes(secret: str) -> bytes:
+    text = secret[len(PREFIX) :] if secret.startswith(PREFIX) else secret
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret_bytes(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode("ascii")
+
+
+def headers(secrets_in_use: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers, signed with every secret in use (current first)."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(signature(s, msg_id, timestamp, body) for s in secrets_in_use),
+    }
