@@ -66,6 +66,7 @@ def _row(
             "first_seen_at": now,
             "last_seen_at": now,
             "webhook_seen": source == "webhook",
+            "poll_seen": source == "poll",
             "attributes": dict(ev.attributes),
             "updated_at": now,
         }
@@ -194,17 +195,26 @@ def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, s
 
 
 async def resolve_unlisted(
-    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, polled_since: datetime
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    polled_since: datetime,
+    *,
+    poll_seen_only: bool = False,
 ) -> int:
-    """Resolve the active alerts a complete poll started at ``polled_since`` no longer listed."""
+    """Resolve the active alerts a complete poll started at ``polled_since`` no longer listed;
+    with ``poll_seen_only``, only those an earlier poll listed (the provider's rule)."""
+    conditions = [
+        RmmAlert.tenant_id == ctx.tenant_id,
+        RmmAlert.integration_id == integration_id,
+        RmmAlert.status == "active",
+        RmmAlert.last_seen_at < polled_since,
+    ]
+    if poll_seen_only:
+        conditions.append(RmmAlert.poll_seen.is_(True))
     result = await session.execute(
         update(RmmAlert)
-        .where(
-            RmmAlert.tenant_id == ctx.tenant_id,
-            RmmAlert.integration_id == integration_id,
-            RmmAlert.status == "active",
-            RmmAlert.last_seen_at < polled_since,
-        )
+        .where(*conditions)
         .values(status="resolved", resolved_at=polled_since, updated_at=utcnow())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -238,6 +248,7 @@ async def upsert_polled(
             "severity": stmt.excluded.severity,
             "message": stmt.excluded.message,
             "last_seen_at": stmt.excluded.last_seen_at,
+            "poll_seen": True,
             "resolved_at": None,
             "asset_id": func.coalesce(RmmAlert.asset_id, stmt.excluded.asset_id),
             "updated_at": now,

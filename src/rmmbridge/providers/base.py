@@ -459,6 +459,15 @@ class Provider:
     # Where the admin keeps the secret on the RMM side when the templates only reference it (one
     # sentence for the setup steps); ``None`` when the templates need the revealed secret.
     webhook_secret_storage: ClassVar[str | None] = None
+    # What a complete alert poll may resolve when an active alert is absent from it: "any" active
+    # alert, or only "poll_seen" ones (ever listed by a poll). The latter for RMMs whose webhook
+    # alert key may not be the polled key (NinjaOne §6.1/§6.3): a mismatch must not close every
+    # webhook-created alert on the first poll.
+    alert_poll_resolves: ClassVar[str] = "any"
+    # Seconds the previous webhook secret is still accepted after a rotation; 0 = it stops at once
+    # (the admin pastes the new one by hand). Providers that re-send the secret to the RMM
+    # themselves (provision_webhook) set an overlap so deliveries in flight are not refused.
+    webhook_secret_overlap_s: ClassVar[int] = 0
 
     @classmethod
     def webhook_templates(cls, webhook_url: str, secret: str | None = None) -> dict[str, str]:

@@ -58,7 +58,9 @@ async def reconcile_alerts(
             await flush()
     await flush()
     async with unit_of_work(state.sessionmaker) as session:
-        counters["resolved"] = await resolve_unlisted(session, ctx, integration.id, started)
+        counters["resolved"] = await resolve_unlisted(
+            session, ctx, integration.id, started, poll_seen_only=provider.alert_poll_resolves == "poll_seen"
+        )
         counters["missed_by_webhook"] = await missed_by_webhook(session, ctx, integration.id)
         fresh = await runs.get_run(session, ctx, run.id)
         fresh.counters = counters

@@ -105,6 +105,10 @@ class NinjaOneProvider(Provider):
     webhook_header: ClassVar[str | None] = HEADER
     scope_label: ClassVar[str] = "Organization"
     keep_alive_minutes: ClassVar[int | None] = 15  # background refresh ahead of expiry (§2.5)
+    # §6.1: only alerts once listed by /v2/alerts are closed by a poll that no longer lists them (a
+    # webhook's seriesUid equalling the polled uid is unverified, §6.3).
+    alert_poll_resolves: ClassVar[str] = "poll_seen"
+    webhook_secret_overlap_s: ClassVar[int] = 600  # §7.1: the old secret works 10 minutes after a rotation
 
     @staticmethod
     def webhook_setup_steps() -> list[str]:
