@@ -19,11 +19,11 @@ import hmac
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import AppError
@@ -31,7 +31,7 @@ from rmmbridge.ingestion.alerts import RecordResult, record_alerts
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.metrics import WEBHOOK_BATCHES
 from rmmbridge.kit.text import clean
-from rmmbridge.kit.time import utcnow
+from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import AlertEvent, Capability, DeviceActivity
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
@@ -130,7 +130,7 @@ class WebhookIntake:
         state = self.state
         now = utcnow()
         async with unit_of_work(state.sessionmaker) as session:
-            owners = await _integrations_by_digest(session, {(d.provider, d.digest) for d in batch})
+            owners = await _integrations_by_digest(session, {(d.provider, d.digest) for d in batch}, state.clock())
             outcomes: dict[int, Outcome] = {}
             accepted: dict[Owner, list[tuple[int, AlertEvent]]] = defaultdict(list)
             log_rows: list[dict[str, Any]] = []
@@ -205,9 +205,12 @@ class Owner:
     digest: str
 
 
-async def _integrations_by_digest(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Owner]:
+async def _integrations_by_digest(
+    session: AsyncSession, keys: set[tuple[str, str]], now: datetime
+) -> dict[tuple[str, str], Owner]:
     """The integrations owning the presented secrets — cross-tenant by design: the secret *is*
-    the credential. The digest is keyed, and compared again in constant time."""
+    the credential. The digest is keyed, and compared again in constant time. A rotated-out
+    secret still counts until its overlap ends (``integrations/webhook_secrets.py``)."""
     digests = sorted({digest for _, digest in keys})
     rows = await session.execute(
         select(
@@ -217,13 +220,25 @@ async def _integrations_by_digest(session: AsyncSession, keys: set[tuple[str, st
             RmmIntegration.is_active,
             RmmIntegration.state,
             RmmIntegration.webhook_secret_digest,
-        ).where(RmmIntegration.webhook_secret_digest.in_(digests))
+            RmmIntegration.previous_webhook_secret_digest,
+            RmmIntegration.previous_webhook_secret_until,
+        ).where(
+            or_(
+                RmmIntegration.webhook_secret_digest.in_(digests),
+                and_(
+                    RmmIntegration.previous_webhook_secret_digest.in_(digests),
+                    RmmIntegration.previous_webhook_secret_until > now,
+                ),
+            )
+        )
     )
-    stored = {
-        digest: Owner(id_, tenant_id, provider, active, state, digest)
-        for id_, tenant_id, provider, active, state, digest in rows
-        if digest
-    }
+    stored: dict[str, Owner] = {}
+    for id_, tenant_id, provider, active, state, digest, previous, until in rows:
+        if digest:
+            stored[digest] = Owner(id_, tenant_id, provider, active, state, digest)
+        until = ensure_utc(until)
+        if previous and until is not None and until > now and previous not in stored:
+            stored[previous] = Owner(id_, tenant_id, provider, active, state, previous)
     found: dict[tuple[str, str], Owner] = {}
     for provider, presented in keys:
         owner = stored.get(presented)

@@ -1059,6 +1059,9 @@ async def update_mapping(
                 data = MappingUpdate(unmap=True, auto_sync_assets=auto)
             mapping = await mappings.update_mapping(db, ctx, row.id, mapping_id, data)
             message = f"Saved the mapping of “{mapping.external_org_name}”."
+        from .provisioning import follow_mappings  # a provisioned RMM webhook follows the mapped organizations
+
+        await follow_mappings(state, db, ctx, row.id)
     except AppError as exc:
         await db.rollback()
         return _back(cls, row, "mappings", error=exc.detail, **back)
@@ -1072,7 +1075,7 @@ async def update_mapping(
 async def rotate_webhook(
     request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
 ) -> Response:
-    ui_ctx(auth, Permission.settings_update)
+    ctx = ui_ctx(auth, Permission.settings_update)
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
     try:
@@ -1082,12 +1085,29 @@ async def rotate_webhook(
     except AppError as exc:
         return _back(cls, row, error=exc.detail)
     had_secret = row.webhook_secret_digest is not None
-    secret = await webhook_secrets.rotate(state, db, row)
-    message = (
-        f"New webhook secret created. The old one stopped working: update the headers in {cls.display_name} now."
-        if had_secret
-        else f"Webhook secret created. Copy it into {cls.display_name} now."
-    )
+    from .provisioning import rotate_secret
+
+    try:
+        secret, resent = await rotate_secret(state, db, ctx, row)
+    except AppError as exc:  # the RMM refused the new configuration: nothing changed here
+        return _back(cls, row, error=exc.detail)
+    overlap = webhook_secrets.overlap_s(state, row) // 60
+    if resent:
+        message = (
+            f"New webhook secret created and sent to {cls.display_name}; the old one keeps working for "
+            f"{overlap} minutes."
+        )
+    elif had_secret and overlap:
+        message = (
+            f"New webhook secret created. The old one keeps working for {overlap} minutes: update "
+            f"{cls.display_name} now (or press “Configure {cls.display_name} webhook”)."
+        )
+    elif had_secret:
+        message = (
+            f"New webhook secret created. The old one stopped working: update the headers in {cls.display_name} now."
+        )
+    else:
+        message = f"Webhook secret created. Copy it into {cls.display_name} now."
     return await _page(request, state, db, auth, cls, row, ok=message, revealed=secret)
 
 

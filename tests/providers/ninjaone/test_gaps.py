@@ -5,10 +5,12 @@ poll-confirmed alert reconciliation (§6.1), webhook secret rotation with overla
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.ninjaone import HEADER
 from rmmbridge.storage.models import RmmAlert
 from tests.conftest import run_sync
@@ -79,3 +81,82 @@ async def test_poll_resolves_only_poll_confirmed_alerts(http, state, transport, 
     assert run["status"] == "failed", run
     rows = await _alerts(db, tenant)
     assert rows[remaining].status == "active"
+
+
+async def _deliver(http: Any, secret: str, activity_id: int, device: int) -> int:
+    r = await http.post(
+        "/api/webhooks/ninjaone",
+        json={
+            "id": activity_id,
+            "activityTime": 1742391675.556,
+            "deviceId": device,
+            "seriesUid": str(uuid.uuid4()),
+            "activityType": "CONDITION",
+            "statusCode": "TRIGGERED",
+            "sourceConfigUid": "cfg-2",
+        },
+        headers={HEADER: secret},
+    )
+    return r.status_code
+
+
+async def test_secret_rotation_overlap_and_reprovisioning(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
+    """§7.1: rotating re-sends the configuration with the new secret (PUT /v2/webhook); the old secret
+    keeps working for 10 minutes; a refused PUT changes nothing; a mapping change re-sends the
+    organization filter."""
+    setup = await provisioned(http, state, transport, tenant, app)
+    h = tenant.headers()
+    device = next(iter(approved(setup.fleet)))
+    old = next(iter(setup.sim.webhooks.values()))["headers"][0]["value"]
+    base = datetime.now(UTC)
+    state.clock = lambda: base
+    try:
+        r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/rotate", headers=h)
+        assert r.status_code == 200, r.text
+        new = r.json()["secret"]
+        conf = next(iter(setup.sim.webhooks.values()))
+        assert new != old and conf["headers"] == [{"name": HEADER, "value": new}]
+        # NinjaOne delivers with the new secret (the stored configuration), and a delivery in flight
+        # with the old one is still accepted.
+        sent = await _sim_event(setup, {"kind": "trigger", "deviceId": device})
+        assert setup.sim.deliveries[-1]["status"] == 202, (sent, setup.sim.deliveries)
+        assert await _deliver(http, old, 880001, device) == 202
+        # Ten minutes later the old secret is refused; the new one still works.
+        state.clock = lambda: base + timedelta(minutes=10, seconds=1)
+        assert await _deliver(http, old, 880002, device) == 401
+        assert await _deliver(http, new, 880003, device) == 202
+        # NinjaOne refuses the next configuration: the rotation is refused as a whole, nothing changes.
+        setup.sim.modes.user_context_required = True
+        r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/rotate", headers=h)
+        assert r.status_code == 502 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert next(iter(setup.sim.webhooks.values()))["headers"][0]["value"] == new
+        assert await _deliver(http, new, 880004, device) == 202
+        setup.sim.modes.user_context_required = False
+        # Unmapping an organization re-sends the configuration without it.
+        mappings = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()
+        gone = mappings["items"][0]
+        r = await http.patch(
+            f"/api/v1/integrations/{setup.integration_id}/mappings/{gone['id']}", json={"unmap": True}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        conf = next(iter(setup.sim.webhooks.values()))
+        expected = sorted(int(o) for o in setup.fleet.organizations if str(o) != gone["external_org_id"])
+        assert sorted(conf["organizationIds"]) == expected
+        assert conf["headers"][0]["value"] == new
+        # An unchanged set is not re-sent.
+        puts = sum(1 for m, p in setup.sim.requests if m == "PUT")
+        r = await http.patch(
+            f"/api/v1/integrations/{setup.integration_id}/mappings/{gone['id']}",
+            json={"auto_sync_assets": False},
+            headers=h,
+        )
+        assert r.status_code == 200
+        assert sum(1 for m, p in setup.sim.requests if m == "PUT") == puts
+        # Disconnect: both secrets stop at once.
+        state.clock = lambda: base
+        r = await http.post(f"/api/v1/integrations/{setup.integration_id}/disconnect", headers=h)
+        assert r.status_code == 200
+        assert await _deliver(http, new, 880005, device) == 401
+        assert await _deliver(http, old, 880006, device) == 401
+    finally:
+        state.clock = utcnow

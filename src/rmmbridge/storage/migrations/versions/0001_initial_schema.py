@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:14:24.287678
+Create Date: 2026-12-06 20:17:04.956471
 """
 
 from collections.abc import Sequence
@@ -87,6 +87,8 @@ def upgrade() -> None:
     sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('credential_hints', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('webhook_secret_digest', sa.String(length=64), nullable=True),
+    sa.Column('previous_webhook_secret_digest', sa.String(length=64), nullable=True),
+    sa.Column('previous_webhook_secret_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disconnected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('credentials_expire_at', sa.DateTime(timezone=True), nullable=True),
@@ -101,6 +103,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_integrations')),
     sa.UniqueConstraint('webhook_secret_digest', name=op.f('uq_rmm_integrations_webhook_secret_digest'))
     )
+    with op.batch_alter_table('rmm_integrations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rmm_integrations_previous_webhook_secret_digest'), ['previous_webhook_secret_digest'], unique=False)
+
     op.create_table('tenant_secrets',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -530,6 +535,9 @@ def downgrade() -> None:
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('tenant_secrets')
+    with op.batch_alter_table('rmm_integrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rmm_integrations_previous_webhook_secret_digest'))
+
     op.drop_table('rmm_integrations')
     with op.batch_alter_table('event_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_event_outbox_tx')
