@@ -155,20 +155,16 @@ class WebhookIntake:
                 ctx = system_context(row.tenant_id, "webhook")
                 events = [event for _, event in items]
                 results = await record_alerts(session, ctx, row.id, events, "webhook")
-                runs = await _queue_refreshes(state, session, ctx, row, events, now)
+                runs = await queue_refreshes(state, session, ctx, row, events, now)
                 for (i, event), result in zip(items, results, strict=True):
                     outcomes[i] = Outcome(row.id, result, runs.get(_target(event)))
                     log_rows.append(_log_row(row, now, True, result.outcome, None))
             for row, acts in activities.items():
                 ctx = system_context(row.tenant_id, "webhook")
-                wanted = [
-                    AlertEvent("", a.external_device_id, "info", "active")
-                    for _, a in acts
-                    if a.refresh and a.external_device_id
-                ]
-                runs = await _queue_refreshes(state, session, ctx, row, wanted, now)
+                runs = await apply_activities(state, session, ctx, row, [a for _, a in acts], now)
                 for i, act in acts:
-                    outcomes[i] = Outcome(row.id, None, runs.get(act.external_device_id or ""))
+                    run_id = runs.get(SCOPES_TARGET) if act.scope_sync else runs.get(act.external_device_id or "")
+                    outcomes[i] = Outcome(row.id, None, run_id)
                     log_rows.append(_log_row(row, now, True, act.cause, None))
             if log_rows:
                 await session.execute(insert(table_of(WebhookDelivery)), log_rows)
@@ -282,11 +278,47 @@ async def _prune_rejections(session: AsyncSession, row: Owner) -> None:
     )
 
 
+SCOPES_TARGET = "\x00scopes"  # the key of a queued scope sync in ``apply_activities``' answer
+
+
+async def apply_activities(
+    state: AppState, session: AsyncSession, ctx: TenantContext, row: Owner, acts: list[DeviceActivity], now: Any
+) -> dict[str, uuid.UUID]:
+    """What non-alert activities ask for: single-device refreshes (per device, debounced) and one
+    scope sync (joined while queued). Used by the receiver and by the activity backfill.
+    Returns target → run id (``SCOPES_TARGET`` for the scope sync)."""
+    wanted = [
+        AlertEvent("", a.external_device_id, "info", "active") for a in acts if a.refresh and a.external_device_id
+    ]
+    runs = await queue_refreshes(state, session, ctx, row, wanted, now)
+    if any(a.scope_sync for a in acts):
+        run_id = await _queue_scope_sync(state, session, ctx, row, now)
+        if run_id is not None:
+            runs[SCOPES_TARGET] = run_id
+    return runs
+
+
+async def _queue_scope_sync(
+    state: AppState, session: AsyncSession, ctx: TenantContext, row: Owner, now: Any
+) -> uuid.UUID | None:
+    """One scope sync for a burst of organization activities: a queued or running one is joined
+    (single flight per kind). No time-based debounce: a sync finished a minute ago listed the
+    organizations before this change."""
+    if Capability.scope_sync not in state.registry.get(row.provider).capabilities:
+        return None
+    try:
+        started = await request_sync(state, session, ctx, row.id, "scopes", "webhook", {})
+    except AppError as exc:
+        log.info("webhook_scope_sync_skipped", reason=exc.detail)
+        return None
+    return started.run.id
+
+
 def _target(event: AlertEvent) -> str:
     return str(event.external_device_id or event.device_ref or "")
 
 
-async def _queue_refreshes(
+async def queue_refreshes(
     state: AppState,
     session: AsyncSession,
     ctx: TenantContext,

@@ -112,10 +112,23 @@ class DeviceActivity(InvalidRecord):
     A subclass of :class:`InvalidRecord` so receivers that know nothing of it still refuse cleanly."""
 
     def __init__(self, external_id: str | None, cause: str, *, external_device_id: str | None = None,
-                 refresh: bool = False) -> None:
+                 refresh: bool = False, scope_sync: bool = False) -> None:
         super().__init__(external_id, cause)
         self.external_device_id = external_device_id
         self.refresh = refresh
+        # The RMM's scopes changed (an organization created, renamed, deleted): sync them.
+        self.scope_sync = scope_sync
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPage:
+    """(``iter_activity_pages``) One page of the RMM's activity history since a watermark: what the
+    webhook would have delivered, parsed by the same rules. ``watermark`` is where the next
+    backfill starts; the caller stores it only after the whole walk."""
+
+    events: list[AlertEvent]
+    activities: list[DeviceActivity]
+    watermark: str
 
 
 # --------------------------------------------------------------------------- records

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.ninjaone import HEADER
-from rmmbridge.storage.models import RmmAlert
+from rmmbridge.storage.models import RmmAlert, SyncRun
 from tests.conftest import run_sync
 
 from .test_flows import provisioned
@@ -160,3 +160,94 @@ async def test_secret_rotation_overlap_and_reprovisioning(http, state, transport
         assert await _deliver(http, old, 880006, device) == 401
     finally:
         state.clock = utcnow
+
+
+async def _mutate(setup: Any, body: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
+    from .test_section10 import _sim_app
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_sim_app(setup)), base_url=f"https://{setup.host}"
+    ) as c:
+        r = await c.post("/_sim/mutate", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+
+async def _scope_runs(db: Any, tenant: Any) -> list[SyncRun]:
+    return list(
+        (
+            await db.scalars(
+                select(SyncRun).where(SyncRun.tenant_id == tenant.tenant_id, SyncRun.kind == "scopes")
+            )
+        ).all()
+    )
+
+
+async def _mapping_names(http: Any, setup: Any) -> dict[str, tuple[str, bool]]:
+    r = await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=setup.tenant.headers())
+    return {m["external_org_id"]: (m["external_org_name"], bool(m.get("missing_since"))) for m in r.json()["items"]}
+
+
+async def test_client_activities_sync_organizations(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
+    """§7.5: CLIENT_CREATED / CLIENT_UPDATED / CLIENT_DELETED deliveries queue one (debounced) scope sync."""
+    from rmmbridge.sync.runner import runner_of
+
+    setup = await provisioned(http, state, transport, tenant, app, devices=20)
+    before = {r.id for r in await _scope_runs(db, tenant)}
+    created = await _mutate(setup, {"op": "create_org", "name": "Northwind Traders"})
+    answer = setup.sim.deliveries[-1]
+    assert answer["payload"]["statusCode"] == "CLIENT_CREATED" and answer["status"] == 200, answer
+    run_id = answer["answer"] and __import__("json").loads(answer["answer"])["refresh_run_id"]
+    assert run_id, answer
+    await runner_of(state).wait(uuid.UUID(run_id), timeout=120)
+    runs = [r for r in await _scope_runs(db, tenant) if r.id not in before]
+    assert len(runs) == 1 and runs[0].trigger == "webhook"
+    names = await _mapping_names(http, setup)
+    assert names[str(created["id"])] == ("Northwind Traders", False)
+    # A deleted organization is flagged missing (its mapping kept) by the sync its activity queued.
+    gone = next(iter(setup.fleet.organizations))
+    await _mutate(setup, {"op": "delete_org", "id": gone})
+    answer = setup.sim.deliveries[-1]
+    assert answer["payload"]["statusCode"] == "CLIENT_DELETED" and answer["status"] == 200, answer
+    run_id = __import__("json").loads(answer["answer"])["refresh_run_id"]
+    await runner_of(state).wait(uuid.UUID(run_id), timeout=120)
+    assert (await _mapping_names(http, setup))[str(gone)][1] is True
+    # The webhook's organization filter followed: the deleted organization is no longer sent.
+    conf = next(iter(setup.sim.webhooks.values()))
+    assert gone not in conf["organizationIds"]
+
+
+async def test_missed_webhooks_backfilled_from_activities(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
+    """§6.2: the alert poll walks /v2/activities since the last processed id and feeds them through
+    the webhook's writers: a condition triggered and reset while deliveries were lost ends resolved,
+    an organization created meanwhile is synced; the first poll only sets the watermark."""
+    from rmmbridge.sync.runner import runner_of
+
+    setup = await provisioned(http, state, transport, tenant, app, devices=20)
+    device = next(iter(approved(setup.fleet)))
+    await _sim_event(setup, {"kind": "trigger", "deviceId": device})  # delivered: history before the watermark
+    run = await run_sync(http, state, setup, "alerts")
+    assert run["status"] == "succeeded" and run["counters"]["backfilled_alerts"] == 0, run
+    # NinjaOne loses the configuration: nothing is delivered any more.
+    setup.sim.webhooks.clear()
+    cycle = (await _sim_event(setup, {"kind": "cycle", "deviceId": device}))["sent"]
+    setup.sim.modes.delivery = "normal"
+    created = await _mutate(setup, {"op": "create_org", "name": "Contoso Backfill"})
+    assert (await _mapping_names(http, setup)).get(str(created["id"])) is None
+    before = {r.id for r in await _scope_runs(db, tenant)}
+    setup.sim.requests.clear()
+    run = await run_sync(http, state, setup, "alerts")
+    assert run["status"] == "succeeded", run
+    assert run["counters"]["backfilled_alerts"] >= 1 and run["counters"]["backfilled_activities"] == 1, run
+    assert any("/v2/activities?" in p and "newerThan=" in p for _, p in setup.sim.requests), setup.sim.requests
+    rows = await _alerts(db, tenant)
+    assert rows[cycle[0]["seriesUid"]].status == "resolved"
+    queued = [r for r in await _scope_runs(db, tenant) if r.id not in before]
+    assert len(queued) == 1
+    await runner_of(state).wait(queued[0].id, timeout=120)
+    assert (await _mapping_names(http, setup))[str(created["id"])][0] == "Contoso Backfill"
+    # The watermark moved: the next poll backfills nothing again.
+    run = await run_sync(http, state, setup, "alerts")
+    assert run["counters"]["backfilled_alerts"] == 0 and run["counters"]["backfilled_activities"] == 0, run

@@ -895,11 +895,52 @@ def create_app(
             d = fleet.devices[int(body["id"])]
             for key, value in (body.get("set") or {}).items():
                 d[key] = value
-        elif op == "delete_org":
-            fleet.organizations.pop(int(body["id"]), None)
+        elif op in ("create_org", "rename_org", "delete_org"):
+            # Organization ("client") mutations also emit their CLIENT_* activity, as NinjaOne does.
+            org = _org_mutation(op, body)
+            if org is None:
+                return JSONResponse({"error": "unknown organization"}, status_code=404)
+            code = {"create_org": "CLIENT_CREATED", "rename_org": "CLIENT_UPDATED", "delete_org": "CLIENT_DELETED"}[op]
+            event = activity(None, "SYSTEM", code)
+            event["message"] = f"Organization {org['name']} ({org['id']}) {code.split('_')[1].lower()}"
+            await emit(event)
+            return JSONResponse({"id": org["id"], "activity": event})
         else:
             return JSONResponse({"error": f"unknown op {op}"}, status_code=400)
         return JSONResponse({"ok": True})
+
+    def _org_mutation(op: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        if op == "create_org":
+            oid = fleet.next_org_id = fleet.next_org_id + 2  # ids stay small and non-contiguous
+            org = {
+                "id": oid,
+                "name": str(body.get("name") or f"Organization {oid}"),
+                "description": "",
+                "nodeApprovalMode": "AUTOMATIC",
+                "userData": {},
+            }
+            fleet.organizations[oid] = org
+            lid = max(fleet.locations, default=0) + 1
+            fleet.locations[lid] = {
+                "id": lid,
+                "name": "Main Office",
+                "address": "",
+                "description": "",
+                "organizationId": oid,
+            }
+            return org
+        oid = int(body["id"])
+        if oid not in fleet.organizations:
+            return None
+        if op == "rename_org":
+            fleet.organizations[oid]["name"] = str(body.get("name") or fleet.organizations[oid]["name"])
+            return fleet.organizations[oid]
+        # Deleting an organization removes its locations and devices with it.
+        for lid in [i for i, loc in fleet.locations.items() if loc["organizationId"] == oid]:
+            fleet.locations.pop(lid)
+        for did in [i for i, d in fleet.devices.items() if d["organizationId"] == oid]:
+            fleet.devices.pop(did)
+        return fleet.organizations.pop(oid)
 
     api: list[tuple[str, Callable[..., Any], list[str]]] = [
         ("/organizations", organizations, ["GET"]),
