@@ -177,11 +177,7 @@ async def _mutate(setup: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 async def _scope_runs(db: Any, tenant: Any) -> list[SyncRun]:
     return list(
-        (
-            await db.scalars(
-                select(SyncRun).where(SyncRun.tenant_id == tenant.tenant_id, SyncRun.kind == "scopes")
-            )
-        ).all()
+        (await db.scalars(select(SyncRun).where(SyncRun.tenant_id == tenant.tenant_id, SyncRun.kind == "scopes"))).all()
     )
 
 
@@ -251,3 +247,79 @@ async def test_missed_webhooks_backfilled_from_activities(http, state, transport
     # The watermark moved: the next poll backfills nothing again.
     run = await run_sync(http, state, setup, "alerts")
     assert run["counters"]["backfilled_alerts"] == 0 and run["counters"]["backfilled_activities"] == 0, run
+
+
+async def test_stalled_answer_times_out_and_fails_closed(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
+    """§8/§9: a NinjaOne answer that stalls is given up on after the request deadline and retried; one
+    that keeps stalling stops the run, and nothing is marked missing."""
+    from rmmbridge.simulators.faults import Fault
+    from tests.conftest import assets_by_device
+
+    from .test_section10 import synced
+
+    setup = await synced(http, state, transport, tenant, app, devices=20, request_timeout_s=1)
+    setup.sim.faults.add(Fault("stall", path_contains="/devices-detailed", times=1))
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "succeeded", run
+    setup.sim.faults.add(Fault("stall", path_contains="/devices-detailed", query_contains="after="))
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] in ("failed", "partial"), run
+    assert "timed out" in str(run), run
+    assets = await assets_by_device(db, setup, refresh=True)
+    assert assets and all(a.missing_since is None for a in assets.values())
+
+
+async def test_inventory_from_query_reports_when_detailed_rows_lack_it(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
+    """§4.7/§5.2: devices-detailed without system/os → computer-systems and operating-systems reports
+    for the page's devices (df=id in (…)), joined on deviceId: serial and OS still arrive, no per-device calls."""
+    from .test_section10 import synced
+
+    setup = await synced(http, state, transport, tenant, app, devices=30)
+    r = await http.get("/api/v1/assets", params={"page_size": 200}, headers=tenant.headers())
+    before = {i["rmm_device_id"]: (i.get("serial_number"), i.get("os_name")) for i in r.json()["items"]}
+    setup.sim.modes.omit_inventory = True
+    # Change one agent device's hardware and OS so only the reports can bring the news.
+    target = next(d for d in approved(setup.fleet).values() if d["nodeClass"] == "WINDOWS_WORKSTATION")
+    target["system"] = {**target["system"], "serialNumber": "REPORT-SN-1", "biosSerialNumber": "REPORT-SN-1"}
+    target["os"] = {**target["os"], "name": "Windows 11 Enterprise"}
+    setup.sim.requests.clear()
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "succeeded", run
+    paths = [p for _, p in setup.sim.requests]
+    assert any(p.startswith("/v2/queries/computer-systems?") and "id%20in" in p.replace("+", "%20") for p in paths), (
+        paths
+    )
+    assert any(p.startswith("/v2/queries/operating-systems?") for p in paths), paths
+    assert not any(p.startswith("/v2/device/") for p in paths), paths
+    r = await http.get("/api/v1/assets", params={"page_size": 200}, headers=tenant.headers())
+    after = {i["rmm_device_id"]: (i.get("serial_number"), i.get("os_name")) for i in r.json()["items"]}
+    assert after[str(target["id"])][0] == "REPORT-SN-1", after[str(target["id"])]
+    assert "Enterprise" in str(after[str(target["id"])][1]), after[str(target["id"])]
+    unchanged = [k for k in before if k != str(target["id"])]
+    assert all(after[k] == before[k] for k in unchanged)
+
+
+async def test_fed_instance_older_app_version(http, state, transport, tenant, app, db) -> None:  # type: ignore[no-untyped-def]
+    """§1/§7.1: on FED (older app version) devices lack the newer fields and the webhook PUT refuses
+    organizationIds: sync, alerts and provisioning still work (the PUT is retried without the field)."""
+    from rmmbridge.simulators.ninjaone import DEFAULT_CLIENT_ID
+    from tests.conftest import map_all
+
+    from .test_section10 import connect
+
+    setup = await connect(http, transport, tenant, app, devices=20, region_key="fed")
+    setup.sim.apps[DEFAULT_CLIENT_ID].instance = "fed"
+    h = tenant.headers()
+    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/test", headers=h)
+    assert r.status_code == 200 and r.json()["ok"], r.text
+    assert (await run_sync(http, state, setup, "scopes"))["status"] == "succeeded"
+    setup.clients = await map_all(http, setup)
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "succeeded" and run["counters"]["created"] == len(approved(setup.fleet)), run
+    assert (await run_sync(http, state, setup, "alerts"))["status"] == "succeeded"
+    setup.sim.requests.clear()
+    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/provision", headers=h)
+    assert r.status_code == 200, r.text
+    assert [m for m, p in setup.sim.requests if p == "/v2/webhook"] == ["PUT", "PUT"]
+    conf = next(iter(setup.sim.webhooks.values()))
+    assert "organizationIds" not in conf and conf["headers"][0]["name"] == HEADER

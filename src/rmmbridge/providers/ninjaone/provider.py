@@ -45,6 +45,8 @@ from .config import NinjaOneConfig
 from .pagination import after_walk
 
 HEADER = "X-Rmmbridge-Webhook-Secret"
+# Node classes with an agent reporting ``system``/``os`` (§4.7); the others never have them.
+INVENTORY_CLASSES = ("WINDOWS_", "MAC", "LINUX_")
 CHECK_REACHABLE = "Instance reachable"
 CHECK_APP = "Client app on this instance"
 CHECK_GRANT = "Grant and scopes accepted"
@@ -277,13 +279,71 @@ class NinjaOneProvider(Provider):
                 params={"df": f"org = {org}"},
                 what=f"device list of {scope.name}",
             ):
-                snapshots, invalid = self._normalize(rows)
+                snapshots, invalid = self._normalize(await self._with_inventory(rows))
                 listed += len(rows)
                 yield DevicePage(snapshots, invalid)
             if listed or attempt == 2 or not await self._known_in(scope):
                 break
             # An empty first page for an organization with known devices: NinjaOne's glitch (§9). Ask once more.
         await self._ratio_guard(scope, listed)
+
+    async def _with_inventory(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """§4.7: ``system``/``os`` are not in the official schema; when a tenant's ``devices-detailed``
+        rows lack them, the same documented data comes from the ``computer-systems`` and
+        ``operating-systems`` query reports (§5.2), joined on ``deviceId`` — two cursor walks
+        restricted to this page's ids (``df=id in (…)``), never one call per device. Only agent
+        classes are asked: hypervisor hosts, VM guests and NMS devices have no such objects."""
+        lacking: dict[str, list[int]] = {"system": [], "os": []}
+        for row in rows:
+            did = row.get("id") if isinstance(row, dict) else None
+            if not isinstance(did, int) or not str(row.get("nodeClass") or "").startswith(INVENTORY_CLASSES):
+                continue
+            for key in lacking:
+                if not isinstance(row.get(key), dict):
+                    lacking[key].append(did)
+        found: dict[str, dict[int, dict[str, Any]]] = {}
+        for key, report in (("system", "computer-systems"), ("os", "operating-systems")):
+            if lacking[key]:
+                found[key] = await self._report_by_device(report, lacking[key])
+        if not found:
+            return rows
+        out = []
+        for row in rows:
+            did = row.get("id") if isinstance(row, dict) else None
+            extra = {k: found[k][did] for k in found if isinstance(did, int) and did in found[k]}
+            out.append({**row, **extra} if extra else row)
+        return out
+
+    async def _report_by_device(self, report: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """One query report for these devices: deviceId → row (``deviceId``/``timestamp`` dropped).
+        A 4xx on a cursor (expired) restarts the walk once; a second failure is incomplete."""
+        for attempt in (1, 2):
+            found: dict[int, dict[str, Any]] = {}
+            params: dict[str, Any] = {"df": f"id in ({','.join(map(str, ids))})", "pageSize": 1000}
+            cursor: str | None = None
+            try:
+                while True:
+                    query = {**params, **({"cursor": cursor} if cursor else {})}
+                    _, body = await self.client.request("GET", f"/queries/{report}", params=query)
+                    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                        raise ProviderIncompleteError(f"NinjaOne's {report} report sent an unexpected shape")
+                    rows = body["results"]
+                    for row in rows:
+                        if isinstance(row, dict) and isinstance(row.get("deviceId"), int):
+                            found[row["deviceId"]] = {
+                                k: v for k, v in row.items() if k not in ("deviceId", "timestamp")
+                            }
+                    info = body.get("cursor")
+                    name = info.get("name") if isinstance(info, dict) else None
+                    if not rows or not name:
+                        return found
+                    cursor = str(name)
+            except NinjaAppError as exc:
+                if attempt == 2 or exc.status >= 500:
+                    raise ProviderIncompleteError(
+                        f"the {report} report could not be read to its end: {exc.message}", cause=exc.code
+                    ) from exc
+        return {}
 
     async def _known_in(self, scope: RemoteScope) -> int:
         if self.ctx.known_devices is None:
@@ -321,6 +381,7 @@ class NinjaOneProvider(Provider):
             raise ProviderIncompleteError("NinjaOne sent something other than a list for one device")
         if not rows:
             return None
+        rows = await self._with_inventory(rows)
         try:
             return normalize.device_snapshot(rows[0], self.ctx.now(), self.cfg.overdue_after_minutes * 60)
         except InvalidRecord as exc:
