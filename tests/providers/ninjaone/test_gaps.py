@@ -323,3 +323,27 @@ async def test_fed_instance_older_app_version(http, state, transport, tenant, ap
     assert [m for m, p in setup.sim.requests if p == "/v2/webhook"] == ["PUT", "PUT"]
     conf = next(iter(setup.sim.webhooks.values()))
     assert "organizationIds" not in conf and conf["headers"][0]["name"] == HEADER
+
+
+async def test_master_key_rotation_re_keys_the_secret_in_its_overlap(http, state, transport, tenant, app) -> None:  # type: ignore[no-untyped-def]
+    """A master-key rotation during the 10-minute overlap re-digests the rotated-out secret too."""
+    import os
+
+    from rmmbridge.kit.crypto import Sealer, decode_key
+    from rmmbridge.secrets.rotation import reseal_all
+    from rmmbridge.storage.models import RmmIntegration
+    from tests.conftest import TEST_SECRET_KEY
+
+    setup = await provisioned(http, state, transport, tenant, app, devices=20)
+    old_secret = next(iter(setup.sim.webhooks.values()))["headers"][0]["value"]
+    r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/rotate", headers=tenant.headers())
+    assert r.status_code == 200, r.text
+    new_secret = r.json()["secret"]
+    old, new = Sealer(decode_key(TEST_SECRET_KEY)), Sealer(os.urandom(32))
+    iid = uuid.UUID(setup.integration_id)
+    async with state.sessionmaker() as session, session.begin():
+        await reseal_all(session, old, new)
+        row = await session.get(RmmIntegration, (tenant.tenant_id, iid))
+        assert row is not None and row.webhook_secret_digest == new.digest(new_secret)
+        assert row.previous_webhook_secret_digest == new.digest(old_secret)
+        await session.rollback()  # the shared test database keeps its key
