@@ -195,3 +195,58 @@ async def test_preflight_checks_name_the_problem_and_the_fix(sim) -> None:  # ty
 
 async def _no_sleep(_s: float) -> None:
     return None
+
+
+async def test_query_reports_fed_differences_and_stall(sim) -> None:  # type: ignore[no-untyped-def]
+    """§5.2 reports (computer-systems, operating-systems, device-health) with their cursor envelope;
+    §1/§7.1 FED: older shapes, organizationIds refused, DELETE /v2/webhook/{id}; §9: a stalling answer."""
+    import asyncio
+
+    app_ = sim.state.sim
+    app_.apps[DEFAULT_CLIENT_ID].instance = "fed"
+    async with await client(sim, "fed.ninjarmm.com") as c:
+        auth = {"Authorization": f"Bearer {(await token(c, scope='monitoring management')).json()['access_token']}"}
+        for report, key in (("computer-systems", "serialNumber"), ("operating-systems", "buildNumber")):
+            r = await c.get(f"/v2/queries/{report}", params={"pageSize": 10}, headers=auth)
+            body = r.json()
+            assert set(body["cursor"]) == {"name", "offset", "count", "expires"} and len(body["results"]) == 10
+            assert all("deviceId" in row and key in row and "timestamp" in row for row in body["results"])
+            seen, name = len(body["results"]), body["cursor"]["name"]
+            while True:
+                page = (
+                    await c.get(f"/v2/queries/{report}", params={"pageSize": 10, "cursor": name}, headers=auth)
+                ).json()
+                if not page["results"]:
+                    break
+                seen += len(page["results"])
+            assert seen == sum(
+                1
+                for d in app_.fleet.devices.values()
+                if d["approvalStatus"] == "APPROVED"
+                and isinstance(d.get("system" if key == "serialNumber" else "os"), dict)
+            )
+        health = (await c.get("/v2/queries/device-health", headers=auth)).json()["results"]
+        assert health and {"deviceId", "offline", "healthStatus"} <= set(health[0])
+        assert (await c.get("/v2/queries/nonsense", headers=auth)).status_code == 404
+        # FED: an older app version — no device uid, no alert severity/priority.
+        devices = (await c.get("/v2/devices", params={"pageSize": 100}, headers=auth)).json()
+        assert devices and all("uid" not in d for d in devices)
+        assert all(
+            "severity" not in a and "priority" not in a for a in (await c.get("/v2/alerts", headers=auth)).json()
+        )
+        r = await c.put("/v2/webhook", json={"url": "https://x", "organizationIds": [2]}, headers=auth)
+        assert r.status_code == 400 and "organizationIds" in r.json()["errorMessage"]
+        assert (await c.put("/v2/webhook", json={"url": "https://x"}, headers=auth)).status_code == 204
+        assert (await c.delete(f"/v2/webhook/{DEFAULT_CLIENT_ID}", headers=auth)).status_code == 204
+        assert app_.webhooks == {}
+        # A stalled answer: only the client's own timeout ends it.
+        app_.faults.add(Fault("stall", path_contains="/v2/organizations", times=1))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(c.get("/v2/organizations", headers=auth), timeout=0.3)
+        assert (await c.get("/v2/organizations", headers=auth)).status_code == 200
+    app_.apps[DEFAULT_CLIENT_ID].instance = "eu"
+    async with await client(sim) as c:
+        auth = {"Authorization": f"Bearer {(await token(c, scope='monitoring management')).json()['access_token']}"}
+        assert (await c.delete(f"/v2/webhook/{DEFAULT_CLIENT_ID}", headers=auth)).status_code == 404
+        devices = (await c.get("/v2/devices", params={"pageSize": 100}, headers=auth)).json()
+        assert any("uid" in d for d in devices)

@@ -19,11 +19,11 @@ import hmac
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.errors import AppError
@@ -32,7 +32,7 @@ from rmmbridge.ingestion.timeline import redact
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.metrics import WEBHOOK_BATCHES
 from rmmbridge.kit.text import clean
-from rmmbridge.kit.time import utcnow
+from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import AlertEvent, Capability, DeviceActivity
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
@@ -131,7 +131,7 @@ class WebhookIntake:
         state = self.state
         now = utcnow()
         async with unit_of_work(state.sessionmaker) as session:
-            owners = await _integrations_by_digest(session, {(d.provider, d.digest) for d in batch})
+            owners = await _integrations_by_digest(session, {(d.provider, d.digest) for d in batch}, state.clock())
             outcomes: dict[int, Outcome] = {}
             accepted: dict[Owner, list[tuple[int, AlertEvent]]] = defaultdict(list)
             log_rows: list[dict[str, Any]] = []
@@ -157,20 +157,16 @@ class WebhookIntake:
                 events = [event for _, event in items]
                 payloads = [redact(batch[i].body) for i, _ in items]
                 results = await record_alerts(session, ctx, row.id, events, "webhook", payloads)
-                runs = await _queue_refreshes(state, session, ctx, row, events, now)
+                runs = await queue_refreshes(state, session, ctx, row, events, now)
                 for (i, event), result in zip(items, results, strict=True):
                     outcomes[i] = Outcome(row.id, result, runs.get(_target(event)))
                     log_rows.append(_log_row(row, now, True, result.outcome, None))
             for row, acts in activities.items():
                 ctx = system_context(row.tenant_id, "webhook")
-                wanted = [
-                    AlertEvent("", a.external_device_id, "info", "active")
-                    for _, a in acts
-                    if a.refresh and a.external_device_id
-                ]
-                runs = await _queue_refreshes(state, session, ctx, row, wanted, now)
+                runs = await apply_activities(state, session, ctx, row, [a for _, a in acts], now)
                 for i, act in acts:
-                    outcomes[i] = Outcome(row.id, None, runs.get(act.external_device_id or ""))
+                    run_id = runs.get(SCOPES_TARGET) if act.scope_sync else runs.get(act.external_device_id or "")
+                    outcomes[i] = Outcome(row.id, None, run_id)
                     log_rows.append(_log_row(row, now, True, act.cause, None))
             if log_rows:
                 await session.execute(insert(table_of(WebhookDelivery)), log_rows)
@@ -207,9 +203,12 @@ class Owner:
     digest: str
 
 
-async def _integrations_by_digest(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Owner]:
+async def _integrations_by_digest(
+    session: AsyncSession, keys: set[tuple[str, str]], now: datetime
+) -> dict[tuple[str, str], Owner]:
     """The integrations owning the presented secrets — cross-tenant by design: the secret *is*
-    the credential. The digest is keyed, and compared again in constant time."""
+    the credential. The digest is keyed, and compared again in constant time. A rotated-out
+    secret still counts until its overlap ends (``integrations/webhook_secrets.py``)."""
     digests = sorted({digest for _, digest in keys})
     rows = await session.execute(
         select(
@@ -219,13 +218,25 @@ async def _integrations_by_digest(session: AsyncSession, keys: set[tuple[str, st
             RmmIntegration.is_active,
             RmmIntegration.state,
             RmmIntegration.webhook_secret_digest,
-        ).where(RmmIntegration.webhook_secret_digest.in_(digests))
+            RmmIntegration.previous_webhook_secret_digest,
+            RmmIntegration.previous_webhook_secret_until,
+        ).where(
+            or_(
+                RmmIntegration.webhook_secret_digest.in_(digests),
+                and_(
+                    RmmIntegration.previous_webhook_secret_digest.in_(digests),
+                    RmmIntegration.previous_webhook_secret_until > now,
+                ),
+            )
+        )
     )
-    stored = {
-        digest: Owner(id_, tenant_id, provider, active, state, digest)
-        for id_, tenant_id, provider, active, state, digest in rows
-        if digest
-    }
+    stored: dict[str, Owner] = {}
+    for id_, tenant_id, provider, active, state, digest, previous, until in rows:
+        if digest:
+            stored[digest] = Owner(id_, tenant_id, provider, active, state, digest)
+        until = ensure_utc(until)
+        if previous and until is not None and until > now and previous not in stored:
+            stored[previous] = Owner(id_, tenant_id, provider, active, state, previous)
     found: dict[tuple[str, str], Owner] = {}
     for provider, presented in keys:
         owner = stored.get(presented)
@@ -269,11 +280,47 @@ async def _prune_rejections(session: AsyncSession, row: Owner) -> None:
     )
 
 
+SCOPES_TARGET = "\x00scopes"  # the key of a queued scope sync in ``apply_activities``' answer
+
+
+async def apply_activities(
+    state: AppState, session: AsyncSession, ctx: TenantContext, row: Owner, acts: list[DeviceActivity], now: Any
+) -> dict[str, uuid.UUID]:
+    """What non-alert activities ask for: single-device refreshes (per device, debounced) and one
+    scope sync (joined while queued). Used by the receiver and by the activity backfill.
+    Returns target → run id (``SCOPES_TARGET`` for the scope sync)."""
+    wanted = [
+        AlertEvent("", a.external_device_id, "info", "active") for a in acts if a.refresh and a.external_device_id
+    ]
+    runs = await queue_refreshes(state, session, ctx, row, wanted, now)
+    if any(a.scope_sync for a in acts):
+        run_id = await _queue_scope_sync(state, session, ctx, row, now)
+        if run_id is not None:
+            runs[SCOPES_TARGET] = run_id
+    return runs
+
+
+async def _queue_scope_sync(
+    state: AppState, session: AsyncSession, ctx: TenantContext, row: Owner, now: Any
+) -> uuid.UUID | None:
+    """One scope sync for a burst of organization activities: a queued or running one is joined
+    (single flight per kind). No time-based debounce: a sync finished a minute ago listed the
+    organizations before this change."""
+    if Capability.scope_sync not in state.registry.get(row.provider).capabilities:
+        return None
+    try:
+        started = await request_sync(state, session, ctx, row.id, "scopes", "webhook", {})
+    except AppError as exc:
+        log.info("webhook_scope_sync_skipped", reason=exc.detail)
+        return None
+    return started.run.id
+
+
 def _target(event: AlertEvent) -> str:
     return str(event.external_device_id or event.device_ref or "")
 
 
-async def _queue_refreshes(
+async def queue_refreshes(
     state: AppState,
     session: AsyncSession,
     ctx: TenantContext,

@@ -233,7 +233,9 @@ def rotate_webhook_secret(integration: str, tenant: str = TenantOpt, json_out: b
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> WebhookSecretOut:
         row = await resolve_integration(db, ctx, integration)
         service.require_capability(state.registry, row, Capability.alert_webhook)
-        secret = await webhook_secrets.rotate(state, db, row)
+        from rmmbridge.integrations.provisioning import rotate_secret
+
+        secret, _ = await rotate_secret(state, db, ctx, row)  # re-sent to the RMM when rmmbridge provisioned it
         await public_url_noted(db, state.settings)
         return WebhookSecretOut(secret=secret, info=await webhook_info(state, db, row, secret))
 

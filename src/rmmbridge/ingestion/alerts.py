@@ -69,6 +69,7 @@ def _row(
             "first_seen_at": now,
             "last_seen_at": now,
             "webhook_seen": source == "webhook",
+            "poll_seen": source == "poll",
             # The RMM's second device key (Tactical's agent pk) too: delivery hints look agents up by it.
             "attributes": {**dict(ev.attributes), **({"agent_pk": ev.device_ref} if ev.device_ref else {})},
             "updated_at": now,
@@ -228,20 +229,25 @@ def _transition(current: RmmAlert, ev: AlertEvent, asset_id: uuid.UUID | None, s
 
 
 async def resolve_unlisted(
-    session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID, polled_since: datetime
+    session: AsyncSession,
+    ctx: TenantContext,
+    integration_id: uuid.UUID,
+    polled_since: datetime,
+    *,
+    poll_seen_only: bool = False,
 ) -> int:
     """Resolve the active alerts a complete poll started at ``polled_since`` no longer listed, each
-    with a timeline entry (source: poll)."""
-    gone = list(
-        await session.scalars(
-            select(RmmAlert.id).where(
-                RmmAlert.tenant_id == ctx.tenant_id,
-                RmmAlert.integration_id == integration_id,
-                RmmAlert.status == "active",
-                RmmAlert.last_seen_at < polled_since,
-            )
-        )
-    )
+    with a timeline entry (source: poll); with ``poll_seen_only``, only those an earlier poll listed
+    (the provider's rule)."""
+    conditions = [
+        RmmAlert.tenant_id == ctx.tenant_id,
+        RmmAlert.integration_id == integration_id,
+        RmmAlert.status == "active",
+        RmmAlert.last_seen_at < polled_since,
+    ]
+    if poll_seen_only:
+        conditions.append(RmmAlert.poll_seen.is_(True))
+    gone = list(await session.scalars(select(RmmAlert.id).where(*conditions)))
     for chunk in range(0, len(gone), RESOLVE_BATCH):
         ids = gone[chunk : chunk + RESOLVE_BATCH]
         await session.execute(
@@ -284,6 +290,7 @@ async def upsert_polled(
             "severity": stmt.excluded.severity,
             "message": stmt.excluded.message,
             "last_seen_at": stmt.excluded.last_seen_at,
+            "poll_seen": True,
             "resolved_at": None,
             "asset_id": func.coalesce(RmmAlert.asset_id, stmt.excluded.asset_id),
             "updated_at": now,

@@ -224,11 +224,12 @@ async def list_mappings(
     responses=error_responses(404, 422),
 )
 async def update_mapping(
-    db: DB, ctx: Admin, integration_id: uuid.UUID, mapping_id: uuid.UUID, body: MappingUpdate
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, mapping_id: uuid.UUID, body: MappingUpdate
 ) -> MappingOut:
     """Map to a PSA client (``client_id``), unmap (``unmap: true``), or switch auto-sync."""
     await service.get_integration(db, ctx, integration_id)
     row = await mappings.update_mapping(db, ctx, integration_id, mapping_id, body)
+    await _follow_mappings(state, db, ctx, integration_id)
     return mapping_out(row, None, 0)
 
 
@@ -237,8 +238,18 @@ async def update_mapping(
     response_model=MappingOut,
     responses=error_responses(404, 409),
 )
-async def create_client_for_mapping(db: DB, ctx: Admin, integration_id: uuid.UUID, mapping_id: uuid.UUID) -> MappingOut:
+async def create_client_for_mapping(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, mapping_id: uuid.UUID
+) -> MappingOut:
     """Create a PSA client named after the organization (or reuse the live one of that name) and map it."""
     await service.get_integration(db, ctx, integration_id)
     row = await mappings.create_client_for_mapping(db, ctx, integration_id, mapping_id)
+    await _follow_mappings(state, db, ctx, integration_id)
     return mapping_out(row, row.external_org_name, 0)
+
+
+async def _follow_mappings(state: Any, db: Any, ctx: Any, integration_id: uuid.UUID) -> None:
+    """A provisioned RMM webhook follows the mapped organizations (NinjaOne's ``organizationIds``)."""
+    from .provisioning import follow_mappings
+
+    await follow_mappings(state, db, ctx, integration_id)

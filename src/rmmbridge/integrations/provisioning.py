@@ -16,6 +16,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,8 @@ from .factory import build_provider
 from .service import get_integration, require_capability
 
 DEVICE = "device"
+
+log = structlog.get_logger(__name__)
 
 
 def label_of(row: RmmIntegration) -> str:
@@ -134,6 +137,7 @@ async def provision(
         row.webhook_provisioning = {
             **out,
             "label": target.label,
+            "scope_ids": sorted(target.scope_ids),
             "provisioned": report.ok or bool(row.webhook_provisioning.get("provisioned")),
         }
     return out
@@ -204,3 +208,66 @@ async def remove(state: AppState, session: AsyncSession, row: RmmIntegration) ->
     if report.ok:
         row.webhook_provisioning = {**out, "provisioned": False, "removed": True}
     return out
+
+
+async def _update_in(
+    state: AppState, session: AsyncSession, ctx: TenantContext, row: RmmIntegration, secret: str, *, reprovision: bool
+) -> ProvisionReport:
+    """Within the caller's transaction (no test delivery comes back, so nothing needs to write
+    beside it): send the RMM the new secret, or the whole configuration again."""
+    target = await target_for(state, session, ctx, row, secret)
+    provider = await build_provider(state, session, row)
+    try:
+        if reprovision:
+            report = await provider.provision_webhook(target, send_test=False)
+        else:
+            report = await provider.update_webhook_secret(target)
+    except ProviderError as exc:
+        report = ProvisionReport([ProvisionStep("webhook configuration", "failed", exc.message)])
+    finally:
+        await provider.aclose()
+    if report.ok:
+        row.webhook_provisioning = {**(row.webhook_provisioning or {}), "scope_ids": sorted(target.scope_ids)}
+    return report
+
+
+async def rotate_secret(
+    state: AppState, session: AsyncSession, ctx: TenantContext, row: RmmIntegration
+) -> tuple[str, bool]:
+    """Rotate the webhook secret in one transaction (the CLI's path); a provisioned RMM gets the new
+    one at once. Returns (secret, the RMM took it). Providers with an overlap keep accepting the old
+    secret for a while, so deliveries in flight are not refused."""
+    secret = await webhook_secrets.rotate(state, session, row)
+    if not (row.webhook_provisioning or {}).get("provisioned"):
+        return secret, False
+    report = await _update_in(state, session, ctx, row, secret, reprovision=False)
+    return secret, report.ok
+
+
+async def follow_mappings(
+    state: AppState, session: AsyncSession, ctx: TenantContext, integration_id: uuid.UUID
+) -> bool:
+    """After the mapped scopes may have changed (a mapping edit, a scope sync): configure the RMM's
+    webhook again when rmmbridge provisioned it and the mapped scopes differ from what it was given
+    (NinjaOne filters deliveries by organization). Never raises for the RMM's refusal: the mapping
+    change stands, the refusal is kept on the integration and the next change tries again."""
+    row = await get_integration(session, ctx, integration_id)
+    provisioning = dict(row.webhook_provisioning or {})
+    if not provisioning.get("provisioned") or row.state in ("disconnected", "not_configured"):
+        return False
+    cls = state.registry.get(row.provider)
+    if Capability.webhook_provisioning not in cls.capabilities:
+        return False
+    mapped = sorted(m.external_org_id for m in await repository.syncable_mappings(session, ctx, row.id))
+    if mapped == provisioning.get("scope_ids"):
+        return False
+    secret = await webhook_secrets.reveal(state, session, row)
+    if not secret:
+        return False
+    report = await _update_in(state, session, ctx, row, secret, reprovision=True)
+    if not report.ok:
+        failed = next(s for s in report.steps if s.outcome == "failed")
+        log.warning("webhook_reprovision_failed", integration_id=str(row.id), error=failed.detail)
+        row.webhook_provisioning = {**provisioning, "follow_error": failed.detail, "scope_ids": None}
+    await session.flush()
+    return report.ok

@@ -334,6 +334,9 @@ async def disconnect(
     await state.secrets.delete_prefix(session, ctx.tenant_id, f"integration/{row.id}/")
     row.webhook_secret_digest = None
     row.webhook_configured_at = None
+    row.previous_webhook_secret_digest = None
+    row.previous_webhook_secret_until = None
+    row.settings = {k: v for k, v in (row.settings or {}).items() if k != "webhook_provisioned"}
     row.credential_hints = {}
     row.is_active = False
     row.state = "disconnected"

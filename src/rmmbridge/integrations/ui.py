@@ -1068,6 +1068,9 @@ async def update_mapping(
                 data = MappingUpdate(unmap=True, auto_sync_assets=auto)
             mapping = await mappings.update_mapping(db, ctx, row.id, mapping_id, data)
             message = f"Saved the mapping of “{mapping.external_org_name}”."
+        from .provisioning import follow_mappings  # a provisioned RMM webhook follows the mapped organizations
+
+        await follow_mappings(state, db, ctx, row.id)
     except AppError as exc:
         await db.rollback()
         return _back(cls, row, "mappings", error=exc.detail, **back)

@@ -117,10 +117,23 @@ class DeviceActivity(InvalidRecord):
     A subclass of :class:`InvalidRecord` so receivers that know nothing of it still refuse cleanly."""
 
     def __init__(self, external_id: str | None, cause: str, *, external_device_id: str | None = None,
-                 refresh: bool = False) -> None:
+                 refresh: bool = False, scope_sync: bool = False) -> None:
         super().__init__(external_id, cause)
         self.external_device_id = external_device_id
         self.refresh = refresh
+        # The RMM's scopes changed (an organization created, renamed, deleted): sync them.
+        self.scope_sync = scope_sync
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPage:
+    """(``iter_activity_pages``) One page of the RMM's activity history since a watermark: what the
+    webhook would have delivered, parsed by the same rules. ``watermark`` is where the next
+    backfill starts; the caller stores it only after the whole walk."""
+
+    events: list[AlertEvent]
+    activities: list[DeviceActivity]
+    watermark: str
 
 
 # --------------------------------------------------------------------------- records
@@ -576,6 +589,15 @@ class Provider:
     # Where the admin keeps the secret on the RMM side when the templates only reference it (one
     # sentence for the setup steps); ``None`` when the templates need the revealed secret.
     webhook_secret_storage: ClassVar[str | None] = None
+    # What a complete alert poll may resolve when an active alert is absent from it: "any" active
+    # alert, or only "poll_seen" ones (ever listed by a poll). The latter for RMMs whose webhook
+    # alert key may not be the polled key (NinjaOne §6.1/§6.3): a mismatch must not close every
+    # webhook-created alert on the first poll.
+    alert_poll_resolves: ClassVar[str] = "any"
+    # Seconds the previous webhook secret is still accepted after a rotation; 0 = it stops at once
+    # (the admin pastes the new one by hand). Providers that re-send the secret to the RMM
+    # themselves (provision_webhook) set an overlap so deliveries in flight are not refused.
+    webhook_secret_overlap_s: ClassVar[int] = 0
 
     @classmethod
     def webhook_templates(cls, webhook_url: str, secret: str | None = None) -> dict[str, str]:

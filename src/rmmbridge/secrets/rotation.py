@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.crypto import Sealer
@@ -35,16 +35,26 @@ def _aad(tenant_id: uuid.UUID, name: str) -> str:
 async def reseal_all(session: AsyncSession, old: Sealer, new: Sealer) -> Resealed:
     """Re-seal every secret of every tenant under ``new``; raise ``DecryptionError`` when ``old``
     does not open one (the wrong old key: nothing is written, the caller's transaction rolls back)."""
-    integrations: dict[tuple[uuid.UUID, str], list[RmmIntegration]] = {}
-    for row in await session.scalars(select(RmmIntegration).where(RmmIntegration.webhook_secret_digest.is_not(None))):
-        integrations.setdefault((row.tenant_id, str(row.webhook_secret_digest)), []).append(row)
+    # (row, column): the current digest, and a rotated-out secret's still in its overlap.
+    integrations: dict[tuple[uuid.UUID, str], list[tuple[RmmIntegration, str]]] = {}
+    for row in await session.scalars(
+        select(RmmIntegration).where(
+            or_(
+                RmmIntegration.webhook_secret_digest.is_not(None),
+                RmmIntegration.previous_webhook_secret_digest.is_not(None),
+            )
+        )
+    ):
+        for column in ("webhook_secret_digest", "previous_webhook_secret_digest"):
+            if getattr(row, column):
+                integrations.setdefault((row.tenant_id, str(getattr(row, column))), []).append((row, column))
     secrets = digests = 0
     for secret in await session.scalars(select(TenantSecret)):
         plaintext = old.open(secret.ciphertext, _aad(secret.tenant_id, secret.name))
         secret.ciphertext = new.seal(plaintext, _aad(secret.tenant_id, secret.name))
         secrets += 1
-        for row in integrations.get((secret.tenant_id, old.digest(plaintext)), []):
-            row.webhook_secret_digest = new.digest(plaintext)
-            digests += 1
+        for row, column in integrations.get((secret.tenant_id, old.digest(plaintext)), []):
+            setattr(row, column, new.digest(plaintext))
+            digests += column == "webhook_secret_digest"
     await session.flush()
     return Resealed(secrets, digests)

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["status", "slow", "rate_limit", "truncate", "malformed", "expire_token"]
+FaultKind = Literal["status", "slow", "rate_limit", "truncate", "malformed", "expire_token", "stall"]
 
 
 @dataclass
@@ -61,6 +61,17 @@ class FaultPlan:
         for f in hit:
             f.hits += 1
         return hit
+
+
+STALL_S = 3600.0  # a "stall" without ``delay_s``: far beyond any client's timeout
+
+
+async def apply_stall(faults: list[Fault]) -> None:
+    """A response that stalls (``stall``): the server accepted the request and then says nothing for
+    ``delay_s`` (default an hour), so only the client's own timeout ends the wait."""
+    stall = [f.delay_s or STALL_S for f in faults if f.kind == "stall"]
+    if stall:
+        await asyncio.sleep(max(stall))
 
 
 async def apply_delay(faults: list[Fault]) -> None:

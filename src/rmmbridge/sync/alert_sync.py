@@ -6,19 +6,29 @@ so the ingestion layer never depends on the sync layer above it.
 
 from __future__ import annotations
 
-from rmmbridge.ingestion.alerts import missed_by_webhook, missed_sample, resolve_unlisted, upsert_polled
+from sqlalchemy import select
+
+from rmmbridge.alerts.intake import Owner, apply_activities, queue_refreshes
+from rmmbridge.ingestion.alerts import (
+    missed_by_webhook,
+    missed_sample,
+    record_alerts,
+    resolve_unlisted,
+    upsert_polled,
+)
 from rmmbridge.ingestion.limits import fit_alert
 from rmmbridge.integrations.repository import syncable_mappings
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import AlertEvent, Capability, InvalidRecord, Provider, ProviderError, WebhookTarget
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
-from rmmbridge.storage.models import RmmIntegration, SyncRun
+from rmmbridge.storage.models import RmmIntegration, SyncCursor, SyncRun
 from rmmbridge.tenancy.context import TenantContext
 
 from . import runs
 
 BATCH = 500
+ACTIVITY_STREAM = "activities"  # sync_cursors: the highest RMM activity id backfilled
 
 
 async def reconcile_alerts(
@@ -57,8 +67,12 @@ async def reconcile_alerts(
         if len(batch) >= BATCH:
             await flush()
     await flush()
+    if callable(getattr(provider, "iter_activity_pages", None)):
+        counters.update(await backfill_activities(state, ctx, integration, provider, errors))
     async with unit_of_work(state.sessionmaker) as session:
-        counters["resolved"] = await resolve_unlisted(session, ctx, integration.id, started)
+        counters["resolved"] = await resolve_unlisted(
+            session, ctx, integration.id, started, poll_seen_only=provider.alert_poll_resolves == "poll_seen"
+        )
         counters["missed_by_webhook"] = await missed_by_webhook(
             session, ctx, integration.id, integration.webhook_configured_at
         )
@@ -108,3 +122,57 @@ async def _refresh_hints(
         if row is not None:
             row.webhook_hints = hints
             row.webhook_provisioning = {**(row.webhook_provisioning or {}), "hints_for": missed}
+
+
+async def backfill_activities(
+    state: AppState, ctx: TenantContext, integration: RmmIntegration, provider: Provider, errors: list[dict[str, str]]
+) -> dict[str, int]:
+    """Missed webhooks (reference/ninjaone.md §6.2): the RMM's activities since the last processed
+    one, through the receiver's own writers (alerts; device refreshes and scope syncs, debounced).
+    Every write is idempotent (alerts keyed on their series, ordering kept), so a walk that fails
+    half-way is simply redone: the watermark moves only after a complete walk. A failure here is an
+    error on the run, never the end of the poll."""
+    owner = Owner(integration.id, integration.tenant_id, integration.provider, True, integration.state, "")
+    async with unit_of_work(state.sessionmaker, read_only=True) as session:
+        watermark = await session.scalar(
+            select(SyncCursor.value).where(
+                SyncCursor.tenant_id == ctx.tenant_id,
+                SyncCursor.integration_id == integration.id,
+                SyncCursor.stream == ACTIVITY_STREAM,
+            )
+        )
+    counters = {"backfilled_alerts": 0, "backfilled_activities": 0}
+    newest = watermark
+    try:
+        async for page in provider.iter_activity_pages(watermark):  # type: ignore[attr-defined]
+            newest = page.watermark
+            events = []
+            for event in page.events:
+                try:
+                    events.append(fit_alert(event))
+                except InvalidRecord as exc:
+                    errors.append({"external_id": exc.external_id or "", "error": exc.cause})
+            async with unit_of_work(state.sessionmaker) as session:
+                now = utcnow()
+                if events:
+                    results = await record_alerts(session, ctx, integration.id, events, "webhook")
+                    counters["backfilled_alerts"] += sum(1 for r in results if r.outcome != "duplicate")
+                    await queue_refreshes(state, session, ctx, owner, events, now)
+                if page.activities:
+                    await apply_activities(state, session, ctx, owner, page.activities, now)
+                    counters["backfilled_activities"] += len(page.activities)
+    except ProviderError as exc:
+        errors.append({"external_id": "", "error": f"missed webhooks not backfilled: {exc.message}"})
+        return counters
+    if newest is not None and newest != watermark:
+        async with unit_of_work(state.sessionmaker) as session:
+            row = await session.get(SyncCursor, (ctx.tenant_id, integration.id, ACTIVITY_STREAM))
+            if row is None:
+                session.add(
+                    SyncCursor(
+                        tenant_id=ctx.tenant_id, integration_id=integration.id, stream=ACTIVITY_STREAM, value=newest
+                    )
+                )
+            else:
+                row.value = newest
+    return counters

@@ -7,6 +7,7 @@ from rmmbridge.ingestion.devices import DeviceIngestor
 from rmmbridge.ingestion.liveness import recompute_status, status_window
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.mappings import apply_scopes
+from rmmbridge.integrations.provisioning import follow_mappings
 from rmmbridge.providers.base import Capability, DevicePage, Provider
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
@@ -22,6 +23,8 @@ async def run_scope_sync(
     scopes = await provider.list_scopes()
     async with unit_of_work(state.sessionmaker) as session:
         result = await apply_scopes(session, ctx, integration.id, scopes)
+        # Organizations gone or back change the provisioned webhook's organization filter.
+        await follow_mappings(state, session, ctx, integration.id)
         fresh = await runs.get_run(session, ctx, run.id)
         fresh.counters = {
             "processed": result.seen,

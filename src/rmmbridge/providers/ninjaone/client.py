@@ -67,10 +67,15 @@ class NinjaClient:
             attempt += 1
             self.requests += 1
             try:
-                response = await self.http.request(
-                    method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
+                # A whole-request deadline on top of httpx's per-phase timeouts: a server that stalls
+                # (or dribbles bytes, which resets every read timeout) is still given up on.
+                response = await asyncio.wait_for(
+                    self.http.request(
+                        method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
+                    ),
+                    timeout=self.cfg.request_timeout_s,
                 )
-            except httpx.TimeoutException as exc:
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 if attempt >= attempts:
                     raise ProviderRetriableError(
                         f"NinjaOne ({self.cfg.host}) timed out on {path}", cause=type(exc).__name__

@@ -88,6 +88,14 @@ class NinjaOneConfig(ProviderConfig):
         "incomplete (nothing goes missing). Set to 0 once to accept a real large removal.",
     )
     overdue_after_minutes: int = Field(default=24 * 60, ge=5, le=365 * 24 * 60, description="Offline → overdue.")
+    request_timeout_s: int = Field(
+        json_schema_extra={"ui": "advanced"},
+        default=90,
+        ge=1,
+        le=600,
+        description="Longest wait for one NinjaOne answer, start to end; a request that stalls past it is "
+        "retried, then the run stops (nothing is marked missing).",
+    )
 
     @model_validator(mode="after")
     def _instance(self, info: ValidationInfo) -> NinjaOneConfig:

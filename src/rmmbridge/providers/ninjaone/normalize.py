@@ -428,7 +428,8 @@ def device_activity(payload: Mapping[str, Any], code: str) -> DeviceActivity:
     if device is not None and (code in REFRESH_CODES or code.startswith(REFRESH_PREFIXES)):
         return DeviceActivity(ext, f"{code}: device {device} refreshed", external_device_id=str(device), refresh=True)
     if code.startswith(("CLIENT_", "LOCATION_")):
-        return DeviceActivity(ext, f"{code}: organizations change with the next scope sync")
+        # A "client" is an organization (§7.5): its creation, rename or deletion re-reads the scopes.
+        return DeviceActivity(ext, f"{code}: organizations synced", scope_sync=True)
     return DeviceActivity(ext, f"{code} ({payload.get('activityType') or '?'}) is not used by rmmbridge (ignored)")
 
 

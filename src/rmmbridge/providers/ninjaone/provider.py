@@ -15,9 +15,11 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from rmmbridge.providers.base import (
+    ActivityPage,
     AlertEvent,
     Capability,
     CheckResult,
+    DeviceActivity,
     DevicePage,
     DeviceSnapshot,
     DeviceSoftware,
@@ -47,6 +49,8 @@ from .config import NinjaOneConfig
 from .pagination import after_walk
 
 HEADER = "X-Rmmbridge-Webhook-Secret"
+# Node classes with an agent reporting ``system``/``os`` (§4.7); the others never have them.
+INVENTORY_CLASSES = ("WINDOWS_", "MAC", "LINUX_")
 CHECK_REACHABLE = "Instance reachable"
 CHECK_APP = "Client app on this instance"
 CHECK_GRANT = "Grant and scopes accepted"
@@ -111,6 +115,10 @@ class NinjaOneProvider(Provider):
     webhook_header: ClassVar[str | None] = HEADER
     scope_label: ClassVar[str] = "Organization"
     keep_alive_minutes: ClassVar[int | None] = 15  # background refresh ahead of expiry (§2.5)
+    # §6.1: only alerts once listed by /v2/alerts are closed by a poll that no longer lists them (a
+    # webhook's seriesUid equalling the polled uid is unverified, §6.3).
+    alert_poll_resolves: ClassVar[str] = "poll_seen"
+    webhook_secret_overlap_s: ClassVar[int] = 600  # §7.1: the old secret works 10 minutes after a rotation
 
     @staticmethod
     def webhook_setup_steps() -> list[str]:
@@ -277,13 +285,71 @@ class NinjaOneProvider(Provider):
                 params={"df": f"org = {org}"},
                 what=f"device list of {scope.name}",
             ):
-                snapshots, invalid = self._normalize(rows)
+                snapshots, invalid = self._normalize(await self._with_inventory(rows))
                 listed += len(rows)
                 yield DevicePage(snapshots, invalid)
             if listed or attempt == 2 or not await self._known_in(scope):
                 break
             # An empty first page for an organization with known devices: NinjaOne's glitch (§9). Ask once more.
         await self._ratio_guard(scope, listed)
+
+    async def _with_inventory(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """§4.7: ``system``/``os`` are not in the official schema; when a tenant's ``devices-detailed``
+        rows lack them, the same documented data comes from the ``computer-systems`` and
+        ``operating-systems`` query reports (§5.2), joined on ``deviceId`` — two cursor walks
+        restricted to this page's ids (``df=id in (…)``), never one call per device. Only agent
+        classes are asked: hypervisor hosts, VM guests and NMS devices have no such objects."""
+        lacking: dict[str, list[int]] = {"system": [], "os": []}
+        for row in rows:
+            did = row.get("id") if isinstance(row, dict) else None
+            if not isinstance(did, int) or not str(row.get("nodeClass") or "").startswith(INVENTORY_CLASSES):
+                continue
+            for key in lacking:
+                if not isinstance(row.get(key), dict):
+                    lacking[key].append(did)
+        found: dict[str, dict[int, dict[str, Any]]] = {}
+        for key, report in (("system", "computer-systems"), ("os", "operating-systems")):
+            if lacking[key]:
+                found[key] = await self._report_by_device(report, lacking[key])
+        if not found:
+            return rows
+        out = []
+        for row in rows:
+            did = row.get("id") if isinstance(row, dict) else None
+            extra = {k: found[k][did] for k in found if isinstance(did, int) and did in found[k]}
+            out.append({**row, **extra} if extra else row)
+        return out
+
+    async def _report_by_device(self, report: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """One query report for these devices: deviceId → row (``deviceId``/``timestamp`` dropped).
+        A 4xx on a cursor (expired) restarts the walk once; a second failure is incomplete."""
+        for attempt in (1, 2):
+            found: dict[int, dict[str, Any]] = {}
+            params: dict[str, Any] = {"df": f"id in ({','.join(map(str, ids))})", "pageSize": 1000}
+            cursor: str | None = None
+            try:
+                while True:
+                    query = {**params, **({"cursor": cursor} if cursor else {})}
+                    _, body = await self.client.request("GET", f"/queries/{report}", params=query)
+                    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                        raise ProviderIncompleteError(f"NinjaOne's {report} report sent an unexpected shape")
+                    rows = body["results"]
+                    for row in rows:
+                        if isinstance(row, dict) and isinstance(row.get("deviceId"), int):
+                            found[row["deviceId"]] = {
+                                k: v for k, v in row.items() if k not in ("deviceId", "timestamp")
+                            }
+                    info = body.get("cursor")
+                    name = info.get("name") if isinstance(info, dict) else None
+                    if not rows or not name:
+                        return found
+                    cursor = str(name)
+            except NinjaAppError as exc:
+                if attempt == 2 or exc.status >= 500:
+                    raise ProviderIncompleteError(
+                        f"the {report} report could not be read to its end: {exc.message}", cause=exc.code
+                    ) from exc
+        return {}
 
     async def _known_in(self, scope: RemoteScope) -> int:
         if self.ctx.known_devices is None:
@@ -321,6 +387,7 @@ class NinjaOneProvider(Provider):
             raise ProviderIncompleteError("NinjaOne sent something other than a list for one device")
         if not rows:
             return None
+        rows = await self._with_inventory(rows)
         try:
             return normalize.device_snapshot(rows[0], self.ctx.now(), self.cfg.overdue_after_minutes * 60)
         except InvalidRecord as exc:
@@ -357,6 +424,52 @@ class NinjaOneProvider(Provider):
                 yield normalize.alert_event(row)
             except InvalidRecord:
                 continue
+
+    async def iter_activity_pages(  # type: ignore[override]
+        self, watermark: str | None, *, max_pages: int = 50
+    ) -> AsyncIterator[ActivityPage]:
+        """Missed webhooks, backfilled (§6.2): ``/v2/activities`` newer than the highest activity id
+        already processed, newest first, walked down with ``olderThan`` until an empty page. Each
+        activity is parsed exactly as a delivery is. The first call only sets the watermark (what
+        happened before rmmbridge listened is not a missed delivery; the poll has the active alerts)."""
+        page_size = 1000
+        if watermark is None or not str(watermark).isdigit():
+            _, body = await self.client.request("GET", "/activities", params={"pageSize": 10})
+            yield ActivityPage([], [], str(_last_activity_id(body, 0)))
+            return
+        newer = int(watermark)
+        newest = newer
+        older: int | None = None
+        for _ in range(max_pages):
+            params: dict[str, Any] = {"newerThan": newer, "pageSize": page_size}
+            if older is not None:
+                params["olderThan"] = older
+            _, body = await self.client.request("GET", "/activities", params=params)
+            rows = body.get("activities") if isinstance(body, dict) else None
+            if not isinstance(rows, list):
+                raise ProviderIncompleteError("NinjaOne sent an unexpected shape for /v2/activities")
+            ids = [r["id"] for r in rows if isinstance(r, dict) and isinstance(r.get("id"), int)]
+            if not ids:
+                break
+            newest = max(newest, *ids)
+            events: list[AlertEvent] = []
+            activities: list[DeviceActivity] = []
+            # Oldest first within the page; across pages the alert writer's ordering rule (7.4 step 7)
+            # keeps a late trigger from reopening a reset.
+            for row in sorted((r for r in rows if isinstance(r, dict)), key=lambda r: r.get("id") or 0):
+                try:
+                    events.append(normalize.activity_alert(row))
+                except DeviceActivity as act:
+                    activities.append(act)
+                except InvalidRecord:
+                    continue
+            yield ActivityPage(events, activities, str(newest))
+            older = min(ids)  # a short page is not the end (the server may cap pageSize): only an empty one
+        else:
+            raise ProviderIncompleteError(
+                f"more than {max_pages * page_size} activities since the last backfill; the rest is skipped",
+                cause="activity backfill cap",
+            )
 
     async def reset_alert(self, external_alert_id: str) -> bool:
         """``POST /v2/alert/{uid}/reset`` with the series uid (never an activity id). ``False`` when NinjaOne
@@ -508,6 +621,18 @@ class NinjaOneProvider(Provider):
             await self.client.request("DELETE", "/webhook", attempts=2)
         except ProviderError:
             pass
+
+
+def _last_activity_id(body: Any, default: int) -> int:
+    if isinstance(body, dict):
+        last = body.get("lastActivityId")
+        if isinstance(last, int):
+            return last
+        ids = [r.get("id") for r in body.get("activities") or [] if isinstance(r, dict)]
+        ids = [i for i in ids if isinstance(i, int)]
+        if ids:
+            return max(ids)
+    return default
 
 
 def _org_id(scope: RemoteScope) -> int:

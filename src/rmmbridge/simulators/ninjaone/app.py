@@ -29,7 +29,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from rmmbridge.simulators.faults import MALFORMED_BODY, Fault, FaultPlan, apply_delay, truncate_body
+from rmmbridge.simulators.faults import (
+    MALFORMED_BODY,
+    Fault,
+    FaultPlan,
+    apply_delay,
+    apply_stall,
+    truncate_body,
+)
 
 from .fleet import NinjaFleet, generate_fleet, new_device
 from .state import INSTANCES, AuthCode, ClientApp, Clock, Cursor, Modes, NinjaSimulator, instance_of_host
@@ -91,6 +98,14 @@ def _mark(value: Any) -> Any:
     if isinstance(out.get("results"), list):
         out["results"] = [_mark(r) for r in out["results"]]
     return out
+
+
+# Fields only the newer spec has (§3–§6): the FED instance, an older app version, never sends them.
+NEWER_FIELDS = {
+    "device": frozenset({"uid", "assignedOwnerUid"}),
+    "alert": frozenset({"priority", "severity", "conditionName", "conditionHealthStatus", "useGlobalHealthStatus"}),
+    "software": frozenset({"isSystemComponent"}),
+}
 
 
 def ninja_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -303,6 +318,7 @@ def create_app(
         sim.requests.append((request.method, request.url.path + ("?" + request.url.query if request.url.query else "")))
         faults = sim.faults.take(request.method, request.url.path, request.url.query)
         await apply_delay(faults)
+        await apply_stall(faults)
         for fault in faults:
             if response := _fault_response(fault, sim):
                 return response
@@ -331,6 +347,12 @@ def create_app(
             return _app_error(403, "FORBIDDEN", f"scope '{scope}' required", sim)
         request.state.token = token
         return None
+
+    def older_app(request: Request, rows: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+        """FED runs an older app version (§1): the newer spec's fields are absent there."""
+        if instance_of(request) != "fed":
+            return rows
+        return [{k: v for k, v in row.items() if k not in NEWER_FIELDS[kind]} for row in rows]
 
     def truncated(request: Request, response: Response) -> Response:
         if any(f.kind == "truncate" for f in sim.faults.take(request.method, request.url.path + "#out", "")):
@@ -477,7 +499,7 @@ def create_app(
         if sim.modes.row_cost_s:
             await asyncio.sleep(sim.modes.row_cost_s * len(rows))
         shape = detailed if request.url.path.endswith("-detailed") else basic
-        return truncated(request, ninja_json([shape(d) for d in rows]))
+        return truncated(request, ninja_json(older_app(request, [shape(d) for d in rows], "device")))
 
     async def devices_of_org(request: Request) -> Response:
         return await devices(request, _int(request.path_params["oid"]))
@@ -520,9 +542,39 @@ def create_app(
 
     # ------------------------------------------------------------------ query reports
 
-    async def query_software(request: Request) -> Response:
+    def report_rows(report: str, did: int, d: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """One device's rows of a query report (§5.2); ``None`` for a report this simulator lacks."""
+        stamp = round(d.get("lastUpdate") or sim.now(), 3)
+        if report == "software":
+            return [{"deviceId": did, **row} for row in fleet.software_of(did)]
+        if report == "computer-systems":
+            return [{"deviceId": did, **d["system"], "timestamp": stamp}] if isinstance(d.get("system"), dict) else []
+        if report == "operating-systems":
+            return [{"deviceId": did, **d["os"], "timestamp": stamp}] if isinstance(d.get("os"), dict) else []
+        if report == "device-health":
+            alerts = sum(1 for a in fleet.alerts.values() if a.device_id == did)
+            return [
+                {
+                    "deviceId": did,
+                    "offline": bool(d.get("offline")),
+                    "parentOffline": False,
+                    "healthStatus": "NEEDS_ATTENTION" if alerts else "HEALTHY",
+                    "alertCount": alerts,
+                    "pendingOSPatchesCount": 0,
+                    "failedOSPatchesCount": 0,
+                    "activeJobCount": 0,
+                }
+            ]
+        return None
+
+    async def query_report(request: Request) -> Response:
+        """``/v2/queries/<report>``: ``{cursor:{name,offset,count,expires}, results}``, rows ordered by
+        device; the final page has ``results: []``; a cursor is bound to its query and expires."""
         if denied := await admitted(request):
             return denied
+        report = request.path_params["report"]
+        if report_rows(report, 0, {}) is None:
+            return _app_error(404, "NOT_FOUND", f"Unknown report {report}", sim)
         q = request.query_params
         try:
             size = min(int(q.get("pageSize") or 1000), sim.modes.max_page_size or 10_000)
@@ -532,17 +584,18 @@ def create_app(
         name = q.get("cursor")
         if name:
             cursor = sim.cursors.get(name)
-            if cursor is None or cursor.expires < now:
+            if cursor is None or cursor.expires < now or cursor.rows_key[0] != report:
                 return _app_error(400, "INVALID_CURSOR", "Cursor expired", sim)
             df = cursor.rows_key[1]  # the cursor is bound to its query: a changed df is ignored
         else:
             df = q.get("df") or ""
-            cursor = Cursor("c-" + secrets.token_hex(6), ("software", df), 0, now + sim.modes.cursor_ttl_s)
+            cursor = Cursor("c-" + secrets.token_hex(6), (report, df), 0, now + sim.modes.cursor_ttl_s)
             sim.cursors[cursor.name] = cursor
         try:
             preds = parse_df(df)
         except DfError as exc:
             return _app_error(400, "INVALID_FILTER", str(exc), sim)
+        older = instance_of(request) == "fed"
         # Rows are ordered by device id; the offset counts rows, so devices are walked in order.
         results: list[dict[str, Any]] = []
         index = 0
@@ -550,13 +603,13 @@ def create_app(
             d = fleet.devices[did]
             if not all(p(d) for p in preds):
                 continue
-            rows = fleet.software_of(did)
+            rows = report_rows(report, did, d) or []
             if index + len(rows) <= cursor.offset:
                 index += len(rows)
                 continue
             for row in rows:
                 if index >= cursor.offset and len(results) < size:
-                    results.append({"deviceId": did, **row})
+                    results.append({k: v for k, v in row.items() if not (older and k in NEWER_FIELDS["software"])})
                 index += 1
             if len(results) >= size:
                 break
@@ -605,7 +658,7 @@ def create_app(
             for a in fleet.alerts.values()
             if a.device_id in fleet.devices and all(p(fleet.devices[a.device_id]) for p in preds)
         ]
-        return truncated(request, ninja_json(rows))
+        return truncated(request, ninja_json(older_app(request, rows, "alert")))
 
     async def alert_reset(request: Request) -> Response:
         if denied := await admitted(request, "management"):
@@ -658,6 +711,15 @@ def create_app(
 
     # ------------------------------------------------------------------ webhooks
 
+    async def webhook_by_id(request: Request) -> Response:
+        """FED's ``DELETE /v2/webhook/{id}`` variant (§7.1); other instances do not have it."""
+        if instance_of(request) != "fed":
+            return _app_error(404, "NOT_FOUND", "Not found", sim)
+        if denied := await admitted(request, "management"):
+            return denied
+        sim.webhooks.pop(request.state.token.app.client_id, None)
+        return Response(status_code=204)
+
     async def webhook(request: Request) -> Response:
         if denied := await admitted(request, "management"):
             return denied
@@ -675,6 +737,9 @@ def create_app(
             return _app_error(400, "BAD_REQUEST", "invalid JSON", sim)
         if not isinstance(body, dict) or not isinstance(body.get("url"), str):
             return _app_error(400, "BAD_REQUEST", "url is required", sim)
+        if instance_of(request) == "fed" and "organizationIds" in body:
+            # FED runs an older app version (§1, §7.1): the newer-spec field is refused.
+            return _app_error(400, "BAD_REQUEST", "Unrecognized field organizationIds", sim)
         sim.webhooks[token.app.client_id] = body  # one configuration per client app: a PUT replaces it
         return Response(status_code=204)
 
@@ -895,11 +960,52 @@ def create_app(
             d = fleet.devices[int(body["id"])]
             for key, value in (body.get("set") or {}).items():
                 d[key] = value
-        elif op == "delete_org":
-            fleet.organizations.pop(int(body["id"]), None)
+        elif op in ("create_org", "rename_org", "delete_org"):
+            # Organization ("client") mutations also emit their CLIENT_* activity, as NinjaOne does.
+            org = _org_mutation(op, body)
+            if org is None:
+                return JSONResponse({"error": "unknown organization"}, status_code=404)
+            code = {"create_org": "CLIENT_CREATED", "rename_org": "CLIENT_UPDATED", "delete_org": "CLIENT_DELETED"}[op]
+            event = activity(None, "SYSTEM", code)
+            event["message"] = f"Organization {org['name']} ({org['id']}) {code.split('_')[1].lower()}"
+            await emit(event)
+            return JSONResponse({"id": org["id"], "activity": event})
         else:
             return JSONResponse({"error": f"unknown op {op}"}, status_code=400)
         return JSONResponse({"ok": True})
+
+    def _org_mutation(op: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        if op == "create_org":
+            oid = fleet.next_org_id = fleet.next_org_id + 2  # ids stay small and non-contiguous
+            org = {
+                "id": oid,
+                "name": str(body.get("name") or f"Organization {oid}"),
+                "description": "",
+                "nodeApprovalMode": "AUTOMATIC",
+                "userData": {},
+            }
+            fleet.organizations[oid] = org
+            lid = max(fleet.locations, default=0) + 1
+            fleet.locations[lid] = {
+                "id": lid,
+                "name": "Main Office",
+                "address": "",
+                "description": "",
+                "organizationId": oid,
+            }
+            return org
+        oid = int(body["id"])
+        if oid not in fleet.organizations:
+            return None
+        if op == "rename_org":
+            fleet.organizations[oid]["name"] = str(body.get("name") or fleet.organizations[oid]["name"])
+            return fleet.organizations[oid]
+        # Deleting an organization removes its locations and devices with it.
+        for lid in [i for i, loc in fleet.locations.items() if loc["organizationId"] == oid]:
+            fleet.locations.pop(lid)
+        for did in [i for i, d in fleet.devices.items() if d["organizationId"] == oid]:
+            fleet.devices.pop(did)
+        return fleet.organizations.pop(oid)
 
     api: list[tuple[str, Callable[..., Any], list[str]]] = [
         ("/organizations", organizations, ["GET"]),
@@ -912,13 +1018,14 @@ def create_app(
         ("/devices-detailed", devices, ["GET"]),
         ("/device/{did}", device, ["GET"]),
         ("/device/{did}/software", device_software, ["GET"]),
-        ("/queries/software", query_software, ["GET"]),
+        ("/queries/{report}", query_report, ["GET"]),
         ("/alerts", alerts, ["GET"]),
         ("/alert/{uid}/reset", alert_reset, ["POST"]),
         ("/alert/{uid}", alert_delete, ["DELETE"]),
         ("/device/{did}/alerts", device_alerts, ["GET"]),
         ("/activities", activities, ["GET"]),
         ("/webhook", webhook, ["PUT", "DELETE"]),
+        ("/webhook/{wid}", webhook_by_id, ["DELETE"]),
     ]
     routes = [
         Route(f"{prefix}{path}", fn, methods=methods) for prefix in ("/v2", "/api/v2") for path, fn, methods in api

@@ -43,6 +43,9 @@ class RmmAlert(Base):
     first_seen_at: Mapped[datetime] = created_col()
     last_seen_at: Mapped[datetime] = created_col()
     webhook_seen: Mapped[bool] = mapped_column(default=False)
+    # Ever listed by an alert poll: only such alerts may be resolved by a poll that no longer lists
+    # them, for providers declaring ``alert_poll_resolves = "poll_seen"``.
+    poll_seen: Mapped[bool] = mapped_column(default=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = updated_col()
     # Two-way actions (alerts/actions.py): acknowledge is local; resolve and snooze are also sent

@@ -37,6 +37,11 @@ class RmmIntegration(Base):
     # The last provisioning report and the delivery hints found by the last alert poll.
     webhook_provisioning: Mapped[dict[str, Any]] = mapped_column(default=dict)
     webhook_hints: Mapped[list[Any]] = mapped_column(default=list)
+    # The secret replaced by the last rotation, still accepted until ``previous_webhook_secret_until``
+    # (providers with ``webhook_secret_overlap_s``: deliveries in flight keep working while the RMM
+    # switches to the new secret). Its plaintext stays in the secret store for master-key rotation.
+    previous_webhook_secret_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_webhook_secret_until: Mapped[datetime | None]
     connected_at: Mapped[datetime | None]
     disconnected_at: Mapped[datetime | None]
     # When the stored credentials stop working (e.g. a Tanium API token), as the provider last

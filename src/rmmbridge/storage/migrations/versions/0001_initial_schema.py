@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:48:41.829537
+Create Date: 2026-12-06 20:53:46.476778
 """
 
 from collections.abc import Sequence
@@ -196,6 +196,8 @@ def upgrade() -> None:
     sa.Column('webhook_configured_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('webhook_provisioning', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('webhook_hints', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('previous_webhook_secret_digest', sa.String(length=64), nullable=True),
+    sa.Column('previous_webhook_secret_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disconnected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('credentials_expire_at', sa.DateTime(timezone=True), nullable=True),
@@ -210,6 +212,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_integrations')),
     sa.UniqueConstraint('webhook_secret_digest', name=op.f('uq_rmm_integrations_webhook_secret_digest'))
     )
+    with op.batch_alter_table('rmm_integrations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rmm_integrations_previous_webhook_secret_digest'), ['previous_webhook_secret_digest'], unique=False)
+
     op.create_table('tenant_secrets',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -542,6 +547,7 @@ def upgrade() -> None:
     sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('webhook_seen', sa.Boolean(), nullable=False),
+    sa.Column('poll_seen', sa.Boolean(), nullable=False),
     sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
@@ -715,6 +721,9 @@ def downgrade() -> None:
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('tenant_secrets')
+    with op.batch_alter_table('rmm_integrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rmm_integrations_previous_webhook_secret_digest'))
+
     op.drop_table('rmm_integrations')
     with op.batch_alter_table('event_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_event_outbox_tx')
