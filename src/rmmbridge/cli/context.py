@@ -42,24 +42,37 @@ async def resolve_tenant(session: AsyncSession, ref: str | None) -> Tenant:
 
 
 async def resolve_integration(session: AsyncSession, ctx: TenantContext, ref: str) -> RmmIntegration:
-    """An integration by id, provider key or name."""
+    """An integration by id, unique id prefix, name, or provider key (when the tenant has one of it)."""
+    ref = ref.strip()
     try:
         row = await session.get(RmmIntegration, (ctx.tenant_id, uuid.UUID(ref)))
         if row is not None:
             return row
     except ValueError:
         pass
-    rows = list(
-        await session.scalars(
-            select(RmmIntegration).where(
-                RmmIntegration.tenant_id == ctx.tenant_id,
-                (RmmIntegration.provider == ref) | (func.lower(RmmIntegration.name) == ref.lower()),
-            )
+    by_name = await session.scalar(
+        select(RmmIntegration).where(
+            RmmIntegration.tenant_id == ctx.tenant_id, func.lower(RmmIntegration.name) == ref.lower()
         )
     )
+    if by_name is not None:
+        return by_name
+    rows = list(
+        await session.scalars(
+            select(RmmIntegration)
+            .where(RmmIntegration.tenant_id == ctx.tenant_id, RmmIntegration.provider == ref.lower())
+            .order_by(RmmIntegration.created_at)
+        )
+    )
+    if not rows and len(ref) >= 4 and all(c in "0123456789abcdef-" for c in ref.lower()):
+        every = await session.scalars(select(RmmIntegration).where(RmmIntegration.tenant_id == ctx.tenant_id))
+        rows = [r for r in every if str(r.id).startswith(ref.lower())]
     if len(rows) == 1:
         return rows[0]
-    raise NotFound(f"no integration '{ref}'" if not rows else f"'{ref}' is ambiguous; use the integration id")
+    if not rows:
+        raise NotFound(f"no integration '{ref}' (give its name or id; `rmmbridge integrations list` shows them)")
+    names = ", ".join(f"“{r.name}” ({r.id})" for r in rows)
+    raise NotFound(f"'{ref}' matches several integrations: {names}; give the name or id")
 
 
 async def with_tenant(tenant_ref: str | None, fn: Callable[[AppState, AsyncSession, TenantContext], Awaitable[T]]) -> T:

@@ -50,7 +50,9 @@ def add(
     provider: str = typer.Argument(..., help="provider key, e.g. tacticalrmm"),
     url: str = typer.Option(None, "--url", help="the RMM's API address"),
     auth_mode: str = typer.Option(None, "--auth-mode", help="e.g. api_key | password (Tactical)"),
-    name: str = typer.Option(None, "--name"),
+    name: str = typer.Option(
+        None, "--name", help="the integration's name: an existing one is reconfigured, a new one added beside it"
+    ),
     sets: list[str] = typer.Option([], "--set", help="non-secret setting key=value (repeatable)"),
     secrets_stdin: bool = typer.Option(
         False, "--secrets-stdin", help='read secrets as a JSON object from stdin, e.g. {"api_key": "…"}'
@@ -58,7 +60,10 @@ def add(
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Create (or reconfigure) an integration; secrets are prompted for or read from stdin, never argv."""
+    """Create (or reconfigure) an integration; secrets are prompted for or read from stdin, never argv.
+
+    A second integration of the same provider (another Tactical server) is added with a new --name.
+    """
     from rmmbridge.providers.registry import builtin_registry
 
     registry = builtin_registry()
@@ -85,14 +90,11 @@ def add(
             values["username"] = typer.prompt("Username")
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
-        existing = await repository.by_provider(db, ctx, cls.key)
-        row = (
-            existing[0]
-            if existing and not cls.allows_multiple
-            else await service.create_integration(
+        row = await _integration_to_configure(db, ctx, cls, name)
+        if row is None:
+            row = await service.create_integration(
                 db, ctx, state.registry, IntegrationCreate(provider=cls.key, name=name)
             )
-        )
         row = await service.save_credentials(
             state, db, ctx, row.id, CredentialsIn(instance_url=url, auth_mode=auth_mode, values=values)
         )
@@ -107,6 +109,29 @@ def add(
             f"[bold]rmmbridge integrations test {out.id}[/]",
             highlight=False,
         )
+
+
+async def _integration_to_configure(db: AsyncSession, ctx: TenantContext, cls: Any, name: str | None) -> Any:
+    """Which integration ``add`` reconfigures, or ``None`` to create one.
+
+    ``--name`` picks the integration of that name (created when there is none, so ``--name "Tactical
+    EU"`` adds a second Tactical). Without it, the provider's only integration is reconfigured.
+    """
+    from rmmbridge.errors import Conflict
+
+    if name:
+        row = await repository.by_name(db, ctx, name)
+        if row is not None and row.provider != cls.key:
+            raise Conflict(f"the integration named “{row.name}” is a {row.provider} integration; choose another --name")
+        return row
+    existing = await repository.by_provider(db, ctx, cls.key)
+    if len(existing) > 1:
+        names = ", ".join(f"“{r.name}”" for r in sorted(existing, key=lambda r: r.created_at))
+        raise Conflict(
+            f"several {cls.display_name} integrations exist ({names}); pass --name to choose the one to "
+            "reconfigure, or a new --name to add another"
+        )
+    return existing[0] if existing else None
 
 
 def _needed_secrets(cls: Any, auth_mode: str | None) -> list[str]:

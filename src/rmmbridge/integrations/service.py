@@ -100,10 +100,16 @@ async def create_integration(
     if not cls.allows_multiple and await repository.by_provider(session, ctx, cls.key):
         raise Conflict(f"{cls.display_name} is already set up for this tenant; configure the existing integration")
     settings = merge_settings({}, validate_framework_settings(data.settings))
+    wanted = (data.name or "").strip()
+    if wanted:
+        await _require_free_name(session, ctx, wanted)
+        name = wanted
+    else:
+        name = await repository.free_name(session, ctx, cls.display_name)
     row = RmmIntegration(
         tenant_id=ctx.tenant_id,
         provider=cls.key,
-        name=(data.name or cls.display_name).strip() or cls.display_name,
+        name=name,
         settings=settings,
         credential_hints={},
         last_test_result=[],
@@ -120,11 +126,24 @@ async def update_integration(
     ctx.require(Permission.settings_update)
     row = await get_integration(session, ctx, integration_id)
     if data.name is not None:
-        row.name = data.name.strip()
+        name = data.name.strip()
+        if not name:
+            raise ValidationFailed("the name must not be blank", errors=[{"field": "name", "message": "enter a name"}])
+        if name.lower() != row.name.lower():
+            await _require_free_name(session, ctx, name)
+        row.name = name
     if data.settings is not None:
         row.settings = merge_settings(upgrade_stored(row.settings or {}), validate_framework_settings(data.settings))
     await session.flush()
     return row
+
+
+async def _require_free_name(session: AsyncSession, ctx: TenantContext, name: str) -> None:
+    if await repository.by_name(session, ctx, name) is not None:
+        raise Conflict(
+            f"an integration named “{name}” already exists; choose another name",
+            errors=[{"field": "name", "message": "this name is taken by another integration"}],
+        )
 
 
 def _validation_errors(exc: ValidationError) -> ValidationFailed:

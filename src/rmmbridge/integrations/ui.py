@@ -41,7 +41,7 @@ from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 
 from . import mappings, repository, service, webhooks
-from .schemas import CredentialsIn, IntegrationCreate, MappingUpdate
+from .schemas import CredentialsIn, IntegrationCreate, IntegrationUpdate, MappingUpdate
 from .settings import SCHEDULE_KINDS, format_interval, parse_interval
 from .views import mapping_out, webhook_info
 
@@ -542,6 +542,7 @@ async def _page(
     form_values: dict[str, Any] | None = None,
     schedule_form: dict[str, Any] | None = None,
     status_code: int = 200,
+    name_form: dict[str, str] | None = None,
 ) -> Response:
     ctx = auth.ctx
     spec = spec_of(cls)
@@ -672,8 +673,11 @@ async def _page(
         ok=ok,
         error=error,
         base=BASE,
-        page_url=f"{BASE}/{cls.key}",
-        action_url=f"{BASE}/{cls.key}/{row.id}",
+        page_url=page_path(row),
+        action_url=page_path(row),
+        name_value=(name_form or {}).get("value"),
+        name_error=(name_form or {}).get("error"),
+        siblings=[r for r in await repository.by_provider(db, ctx, cls.key) if r.id != row.id],
     )
 
 
@@ -726,11 +730,14 @@ async def _row(db: AsyncSession, auth: SessionAuth, cls: type[Provider], integra
     return row
 
 
+def page_path(row: RmmIntegration) -> str:
+    """An integration's own page: by id, since a provider may have several integrations."""
+    return f"{BASE}/{row.provider}/{row.id}"
+
+
 def _back(cls: type[Provider], row: RmmIntegration | None, anchor: str = "", **params: object) -> Response:
-    """Back to the provider page (naming the integration when a provider allows several)."""
-    if row is not None and cls.allows_multiple:
-        params = {"id": str(row.id), **params}
-    response = redirect(f"{BASE}/{cls.key}", **params)
+    """Back to the integration's page (the provider's page when there is no integration)."""
+    response = redirect(page_path(row) if row is not None else f"{BASE}/{cls.key}", **params)
     if anchor:
         response.headers["location"] = response.headers["location"] + f"#{anchor}"
     return response
@@ -763,6 +770,8 @@ async def integrations_page(
                 "cls": cls,
                 "row": row,
                 "count": len(mine),
+                # Every integration of the provider, each with its own badge and page.
+                "instances": [(r, *status_of(r), page_path(r)) for r in mine],
                 "badge": badge,
                 "badge_label": label,
                 "last_success": last_success(row),
@@ -792,12 +801,9 @@ async def provider_page(
     auth: UiAuth,
     provider: str,
     id: uuid.UUID | None = None,
-    q: str = "",
-    page: int = 1,
-    run: uuid.UUID | None = None,
-    ok: str = "",
     error: str = "",
 ) -> Response:
+    """The provider's first integration (``?id=`` names another: older links), or its set-up intro."""
     ctx = ui_ctx(auth, Permission.settings_read)
     cls = _provider(state, provider)
     rows = await repository.by_provider(db, ctx, cls.key)
@@ -815,6 +821,27 @@ async def provider_page(
             error=error,
             base=BASE,
         )
+    params = {k: v for k, v in request.query_params.items() if k != "id"}
+    return redirect(page_path(row), **params)
+
+
+@router.get(BASE + "/{provider}/{integration_id}")
+async def integration_page(
+    request: Request,
+    state: State,
+    db: DB,
+    auth: UiAuth,
+    provider: str,
+    integration_id: uuid.UUID,
+    q: str = "",
+    page: int = 1,
+    run: uuid.UUID | None = None,
+    ok: str = "",
+    error: str = "",
+) -> Response:
+    ui_ctx(auth, Permission.settings_read)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
     return await _page(request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error)
 
 
@@ -822,14 +849,23 @@ async def provider_page(
 async def setup_integration(
     request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str
 ) -> Response:
+    """Add an integration of the provider: the first one, or another one ("Add another")."""
     ctx = ui_ctx(auth, Permission.settings_update)
     cls = _provider(state, provider)
     existing = await repository.by_provider(db, ctx, cls.key)
     if existing and not cls.allows_multiple:
         return _back(cls, existing[0])
-    row = await service.create_integration(db, ctx, state.registry, IntegrationCreate(provider=cls.key))
+    name = str(form.get("name") or "").strip() or None
+    try:
+        row = await service.create_integration(
+            db, ctx, state.registry, IntegrationCreate(provider=cls.key, name=name)
+        )
+    except (AppError, ValidationError) as exc:
+        await db.rollback()
+        message = exc.detail if isinstance(exc, AppError) else "Enter a name of at most 200 characters."
+        return redirect(BASE, error=f"{cls.display_name} not added: {message}")
     return _back(
-        cls, row, "connection", ok=f"{cls.display_name} added. Enter the connection details, save, then test them."
+        cls, row, "connection", ok=f"{row.name} added. Enter the connection details, save, then test them."
     )
 
 
@@ -869,6 +905,29 @@ async def save_credentials(
             status_code=422,
         )
     return _back(cls, row, "connection", ok="Connection details saved. Test the connection to use them.")
+
+
+@router.post(BASE + "/{provider}/{integration_id}/name")
+async def rename(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    typed = str(form.get("name") or "")
+    try:
+        if len(typed.strip()) > 200:
+            raise ValidationFailed("the name is at most 200 characters")
+        await service.update_integration(db, ctx, row.id, IntegrationUpdate(name=typed))
+    except (AppError, ValidationError) as exc:
+        await db.rollback()
+        row = await _row(db, auth, cls, integration_id)
+        message = exc.detail if isinstance(exc, AppError) else "Enter a name."
+        return await _page(
+            request, state, db, auth, cls, row, error=f"Not renamed: {message}",
+            name_form={"value": typed, "error": message}, status_code=422,
+        )  # fmt: skip
+    return _back(cls, row, "connection", ok=f"Renamed to “{row.name}”.")
 
 
 @router.post(BASE + "/{provider}/{integration_id}/test")
@@ -912,8 +971,8 @@ async def disconnect_page(
         counts=counts,
         scopes_label=plural(cls.scope_label),
         has_webhook=Capability.alert_webhook in cls.capabilities,
-        action_url=f"{BASE}/{cls.key}/{row.id}",
-        page_url=f"{BASE}/{cls.key}",
+        action_url=page_path(row),
+        page_url=page_path(row),
         base=BASE,
     )
 

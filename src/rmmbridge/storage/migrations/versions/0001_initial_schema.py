@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:18:18.200634
+Create Date: 2026-12-06 19:11:39.717063
 """
 
 from collections.abc import Sequence
@@ -99,6 +99,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_rmm_integrations_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_integrations')),
+    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_rmm_integrations_tenant_id_name')),
     sa.UniqueConstraint('webhook_secret_digest', name=op.f('uq_rmm_integrations_webhook_secret_digest'))
     )
     op.create_table('tenant_secrets',
