@@ -72,7 +72,7 @@ def read_secret(prompt: str, from_stdin: bool) -> str:
     if from_stdin:
         value = sys.stdin.readline().rstrip("\n")
     else:
-        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=False)
+        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=False, err=True)  # stdout stays clean
     if not value:
         fail(f"{prompt.lower()} must not be empty")
     return value

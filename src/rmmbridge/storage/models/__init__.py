@@ -2,6 +2,7 @@
 
 from .alerts import RmmAlert
 from .assets import Asset, AssetHistory, ServerAsset, WorkstationAsset
+from .audit import AuditEntry
 from .base import Base
 from .clients import Client
 from .deployment import DeploymentSetting
@@ -26,6 +27,7 @@ __all__ = [
     "AssetLiveness",
     "AssetSoftware",
     "AssetSoftwareInventory",
+    "AuditEntry",
     "Base",
     "Client",
     "DeploymentSetting",

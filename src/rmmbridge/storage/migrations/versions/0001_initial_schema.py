@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 19:11:39.717063
+Create Date: 2026-12-06 19:16:27.937068
 """
 
 from collections.abc import Sequence
@@ -17,6 +17,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('audit_log',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=80), nullable=False),
+    sa.Column('actor_email', sa.String(length=320), nullable=True),
+    sa.Column('action', sa.String(length=60), nullable=False),
+    sa.Column('target_type', sa.String(length=40), nullable=False),
+    sa.Column('target_id', sa.Uuid(), nullable=True),
+    sa.Column('target_label', sa.String(length=320), nullable=True),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_tenant_at', ['tenant_id', 'at'], unique=False)
+
     op.create_table('deployment_settings',
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -526,3 +542,7 @@ def downgrade() -> None:
     op.drop_table('software_catalog')
     op.drop_table('scheduler_leases')
     op.drop_table('deployment_settings')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_tenant_at')
+
+    op.drop_table('audit_log')
