@@ -21,7 +21,7 @@ def test_assets_software_lists_every_installed_version(cli, tactical_simulator) 
     tenant = f"cli-sw-{uuid.uuid4().hex[:6]}"
     assert cli("tenant", "create", tenant).returncode == 0
     t = ("--tenant", tenant)
-    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--auth-mode", "api_key",
+    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--allow-insecure-url", "--auth-mode", "api_key",
                 "--secrets-stdin", "--json", *t, stdin=json.dumps({"api_key": DEFAULT_CREDENTIALS.api_key}))  # fmt: skip
     assert added.returncode == 0, added.stderr
     integ = json.loads(added.stdout)

@@ -10,13 +10,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, ValidationFailed
+from rmmbridge.kit.form_errors import field_errors
 from rmmbridge.providers.base import Capability
+from rmmbridge.state import AppState
 from rmmbridge.storage.models import ExternalEntityMapping, RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
 from rmmbridge.sync.service import request_sync
+from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.deps import DB, State
@@ -340,17 +344,30 @@ async def refresh_asset(
     return redirect(f"/assets/{asset.id}", run=str(started.run.id), ok="Refresh requested from the RMM.")
 
 
-@router.get("/assets/{asset_id}/edit")
-async def edit_page(
-    request: Request, state: State, db: DB, auth: UiAuth, asset_id: uuid.UUID, error: str = ""
+EDIT_LABELS = {"name": "name", "asset_type": "type", "client_id": "client", "location": "location", "notes": "notes"}
+
+
+async def _edit_form(
+    request: Request,
+    state: AppState,
+    db: AsyncSession,
+    ctx: TenantContext,
+    asset_id: uuid.UUID,
+    *,
+    error: str = "",
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
-    ctx = ui_ctx(auth, Permission.assets_write)
     asset = await service.get_asset(db, ctx, asset_id)
     out = await views.asset_out(db, ctx, asset, state.clock())
     return render(
         request,
         "asset_edit.html",
+        status_code=status_code,
         a=out,
+        v=typed or {},
+        errors=errors or {},
         clients=await clients_repo.all_live(db, ctx),
         types=TYPES,
         asset_statuses=ASSET_STATUSES,
@@ -359,41 +376,55 @@ async def edit_page(
     )
 
 
+@router.get("/assets/{asset_id}/edit")
+async def edit_page(
+    request: Request, state: State, db: DB, auth: UiAuth, asset_id: uuid.UUID, error: str = ""
+) -> Response:
+    ctx = ui_ctx(auth, Permission.assets_write)
+    return await _edit_form(request, state, db, ctx, asset_id, error=error)
+
+
 @router.post("/assets/{asset_id}/edit")
 async def edit_asset(request: Request, state: State, db: DB, auth: UiAuth, form: Form, asset_id: uuid.UUID) -> Response:
     ctx = ui_ctx(auth, Permission.assets_write)
     asset = await service.get_asset(db, ctx, asset_id)
+    typed = {k: str(form.get(k, "")) for k in ("name", "asset_type", "client_id", "status", "location", "notes")}
     # Only fields that changed are sent: an unchanged name must not become an override.
     changes: dict[str, Any] = {}
-    name = str(form.get("name", "")).strip()
+    name = typed["name"].strip()
     if name != asset.name:
-        changes["name"] = name
-    asset_type = str(form.get("asset_type", ""))
+        changes["name"] = typed["name"]  # blank or spaces: refused by the schema, with its reason
+    asset_type = typed["asset_type"]
     if asset_type and asset_type != asset.asset_type:
         changes["asset_type"] = asset_type
-    raw_client = str(form.get("client_id", ""))
+    raw_client = typed["client_id"]
     client_id = views.parse_uuid(raw_client)
+    errors: dict[str, str] = {}
     if raw_client and client_id is None:
-        return redirect(f"/assets/{asset.id}/edit", error="Choose a client from the list.")
-    if client_id != asset.client_id:
+        errors["client_id"] = "Choose a client from the list."
+    elif client_id != asset.client_id:
         changes["client_id"] = client_id
     for key in ("location", "notes"):
-        value = str(form.get(key, "")).strip() or None
+        value = typed[key].strip() or None
         if value != getattr(asset, key):
             changes[key] = value
-    status = str(form.get("status", ""))
+    status = typed["status"]
     if status and status != asset.status:
         changes["status"] = status
     clear = [k for k in ("name", "asset_type", "client_id") if form.get(f"clear_{k}") in ("true", "on", "1")]
     try:
+        if errors:
+            raise ValidationFailed("; ".join(errors.values()))
         data = AssetUpdate.model_validate({**changes, "clear_overrides": clear})
-        await service.edit_asset(db, ctx, asset.id, data)
-    except ValidationError as exc:
+        await service.edit_asset(db, ctx, asset_id, data)
+    except (ValidationError, AppError) as exc:
+        # Rolled back: the ORM rows are expired, so nothing below reads them (the id comes from
+        # the path); the form is shown again, errors beside their fields, what was typed kept.
         await db.rollback()
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return redirect(f"/assets/{asset.id}/edit", error=detail)
-    except (AppError, ValidationFailed) as exc:
-        await db.rollback()
-        return redirect(f"/assets/{asset.id}/edit", error=exc.detail)
+        errors = errors or field_errors(exc, EDIT_LABELS, default="name")
+        return await _edit_form(
+            request, state, db, ctx, asset_id, error="Not saved: correct the fields marked below.",
+            typed=typed, errors=errors, status_code=422,
+        )  # fmt: skip
     message = "Saved." if changes or clear else "Nothing changed."
-    return redirect(f"/assets/{asset.id}", ok=message)
+    return redirect(f"/assets/{asset_id}", ok=message)

@@ -25,7 +25,7 @@ def tenant_create(name: str, json_out: bool = typer.Option(False, "--json", help
     async def _do(db: AsyncSession) -> TenantOut:
         return TenantOut.model_validate(await service.create_tenant(db, name))
 
-    out = run(lambda: with_db(_do))
+    out = run(lambda: with_db(_do, create=True))  # the first command of a deployment may start it
     emit_json(out) if json_out else console.print(f"created tenant [bold]{out.name}[/] ({out.id})")
 
 

@@ -19,7 +19,7 @@ from rmmbridge.storage.models import RmmIntegration, Tenant
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
 
-from .common import fail, note, settings
+from .common import fail, note, require_data, settings
 
 T = TypeVar("T")
 
@@ -80,7 +80,9 @@ async def with_tenant(tenant_ref: str | None, fn: Callable[[AppState, AsyncSessi
     from rmmbridge.app import build_state
     from rmmbridge.storage import migrate
 
-    state = build_state(settings())
+    s = settings()
+    require_data(s)
+    state = build_state(s)
     try:
         if state.settings.is_sqlite:
             await migrate.upgrade(state.engine)
@@ -113,3 +115,58 @@ async def public_url_noted(session: AsyncSession, own: Settings) -> PublicUrl:
     elif shell is not None and shell != url.base:
         note(f"this shell's RMMBRIDGE_BASE_URL ({shell}) differs from the service's public URL; showing the service's")
     return url
+
+
+async def resolve_client(session: AsyncSession, ctx: TenantContext, ref: str) -> uuid.UUID:
+    """A client by id or name (case-insensitive, live clients), as every ``--client`` takes it."""
+    from rmmbridge.clients import repository as clients_repo
+
+    try:
+        client = await clients_repo.get(session, ctx, uuid.UUID(ref.strip()))
+    except ValueError:
+        client = await clients_repo.find_live_by_name(session, ctx, ref.strip())
+    if client is None:
+        raise NotFound(f"no client '{ref}' (give its name or id; `rmmbridge clients list` shows them)")
+    return client.id
+
+
+async def resolve_asset(session: AsyncSession, ctx: TenantContext, ref: str) -> uuid.UUID:
+    """An asset by what `assets list` shows: its id, a unique prefix of the id, or its name
+    (hostname, case-insensitive; retired assets only when nothing else has the name)."""
+    from rmmbridge.storage.models import Asset
+
+    text = ref.strip()
+    try:
+        row = await session.get(Asset, (ctx.tenant_id, uuid.UUID(text)))
+        if row is not None:
+            return row.id
+    except ValueError:
+        pass
+    named = list(
+        await session.execute(
+            select(Asset.id, Asset.status, Asset.client_id)
+            .where(Asset.tenant_id == ctx.tenant_id, func.lower(Asset.name) == text.lower())
+            .limit(20)
+        )
+    )
+    live = [r for r in named if r.status != "retired"] or named
+    if len(live) == 1:
+        return live[0].id
+    if live:
+        ids = ", ".join(str(r.id) for r in live[:5])
+        raise NotFound(f"{len(live)} assets are named '{text}': {ids}; give the id")
+    hexits = text.lower().replace("-", "")
+    if len(hexits) >= 4 and all(c in "0123456789abcdef" for c in hexits) and len(hexits) <= 32:
+        # The ids starting with the prefix form one range of the index (both backends order
+        # UUIDs by their bytes), so this reads at most two rows.
+        low, high = uuid.UUID(hexits.ljust(32, "0")), uuid.UUID(hexits.ljust(32, "f"))
+        found = list(
+            await session.scalars(
+                select(Asset.id).where(Asset.tenant_id == ctx.tenant_id, Asset.id >= low, Asset.id <= high).limit(2)
+            )
+        )
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise NotFound(f"'{text}' is the start of several asset ids; give more of it")
+    raise NotFound(f"no asset '{text}' (give its name, id or the start of its id; `rmmbridge assets list` shows them)")

@@ -27,6 +27,7 @@ from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_p
 
 from .common import console, emit_json, fail, page_title, run
 from .context import JsonOpt, PageOpt, TenantOpt, public_url_noted, resolve_integration, with_tenant
+from .tables import Col, WideOpt, print_table
 
 integrations_app = typer.Typer(help="RMM integrations.", no_args_is_help=True)
 mappings_app = typer.Typer(help="Organization → client mappings.", no_args_is_help=True)
@@ -57,6 +58,12 @@ def add(
     secrets_stdin: bool = typer.Option(
         False, "--secrets-stdin", help='read secrets as a JSON object from stdin, e.g. {"api_key": "…"}'
     ),
+    allow_insecure_url: bool = typer.Option(
+        False,
+        "--allow-insecure-url",
+        help="accept an http:// address for this integration (only when the operator allows it with "
+        "RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS=true: test labs and simulators)",
+    ),
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
@@ -73,6 +80,8 @@ def add(
         else fail(f"no provider '{provider}'; known: {', '.join(registry.keys())}")
     )
     values = _parse_sets(sets)
+    if allow_insecure_url and "allow_insecure_url" in cls.config_model.model_fields:
+        values["allow_insecure_url"] = True
     secret_names = sorted(cls.config_model.secret_fields())
     if secrets_stdin:
         try:
@@ -146,7 +155,7 @@ def _needed_secrets(cls: Any, auth_mode: str | None) -> list[str]:
 
 
 @integrations_app.command("list")
-def list_(tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+def list_(tenant: str = TenantOpt, wide: bool = WideOpt, json_out: bool = JsonOpt) -> None:
     """List integrations."""
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
@@ -156,18 +165,15 @@ def list_(tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
     if json_out:
         emit_json(rows)
         return
-    table = Table("id", "provider", "name", "state", "url", "last device sync")
+    cols = [Col("id", ident=True), Col("name"), Col("provider", drop=2), Col("state"), Col("url", drop=3),
+            Col("last device sync", drop=1)]  # fmt: skip
+    table_rows = []
     for r in rows:
         last = r.sync_status.get("devices") or None
-        table.add_row(
-            str(r.id),
-            r.provider,
-            r.name,
-            r.state,
-            r.instance_url or "",
-            str(last.last_success_at) if last and last.last_success_at else "never",
-        )
-    console.print(table)
+        table_rows.append([str(r.id), r.name, r.provider, r.state, r.instance_url or "",
+                           last.last_success_at.isoformat(timespec="minutes") if last and last.last_success_at
+                           else "never"])  # fmt: skip
+    print_table(cols, table_rows, title=f"{len(rows)} integrations", wide=wide)
 
 
 @integrations_app.command("show")
@@ -208,7 +214,8 @@ def test(
     json_out: bool = JsonOpt,
 ) -> None:
     """Run the connection preflight; exit 1 when a check fails."""
-    code = typer.prompt("One-time code", hide_input=False) if totp else None
+    # The prompt goes to stderr: stdout carries only the result (--json stays parseable).
+    code = typer.prompt("One-time code", hide_input=False, err=True) if totp else None
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
         row = await resolve_integration(db, ctx, integration)
@@ -348,6 +355,7 @@ def mappings_list(
     q: str = typer.Option(None, "--search"),
     limit: int = typer.Option(500, "--limit", min=1, max=MAX_PAGE_SIZE, help="organizations per page"),
     page: int = PageOpt,
+    wide: bool = WideOpt,
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
@@ -363,19 +371,13 @@ def mappings_list(
     if json_out:
         emit_json(out)
         return
-    table = Table(
-        "id", "organization", "client", "auto-sync", "assets", "missing", title=page_title(out, "organizations")
-    )
-    for m in out.items:
-        table.add_row(
-            str(m.id),
-            f"{m.external_org_name} ({m.external_org_id})",
-            m.client_name or "—",
-            "on" if m.auto_sync_assets else "off",
-            str(m.asset_count),
-            "yes" if m.missing_since else "",
-        )
-    console.print(table)
+    cols = [Col("id", ident=True), Col("organization"), Col("client"), Col("auto-sync", drop=2),
+            Col("assets", drop=1, justify="right"), Col("missing", drop=3)]  # fmt: skip
+    print_table(cols, [
+        [str(m.id), f"{m.external_org_name} ({m.external_org_id})", m.client_name or "—",
+         "on" if m.auto_sync_assets else "off", str(m.asset_count), "yes" if m.missing_since else ""]
+        for m in out.items
+    ], title=page_title(out, "organizations"), wide=wide)  # fmt: skip
 
 
 @mappings_app.command("set")

@@ -32,6 +32,10 @@ def tacticalrmm(
     from rmmbridge.simulators.tacticalrmm import serve
     from rmmbridge.simulators.tacticalrmm.serving_cost import ServingCostModel
 
+    from .common import check_port
+
+    check_port(host, port, "--port")
+
     model = ServingCostModel(workers=workers, load=load) if real_server_model else None
     serve(host=host, port=port, seed=seed, clients=clients, agents=agents, close_connections=close_connections,
           serving_cost=model)
@@ -48,4 +52,7 @@ def tanium(
     """Tanium Gateway + Asset API simulator (prints its URL and token)."""
     from rmmbridge.simulators.tanium import serve
 
+    from .common import check_port
+
+    check_port(host, port, "--port")
     serve(host=host, port=port, seed=seed, groups=groups, endpoints=endpoints)

@@ -147,8 +147,15 @@ async def _require_free_name(session: AsyncSession, ctx: TenantContext, name: st
 
 
 def _validation_errors(exc: ValidationError) -> ValidationFailed:
-    errors = [{"field": ".".join(str(p) for p in e["loc"]) or "values", "message": e["msg"]} for e in exc.errors()]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    """The config model's refusal, each error in plain words under the field it belongs to (a
+    model-wide check, with no field, is the form's: ``values``)."""
+    from rmmbridge.kit.form_errors import plain_message
+
+    errors = []
+    for e in exc.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "values"
+        errors.append({"field": field, "message": plain_message(dict(e), field.split(".")[-1].replace("_", " "))})
+    detail = "; ".join(e["message"] if e["field"] == "values" else f"{e['field']}: {e['message']}" for e in errors)
     return ValidationFailed(detail, errors=errors)
 
 
@@ -181,9 +188,8 @@ async def save_credentials(
         if name in model.model_fields and value is not None:
             candidate[name] = value
     candidate.update(given)
-    if data.auth_mode is not None and data.auth_mode != row.auth_mode:
-        # Switching mode: secrets of the other mode must not linger as if they applied.
-        candidate = {k: v for k, v in candidate.items() if k not in secret_names or k in given}
+    # Switching the sign-in mode keeps the other mode's stored secrets (switching back must not
+    # cost the admin a key they would have to fetch again); the provider uses only its mode's.
     try:
         config = model.model_validate(candidate, context=validation_context(state))
     except ValidationError as exc:
@@ -205,7 +211,7 @@ async def save_credentials(
                 hints[name] = credential_hint(name, plain)
         elif name not in ROW_FIELDS:
             new_settings[name] = value
-    # Secrets: write what changed, delete what the (possibly new) auth mode no longer uses.
+    # Secrets: write what changed, delete what was cleared.
     prefix = credential_prefix(row.id)
     for name in secret_names:
         value = dumped.get(name)

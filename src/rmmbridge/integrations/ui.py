@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.assets import repository as assets_repo
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, NotFound, ValidationFailed
+from rmmbridge.kit.form_errors import field_errors
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Capability, Provider, ProviderConfig
 from rmmbridge.state import AppState
@@ -37,6 +38,7 @@ from rmmbridge.tenancy.auth import SessionAuth
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.deps import DB, State
+from rmmbridge.web.ui import once
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 
@@ -415,7 +417,9 @@ def credentials_from_form(spec: FormSpec, form: dict[str, Any], current_mode: st
             try:
                 values[f.name] = int(text)
             except ValueError:
-                raise ValidationFailed(f"{f.label}: enter a whole number") from None
+                raise ValidationFailed(
+                    f"{f.label}: enter a whole number", errors=[{"field": f.name, "message": "Enter a whole number."}]
+                ) from None
         elif f.kind == "secret":
             values[f.name] = str(raw)  # secrets are taken verbatim
         else:
@@ -543,6 +547,8 @@ async def _page(
     schedule_form: dict[str, Any] | None = None,
     status_code: int = 200,
     name_form: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
+    form_error: str | None = None,
 ) -> Response:
     ctx = auth.ctx
     spec = spec_of(cls)
@@ -616,7 +622,7 @@ async def _page(
     mode = out.auth_mode or spec.default_mode
     values = current_values(row, spec)
     if form_values:
-        values.update({k: v for k, v in form_values.items() if k in values})
+        values.update({k: v for k, v in form_values.items() if k in {f.name for f in spec.fields}})
         mode = str(form_values.get("auth_mode") or mode)
     badge, badge_label = status_of(row)
     if spec.has_mode_field:
@@ -676,6 +682,11 @@ async def _page(
         page_url=page_path(row),
         action_url=page_path(row),
         name_value=(name_form or {}).get("value"),
+        field_errors=field_errors or {},
+        first_error=next((f.name for f in spec.fields if f.name in (field_errors or {})), None),
+        form_error=form_error,
+        # The operator's policy wins: when it forbids http://, no integration may opt in.
+        insecure_allowed=bool(state.settings and state.settings.allow_insecure_provider_urls),
         name_error=(name_form or {}).get("error"),
         siblings=[r for r in await repository.by_provider(db, ctx, cls.key) if r.id != row.id],
     )
@@ -839,10 +850,15 @@ async def integration_page(
     ok: str = "",
     error: str = "",
 ) -> Response:
-    ui_ctx(auth, Permission.settings_read)
+    ctx = ui_ctx(auth, Permission.settings_read)
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
-    return await _page(request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error)
+    path = page_path(row)
+    revealed = once.take(request, state, auth, path) if ctx.can(Permission.settings_update) else None
+    response = await _page(
+        request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error, revealed=revealed
+    )
+    return once.forget(response, path) if revealed else response
 
 
 @router.post(BASE + "/{provider}/setup")
@@ -886,13 +902,18 @@ async def save_credentials(
     except (AppError, ValidationError) as exc:
         await db.rollback()
         row = await _row(db, auth, cls, integration_id)
-        message = exc.detail if isinstance(exc, AppError) else "Check the values you entered."
+        labels = {f.name: f.label.lower() for f in spec.fields}
+        errors = field_errors(exc, labels, default="values")
+        # What was typed stays, secrets included: they go back only into this one answer to the
+        # same admin's post (never stored, never into another page), so a typo elsewhere does
+        # not cost them the key they just pasted.
         posted = {k: v for k, v in form.items() if not k.endswith("__shown")}
         for f in spec.fields:
-            if f.kind == "secret":
-                posted.pop(f.name, None)  # never echo a secret back into the page
-            elif f.kind == "bool" and f"{f.name}__shown" in form:
+            if f.kind == "bool" and f"{f.name}__shown" in form:
                 posted[f.name] = form.get(f.name) in ("true", "on", "1")
+        shown = {f.name for f in spec.fields}
+        # A model-wide refusal ("Enter the API key") or an unknown field is the form's own error.
+        form_error = " ".join(m for k, m in errors.items() if k not in shown) or None
         return await _page(
             request,
             state,
@@ -900,8 +921,9 @@ async def save_credentials(
             auth,
             cls,
             row,
-            error=f"Not saved: {message}",
             form_values=posted,
+            field_errors={k: m for k, m in errors.items() if k in shown},
+            form_error=form_error or "Not saved: correct the fields marked below.",
             status_code=422,
         )
     return _back(cls, row, "connection", ok="Connection details saved. Test the connection to use them.")
@@ -1143,7 +1165,9 @@ async def rotate_webhook(
         if had_secret
         else f"Webhook secret created. Copy it into {cls.display_name} now."
     )
-    return await _page(request, state, db, auth, cls, row, ok=message, revealed=secret)
+    # Post/redirect/get: a reload shows the page again, never rotates again (the secret travels
+    # once, in an encrypted cookie for this page only).
+    return once.put(_back(cls, row, "webhook", ok=message), state, auth, page_path(row), secret)
 
 
 @router.post(BASE + "/{provider}/{integration_id}/webhook/reveal")
@@ -1156,4 +1180,4 @@ async def reveal_webhook(
     secret = await webhooks.reveal(state, db, row)
     if secret is None:
         return _back(cls, row, "webhook", error="There is no webhook secret yet; create one first.")
-    return await _page(request, state, db, auth, cls, row, revealed=secret)
+    return once.put(_back(cls, row, "webhook"), state, auth, page_path(row), secret)
