@@ -1,11 +1,11 @@
 """``rmmbridge demo``: the service with simulated RMMs and a demo tenant, ready to click through.
 
-Everything lives under ``demo/`` of the data directory (RMMBRIDGE_DATA_DIR; SQLite database, master key, the admin password). The
-simulators are the same ASGI apps the tests use, routed in-process by host name through
-``kit.http.RoutedTransport`` — no extra ports, nothing leaves the machine. Start-up is idempotent:
-the tenant, the admin and the pre-created integrations are created once and kept across restarts
-(with whatever the newcomer did to them); the simulated fleets are deterministic, so a restart
-shows the same devices.
+Everything lives under ``demo/`` of the data directory (RMMBRIDGE_DATA_DIR): SQLite database,
+master key, the admin password. The simulators are the same ASGI apps the tests use, routed
+in-process by host name through ``kit.http.RoutedTransport`` — no extra ports, nothing leaves the
+machine. Start-up is idempotent: the tenant, the admin and the pre-created integrations are
+created once and kept across restarts (with whatever the newcomer did to them); the simulated
+fleets are deterministic, so a restart shows the same devices.
 """
 
 from __future__ import annotations
@@ -172,7 +172,8 @@ def demo(
     from rmmbridge.kit.logging import configure_logging
     from rmmbridge.providers.registry import builtin_registry
 
-    from .common import check_port, settings as own_settings
+    from .common import check_port
+    from .common import settings as own_settings
 
     check_port("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)  # noqa: S104 - a probe only
     directory = (own_settings().data_dir / "demo").resolve()

@@ -6,6 +6,7 @@ import typer
 
 from . import admin, config, demo, integrations, inventory, schedules, server, simulate, sync
 
+
 def _hide_flag_types() -> None:
     """Typer's help shows ``<bool>`` beside every switch (``--json <bool>``), as if it took a value;
     a switch takes none, so its type column stays empty."""

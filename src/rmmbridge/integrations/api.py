@@ -16,14 +16,18 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import mappings, repository, service, webhooks
+from . import bulk_mapping, mappings, repository, service, webhooks
 from .schemas import (
+    BulkMappingIn,
+    BulkMappingOut,
     CredentialsIn,
     IntegrationCreate,
     IntegrationOut,
     IntegrationUpdate,
     MappingOut,
     MappingUpdate,
+    MatchesIn,
+    NameMatchOut,
     ProviderInfo,
     TestIn,
     TestOut,
@@ -173,3 +177,55 @@ async def create_client_for_mapping(db: DB, ctx: Admin, integration_id: uuid.UUI
     await service.get_integration(db, ctx, integration_id)
     row = await mappings.create_client_for_mapping(db, ctx, integration_id, mapping_id)
     return mapping_out(row, row.external_org_name, 0)
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings/match-by-name",
+    response_model=list[NameMatchOut],
+    responses=error_responses(404),
+)
+async def match_by_name(db: DB, ctx: Admin, integration_id: uuid.UUID) -> list[NameMatchOut]:
+    """Propose a PSA client for each unmapped organization by name (exact, then fuzzy). Writes nothing:
+    confirm the ones you want with ``POST …/mappings/apply-matches``."""
+    await service.get_integration(db, ctx, integration_id)
+    found = await bulk_mapping.suggest_matches(db, ctx, integration_id)
+    return [NameMatchOut(**m.__dict__) for m in found]
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings/apply-matches",
+    response_model=BulkMappingOut,
+    responses=error_responses(404, 422),
+)
+async def apply_matches(db: DB, ctx: Admin, integration_id: uuid.UUID, body: MatchesIn) -> BulkMappingOut:
+    """Map the confirmed (organization, client) pairs; organizations mapped meanwhile are left alone."""
+    await service.get_integration(db, ctx, integration_id)
+    pairs = [(m.mapping_id, m.client_id) for m in body.matches]
+    return BulkMappingOut(updated=await bulk_mapping.apply_matches(db, ctx, integration_id, pairs))
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings/create-clients",
+    response_model=BulkMappingOut,
+    responses=error_responses(404),
+)
+async def create_clients_for_unmapped(db: DB, ctx: Admin, integration_id: uuid.UUID) -> BulkMappingOut:
+    """A PSA client for every unmapped organization (a live client of the same name is reused), mapped."""
+    await service.get_integration(db, ctx, integration_id)
+    made = await bulk_mapping.create_clients_for_unmapped(db, ctx, integration_id)
+    return BulkMappingOut(updated=made.created + made.reused, created_clients=made.created, reused_clients=made.reused)
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings/bulk",
+    response_model=BulkMappingOut,
+    responses=error_responses(404, 422),
+)
+async def bulk_update_mappings(db: DB, ctx: Admin, integration_id: uuid.UUID, body: BulkMappingIn) -> BulkMappingOut:
+    """Map several organizations to one client (``client_id``), unmap them, and/or switch auto-sync."""
+    await service.get_integration(db, ctx, integration_id)
+    updated = await bulk_mapping.bulk_update(
+        db, ctx, integration_id, body.mapping_ids, client_id=body.client_id, unmap=body.unmap,
+        auto_sync=body.auto_sync_assets,
+    )  # fmt: skip
+    return BulkMappingOut(updated=updated)

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets import repository as assets_repo
@@ -42,7 +43,7 @@ from rmmbridge.web.ui import once
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 
-from . import mappings, repository, service, webhooks
+from . import bulk_mapping, mappings, repository, service, webhooks
 from .schemas import CredentialsIn, IntegrationCreate, IntegrationUpdate, MappingUpdate
 from .settings import SCHEDULE_KINDS, format_interval, parse_interval
 from .views import mapping_out, webhook_info
@@ -547,6 +548,7 @@ async def _page(
     schedule_form: dict[str, Any] | None = None,
     status_code: int = 200,
     name_form: dict[str, str] | None = None,
+    matches: list[bulk_mapping.NameMatch] | None = None,
     field_errors: dict[str, str] | None = None,
     form_error: str | None = None,
 ) -> Response:
@@ -682,6 +684,8 @@ async def _page(
         page_url=page_path(row),
         action_url=page_path(row),
         name_value=(name_form or {}).get("value"),
+        matches=matches,
+        unmapped=counts["organizations"] - counts["mapped"] - counts["missing_orgs"],
         field_errors=field_errors or {},
         first_error=next((f.name for f in spec.fields if f.name in (field_errors or {})), None),
         form_error=form_error,
@@ -747,8 +751,15 @@ def page_path(row: RmmIntegration) -> str:
 
 
 def _back(cls: type[Provider], row: RmmIntegration | None, anchor: str = "", **params: object) -> Response:
-    """Back to the integration's page (the provider's page when there is no integration)."""
-    response = redirect(page_path(row) if row is not None else f"{BASE}/{cls.key}", **params)
+    """Back to the integration's page (the provider's page when there is no integration).
+
+    Reads only the row's identity (no attribute load), so it is safe after a rollback expired it."""
+    if row is None:
+        path = f"{BASE}/{cls.key}"
+    else:
+        identity = sa_inspect(row).identity
+        path = f"{BASE}/{cls.key}/{identity[1] if identity else row.id}"
+    response = redirect(path, **params)
     if anchor:
         response.headers["location"] = response.headers["location"] + f"#{anchor}"
     return response
@@ -847,6 +858,7 @@ async def integration_page(
     q: str = "",
     page: int = 1,
     run: uuid.UUID | None = None,
+    match: bool = False,
     ok: str = "",
     error: str = "",
 ) -> Response:
@@ -855,9 +867,11 @@ async def integration_page(
     row = await _row(db, auth, cls, integration_id)
     path = page_path(row)
     revealed = once.take(request, state, auth, path) if ctx.can(Permission.settings_update) else None
+    matches = await bulk_mapping.suggest_matches(db, ctx, row.id) if match else None
     response = await _page(
-        request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error, revealed=revealed
-    )
+        request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error, revealed=revealed,
+        matches=matches,
+    )  # fmt: skip
     return once.forget(response, path) if revealed else response
 
 
@@ -1123,6 +1137,12 @@ async def update_mapping(
         if form.get("action") == "create_client":
             mapping = await mappings.create_client_for_mapping(db, ctx, row.id, mapping_id)
             message = f"Created client “{mapping.external_org_name}” and mapped it."
+        elif form.get("action") == "auto_sync":
+            # The auto-sync switch alone, saved the moment it changes (app.js), whatever else the
+            # row's unsaved client choice says.
+            on = form.get("auto_sync") in ("true", "on", "1")
+            mapping = await mappings.update_mapping(db, ctx, row.id, mapping_id, MappingUpdate(auto_sync_assets=on))
+            message = f"Auto-sync of “{mapping.external_org_name}” is {'on' if on else 'off'}."
         else:
             raw_client = str(form.get("client_id") or "")
             auto = (form.get("auto_sync") in ("true", "on", "1")) if "auto_sync__shown" in form else None
@@ -1181,3 +1201,85 @@ async def reveal_webhook(
     if secret is None:
         return _back(cls, row, "webhook", error="There is no webhook secret yet; create one first.")
     return once.put(_back(cls, row, "webhook"), state, auth, page_path(row), secret)
+
+
+# --------------------------------------------------------------------------- routes: bulk mapping
+
+
+@router.post(BASE + "/{provider}/{integration_id}/mappings-bulk/apply-matches")
+async def apply_matches(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    pairs = []
+    for value in (await request.form()).getlist("match"):
+        mapping_id, _, client_id = str(value).partition(":")
+        try:
+            pairs.append((uuid.UUID(mapping_id), uuid.UUID(client_id)))
+        except ValueError:
+            return _back(cls, row, "mappings", error="The list of matches was not understood; match again.")
+    if not pairs:
+        return _back(cls, row, "mappings", match="1", error="Tick the matches to map, then Map selected.")
+    try:
+        done = await bulk_mapping.apply_matches(db, ctx, row.id, pairs)
+    except AppError as exc:
+        await db.rollback()
+        return _back(cls, row, "mappings", error=exc.detail)
+    noun = plural(cls.scope_label) if done != 1 else cls.scope_label.lower()
+    return _back(cls, row, "mappings", ok=f"Mapped {done} {noun} by name.")
+
+
+@router.post(BASE + "/{provider}/{integration_id}/mappings-bulk/create-clients")
+async def create_clients_for_unmapped(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    try:
+        made = await bulk_mapping.create_clients_for_unmapped(db, ctx, row.id)
+    except AppError as exc:
+        await db.rollback()
+        return _back(cls, row, "mappings", error=exc.detail)
+    total = made.created + made.reused
+    reused = f" ({made.reused} mapped to existing clients of the same name)" if made.reused else ""
+    message = f"Created {made.created} PSA clients and mapped {total} {plural(cls.scope_label)}{reused}."
+    return _back(cls, row, "mappings", ok=message)
+
+
+@router.post(BASE + "/{provider}/{integration_id}/mappings-bulk")
+async def bulk_update(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    back = {"q": form.get("q") or None, "page": form.get("page") or None}
+    action = str(form.get("bulk_action") or "")
+    try:
+        ids = [uuid.UUID(str(v)) for v in (await request.form()).getlist("ids")]
+    except ValueError:
+        return _back(cls, row, "mappings", error="The selection was not understood; select again.", **back)
+    try:
+        if action == "map":
+            client_id = uuid.UUID(str(form.get("bulk_client_id") or "")) if form.get("bulk_client_id") else None
+            if client_id is None:
+                raise ValidationFailed("choose the PSA client to map the selected organizations to")
+            done = await bulk_mapping.bulk_update(db, ctx, row.id, ids, client_id=client_id)
+            verb = "mapped"
+        elif action == "unmap":
+            done, verb = await bulk_mapping.bulk_update(db, ctx, row.id, ids, unmap=True), "unmapped"
+        elif action in ("auto_on", "auto_off"):
+            on = action == "auto_on"
+            done = await bulk_mapping.bulk_update(db, ctx, row.id, ids, auto_sync=on)
+            verb = f"switched auto-sync {'on' if on else 'off'} for"
+        else:
+            raise ValidationFailed("choose what to do with the selected organizations")
+    except ValueError:
+        return _back(cls, row, "mappings", error="Choose a client from the list.", **back)
+    except AppError as exc:
+        await db.rollback()
+        return _back(cls, row, "mappings", error=exc.detail, **back)
+    return _back(cls, row, "mappings", ok=f"{verb[0].upper()}{verb[1:]} {done} {plural(cls.scope_label)}.", **back)
