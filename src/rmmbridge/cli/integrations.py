@@ -326,8 +326,8 @@ def print_webhook(cls: Any, row: Any, info: WebhookInfo, *, revealed: bool) -> N
     echo("")
     echo(f"URL:     {info.url}")
     echo("Method:  POST")
-    aliases = f" (also accepted: {', '.join(info.header_aliases)})" if info.header_aliases else ""
-    echo(f"Header:  {info.header}{aliases}")
+    # Other products' header names are still accepted (header_aliases) but never advertised.
+    echo(f"Header:  {info.header}")
     if revealed:
         echo("Secret:  in the headers template below")
     elif info.secret_configured:

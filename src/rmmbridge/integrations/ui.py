@@ -485,8 +485,8 @@ def _actions(
         capability = KIND_CAPABILITY[kind]
         reason = None
         if capability not in cls.capabilities:
-            reason = f"{cls.display_name} does not offer {CAPABILITY_LABELS[capability].lower()}."
-        elif not row.is_active:
+            continue  # not a disabled button: the provider simply has no such sync
+        if not row.is_active:
             reason = "Test the connection first: the integration is not active."
         elif not ctx_can_sync:
             reason = "Your role may not start syncs."
@@ -685,6 +685,8 @@ async def _page(
         action_url=page_path(row),
         name_value=(name_form or {}).get("value"),
         matches=matches,
+        # Not configured yet: a short path to connecting, not pages of zeros and disabled buttons.
+        setup_only=row.state == "not_configured",
         unmapped=counts["organizations"] - counts["mapped"] - counts["missing_orgs"],
         field_errors=field_errors or {},
         first_error=next((f.name for f in spec.fields if f.name in (field_errors or {})), None),
@@ -706,7 +708,7 @@ def webhook_steps(cls: type[Provider], templates: dict[str, str], *, revealed: b
     name = cls.display_name
     bodies = [k for k in templates if k != "headers"]
     steps = [
-        "Create the webhook secret below (or reveal the current one) and keep this page open.",
+        "Create the webhook secret above (or reveal the current one) and keep this page open.",
         f"In {name}, add a web hook (alert action) with method POST and the webhook URL above.",
     ]
     if "headers" in templates:
@@ -1021,12 +1023,10 @@ async def disconnect(
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
     await service.disconnect(state, db, ctx, row.id)
-    return _back(
-        cls,
-        row,
-        ok=f"{cls.display_name} disconnected. Credentials and the webhook secret were deleted; "
-        "assets, mappings, alerts and history are kept.",
-    )
+    deleted = "Credentials and the webhook secret were" if Capability.alert_webhook in cls.capabilities else (
+        "Credentials were")
+    return _back(cls, row, ok=f"{row.name} disconnected. {deleted} deleted; assets, mappings, alerts and history "
+                 "are kept.")  # fmt: skip
 
 
 @router.post(BASE + "/{provider}/{integration_id}/delete")

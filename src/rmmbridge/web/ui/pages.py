@@ -136,3 +136,11 @@ async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response
         health_chips=HEALTH_CHIPS,
         stale=await stale_integrations(db, ctx, state.registry, now),
     )
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; the icon is the static SVG."""
+    from fastapi.responses import RedirectResponse
+
+    return RedirectResponse("/static/favicon.svg", status_code=301)
