@@ -72,6 +72,36 @@ def fmt_duration(seconds: int | None) -> str:
     return f"{minutes} min"
 
 
+def _list_filters(
+    client_id: str, provider: str, integration_id: str, asset_type: str, agent_status: str, status: str, q: str,
+    needs_reboot: str, failing_checks: str, patches_pending: str, maintenance_mode: str, sort: str, order: str,
+) -> tuple[repository.AssetFilters, dict[str, bool | None], str]:
+    """The list's filters from its query string (the page and its CSV export read them alike)."""
+    health = {
+        "needs_reboot": parse_flag(needs_reboot),
+        "failing_checks": parse_flag(failing_checks),
+        "patches_pending": parse_flag(patches_pending),
+        "maintenance_mode": parse_flag(maintenance_mode),
+    }
+    sort = sort if sort in repository.SORTS else "name"
+    filters = repository.AssetFilters(
+        client_id=views.parse_uuid(client_id),
+        provider=provider or None,
+        integration_id=views.parse_uuid(integration_id),
+        asset_type=_choice(asset_type, TYPES),
+        agent_status=_choice(agent_status, COUNT_BUCKETS),
+        status=_choice(status, ASSET_STATUSES),
+        q=q.strip()[:200] or None,
+        sort=sort,
+        descending=order == "desc",
+        needs_reboot=health["needs_reboot"],
+        failing_checks=health["failing_checks"],
+        patches_pending=health["patches_pending"],
+        maintenance_mode=health["maintenance_mode"],
+    )
+    return filters, health, sort
+
+
 @router.get("/assets")
 async def assets_page(
     request: Request,
@@ -92,31 +122,14 @@ async def assets_page(
     sort: str = "name",
     order: str = "asc",
     page: int = 1,
+    ok: str = "",
+    error: str = "",
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
-    health = {
-        "needs_reboot": parse_flag(needs_reboot),
-        "failing_checks": parse_flag(failing_checks),
-        "patches_pending": parse_flag(patches_pending),
-        "maintenance_mode": parse_flag(maintenance_mode),
-    }
-    sort = sort if sort in repository.SORTS else "name"
-    descending = order == "desc"
-    filters = repository.AssetFilters(
-        client_id=views.parse_uuid(client_id),
-        provider=provider or None,
-        integration_id=views.parse_uuid(integration_id),
-        asset_type=_choice(asset_type, TYPES),
-        agent_status=_choice(agent_status, COUNT_BUCKETS),
-        status=_choice(status, ASSET_STATUSES),
-        q=q.strip()[:200] or None,
-        sort=sort,
-        descending=descending,
-        needs_reboot=health["needs_reboot"],
-        failing_checks=health["failing_checks"],
-        patches_pending=health["patches_pending"],
-        maintenance_mode=health["maintenance_mode"],
-    )
+    filters, health, sort = _list_filters(
+        client_id, provider, integration_id, asset_type, agent_status, status, q, needs_reboot, failing_checks,
+        patches_pending, maintenance_mode, sort, order,
+    )  # fmt: skip
     now = state.clock()
     params = PageParams(page=max(1, page), page_size=PAGE_SIZE)
     rows, total = await paginate(db, repository.list_query(ctx, filters, now), params)
@@ -183,6 +196,12 @@ async def assets_page(
         integration=integration,
         active_filters=active_filters,
         multi_provider=len(present) > 1,
+        csv_url="/assets.csv?" + url().split("?", 1)[1] if "?" in url() else "/assets.csv",
+        can_write=ctx.can(Permission.assets_write),
+        can_sync=ctx.can(Permission.sync_run),
+        back_url=url(page=params.page),
+        ok=ok,
+        error=error,
     )
 
 
@@ -428,3 +447,144 @@ async def edit_asset(request: Request, state: State, db: DB, auth: UiAuth, form:
         )  # fmt: skip
     message = "Saved." if changes or clear else "Nothing changed."
     return redirect(f"/assets/{asset_id}", ok=message)
+
+
+# --------------------------------------------------------------------------- CSV export and bulk actions
+
+CSV_COLUMNS = ("id", "name", "client", "type", "agent_status", "last_seen", "os", "current_user", "ip", "serial",
+               "status", "provider", "rmm_device_id")  # fmt: skip
+CSV_BATCH = 1000
+
+
+@router.get("/assets.csv")
+async def assets_csv(
+    request: Request,
+    state: State,
+    db: DB,
+    auth: UiAuth,
+    client_id: str = "",
+    provider: str = "",
+    integration_id: str = "",
+    asset_type: str = "",
+    agent_status: str = "",
+    status: str = "",
+    q: str = "",
+    needs_reboot: str = "",
+    failing_checks: str = "",
+    patches_pending: str = "",
+    maintenance_mode: str = "",
+    sort: str = "name",
+    order: str = "asc",
+) -> Response:
+    """The current view (its filters and order, every page) as CSV, read in batches: memory stays
+    bounded whatever the fleet's size."""
+    import csv
+    import io
+
+    from fastapi.responses import StreamingResponse
+
+    ctx = ui_ctx(auth, Permission.assets_read)
+    filters, _, _ = _list_filters(
+        client_id, provider, integration_id, asset_type, agent_status, status, q, needs_reboot, failing_checks,
+        patches_pending, maintenance_mode, sort, order,
+    )  # fmt: skip
+    now = state.clock()
+    chunks: list[str] = []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    offset = 0
+    # The request's session is read here, before the response streams (it closes with the request).
+    while True:
+        rows = (await db.execute(repository.list_query(ctx, filters, now).limit(CSV_BATCH).offset(offset))).all()
+        for row in rows:
+            a = views.summary(*row)
+            writer.writerow([
+                a.id, a.name, a.client_name or "", a.asset_type, a.agent_status,
+                a.last_seen_at.isoformat(timespec="seconds") if a.last_seen_at else "", a.os_name or "",
+                a.current_user or "", a.primary_ip or "", a.serial_number or "", a.status, a.rmm_provider or "",
+                a.rmm_device_id or "",
+            ])  # fmt: skip
+        chunks.append(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < CSV_BATCH:
+            break
+        offset += CSV_BATCH
+    stamp = now.strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        iter(chunks),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="assets-{stamp}.csv"'},
+    )
+
+
+BULK_MAX = 200
+
+
+def _back_to(path: str, **params: str) -> Response:
+    """``redirect`` to a list URL that may already carry its filters (``/assets?client_id=…``)."""
+    from fastapi.responses import RedirectResponse
+
+    joiner = "&" if "?" in path else "?"
+    return RedirectResponse(path + joiner + urlencode(params), status_code=303)
+
+
+@router.post("/assets/bulk")
+async def assets_bulk(request: Request, state: State, db: DB, auth: UiAuth, form: Form) -> Response:
+    """Refresh, set the client of, or archive the selected assets (at most one page's worth)."""
+    back = str(form.get("back") or "/assets")
+    back = back if back.startswith("/assets") and "//" not in back else "/assets"
+    action = str(form.get("bulk_action") or "")
+    try:
+        ids = list(dict.fromkeys(uuid.UUID(str(v)) for v in (await request.form()).getlist("ids")))
+    except ValueError:
+        return _back_to(back, error="The selection was not understood; select the assets again.")
+    if not ids:
+        return _back_to(back, error="Select at least one asset first.")
+    if len(ids) > BULK_MAX:
+        return _back_to(back, error=f"Select at most {BULK_MAX} assets at once.")
+    try:
+        if action == "client":
+            ctx = ui_ctx(auth, Permission.assets_write)
+            raw = str(form.get("bulk_client_id") or "")
+            client = views.parse_uuid(raw)
+            if raw and client is None:
+                raise ValidationFailed("choose a client from the list")
+            for asset_id in ids:
+                await service.edit_asset(db, ctx, asset_id, AssetUpdate(client_id=client))
+            done = f"Set the client of {len(ids)} asset{'s' if len(ids) != 1 else ''}."
+        elif action == "archive":
+            ctx = ui_ctx(auth, Permission.assets_write)
+            for asset_id in ids:
+                await service.edit_asset(db, ctx, asset_id, AssetUpdate(status="retired"))
+            done = (f"Archived {len(ids)} asset{'s' if len(ids) != 1 else ''} (status retired; a later sync that still "
+                    "sees one revives it).")  # fmt: skip
+        elif action == "refresh":
+            ctx = ui_ctx(auth, Permission.sync_run)
+            started, skipped = 0, 0
+            for asset_id in ids:
+                asset = await service.get_asset(db, ctx, asset_id)
+                supported, _ = await _refresh_support(state, db, ctx, asset.rmm_integration_id)
+                if not supported or not asset.rmm_device_id or asset.rmm_integration_id is None:
+                    skipped += 1
+                    continue
+                ref = await db.scalar(
+                    select(ExternalEntityMapping.external_ref).where(
+                        ExternalEntityMapping.tenant_id == ctx.tenant_id,
+                        ExternalEntityMapping.local_id == asset.id,
+                        ExternalEntityMapping.integration_id == asset.rmm_integration_id,
+                    )
+                )
+                await request_sync(state, db, ctx, asset.rmm_integration_id, "agent", "manual",
+                                   {"external_id": asset.rmm_device_id, "external_ref": ref})  # fmt: skip
+                started += 1
+            done = f"Refresh requested for {started} asset{'s' if started != 1 else ''}" + (
+                f"; {skipped} cannot be refreshed from their RMM." if skipped else ".")
+        else:
+            raise ValidationFailed("choose what to do with the selected assets")
+    except (AppError, ValidationError) as exc:
+        await db.rollback()
+        message = exc.detail if isinstance(exc, AppError) else "Check the values you chose."
+        return _back_to(back, error=f"Nothing changed: {message}")
+    return _back_to(back, ok=done)
