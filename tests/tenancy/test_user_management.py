@@ -61,14 +61,14 @@ async def test_passwords_and_tokens(http, tenant):
     people = await _users(http, tenant)
     viewer = people[tenant.emails["viewer"]]
     r = await http.post(f"/api/v1/users/{viewer['id']}/password", json={"password": "short"}, headers=h)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "password"
+    assert r.status_code == 422 and "password" in r.json()["errors"][0]["field"]
     r = await http.post(f"/api/v1/users/{viewer['id']}/password", json={"password": NEW_PASSWORD}, headers=h)
     assert r.status_code == 200
     assert (await login(http, tenant.emails["viewer"], NEW_PASSWORD)).status_code == 303
     vh = tenant.headers("viewer")
     r = await http.post("/api/v1/me/password", json={"current_password": "wrong one!!!!", "new_password": "x" * 20},
                         headers=vh)  # fmt: skip
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "current_password"
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "current_password"
     r = await http.post("/api/v1/me/password", json={"current_password": NEW_PASSWORD, "new_password": "y" * 20},
                         headers=vh)  # fmt: skip
     assert r.status_code == 200

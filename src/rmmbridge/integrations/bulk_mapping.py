@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.clients import service as clients_service
 from rmmbridge.clients.schemas import ClientCreate
-from rmmbridge.errors import ValidationFailed
+from rmmbridge.errors import NotFound, ValidationFailed
 from rmmbridge.kit.time import utcnow
 from rmmbridge.storage.models import Client, RmmOrganizationMapping
 from rmmbridge.tenancy.context import TenantContext
@@ -116,7 +116,7 @@ async def apply_matches(
     )
     unknown = client_ids - live
     if unknown:
-        raise ValidationFailed(f"no live client {sorted(map(str, unknown))[0]}", errors=[{"field": "client_id"}])
+        raise NotFound(f"no live client {sorted(map(str, unknown))[0]}", errors=[{"field": "client_id"}])
     by_client: dict[uuid.UUID, list[uuid.UUID]] = {}
     for mapping_id, client_id in pairs:
         by_client.setdefault(client_id, []).append(mapping_id)
@@ -188,12 +188,12 @@ async def bulk_update(
     elif client_id is not None:
         client = await clients_repo.get(session, ctx, client_id)
         if client is None or client.archived_at is not None:
-            raise ValidationFailed("choose a live client from the list", errors=[{"field": "client_id"}])
+            raise NotFound("no such live client: choose one from the list", errors=[{"field": "client_id"}])
         values["client_id"] = client.id
     if auto_sync is not None:
         values["auto_sync_assets"] = auto_sync
     if not values:
-        raise ValidationFailed("choose what to change: a client, unmap, or auto-sync", errors=[{"field": "action"}])
+        return 0  # nothing asked: nothing changed (the UI names the missing choice itself)
     values["updated_at"] = utcnow()
     result = await session.execute(
         update(M)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rmmbridge.kit.text import NO_NUL
 
+from .passwords import MIN_PASSWORD_LENGTH
 from .permissions import Role
 
 
@@ -51,11 +52,16 @@ class IssuedToken(BaseModel):
 # --------------------------------------------------------------------------- user and token management
 
 
+# What the services check, said in the schema too (a schema-valid request is an acceptable one).
+EMAIL_PATTERN = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$"
+PASSWORD_MIN = MIN_PASSWORD_LENGTH
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=320, pattern=NO_NUL)
+    email: str = Field(min_length=5, max_length=320, pattern=EMAIL_PATTERN)
     role: Role = Role.viewer
-    password: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=1000, pattern=NO_NUL)
 
 
 class UserUpdate(BaseModel):
@@ -66,13 +72,13 @@ class UserUpdate(BaseModel):
 
 class PasswordReset(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    password: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=1000, pattern=NO_NUL)
 
 
 class OwnPasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     current_password: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
-    new_password: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=1000, pattern=NO_NUL)
 
 
 class TokenCreate(BaseModel):

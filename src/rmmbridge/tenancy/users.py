@@ -173,7 +173,8 @@ async def change_own_password(
         raise Forbidden("only a user can change their own password")
     user = await get_user(session, ctx, ctx.user_id)
     if not await verify_password_async(user.password_hash, current):
-        raise ValidationFailed(
+        # 403, not 422: the request is well-formed; the caller failed to prove who they are.
+        raise Forbidden(
             "the current password is not correct",
             errors=[{"field": "current_password", "message": "not your current password"}],
         )
