@@ -41,10 +41,12 @@ def test_configure_tactical_with_api_key(live, account, tactical, new_page):
     set_up_tactical(page, sim.url.replace("https://", "http://"))
     page.locator("#f-api_key").fill(key)
     page.get_by_role("button", name="Save connection").click()
-    # Invalid input is explained and nothing is stored; what was typed (except the secret) stays.
-    expect(page.get_by_role("alert")).to_contain_text("http:// would send the Tactical credentials in clear")
+    # Invalid input is explained beside its field and nothing is stored; what was typed stays
+    # (the key too, in this one answer), and the operator's setting is named (issue #17).
+    expect(page.locator("#f-instance_url-error")).to_contain_text("http:// would send the Tactical credentials in clear")
+    expect(page.locator("#f-instance_url-error")).to_contain_text("RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS")
     expect(page.get_by_label("Instance URL")).to_have_value(sim.url.replace("https://", "http://"))
-    expect(page.locator("#f-api_key")).to_have_value("")
+    expect(page.locator("#f-api_key")).to_have_value(key)
     page.get_by_label("Instance URL").fill(sim.url)
     # API-key mode is the default: the password-mode fields are not shown.
     expect(page.locator("#mode-api_key")).to_be_checked()
