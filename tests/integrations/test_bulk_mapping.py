@@ -33,7 +33,8 @@ async def _setup(http, state, transport, tenant):  # type: ignore[no-untyped-def
 
 async def test_match_confirm_create_and_bulk(http, state, transport, tenant):
     setup, clients, orgs = await _setup(http, state, transport, tenant)
-    h, base = tenant.headers(), f"/api/v1/integrations/{setup.integration_id}/mappings"
+    h, base = tenant.headers(), f"/api/v1/integrations/{setup.integration_id}/mappings-bulk"
+    listing = f"/api/v1/integrations/{setup.integration_id}/mappings"
     found = (await http.post(base + "/match-by-name", headers=h)).json()
     by_org = {m["organization"]: m for m in found}
     assert by_org["Redwood Logistics"]["client_id"] == clients["Redwood Logistics, Inc."]
@@ -42,7 +43,7 @@ async def test_match_confirm_create_and_bulk(http, state, transport, tenant):
     assert by_org["Acme Dental Care"]["exact"] is False and 0.84 <= by_org["Acme Dental Care"]["score"] < 1
     assert "Blue Harbor" not in by_org and "Zephyr Labs" not in by_org  # nothing close enough: no guess
     # Nothing was written by matching.
-    listed = (await http.get(base, headers=h)).json()["items"]
+    listed = (await http.get(listing, headers=h)).json()["items"]
     assert all(m["client_id"] is None for m in listed)
     # Confirm only the exact one.
     r = await http.post(base + "/apply-matches", headers=h, json={"matches": [
@@ -52,21 +53,21 @@ async def test_match_confirm_create_and_bulk(http, state, transport, tenant):
     # Create clients for every other unmapped organization (none reused here but "Acme Dental Care" is new).
     r = await http.post(base + "/create-clients", headers=h)
     assert r.json() == {"updated": 3, "created_clients": 3, "reused_clients": 0}
-    listed = {m["external_org_name"]: m for m in (await http.get(base, headers=h)).json()["items"]}
+    listed = {m["external_org_name"]: m for m in (await http.get(listing, headers=h)).json()["items"]}
     assert all(m["client_id"] for m in listed.values())
     assert listed["Redwood Logistics"]["client_id"] == clients["Redwood Logistics, Inc."]
     # Bulk: auto-sync off for two, then unmap them, then map both to one client.
     two = [orgs["Blue Harbor"], orgs["Zephyr Labs"]]
-    r = await http.post(base + "/bulk", headers=h, json={"mapping_ids": two, "auto_sync_assets": False})
+    r = await http.post(base, headers=h, json={"mapping_ids": two, "auto_sync_assets": False})
     assert r.json()["updated"] == 2
-    r = await http.post(base + "/bulk", headers=h, json={"mapping_ids": two, "unmap": True})
+    r = await http.post(base, headers=h, json={"mapping_ids": two, "unmap": True})
     assert r.json()["updated"] == 2
-    r = await http.post(base + "/bulk", headers=h, json={"mapping_ids": two, "client_id": clients["Harbor Freight"]})
-    listed = {m["external_org_name"]: m for m in (await http.get(base, headers=h)).json()["items"]}
+    r = await http.post(base, headers=h, json={"mapping_ids": two, "client_id": clients["Harbor Freight"]})
+    listed = {m["external_org_name"]: m for m in (await http.get(listing, headers=h)).json()["items"]}
     assert listed["Zephyr Labs"]["client_id"] == clients["Harbor Freight"] and not listed["Zephyr Labs"]["auto_sync_assets"]
-    r = await http.post(base + "/bulk", headers=h, json={"mapping_ids": two})
+    r = await http.post(base, headers=h, json={"mapping_ids": two})
     assert r.status_code == 200 and r.json()["updated"] == 0  # nothing asked, nothing changed
-    r = await http.post(base + "/bulk", headers=tenant.headers("viewer"), json={"mapping_ids": two, "unmap": True})
+    r = await http.post(base, headers=tenant.headers("viewer"), json={"mapping_ids": two, "unmap": True})
     assert r.status_code == 403
 
 

@@ -180,20 +180,20 @@ async def create_client_for_mapping(db: DB, ctx: Admin, integration_id: uuid.UUI
 
 
 @router.post(
-    "/integrations/{integration_id}/mappings/match-by-name",
+    "/integrations/{integration_id}/mappings-bulk/match-by-name",
     response_model=list[NameMatchOut],
     responses=error_responses(404),
 )
 async def match_by_name(db: DB, ctx: Admin, integration_id: uuid.UUID) -> list[NameMatchOut]:
     """Propose a PSA client for each unmapped organization by name (exact, then fuzzy). Writes nothing:
-    confirm the ones you want with ``POST …/mappings/apply-matches``."""
+    confirm the ones you want with ``POST …/mappings-bulk/apply-matches``."""
     await service.get_integration(db, ctx, integration_id)
     found = await bulk_mapping.suggest_matches(db, ctx, integration_id)
     return [NameMatchOut(**m.__dict__) for m in found]
 
 
 @router.post(
-    "/integrations/{integration_id}/mappings/apply-matches",
+    "/integrations/{integration_id}/mappings-bulk/apply-matches",
     response_model=BulkMappingOut,
     responses=error_responses(404, 422),
 )
@@ -205,7 +205,7 @@ async def apply_matches(db: DB, ctx: Admin, integration_id: uuid.UUID, body: Mat
 
 
 @router.post(
-    "/integrations/{integration_id}/mappings/create-clients",
+    "/integrations/{integration_id}/mappings-bulk/create-clients",
     response_model=BulkMappingOut,
     responses=error_responses(404),
 )
@@ -217,7 +217,7 @@ async def create_clients_for_unmapped(db: DB, ctx: Admin, integration_id: uuid.U
 
 
 @router.post(
-    "/integrations/{integration_id}/mappings/bulk",
+    "/integrations/{integration_id}/mappings-bulk",
     response_model=BulkMappingOut,
     responses=error_responses(404, 422),
 )

@@ -53,7 +53,8 @@ class IssuedToken(BaseModel):
 
 
 # What the services check, said in the schema too (a schema-valid request is an acceptable one).
-EMAIL_PATTERN = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$"
+# ASCII whitespace spelled out: `\s` means different sets to JSON Schema, pydantic and `re`.
+EMAIL_PATTERN = r"^[^@ \t\n\r\f\v\x00]+@[^@ \t\n\r\f\v\x00]+\.[^@ \t\n\r\f\v\x00]+$"
 PASSWORD_MIN = MIN_PASSWORD_LENGTH
 
 
