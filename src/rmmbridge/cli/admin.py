@@ -139,6 +139,9 @@ def token_revoke(
             except ValueError:
                 pass
             if found is None:
+                hexits = ref.replace("-", "")
+                if not hexits or any(c not in "0123456789abcdef" for c in hexits):
+                    fail(f"'{token_id}' is not a token id; `rmmbridge token list` shows them")
                 if len(ref) < 4:
                     fail(f"no API token '{token_id}' (give its id, or at least 4 characters of it)")
                 tenant_row = await resolve_tenant(db, tenant)
