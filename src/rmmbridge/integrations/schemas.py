@@ -166,8 +166,8 @@ class BulkMappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mapping_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
     client_id: uuid.UUID | None = None
-    unmap: bool = False
-    auto_sync_assets: bool | None = None
+    unmap: StrictBool = False
+    auto_sync_assets: StrictBool | None = None
 
 
 class BulkMappingOut(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from rmmbridge.kit.text import NO_NUL
 
@@ -68,7 +68,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None  # strict: the schema says boolean, so 0 / "no" are refused
 
 
 class PasswordReset(BaseModel):
