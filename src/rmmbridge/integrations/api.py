@@ -61,7 +61,9 @@ async def get_integration(state: State, db: DB, ctx: Reader, integration_id: uui
     return service.to_out(await service.get_integration(db, ctx, integration_id), state.registry)
 
 
-@router.patch("/integrations/{integration_id}", response_model=IntegrationOut, responses=error_responses(404, 422))
+@router.patch(
+    "/integrations/{integration_id}", response_model=IntegrationOut, responses=error_responses(404, 409, 422)
+)
 async def update_integration(
     state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: IntegrationUpdate
 ) -> IntegrationOut:
