@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	@echo "the CLI: . $(VENV)/bin/activate, then rmmbridge --help (or $(BIN)/rmmbridge …)"
 	$(BIN)/rmmbridge serve
 
 demo: $(STAMP)

@@ -6,11 +6,12 @@ configuration table is generated from the same field descriptions (``rmmbridge c
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,15 +20,28 @@ class Orchestrator(StrEnum):
     temporal = "temporal"
 
 
-DEFAULT_VAR_DIR = Path("var")
+DEFAULT_VAR_DIR = Path("var")  # kept for older imports; the data directory is ``Settings.data_dir``
+
+
+def default_data_dir() -> Path:
+    """Where the SQLite database and the key file live unless told otherwise: the same place from
+    every folder and every command (``$XDG_DATA_HOME/rmmbridge``, else ``~/.local/share/rmmbridge``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rmmbridge"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RMMBRIDGE_", extra="ignore", case_sensitive=False)
 
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder of the SQLite database and the master key file (when DATABASE_URL and SECRET_KEY_FILE "
+        "are not set). Default: $XDG_DATA_HOME/rmmbridge, else ~/.local/share/rmmbridge — the same from any folder.",
+    )
     database_url: str = Field(
-        default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/rmmbridge.db",
-        description="SQLAlchemy URL. SQLite (aiosqlite) by default; postgresql+asyncpg://user@host/db for production.",
+        default="",
+        description="SQLAlchemy URL. Default: SQLite in DATA_DIR (rmmbridge.db); postgresql+asyncpg://user@host/db "
+        "for production.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -35,8 +49,9 @@ class Settings(BaseSettings):
         "Wins over SECRET_KEY_FILE.",
     )
     secret_key_file: Path = Field(
-        default=DEFAULT_VAR_DIR / "secret.key",
-        description="Key file used when SECRET_KEY is unset; created with mode 0600 on first start.",
+        default=Path(""),
+        description="Key file used when SECRET_KEY is unset; created with mode 0600 on first start. "
+        "Default: DATA_DIR/secret.key.",
     )
     host: str = Field(default="127.0.0.1", description="Address the web server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the web server binds to.")
@@ -162,9 +177,30 @@ class Settings(BaseSettings):
     def _upper(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
 
+    @model_validator(mode="after")
+    def _paths_in_data_dir(self) -> Settings:
+        # Absolute, so every message can say exactly where it looked.
+        self.data_dir = self.data_dir.expanduser().absolute()
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'rmmbridge.db'}"
+        if self.secret_key_file == Path(""):
+            self.secret_key_file = self.data_dir / "secret.key"
+        return self
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file (``None`` for PostgreSQL or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        path = path.split("?", 1)[0]
+        return None if not path or path == ":memory:" else Path(path)
+
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, v: str) -> str:
+        if not v:
+            return v  # filled in from the data directory
         if v.startswith("postgresql://") or v.startswith("postgres://"):
             # Accept the libpq spelling operators paste; the service is async throughout.
             v = "postgresql+asyncpg://" + v.split("://", 1)[1]

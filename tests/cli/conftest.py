@@ -72,7 +72,7 @@ async def start_service(settings: Settings) -> None:
 
 def add_tactical(cli: Cli, tenant, url: str = "https://rmm.example.com", api_key: str = "k" * 32) -> str:  # type: ignore[no-untyped-def]
     """A configured (not yet tested) Tactical integration of ``tenant``, added through the CLI; its id."""
-    added = cli("integrations", "add", "tacticalrmm", "--url", url, "--auth-mode", "api_key",
+    added = cli("integrations", "add", "tacticalrmm", "--url", url, "--allow-insecure-url", "--auth-mode", "api_key",
                 "--secrets-stdin", "--json", "--tenant", tenant.name, stdin=json.dumps({"api_key": api_key}))  # fmt: skip
     assert added.returncode == 0, added.stderr
     return str(json.loads(added.stdout)["id"])

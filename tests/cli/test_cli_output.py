@@ -19,7 +19,7 @@ def test_logs_are_warnings_only_unless_verbose(cli, tactical_simulator) -> None:
 
     tenant = json.loads(cli("tenant", "create", f"logs-{server.port}", "--json").stdout)["name"]
     t = ("--tenant", tenant)
-    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--auth-mode", "api_key",
+    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--allow-insecure-url", "--auth-mode", "api_key",
                 "--secrets-stdin", *t, stdin=json.dumps({"api_key": DEFAULT_CREDENTIALS.api_key}))  # fmt: skip
     assert added.returncode == 0, added.stderr
     tested = cli("integrations", "test", "tacticalrmm", *t, env=SERVICE)

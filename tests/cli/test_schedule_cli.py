@@ -13,7 +13,7 @@ def test_schedule_list_and_edit(cli, tactical_simulator):
     tenant = f"cli-sched-{uuid.uuid4().hex[:6]}"
     assert cli("tenant", "create", tenant).returncode == 0
     t = ("--tenant", tenant)
-    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--auth-mode", "api_key",
+    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--allow-insecure-url", "--auth-mode", "api_key",
                 "--secrets-stdin", *t, stdin=json.dumps({"api_key": DEFAULT_CREDENTIALS.api_key}))
     assert added.returncode == 0, added.stderr
 

@@ -16,7 +16,7 @@ def test_add_test_sync_map_sync_list(cli, tactical_simulator):
     # A secret on argv is impossible: there is no option for it.
     bad = cli("integrations", "add", "tacticalrmm", "--api-key", "x", *t)
     assert bad.returncode != 0
-    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--auth-mode", "api_key",
+    added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--allow-insecure-url", "--auth-mode", "api_key",
                 "--secrets-stdin", "--json", *t, stdin=json.dumps({"api_key": DEFAULT_CREDENTIALS.api_key}))
     assert added.returncode == 0, added.stderr
     integ = json.loads(added.stdout)

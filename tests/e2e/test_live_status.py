@@ -161,7 +161,7 @@ def test_live_status_health_chips_and_the_stale_banner(live, account, api, tacti
     expect(banner).to_contain_text("Live status is stale.")
     expect(banner).to_contain_text(re.compile(r"Tactical RMM: not checked since \d\d:\d\d \(4 min\) — "))
     expect(banner.get_by_role("link", name="Tactical RMM")).to_have_attribute(
-        "href", "/settings/integrations/tacticalrmm#schedules"
+        "href", f"/settings/integrations/tacticalrmm/{iid}#schedules"
     )
     expect(page.locator(".stats")).to_contain_text(f"{total}Stale status")
     shot(page, "dashboard-stale-1280")

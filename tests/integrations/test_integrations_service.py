@@ -8,10 +8,10 @@ from rmmbridge.storage.models import Asset, RmmOrganizationMapping, TenantSecret
 from tests.conftest import connect_tiny, map_all, run_sync
 
 
-async def test_one_integration_per_provider_and_unknown_provider(http, tiny):
+async def test_another_integration_of_a_provider_and_unknown_provider(http, tiny):
     h = tiny.tenant.headers()
     r = await http.post("/api/v1/integrations", json={"provider": "tinyrmm"}, headers=h)
-    assert r.status_code == 409 and "already set up" in r.json()["detail"]
+    assert r.status_code == 201 and r.json()["name"] == "TinyRMM 2"  # several per provider (issue #17)
     r = await http.post("/api/v1/integrations", json={"provider": "nosuchrmm"}, headers=h)
     assert r.status_code == 404 and "known:" in r.json()["detail"]
 

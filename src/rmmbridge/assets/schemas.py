@@ -166,7 +166,7 @@ class AssetUpdate(BaseModel):
     @classmethod
     def _name(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
-            raise ValueError("name must not be blank")
+            raise ValueError("enter a name (spaces alone are not a name)")
         return v.strip() if v else v
 
 

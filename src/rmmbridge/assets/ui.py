@@ -10,13 +10,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.errors import AppError, ValidationFailed
+from rmmbridge.kit.form_errors import field_errors
 from rmmbridge.providers.base import Capability
+from rmmbridge.state import AppState
 from rmmbridge.storage.models import ExternalEntityMapping, RmmIntegration, RmmOrganizationMapping, SyncRun
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
 from rmmbridge.sync.service import request_sync
+from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.deps import DB, State
@@ -68,6 +72,36 @@ def fmt_duration(seconds: int | None) -> str:
     return f"{minutes} min"
 
 
+def _list_filters(
+    client_id: str, provider: str, integration_id: str, asset_type: str, agent_status: str, status: str, q: str,
+    needs_reboot: str, failing_checks: str, patches_pending: str, maintenance_mode: str, sort: str, order: str,
+) -> tuple[repository.AssetFilters, dict[str, bool | None], str]:
+    """The list's filters from its query string (the page and its CSV export read them alike)."""
+    health = {
+        "needs_reboot": parse_flag(needs_reboot),
+        "failing_checks": parse_flag(failing_checks),
+        "patches_pending": parse_flag(patches_pending),
+        "maintenance_mode": parse_flag(maintenance_mode),
+    }
+    sort = sort if sort in repository.SORTS else "name"
+    filters = repository.AssetFilters(
+        client_id=views.parse_uuid(client_id),
+        provider=provider or None,
+        integration_id=views.parse_uuid(integration_id),
+        asset_type=_choice(asset_type, TYPES),
+        agent_status=_choice(agent_status, COUNT_BUCKETS),
+        status=_choice(status, ASSET_STATUSES),
+        q=q.strip()[:200] or None,
+        sort=sort,
+        descending=order == "desc",
+        needs_reboot=health["needs_reboot"],
+        failing_checks=health["failing_checks"],
+        patches_pending=health["patches_pending"],
+        maintenance_mode=health["maintenance_mode"],
+    )
+    return filters, health, sort
+
+
 @router.get("/assets")
 async def assets_page(
     request: Request,
@@ -88,31 +122,14 @@ async def assets_page(
     sort: str = "name",
     order: str = "asc",
     page: int = 1,
+    ok: str = "",
+    error: str = "",
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
-    health = {
-        "needs_reboot": parse_flag(needs_reboot),
-        "failing_checks": parse_flag(failing_checks),
-        "patches_pending": parse_flag(patches_pending),
-        "maintenance_mode": parse_flag(maintenance_mode),
-    }
-    sort = sort if sort in repository.SORTS else "name"
-    descending = order == "desc"
-    filters = repository.AssetFilters(
-        client_id=views.parse_uuid(client_id),
-        provider=provider or None,
-        integration_id=views.parse_uuid(integration_id),
-        asset_type=_choice(asset_type, TYPES),
-        agent_status=_choice(agent_status, COUNT_BUCKETS),
-        status=_choice(status, ASSET_STATUSES),
-        q=q.strip()[:200] or None,
-        sort=sort,
-        descending=descending,
-        needs_reboot=health["needs_reboot"],
-        failing_checks=health["failing_checks"],
-        patches_pending=health["patches_pending"],
-        maintenance_mode=health["maintenance_mode"],
-    )
+    filters, health, sort = _list_filters(
+        client_id, provider, integration_id, asset_type, agent_status, status, q, needs_reboot, failing_checks,
+        patches_pending, maintenance_mode, sort, order,
+    )  # fmt: skip
     now = state.clock()
     params = PageParams(page=max(1, page), page_size=PAGE_SIZE)
     rows, total = await paginate(db, repository.list_query(ctx, filters, now), params)
@@ -179,6 +196,12 @@ async def assets_page(
         integration=integration,
         active_filters=active_filters,
         multi_provider=len(present) > 1,
+        csv_url="/assets.csv?" + url().split("?", 1)[1] if "?" in url() else "/assets.csv",
+        can_write=ctx.can(Permission.assets_write),
+        can_sync=ctx.can(Permission.sync_run),
+        back_url=url(page=params.page),
+        ok=ok,
+        error=error,
     )
 
 
@@ -340,17 +363,30 @@ async def refresh_asset(
     return redirect(f"/assets/{asset.id}", run=str(started.run.id), ok="Refresh requested from the RMM.")
 
 
-@router.get("/assets/{asset_id}/edit")
-async def edit_page(
-    request: Request, state: State, db: DB, auth: UiAuth, asset_id: uuid.UUID, error: str = ""
+EDIT_LABELS = {"name": "name", "asset_type": "type", "client_id": "client", "location": "location", "notes": "notes"}
+
+
+async def _edit_form(
+    request: Request,
+    state: AppState,
+    db: AsyncSession,
+    ctx: TenantContext,
+    asset_id: uuid.UUID,
+    *,
+    error: str = "",
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
-    ctx = ui_ctx(auth, Permission.assets_write)
     asset = await service.get_asset(db, ctx, asset_id)
     out = await views.asset_out(db, ctx, asset, state.clock())
     return render(
         request,
         "asset_edit.html",
+        status_code=status_code,
         a=out,
+        v=typed or {},
+        errors=errors or {},
         clients=await clients_repo.all_live(db, ctx),
         types=TYPES,
         asset_statuses=ASSET_STATUSES,
@@ -359,41 +395,196 @@ async def edit_page(
     )
 
 
+@router.get("/assets/{asset_id}/edit")
+async def edit_page(
+    request: Request, state: State, db: DB, auth: UiAuth, asset_id: uuid.UUID, error: str = ""
+) -> Response:
+    ctx = ui_ctx(auth, Permission.assets_write)
+    return await _edit_form(request, state, db, ctx, asset_id, error=error)
+
+
 @router.post("/assets/{asset_id}/edit")
 async def edit_asset(request: Request, state: State, db: DB, auth: UiAuth, form: Form, asset_id: uuid.UUID) -> Response:
     ctx = ui_ctx(auth, Permission.assets_write)
     asset = await service.get_asset(db, ctx, asset_id)
+    typed = {k: str(form.get(k, "")) for k in ("name", "asset_type", "client_id", "status", "location", "notes")}
     # Only fields that changed are sent: an unchanged name must not become an override.
     changes: dict[str, Any] = {}
-    name = str(form.get("name", "")).strip()
+    name = typed["name"].strip()
     if name != asset.name:
-        changes["name"] = name
-    asset_type = str(form.get("asset_type", ""))
+        changes["name"] = typed["name"]  # blank or spaces: refused by the schema, with its reason
+    asset_type = typed["asset_type"]
     if asset_type and asset_type != asset.asset_type:
         changes["asset_type"] = asset_type
-    raw_client = str(form.get("client_id", ""))
+    raw_client = typed["client_id"]
     client_id = views.parse_uuid(raw_client)
+    errors: dict[str, str] = {}
     if raw_client and client_id is None:
-        return redirect(f"/assets/{asset.id}/edit", error="Choose a client from the list.")
-    if client_id != asset.client_id:
+        errors["client_id"] = "Choose a client from the list."
+    elif client_id != asset.client_id:
         changes["client_id"] = client_id
     for key in ("location", "notes"):
-        value = str(form.get(key, "")).strip() or None
+        value = typed[key].strip() or None
         if value != getattr(asset, key):
             changes[key] = value
-    status = str(form.get("status", ""))
+    status = typed["status"]
     if status and status != asset.status:
         changes["status"] = status
     clear = [k for k in ("name", "asset_type", "client_id") if form.get(f"clear_{k}") in ("true", "on", "1")]
     try:
+        if errors:
+            raise ValidationFailed("; ".join(errors.values()))
         data = AssetUpdate.model_validate({**changes, "clear_overrides": clear})
-        await service.edit_asset(db, ctx, asset.id, data)
-    except ValidationError as exc:
+        await service.edit_asset(db, ctx, asset_id, data)
+    except (ValidationError, AppError) as exc:
+        # Rolled back: the ORM rows are expired, so nothing below reads them (the id comes from
+        # the path); the form is shown again, errors beside their fields, what was typed kept.
         await db.rollback()
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return redirect(f"/assets/{asset.id}/edit", error=detail)
-    except (AppError, ValidationFailed) as exc:
-        await db.rollback()
-        return redirect(f"/assets/{asset.id}/edit", error=exc.detail)
+        errors = errors or field_errors(exc, EDIT_LABELS, default="name")
+        return await _edit_form(
+            request, state, db, ctx, asset_id, error="Not saved: correct the fields marked below.",
+            typed=typed, errors=errors, status_code=422,
+        )  # fmt: skip
     message = "Saved." if changes or clear else "Nothing changed."
-    return redirect(f"/assets/{asset.id}", ok=message)
+    return redirect(f"/assets/{asset_id}", ok=message)
+
+
+# --------------------------------------------------------------------------- CSV export and bulk actions
+
+CSV_COLUMNS = ("id", "name", "client", "type", "agent_status", "last_seen", "os", "current_user", "ip", "serial",
+               "status", "provider", "rmm_device_id")  # fmt: skip
+CSV_BATCH = 1000
+
+
+@router.get("/assets.csv")
+async def assets_csv(
+    request: Request,
+    state: State,
+    db: DB,
+    auth: UiAuth,
+    client_id: str = "",
+    provider: str = "",
+    integration_id: str = "",
+    asset_type: str = "",
+    agent_status: str = "",
+    status: str = "",
+    q: str = "",
+    needs_reboot: str = "",
+    failing_checks: str = "",
+    patches_pending: str = "",
+    maintenance_mode: str = "",
+    sort: str = "name",
+    order: str = "asc",
+) -> Response:
+    """The current view (its filters and order, every page) as CSV, read in batches: memory stays
+    bounded whatever the fleet's size."""
+    import csv
+    import io
+
+    from fastapi.responses import StreamingResponse
+
+    ctx = ui_ctx(auth, Permission.assets_read)
+    filters, _, _ = _list_filters(
+        client_id, provider, integration_id, asset_type, agent_status, status, q, needs_reboot, failing_checks,
+        patches_pending, maintenance_mode, sort, order,
+    )  # fmt: skip
+    now = state.clock()
+    chunks: list[str] = []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    offset = 0
+    # The request's session is read here, before the response streams (it closes with the request).
+    while True:
+        rows = (await db.execute(repository.list_query(ctx, filters, now).limit(CSV_BATCH).offset(offset))).all()
+        for row in rows:
+            a = views.summary(*row)
+            writer.writerow([
+                a.id, a.name, a.client_name or "", a.asset_type, a.agent_status,
+                a.last_seen_at.isoformat(timespec="seconds") if a.last_seen_at else "", a.os_name or "",
+                a.current_user or "", a.primary_ip or "", a.serial_number or "", a.status, a.rmm_provider or "",
+                a.rmm_device_id or "",
+            ])  # fmt: skip
+        chunks.append(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < CSV_BATCH:
+            break
+        offset += CSV_BATCH
+    stamp = now.strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        iter(chunks),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="assets-{stamp}.csv"'},
+    )
+
+
+BULK_MAX = 200
+
+
+def _back_to(path: str, **params: str) -> Response:
+    """``redirect`` to a list URL that may already carry its filters (``/assets?client_id=…``)."""
+    from fastapi.responses import RedirectResponse
+
+    joiner = "&" if "?" in path else "?"
+    return RedirectResponse(path + joiner + urlencode(params), status_code=303)
+
+
+@router.post("/assets/bulk")
+async def assets_bulk(request: Request, state: State, db: DB, auth: UiAuth, form: Form) -> Response:
+    """Refresh, set the client of, or archive the selected assets (at most one page's worth)."""
+    back = str(form.get("back") or "/assets")
+    back = back if back.startswith("/assets") and "//" not in back else "/assets"
+    action = str(form.get("bulk_action") or "")
+    try:
+        ids = list(dict.fromkeys(uuid.UUID(str(v)) for v in (await request.form()).getlist("ids")))
+    except ValueError:
+        return _back_to(back, error="The selection was not understood; select the assets again.")
+    if not ids:
+        return _back_to(back, error="Select at least one asset first.")
+    if len(ids) > BULK_MAX:
+        return _back_to(back, error=f"Select at most {BULK_MAX} assets at once.")
+    try:
+        if action == "client":
+            ctx = ui_ctx(auth, Permission.assets_write)
+            raw = str(form.get("bulk_client_id") or "")
+            client = views.parse_uuid(raw)
+            if raw and client is None:
+                raise ValidationFailed("choose a client from the list")
+            for asset_id in ids:
+                await service.edit_asset(db, ctx, asset_id, AssetUpdate(client_id=client))
+            done = f"Set the client of {len(ids)} asset{'s' if len(ids) != 1 else ''}."
+        elif action == "archive":
+            ctx = ui_ctx(auth, Permission.assets_write)
+            for asset_id in ids:
+                await service.edit_asset(db, ctx, asset_id, AssetUpdate(status="retired"))
+            done = (f"Archived {len(ids)} asset{'s' if len(ids) != 1 else ''} (status retired; a later sync that still "
+                    "sees one revives it).")  # fmt: skip
+        elif action == "refresh":
+            ctx = ui_ctx(auth, Permission.sync_run)
+            started, skipped = 0, 0
+            for asset_id in ids:
+                asset = await service.get_asset(db, ctx, asset_id)
+                supported, _ = await _refresh_support(state, db, ctx, asset.rmm_integration_id)
+                if not supported or not asset.rmm_device_id or asset.rmm_integration_id is None:
+                    skipped += 1
+                    continue
+                ref = await db.scalar(
+                    select(ExternalEntityMapping.external_ref).where(
+                        ExternalEntityMapping.tenant_id == ctx.tenant_id,
+                        ExternalEntityMapping.local_id == asset.id,
+                        ExternalEntityMapping.integration_id == asset.rmm_integration_id,
+                    )
+                )
+                await request_sync(state, db, ctx, asset.rmm_integration_id, "agent", "manual",
+                                   {"external_id": asset.rmm_device_id, "external_ref": ref})  # fmt: skip
+                started += 1
+            done = f"Refresh requested for {started} asset{'s' if started != 1 else ''}" + (
+                f"; {skipped} cannot be refreshed from their RMM." if skipped else ".")
+        else:
+            raise ValidationFailed("choose what to do with the selected assets")
+    except (AppError, ValidationError) as exc:
+        await db.rollback()
+        message = exc.detail if isinstance(exc, AppError) else "Check the values you chose."
+        return _back_to(back, error=f"Nothing changed: {message}")
+    return _back_to(back, ok=done)

@@ -39,23 +39,63 @@ def settings() -> Settings:
         fail(str(exc), 2)
 
 
+KEY_FIX = (
+    "use the key this database was created with: RMMBRIDGE_SECRET_KEY, or RMMBRIDGE_SECRET_KEY_FILE "
+    "(default: the data directory's secret.key; `rmmbridge config` shows where it is looked for)"
+)
+
+
 def run(fn: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine, turning application errors into a one-line message and exit code 1."""
+    from rmmbridge.kit.crypto import DecryptionError, MasterKeyError
+
     try:
         return asyncio.run(fn())  # type: ignore[arg-type]
     except AppError as exc:
         fail(exc.detail)
     except ConfigError as exc:
         fail(str(exc), 2)
+    except MasterKeyError as exc:
+        fail(f"the master key is not usable: it {exc}. Fix RMMBRIDGE_SECRET_KEY, or unset it to use the key "
+             "file (RMMBRIDGE_SECRET_KEY_FILE)", 2)  # fmt: skip
+    except DecryptionError:
+        fail(f"stored secrets do not open with this master key; {KEY_FIX}", 2)
+    except OSError as exc:  # a data directory that cannot be read or written
+        fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
 
 
-async def with_db(fn: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
-    """One transaction against the configured database (migrating SQLite on first use)."""
+def require_data(s: Settings, *, create: bool = False) -> None:
+    """Refuse, in one line saying where it looked, to work on a database or key that is not there.
+
+    Only commands that set up a deployment (``serve``, ``db upgrade``, ``tenant create``) may create
+    them: anything else would silently start an empty database, or a key that cannot open the
+    secrets already stored.
+    """
+    if create:
+        return
+    where = f"the data directory is {s.data_dir} (RMMBRIDGE_DATA_DIR; `rmmbridge config` shows it)"
+    path = s.sqlite_path
+    if path is not None and not path.exists():
+        fail(f"no rmmbridge database at {path}; {where}. Point RMMBRIDGE_DATA_DIR (or RMMBRIDGE_DATABASE_URL) at "
+             "the service's data, or start one with `rmmbridge serve` or `rmmbridge tenant create`", 2)  # fmt: skip
+    if s.secret_key is None and not s.secret_key_file.exists():
+        fail(f"no master key file at {s.secret_key_file}; {where}. Set RMMBRIDGE_SECRET_KEY or "
+             "RMMBRIDGE_SECRET_KEY_FILE to the service's key (a new key could not open its stored secrets)",
+             2)  # fmt: skip
+
+
+async def with_db(
+    fn: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True, create: bool = False
+) -> T:
+    """One transaction against the configured database (migrating SQLite; creating it only when
+    ``create``: see :func:`require_data`)."""
     from rmmbridge.app import build_state
     from rmmbridge.storage import migrate as migrations
     from rmmbridge.storage.db import unit_of_work
 
-    state = build_state(settings())
+    s = settings()
+    require_data(s, create=create)
+    state = build_state(s)
     try:
         if migrate and state.settings.is_sqlite:
             await migrations.upgrade(state.engine)
@@ -72,7 +112,7 @@ def read_secret(prompt: str, from_stdin: bool) -> str:
     if from_stdin:
         value = sys.stdin.readline().rstrip("\n")
     else:
-        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=False)
+        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=False, err=True)  # stdout stays clean
     if not value:
         fail(f"{prompt.lower()} must not be empty")
     return value
@@ -97,3 +137,24 @@ def emit_json(data: Any) -> None:
     elif isinstance(data, list):
         data = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in data]
     sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+
+
+def check_port(host: str, port: int, how: str = "--port or RMMBRIDGE_PORT") -> None:
+    """Fail in one line when ``host:port`` cannot be bound, *before* saying "listening on …".
+
+    (Bound and released at once; uvicorn binds again right after, so a race is possible but the
+    everyday case — another rmmbridge or simulator already on the port — is reported clearly.)
+    """
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use (another rmmbridge or simulator?): stop it, or "
+                     f"choose another port with {how}")  # fmt: skip
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")

@@ -23,13 +23,24 @@ def config_table(ctx: typer.Context) -> None:
     """Print every RMMBRIDGE_* variable with its default and meaning."""
     if ctx.invoked_subcommand is not None:
         return
+    from pathlib import Path
+
     from rich.table import Table
 
     table = Table("variable", "default", "meaning")
     for name, field in Settings.model_fields.items():
-        default = field.default if field.default is not None else ""
+        if field.default_factory is not None:
+            default = field.default_factory()  # type: ignore[call-arg]
+        else:
+            default = field.default if field.default not in (None, "", Path("")) else ""
         table.add_row(f"RMMBRIDGE_{name.upper()}", str(default), field.description or "")
     console.print(table)
+    # Where this shell's commands look, resolved the way every command resolves it.
+    s = settings()
+    key = "RMMBRIDGE_SECRET_KEY (environment)" if s.secret_key is not None else str(s.secret_key_file)
+    typer.echo(f"data directory: {s.data_dir}")
+    typer.echo(f"database:       {s.database_url}")
+    typer.echo(f"master key:     {key}")
 
 
 SOURCES = {

@@ -1,11 +1,11 @@
 """``rmmbridge demo``: the service with simulated RMMs and a demo tenant, ready to click through.
 
-Everything lives under ``./var/demo/`` (SQLite database, master key, the admin password). The
-simulators are the same ASGI apps the tests use, routed in-process by host name through
-``kit.http.RoutedTransport`` — no extra ports, nothing leaves the machine. Start-up is idempotent:
-the tenant, the admin and the pre-created integrations are created once and kept across restarts
-(with whatever the newcomer did to them); the simulated fleets are deterministic, so a restart
-shows the same devices.
+Everything lives under ``demo/`` of the data directory (RMMBRIDGE_DATA_DIR): SQLite database,
+master key, the admin password. The simulators are the same ASGI apps the tests use, routed
+in-process by host name through ``kit.http.RoutedTransport`` — no extra ports, nothing leaves the
+machine. Start-up is idempotent: the tenant, the admin and the pre-created integrations are
+created once and kept across restarts (with whatever the newcomer did to them); the simulated
+fleets are deterministic, so a restart shows the same devices.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import typer
 
 from .common import console, fail
 
-DEMO_DIR = Path("var") / "demo"
+DEMO_DIR = Path("demo")  # under the data directory (Settings.data_dir)
 TENANT_NAME = "Demo MSP"
 ADMIN_EMAIL = "admin@demo.rmmbridge.local"
 PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
@@ -174,11 +174,11 @@ async def prepare(settings: Any, registry: Any, transport: Any, sims: list[Simul
 
 
 def demo(
-    host: str = typer.Option("127.0.0.1", help="bind address"),
-    port: int = typer.Option(8000, help="port"),
-    reset: bool = typer.Option(False, "--reset", help="delete ./var/demo first and start from scratch"),
+    host: str = typer.Option("127.0.0.1", envvar="RMMBRIDGE_HOST", help="bind address"),
+    port: int = typer.Option(8000, envvar="RMMBRIDGE_PORT", help="port"),
+    reset: bool = typer.Option(False, "--reset", help="delete the demo's data first and start from scratch"),
 ) -> None:
-    """Run rmmbridge with simulated Tactical RMM, Tanium and NinjaOne and a demo tenant (data in ./var/demo)."""
+    """Run rmmbridge with simulated Tactical RMM, Tanium and NinjaOne and a demo tenant (data in DATA_DIR/demo)."""
     import uvicorn
 
     from rmmbridge.app import create_app
@@ -187,7 +187,11 @@ def demo(
     from rmmbridge.kit.logging import configure_logging
     from rmmbridge.providers.registry import builtin_registry
 
-    directory = DEMO_DIR.resolve()
+    from .common import check_port
+    from .common import settings as own_settings
+
+    check_port("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)  # noqa: S104 - a probe only
+    directory = (own_settings().data_dir / "demo").resolve()
     if reset and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_p
 
 from .common import console, emit_json, fail, page_title, run
 from .context import JsonOpt, PageOpt, TenantOpt, public_url_noted, resolve_integration, with_tenant
+from .tables import Col, WideOpt, print_table
 
 integrations_app = typer.Typer(help="RMM integrations.", no_args_is_help=True)
 mappings_app = typer.Typer(help="Organization → client mappings.", no_args_is_help=True)
@@ -51,15 +52,26 @@ def add(
     provider: str = typer.Argument(..., help="provider key, e.g. tacticalrmm"),
     url: str = typer.Option(None, "--url", help="the RMM's API address"),
     auth_mode: str = typer.Option(None, "--auth-mode", help="e.g. api_key | password (Tactical)"),
-    name: str = typer.Option(None, "--name"),
+    name: str = typer.Option(
+        None, "--name", help="the integration's name: an existing one is reconfigured, a new one added beside it"
+    ),
     sets: list[str] = typer.Option([], "--set", help="non-secret setting key=value (repeatable)"),
     secrets_stdin: bool = typer.Option(
         False, "--secrets-stdin", help='read secrets as a JSON object from stdin, e.g. {"api_key": "…"}'
     ),
+    allow_insecure_url: bool = typer.Option(
+        False,
+        "--allow-insecure-url",
+        help="accept an http:// address for this integration (only when the operator allows it with "
+        "RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS=true: test labs and simulators)",
+    ),
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Create (or reconfigure) an integration; secrets are prompted for or read from stdin, never argv."""
+    """Create (or reconfigure) an integration; secrets are prompted for or read from stdin, never argv.
+
+    A second integration of the same provider (another Tactical server) is added with a new --name.
+    """
     from rmmbridge.providers.registry import builtin_registry
 
     registry = builtin_registry()
@@ -69,6 +81,8 @@ def add(
         else fail(f"no provider '{provider}'; known: {', '.join(registry.keys())}")
     )
     values = _parse_sets(sets)
+    if allow_insecure_url and "allow_insecure_url" in cls.config_model.model_fields:
+        values["allow_insecure_url"] = True
     secret_names = sorted(cls.config_model.secret_fields())
     if secrets_stdin:
         try:
@@ -86,14 +100,11 @@ def add(
             values["username"] = typer.prompt("Username")
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
-        existing = await repository.by_provider(db, ctx, cls.key)
-        row = (
-            existing[0]
-            if existing and not cls.allows_multiple
-            else await service.create_integration(
+        row = await _integration_to_configure(db, ctx, cls, name)
+        if row is None:
+            row = await service.create_integration(
                 db, ctx, state.registry, IntegrationCreate(provider=cls.key, name=name)
             )
-        )
         row = await service.save_credentials(
             state, db, ctx, row.id, CredentialsIn(instance_url=url, auth_mode=auth_mode, values=values)
         )
@@ -110,6 +121,29 @@ def add(
         )
 
 
+async def _integration_to_configure(db: AsyncSession, ctx: TenantContext, cls: Any, name: str | None) -> Any:
+    """Which integration ``add`` reconfigures, or ``None`` to create one.
+
+    ``--name`` picks the integration of that name (created when there is none, so ``--name "Tactical
+    EU"`` adds a second Tactical). Without it, the provider's only integration is reconfigured.
+    """
+    from rmmbridge.errors import Conflict
+
+    if name:
+        row = await repository.by_name(db, ctx, name)
+        if row is not None and row.provider != cls.key:
+            raise Conflict(f"the integration named “{row.name}” is a {row.provider} integration; choose another --name")
+        return row
+    existing = await repository.by_provider(db, ctx, cls.key)
+    if len(existing) > 1:
+        names = ", ".join(f"“{r.name}”" for r in sorted(existing, key=lambda r: r.created_at))
+        raise Conflict(
+            f"several {cls.display_name} integrations exist ({names}); pass --name to choose the one to "
+            "reconfigure, or a new --name to add another"
+        )
+    return existing[0] if existing else None
+
+
 def _needed_secrets(cls: Any, auth_mode: str | None) -> list[str]:
     """Secrets the chosen auth mode uses (by convention: api_key for api_key mode, password for password)."""
     secrets = cls.config_model.secret_fields()
@@ -122,7 +156,7 @@ def _needed_secrets(cls: Any, auth_mode: str | None) -> list[str]:
 
 
 @integrations_app.command("list")
-def list_(tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+def list_(tenant: str = TenantOpt, wide: bool = WideOpt, json_out: bool = JsonOpt) -> None:
     """List integrations."""
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
@@ -132,18 +166,15 @@ def list_(tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
     if json_out:
         emit_json(rows)
         return
-    table = Table("id", "provider", "name", "state", "url", "last device sync")
+    cols = [Col("id", ident=True), Col("name"), Col("provider", drop=2), Col("state"), Col("url", drop=3),
+            Col("last device sync", drop=1)]  # fmt: skip
+    table_rows = []
     for r in rows:
         last = r.sync_status.get("devices") or None
-        table.add_row(
-            str(r.id),
-            r.provider,
-            r.name,
-            r.state,
-            r.instance_url or "",
-            str(last.last_success_at) if last and last.last_success_at else "never",
-        )
-    console.print(table)
+        table_rows.append([str(r.id), r.name, r.provider, r.state, r.instance_url or "",
+                           last.last_success_at.isoformat(timespec="minutes") if last and last.last_success_at
+                           else "never"])  # fmt: skip
+    print_table(cols, table_rows, title=f"{len(rows)} integrations", wide=wide)
 
 
 @integrations_app.command("show")
@@ -184,7 +215,8 @@ def test(
     json_out: bool = JsonOpt,
 ) -> None:
     """Run the connection preflight; exit 1 when a check fails."""
-    code = typer.prompt("One-time code", hide_input=False) if totp else None
+    # The prompt goes to stderr: stdout carries only the result (--json stays parseable).
+    code = typer.prompt("One-time code", hide_input=False, err=True) if totp else None
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
         row = await resolve_integration(db, ctx, integration)
@@ -302,8 +334,8 @@ def print_webhook(cls: Any, row: Any, info: WebhookInfo, *, revealed: bool) -> N
     echo("")
     echo(f"URL:     {info.url}")
     echo("Method:  POST")
-    aliases = f" (also accepted: {', '.join(info.header_aliases)})" if info.header_aliases else ""
-    echo(f"Header:  {info.header}{aliases}")
+    # Other products' header names are still accepted (header_aliases) but never advertised.
+    echo(f"Header:  {info.header}")
     if revealed:
         echo("Secret:  in the headers template below")
     elif info.secret_configured:
@@ -331,6 +363,7 @@ def mappings_list(
     q: str = typer.Option(None, "--search"),
     limit: int = typer.Option(500, "--limit", min=1, max=MAX_PAGE_SIZE, help="organizations per page"),
     page: int = PageOpt,
+    wide: bool = WideOpt,
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
@@ -346,19 +379,13 @@ def mappings_list(
     if json_out:
         emit_json(out)
         return
-    table = Table(
-        "id", "organization", "client", "auto-sync", "assets", "missing", title=page_title(out, "organizations")
-    )
-    for m in out.items:
-        table.add_row(
-            str(m.id),
-            f"{m.external_org_name} ({m.external_org_id})",
-            m.client_name or "—",
-            "on" if m.auto_sync_assets else "off",
-            str(m.asset_count),
-            "yes" if m.missing_since else "",
-        )
-    console.print(table)
+    cols = [Col("id", ident=True), Col("organization"), Col("client"), Col("auto-sync", drop=2),
+            Col("assets", drop=1, justify="right"), Col("missing", drop=3)]  # fmt: skip
+    print_table(cols, [
+        [str(m.id), f"{m.external_org_name} ({m.external_org_id})", m.client_name or "—",
+         "on" if m.auto_sync_assets else "off", str(m.asset_count), "yes" if m.missing_since else ""]
+        for m in out.items
+    ], title=page_title(out, "organizations"), wide=wide)  # fmt: skip
 
 
 @mappings_app.command("set")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import typer
@@ -22,7 +21,8 @@ from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
 
 from .common import console, emit_json, fail, page_title, run
-from .context import JsonOpt, PageOpt, TenantOpt, with_tenant
+from .context import JsonOpt, PageOpt, TenantOpt, resolve_asset, resolve_client, with_tenant
+from .tables import Col, WideOpt, print_table
 
 clients_app = typer.Typer(help="PSA clients.", no_args_is_help=True)
 assets_app = typer.Typer(help="Assets.", no_args_is_help=True)
@@ -48,10 +48,9 @@ def clients_list(
     if json_out:
         emit_json(out)
         return
-    table = Table("id", "name", "assets", "archived", title=page_title(out, "clients"))
-    for c in out.items:
-        table.add_row(str(c.id), c.name, str(c.asset_count), "yes" if c.archived else "")
-    console.print(table)
+    cols = [Col("id", ident=True), Col("name"), Col("assets", justify="right"), Col("archived", drop=1)]
+    print_table(cols, [[str(c.id), c.name, str(c.asset_count), "yes" if c.archived else ""] for c in out.items],
+                title=page_title(out, "clients"))  # fmt: skip
 
 
 @clients_app.command("add")
@@ -74,7 +73,7 @@ AGENT_STATUSES = ("online", "offline", "overdue", "unknown", "stale")
 
 @assets_app.command("list")
 def assets_list(
-    client: str = typer.Option(None, "--client", help="client id"),
+    client: str = typer.Option(None, "--client", help="client name or id"),
     provider: str = typer.Option(None, "--provider"),
     asset_type: str = typer.Option(None, "--type", help="workstation | server"),
     agent_status: str = typer.Option(None, "--agent-status", help="online | offline | overdue | unknown | stale"),
@@ -87,11 +86,11 @@ def assets_list(
     q: str = typer.Option(None, "--search", help="name, serial, IP or user contains"),
     limit: int = typer.Option(100, "--limit", min=1, max=MAX_PAGE_SIZE, help="assets per page"),
     page: int = PageOpt,
+    wide: bool = WideOpt,
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """List assets (agent status as of the last liveness pass; stale ones marked)."""
-    client_id = _client_option(client)
     if stale:
         if agent_status and agent_status != "stale":
             fail("--stale and --agent-status select different statuses; use one of them")
@@ -107,6 +106,7 @@ def assets_list(
     params = PageParams(page=page, page_size=limit)
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Page[AssetSummary]:
+        client_id = await resolve_client(db, ctx, client) if client else None
         filters = assets_repo.AssetFilters(
             client_id,
             provider,
@@ -127,34 +127,28 @@ def assets_list(
     if json_out:
         emit_json(out)
         return
-    table = Table(
-        "id", "name", "type", "client", "agent", "last seen", "health", "os", "user", "ip",
-        title=page_title(out, "assets"),
-    )
-    for a in out.items:
-        table.add_row(
-            str(a.id),
-            a.name,
-            a.asset_type,
-            a.client_name or "",
-            _agent(a),
-            a.last_seen_at.isoformat(timespec="minutes") if a.last_seen_at else "never",
-            _health(a),
-            a.os_name or "",
-            a.current_user or "",
-            a.primary_ip or "",
-        )
-    console.print(table)
+    cols = [Col("id", ident=True), Col("name"), Col("type", drop=3), Col("client", drop=2), Col("agent"),
+            Col("last seen", drop=4), Col("health", drop=5), Col("os", drop=6), Col("user", drop=7),
+            Col("ip", drop=8)]  # fmt: skip
+    print_table(cols, [
+        [str(a.id), a.name, a.asset_type, a.client_name or "", _agent(a),
+         a.last_seen_at.isoformat(timespec="minutes") if a.last_seen_at else "never", _health(a), a.os_name or "",
+         a.current_user or "", a.primary_ip or ""]
+        for a in out.items
+    ], title=page_title(out, "assets"), wide=wide)  # fmt: skip
 
 
-def _client_option(client: str | None) -> uuid.UUID | None:
-    if not client:
-        return None
-    try:
-        return uuid.UUID(client)
-    except ValueError:
-        fail(f"--client takes a client id, got '{client}'")
-    return None  # unreachable: fail exits
+def duration_text(seconds: int | float) -> str:
+    """``3 d 4 h``, ``5 h 12 min``, ``42 s``: an uptime a person reads at a glance."""
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{total} s"
 
 
 def _agent(a: Any) -> str:
@@ -180,14 +174,14 @@ def _health(a: Any) -> str:
 
 @assets_app.command("summary")
 def assets_summary(
-    client: str = typer.Option(None, "--client", help="client id"),
+    client: str = typer.Option(None, "--client", help="client name or id"),
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Status counts (stale counted apart), per client, with device health and when data was checked."""
-    client_id = _client_option(client)
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        client_id = await resolve_client(db, ctx, client) if client else None
         return await asset_views.fleet_summary(db, ctx, assets_repo.AssetFilters(client_id=client_id), state.clock())
 
     out = run(lambda: with_tenant(tenant, _do))
@@ -209,14 +203,15 @@ def assets_summary(
 
 
 @assets_app.command("show")
-def assets_show(asset_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+def assets_show(
+    asset: str = typer.Argument(..., help="the asset's name (hostname), id, or the start of its id"),
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
     """One asset with hardware, vitals, alerts and history."""
-    try:
-        aid = uuid.UUID(asset_id)
-    except ValueError:
-        fail(f"'{asset_id}' is not an asset id")
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        aid = await resolve_asset(db, ctx, asset)
         return await asset_views.asset_out(db, ctx, await assets_service.get_asset(db, ctx, aid), state.clock())
 
     out = run(lambda: with_tenant(tenant, _do))
@@ -230,14 +225,15 @@ def assets_show(asset_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt
         ("client", out.client_name),
         ("agent status", _agent(out)),
         ("health", _health(out)),
-        ("last seen", out.last_seen_at),
+        ("id", out.id),
+        ("last seen", out.last_seen_at.isoformat(timespec="minutes") if out.last_seen_at else "never"),
         ("serial", out.serial_number),
         ("make / model", f"{d.manufacturer or ''} {d.model or ''}"),
         ("os", f"{d.os_name or ''} {d.os_version or ''}"),
         ("cpu", d.cpu_model),
         ("ram GB", round(d.ram_bytes / 2**30, 1) if d.ram_bytes else None),
         ("current user", d.current_user),
-        ("uptime s", d.uptime_seconds),
+        ("uptime", duration_text(d.uptime_seconds) if d.uptime_seconds is not None else None),
         ("lan ip", ", ".join(d.lan_ips)),
         ("wan ip", d.wan_ip),
         ("provider", out.rmm_provider),
@@ -253,19 +249,16 @@ def assets_show(asset_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt
 
 @assets_app.command("software")
 def assets_software(
-    asset_id: str,
+    asset: str = typer.Argument(..., help="the asset's name (hostname), id, or the start of its id"),
     show_all: bool = typer.Option(False, "--all", help="uninstalled versions too"),
     limit: int = typer.Option(500, "--limit", min=1, max=5000),
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Installed software: one line per installed version, a product's versions together."""
-    try:
-        aid = uuid.UUID(asset_id)
-    except ValueError:
-        fail(f"'{asset_id}' is not an asset id")
 
     async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
+        aid = await resolve_asset(db, ctx, asset)
         await assets_service.get_asset(db, ctx, aid)
         query = assets_repo.software_query(ctx, aid, None if show_all else True)
         rows = list((await db.execute(query.limit(limit))).all())

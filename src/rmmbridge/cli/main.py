@@ -9,6 +9,22 @@ from . import alerts as alerts_cli
 from . import identity as identity_cli
 from .delivery import delivery_app
 
+
+def _hide_flag_types() -> None:
+    """Typer's help shows ``<bool>`` beside every switch (``--json <bool>``), as if it took a value;
+    a switch takes none, so its type column stays empty."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else shown(self, ctx)  # type: ignore[arg-type]
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
 app = typer.Typer(
     name="rmmbridge",
     help="rmmbridge: RMM fleets as PSA assets.",
@@ -60,4 +76,22 @@ app.add_typer(delivery_app, name="delivery")
 
 
 def main() -> None:
-    app()
+    from rmmbridge.kit.crypto import DecryptionError, MasterKeyError
+
+    from .common import KEY_FIX, fail
+
+    # The last net under every command: a key problem is one line naming the variable, never a
+    # traceback (commands going through `common.run` already say so in their own words).
+    try:
+        app()
+    except MasterKeyError as exc:
+        try:
+            fail(f"the master key is not usable: it {exc}. Fix RMMBRIDGE_SECRET_KEY, or unset it to use the "
+                 "key file (RMMBRIDGE_SECRET_KEY_FILE)", 2)  # fmt: skip
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None
+    except DecryptionError:
+        try:
+            fail(f"stored secrets do not open with this master key; {KEY_FIX}", 2)
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None

@@ -52,14 +52,22 @@ def serve(
     import uvicorn
 
     from rmmbridge.app import create_app
+    from rmmbridge.kit.crypto import MasterKeyError
     from rmmbridge.kit.logging import configure_logging
     from rmmbridge.web.serving import uvicorn_config
 
+    from .common import KEY_FIX, check_port
+
     s = settings()
+    check_port(host or s.host, port or s.port)
     configure_logging(s.log_level, s.log_format)
     asyncio.run(_prepare_database(s, migrate))
-    app = create_app(s)
-    console.print(f"rmmbridge listening on http://{host or s.host}:{port or s.port}", highlight=False)
+    try:
+        app = create_app(s)
+    except MasterKeyError as exc:
+        fail(f"the master key is not usable: it {exc}. {KEY_FIX[0].upper()}{KEY_FIX[1:]}", 2)
+    console.print(f"rmmbridge listening on http://{host or s.host}:{port or s.port} (data: {s.data_dir})",
+                  highlight=False)  # fmt: skip
     try:
         uvicorn.Server(uvicorn_config(app, s, host=host, port=port)).run()
     except KeyboardInterrupt:  # as uvicorn.run: Ctrl-C is how an operator stops it

@@ -36,6 +36,10 @@ def tacticalrmm(
     from rmmbridge.simulators.tacticalrmm import serve
     from rmmbridge.simulators.tacticalrmm.serving_cost import ServingCostModel
 
+    from .common import check_port
+
+    check_port(host, port, "--port")
+
     model = ServingCostModel(workers=workers, load=load) if real_server_model else None
     serve(host=host, port=port, seed=seed, clients=clients, agents=agents, close_connections=close_connections,
           serving_cost=model, shared_fleet=shared_fleet, overlap=overlap)
@@ -56,6 +60,9 @@ def tanium(
     """Tanium Gateway + Asset API simulator (prints its URL and token)."""
     from rmmbridge.simulators.tanium import serve
 
+    from .common import check_port
+
+    check_port(host, port, "--port")
     serve(host=host, port=port, seed=seed, groups=groups, endpoints=endpoints, shared_fleet=shared_fleet,
           overlap=overlap)
 
@@ -75,4 +82,7 @@ def ninjaone(
     """NinjaOne API v2 simulator: every region on one port, OAuth2 (prints its URL and credentials)."""
     from rmmbridge.simulators.ninjaone import serve
 
+    from .common import check_port
+
+    check_port(host, port, "--port")
     serve(host=host, port=port, seed=seed, orgs=organizations, devices=devices, close_connections=close_connections)

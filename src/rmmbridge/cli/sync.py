@@ -8,7 +8,6 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,8 +20,9 @@ from rmmbridge.sync.service import request_sync
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.web.api.pagination import MAX_PAGE_SIZE, Page, PageParams, make_page, paginate
 
-from .common import console, emit_json, fail, page_title, run, settings
+from .common import console, emit_json, fail, page_title, require_data, run, settings
 from .context import JsonOpt, PageOpt, TenantOpt, resolve_integration, resolve_tenant, with_tenant
+from .tables import Col, WideOpt, print_table
 
 sync_app = typer.Typer(help="Run syncs.", no_args_is_help=True)
 runs_app = typer.Typer(help="Sync run history.", no_args_is_help=True)
@@ -49,6 +49,7 @@ def sync_run(
 
         async def _queue(state: AppState, db: AsyncSession, ctx: TenantContext) -> Any:
             row = await resolve_integration(db, ctx, integration)
+            await _require_mapped(state, db, ctx, row, kind)
             started = await request_sync(state, db, ctx, row.id, kind, "cli", params, submit=False)
             return SyncStarted(run=SyncRunOut.model_validate(started.run), joined=started.joined)
 
@@ -66,15 +67,31 @@ def sync_run(
     if json_out:
         emit_json(final)
     else:
-        console.print(
-            f"run {final.id} {final.status}: " + ", ".join(f"{k} {v}" for k, v in final.counters.items() if v),
-            highlight=False,
-        )
+        done = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in final.counters.items() if v) or "nothing to do"
+        console.print(f"run {final.id} {final.status}: {done}", highlight=False)
         for err in final.errors[:5]:
             console.print(
                 f"  [red]{err.get('scope', '')} {err.get('external_id', '')} {err.get('error')}[/]", highlight=False
             )
     raise typer.Exit(EXIT.get(final.status, 1))
+
+
+async def _require_mapped(state: AppState, db: AsyncSession, ctx: TenantContext, row: Any, kind: str) -> None:
+    """A device sync with nothing mapped would "succeed" having done nothing: say what to do
+    instead, as the UI does (its Sync devices button is disabled with the same hint)."""
+    if kind != "devices":
+        return
+    from rmmbridge.errors import WrongState
+    from rmmbridge.integrations import repository
+
+    if not await repository.syncable_mappings(db, ctx, row.id):
+        cls = state.registry.get(row.provider) if row.provider in state.registry else None
+        scope = (cls.scope_label if cls else "organization").lower()
+        raise WrongState(
+            f"no {scope} of “{row.name}” is mapped to a PSA client with auto-sync on, so there are no devices to "
+            f"sync. Map at least one first: `rmmbridge mappings list {row.id}` then `rmmbridge mappings set "
+            f"{row.id} <{scope}> --client <client>` (run `rmmbridge sync run {row.id} scopes` if the list is empty)"
+        )
 
 
 async def _run_and_wait(
@@ -85,7 +102,9 @@ async def _run_and_wait(
     from rmmbridge.sync.runner import runner_of
     from rmmbridge.tenancy.auth import system_context
 
-    state = build_state(settings())
+    s = settings()
+    require_data(s)
+    state = build_state(s)
     try:
         if state.settings.is_sqlite:
             await migrate.upgrade(state.engine)
@@ -93,6 +112,7 @@ async def _run_and_wait(
             t = await resolve_tenant(db, tenant)
             ctx = system_context(t.id, "cli")
             row = await resolve_integration(db, ctx, integration)
+            await _require_mapped(state, db, ctx, row, kind)
             started = await request_sync(state, db, ctx, row.id, kind, "cli", params, submit=False)
             run_id = started.run.id
         # Run it here. If another process already runs it, the atomic claim makes this a no-op and
@@ -143,6 +163,7 @@ def runs_list(
     status: str = typer.Option(None, "--status"),
     limit: int = typer.Option(20, "--limit", min=1, max=MAX_PAGE_SIZE, help="runs per page"),
     page: int = PageOpt,
+    wide: bool = WideOpt,
     tenant: str = TenantOpt,
     json_out: bool = JsonOpt,
 ) -> None:
@@ -164,24 +185,15 @@ def runs_list(
     if json_out:
         emit_json(out)
         return
-    table = Table(
-        "id", "kind", "trigger", "status", "created", "processed", "created", "updated", "errors",
-        title=page_title(out, "runs"),
-    )  # fmt: skip
-    for r in out.items:
-        c = r.counters
-        table.add_row(
-            str(r.id),
-            r.kind,
-            r.trigger,
-            r.status,
-            r.created_at.isoformat(timespec="seconds"),
-            str(c.get("processed", "")),
-            str(c.get("created", "")),
-            str(c.get("updated", "")),
-            str(len(r.errors)),
-        )
-    console.print(table)
+    cols = [Col("id", ident=True), Col("kind"), Col("trigger", drop=3), Col("status"), Col("started", drop=2),
+            Col("processed", drop=4, justify="right"), Col("created", drop=5, justify="right"),
+            Col("updated", drop=6, justify="right"), Col("errors", drop=1, justify="right")]  # fmt: skip
+    print_table(cols, [
+        [str(r.id), r.kind, r.trigger, r.status, r.created_at.isoformat(timespec="seconds"),
+         str(r.counters.get("processed", "")), str(r.counters.get("created", "")), str(r.counters.get("updated", "")),
+         str(len(r.errors))]
+        for r in out.items
+    ], title=page_title(out, "runs"), wide=wide)  # fmt: skip
 
 
 @runs_app.command("show")
@@ -200,7 +212,34 @@ def runs_show(run_id: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) ->
         emit_json(out)
         return
     console.print(f"run {out.id} · {out.kind} · {out.status} · trigger {out.trigger}", highlight=False)
-    console.print(f"counters: {out.counters}", highlight=False)
-    console.print(f"progress: {out.progress}", highlight=False)
+    if out.started_at:
+        ended = f" → {out.finished_at.isoformat(timespec='seconds')}" if out.finished_at else " (running)"
+        console.print(f"time: {out.started_at.isoformat(timespec='seconds')}{ended}", highlight=False)
+    for title, values in (("counters", out.counters), ("progress", out.progress)):
+        shown = {k: v for k, v in (values or {}).items() if v not in (None, "", [], {})}
+        if shown:
+            console.print(f"{title}:", highlight=False)
+            for key, value in shown.items():
+                console.print(f"  {key.replace('_', ' ')}: {_plain_value(value)}", highlight=False)
+    if out.errors:
+        console.print(f"errors ({len(out.errors)}):", highlight=False)
     for err in out.errors:
-        console.print(f"  error: {err}", highlight=False)
+        if isinstance(err, dict):
+            where = " ".join(str(err[k]) for k in ("scope", "external_id") if err.get(k))
+            text = err.get("error") or err.get("message") or ", ".join(f"{k}: {v}" for k, v in err.items())
+            console.print(f"  {where + ': ' if where else ''}{text}", highlight=False)
+        else:
+            console.print(f"  {err}", highlight=False)
+
+
+def _plain_value(value: Any) -> str:
+    """A counter or progress value as a person reads it (no Python reprs)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {_plain_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_plain_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)

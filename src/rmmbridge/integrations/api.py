@@ -16,14 +16,18 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import credentials_schema, mappings, provisioning, repository, service, webhook_secrets
+from . import bulk_mapping, credentials_schema, mappings, provisioning, repository, service, webhook_secrets
 from .schemas import (
+    BulkMappingIn,
+    BulkMappingOut,
     DisconnectIn,
     IntegrationCreate,
     IntegrationOut,
     IntegrationUpdate,
     MappingOut,
     MappingUpdate,
+    MatchesIn,
+    NameMatchOut,
     ProviderInfo,
     ProvisionIn,
     ProvisionOut,
@@ -61,7 +65,9 @@ async def get_integration(state: State, db: DB, ctx: Reader, integration_id: uui
     return service.to_out(await service.get_integration(db, ctx, integration_id), state.registry)
 
 
-@router.patch("/integrations/{integration_id}", response_model=IntegrationOut, responses=error_responses(404, 422))
+@router.patch(
+    "/integrations/{integration_id}", response_model=IntegrationOut, responses=error_responses(404, 409, 422)
+)
 async def update_integration(
     state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: IntegrationUpdate
 ) -> IntegrationOut:
@@ -253,3 +259,63 @@ async def _follow_mappings(state: Any, db: Any, ctx: Any, integration_id: uuid.U
     from .provisioning import follow_mappings
 
     await follow_mappings(state, db, ctx, integration_id)
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings-bulk/match-by-name",
+    response_model=list[NameMatchOut],
+    responses=error_responses(404),
+)
+async def match_by_name(db: DB, ctx: Admin, integration_id: uuid.UUID) -> list[NameMatchOut]:
+    """Propose a PSA client for each unmapped organization by name (exact, then fuzzy). Writes nothing:
+    confirm the ones you want with ``POST …/mappings-bulk/apply-matches``."""
+    await service.get_integration(db, ctx, integration_id)
+    found = await bulk_mapping.suggest_matches(db, ctx, integration_id)
+    return [NameMatchOut(**m.__dict__) for m in found]
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings-bulk/apply-matches",
+    response_model=BulkMappingOut,
+    responses=error_responses(404, 422),
+)
+async def apply_matches(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: MatchesIn) -> BulkMappingOut:
+    """Map the confirmed (organization, client) pairs; organizations mapped meanwhile are left alone."""
+    await service.get_integration(db, ctx, integration_id)
+    pairs = [(m.mapping_id, m.client_id) for m in body.matches]
+    updated = await bulk_mapping.apply_matches(db, ctx, integration_id, pairs)
+    await _follow_mappings(state, db, ctx, integration_id)
+    return BulkMappingOut(updated=updated)
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings-bulk/create-clients",
+    response_model=BulkMappingOut,
+    responses=error_responses(404),
+)
+async def create_clients_for_unmapped(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID
+) -> BulkMappingOut:
+    """A PSA client for every unmapped organization (a live client of the same name is reused), mapped."""
+    await service.get_integration(db, ctx, integration_id)
+    made = await bulk_mapping.create_clients_for_unmapped(db, ctx, integration_id)
+    await _follow_mappings(state, db, ctx, integration_id)
+    return BulkMappingOut(updated=made.created + made.reused, created_clients=made.created, reused_clients=made.reused)
+
+
+@router.post(
+    "/integrations/{integration_id}/mappings-bulk",
+    response_model=BulkMappingOut,
+    responses=error_responses(404, 422),
+)
+async def bulk_update_mappings(
+    state: State, db: DB, ctx: Admin, integration_id: uuid.UUID, body: BulkMappingIn
+) -> BulkMappingOut:
+    """Map several organizations to one client (``client_id``), unmap them, and/or switch auto-sync."""
+    await service.get_integration(db, ctx, integration_id)
+    updated = await bulk_mapping.bulk_update(
+        db, ctx, integration_id, body.mapping_ids, client_id=body.client_id, unmap=body.unmap,
+        auto_sync=body.auto_sync_assets,
+    )  # fmt: skip
+    await _follow_mappings(state, db, ctx, integration_id)
+    return BulkMappingOut(updated=updated)

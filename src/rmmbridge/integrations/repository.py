@@ -29,6 +29,28 @@ async def by_provider(session: AsyncSession, ctx: TenantContext, provider: str) 
     return list(rows)
 
 
+async def by_name(session: AsyncSession, ctx: TenantContext, name: str) -> RmmIntegration | None:
+    """The integration of that name, compared case-insensitively (names are unique per tenant)."""
+    return await session.scalar(
+        select(RmmIntegration).where(
+            RmmIntegration.tenant_id == ctx.tenant_id, func.lower(RmmIntegration.name) == name.strip().lower()
+        )
+    )
+
+
+async def free_name(session: AsyncSession, ctx: TenantContext, base: str) -> str:
+    """``base``, or ``base 2``, ``base 3``… : the first name no integration of the tenant has."""
+    taken = {
+        n.lower()
+        for n in await session.scalars(select(RmmIntegration.name).where(RmmIntegration.tenant_id == ctx.tenant_id))
+    }
+    name, n = base, 1
+    while name.lower() in taken:
+        n += 1
+        name = f"{base} {n}"
+    return name
+
+
 def mappings_query(ctx: TenantContext, integration_id: uuid.UUID, q: str | None = None):  # type: ignore[no-untyped-def]
     asset_count = (
         select(func.count())

@@ -181,3 +181,40 @@ class WebhookSecretOut(BaseModel):
     info: WebhookInfo
     # After a rotate of a provisioned webhook: how the RMM's copy of the secret was updated.
     rmm_update: dict[str, Any] | None = None
+
+
+# --------------------------------------------------------------------------- bulk mapping (issue #17)
+
+
+class NameMatchOut(BaseModel):
+    mapping_id: uuid.UUID
+    organization: str
+    client_id: uuid.UUID
+    client_name: str
+    exact: bool = Field(description="equal names once case, punctuation and legal forms are ignored")
+    score: float = Field(description="similarity, 1.0 for exact matches")
+
+
+class MatchConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mapping_id: uuid.UUID
+    client_id: uuid.UUID
+
+
+class MatchesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    matches: list[MatchConfirm] = Field(max_length=5000)
+
+
+class BulkMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mapping_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
+    client_id: uuid.UUID | None = None
+    unmap: StrictBool = False
+    auto_sync_assets: StrictBool | None = None
+
+
+class BulkMappingOut(BaseModel):
+    updated: int
+    created_clients: int = 0
+    reused_clients: int = 0

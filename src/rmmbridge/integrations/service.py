@@ -100,10 +100,16 @@ async def create_integration(
     if not cls.allows_multiple and await repository.by_provider(session, ctx, cls.key):
         raise Conflict(f"{cls.display_name} is already set up for this tenant; configure the existing integration")
     settings = merge_settings({}, validate_framework_settings(data.settings))
+    wanted = (data.name or "").strip()
+    if wanted:
+        await _require_free_name(session, ctx, wanted)
+        name = wanted
+    else:
+        name = await repository.free_name(session, ctx, cls.display_name)
     row = RmmIntegration(
         tenant_id=ctx.tenant_id,
         provider=cls.key,
-        name=(data.name or cls.display_name).strip() or cls.display_name,
+        name=name,
         settings=settings,
         credential_hints={},
         last_test_result=[],
@@ -120,16 +126,36 @@ async def update_integration(
     ctx.require(Permission.settings_update)
     row = await get_integration(session, ctx, integration_id)
     if data.name is not None:
-        row.name = data.name.strip()
+        name = data.name.strip()
+        if not name:
+            raise ValidationFailed("the name must not be blank", errors=[{"field": "name", "message": "enter a name"}])
+        if name.lower() != row.name.lower():
+            await _require_free_name(session, ctx, name)
+        row.name = name
     if data.settings is not None:
         row.settings = merge_settings(upgrade_stored(row.settings or {}), validate_framework_settings(data.settings))
     await session.flush()
     return row
 
 
+async def _require_free_name(session: AsyncSession, ctx: TenantContext, name: str) -> None:
+    if await repository.by_name(session, ctx, name) is not None:
+        raise Conflict(
+            f"an integration named “{name}” already exists; choose another name",
+            errors=[{"field": "name", "message": "this name is taken by another integration"}],
+        )
+
+
 def _validation_errors(exc: ValidationError) -> ValidationFailed:
-    errors = [{"field": ".".join(str(p) for p in e["loc"]) or "values", "message": e["msg"]} for e in exc.errors()]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    """The config model's refusal, each error in plain words under the field it belongs to (a
+    model-wide check, with no field, is the form's: ``values``)."""
+    from rmmbridge.kit.form_errors import plain_message
+
+    errors = []
+    for e in exc.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "values"
+        errors.append({"field": field, "message": plain_message(dict(e), field.split(".")[-1].replace("_", " "))})
+    detail = "; ".join(e["message"] if e["field"] == "values" else f"{e['field']}: {e['message']}" for e in errors)
     return ValidationFailed(detail, errors=errors)
 
 
@@ -204,9 +230,8 @@ async def save_credentials(
         if name in model.model_fields and value is not None:
             candidate[name] = value
     candidate.update(given)
-    if data.auth_mode is not None and data.auth_mode != row.auth_mode:
-        # Switching mode: secrets of the other mode must not linger as if they applied.
-        candidate = {k: v for k, v in candidate.items() if k not in secret_names or k in given}
+    # Switching the sign-in mode keeps the other mode's stored secrets (switching back must not
+    # cost the admin a key they would have to fetch again); the provider uses only its mode's.
     if state.settings and "instance_url" in model.model_fields and data.instance_url:
         # The policy first: a refused address is a 403 whatever else the configuration lacks.
         await _check_given_address(state, data.instance_url)
@@ -232,7 +257,7 @@ async def save_credentials(
                 hints[name] = credential_hint(name, plain)
         elif name not in ROW_FIELDS:
             new_settings[name] = value
-    # Secrets: write what changed, delete what the (possibly new) auth mode no longer uses.
+    # Secrets: write what changed, delete what was cleared.
     prefix = credential_prefix(row.id)
     for name in secret_names:
         value = dumped.get(name)

@@ -21,12 +21,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets import repository as assets_repo
 from rmmbridge.clients import repository as clients_repo
 from rmmbridge.deployment import public_url
 from rmmbridge.errors import AppError, NotFound, ValidationFailed
+from rmmbridge.kit.form_errors import field_errors
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Capability, Provider, ProviderConfig
 from rmmbridge.state import AppState
@@ -38,11 +40,12 @@ from rmmbridge.tenancy.auth import SessionAuth
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.pagination import PageParams, paginate
 from rmmbridge.web.deps import DB, State
+from rmmbridge.web.ui import once
 from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.render import redirect, render
 
-from . import mappings, provisioning, repository, service, webhook_secrets
-from .schemas import CredentialsIn, IntegrationCreate, MappingUpdate
+from . import bulk_mapping, mappings, provisioning, repository, service, webhook_secrets
+from .schemas import CredentialsIn, IntegrationCreate, IntegrationUpdate, MappingUpdate
 from .settings import SCHEDULE_KINDS, format_interval, parse_interval
 from .views import mapping_out, webhook_info
 
@@ -419,7 +422,9 @@ def credentials_from_form(spec: FormSpec, form: dict[str, Any], current_mode: st
             try:
                 values[f.name] = int(text)
             except ValueError:
-                raise ValidationFailed(f"{f.label}: enter a whole number") from None
+                raise ValidationFailed(
+                    f"{f.label}: enter a whole number", errors=[{"field": f.name, "message": "Enter a whole number."}]
+                ) from None
         elif f.kind == "secret":
             values[f.name] = str(raw)  # secrets are taken verbatim
         else:
@@ -484,8 +489,8 @@ def _actions(
         capability = KIND_CAPABILITY[kind]
         reason = None
         if capability not in cls.capabilities:
-            reason = f"{cls.display_name} does not offer {CAPABILITY_LABELS[capability].lower()}."
-        elif not row.is_active:
+            continue  # not a disabled button: the provider simply has no such sync
+        if not row.is_active:
             reason = "Test the connection first: the integration is not active."
         elif not ctx_can_sync:
             reason = "Your role may not start syncs."
@@ -546,6 +551,10 @@ async def _page(
     form_values: dict[str, Any] | None = None,
     schedule_form: dict[str, Any] | None = None,
     status_code: int = 200,
+    name_form: dict[str, str] | None = None,
+    matches: list[bulk_mapping.NameMatch] | None = None,
+    field_errors: dict[str, str] | None = None,
+    form_error: str | None = None,
 ) -> Response:
     ctx = auth.ctx
     spec = spec_of(cls)
@@ -620,7 +629,7 @@ async def _page(
     mode = out.auth_mode or spec.default_mode
     values = current_values(row, spec)
     if form_values:
-        values.update({k: v for k, v in form_values.items() if k in values})
+        values.update({k: v for k, v in form_values.items() if k in {f.name for f in spec.fields}})
         mode = str(form_values.get("auth_mode") or mode)
     badge, badge_label = status_of(row)
     if spec.has_mode_field:
@@ -677,8 +686,20 @@ async def _page(
         ok=ok,
         error=error,
         base=BASE,
-        page_url=f"{BASE}/{cls.key}",
-        action_url=f"{BASE}/{cls.key}/{row.id}",
+        page_url=page_path(row),
+        action_url=page_path(row),
+        name_value=(name_form or {}).get("value"),
+        matches=matches,
+        # Not configured yet: a short path to connecting, not pages of zeros and disabled buttons.
+        setup_only=row.state == "not_configured",
+        unmapped=counts["organizations"] - counts["mapped"] - counts["missing_orgs"],
+        field_errors=field_errors or {},
+        first_error=next((f.name for f in spec.fields if f.name in (field_errors or {})), None),
+        form_error=form_error,
+        # The operator's policy wins: when it forbids http://, no integration may opt in.
+        insecure_allowed=bool(state.settings and state.settings.allow_insecure_provider_urls),
+        name_error=(name_form or {}).get("error"),
+        siblings=[r for r in await repository.by_provider(db, ctx, cls.key) if r.id != row.id],
         oauth_redirect_uri=(await public_url.current(db, state.settings)).base + f"/integrations/{cls.key}/callback",
     )
 
@@ -693,7 +714,7 @@ def webhook_steps(cls: type[Provider], templates: dict[str, str], *, revealed: b
     name = cls.display_name
     bodies = [k for k in templates if k != "headers"]
     steps = [
-        "Create the webhook secret below (or reveal the current one) and keep this page open.",
+        "Create the webhook secret above (or reveal the current one) and keep this page open.",
         f"In {name}, add a web hook (alert action) with method POST and the webhook URL above.",
     ]
     if "headers" in templates:
@@ -732,11 +753,21 @@ async def _row(db: AsyncSession, auth: SessionAuth, cls: type[Provider], integra
     return row
 
 
+def page_path(row: RmmIntegration) -> str:
+    """An integration's own page: by id, since a provider may have several integrations."""
+    return f"{BASE}/{row.provider}/{row.id}"
+
+
 def _back(cls: type[Provider], row: RmmIntegration | None, anchor: str = "", **params: object) -> Response:
-    """Back to the provider page (naming the integration when a provider allows several)."""
-    if row is not None and cls.allows_multiple:
-        params = {"id": str(row.id), **params}
-    response = redirect(f"{BASE}/{cls.key}", **params)
+    """Back to the integration's page (the provider's page when there is no integration).
+
+    Reads only the row's identity (no attribute load), so it is safe after a rollback expired it."""
+    if row is None:
+        path = f"{BASE}/{cls.key}"
+    else:
+        identity = sa_inspect(row).identity
+        path = f"{BASE}/{cls.key}/{identity[1] if identity else row.id}"
+    response = redirect(path, **params)
     if anchor:
         response.headers["location"] = response.headers["location"] + f"#{anchor}"
     return response
@@ -769,6 +800,8 @@ async def integrations_page(
                 "cls": cls,
                 "row": row,
                 "count": len(mine),
+                # Every integration of the provider, each with its own badge and page.
+                "instances": [(r, *status_of(r), page_path(r)) for r in mine],
                 "badge": badge,
                 "badge_label": label,
                 "last_success": last_success(row),
@@ -798,12 +831,9 @@ async def provider_page(
     auth: UiAuth,
     provider: str,
     id: uuid.UUID | None = None,
-    q: str = "",
-    page: int = 1,
-    run: uuid.UUID | None = None,
-    ok: str = "",
     error: str = "",
 ) -> Response:
+    """The provider's first integration (``?id=`` names another: older links), or its set-up intro."""
     ctx = ui_ctx(auth, Permission.settings_read)
     cls = _provider(state, provider)
     rows = await repository.by_provider(db, ctx, cls.key)
@@ -821,21 +851,59 @@ async def provider_page(
             error=error,
             base=BASE,
         )
-    return await _page(request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error)
+    params = {k: v for k, v in request.query_params.items() if k != "id"}
+    return redirect(page_path(row), **params)
+
+
+@router.get(BASE + "/{provider}/{integration_id}")
+async def integration_page(
+    request: Request,
+    state: State,
+    db: DB,
+    auth: UiAuth,
+    provider: str,
+    integration_id: uuid.UUID,
+    q: str = "",
+    page: int = 1,
+    run: uuid.UUID | None = None,
+    match: bool = False,
+    ok: str = "",
+    error: str = "",
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_read)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    path = page_path(row)
+    revealed = once.take(request, state, auth, path) if ctx.can(Permission.settings_update) else None
+    matches = await bulk_mapping.suggest_matches(db, ctx, row.id) if match else None
+    response = await _page(
+        request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error, revealed=revealed,
+        matches=matches,
+    )  # fmt: skip
+    return once.forget(response, path) if revealed else response
 
 
 @router.post(BASE + "/{provider}/setup")
 async def setup_integration(
     request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str
 ) -> Response:
+    """Add an integration of the provider: the first one, or another one ("Add another")."""
     ctx = ui_ctx(auth, Permission.settings_update)
     cls = _provider(state, provider)
     existing = await repository.by_provider(db, ctx, cls.key)
     if existing and not cls.allows_multiple:
         return _back(cls, existing[0])
-    row = await service.create_integration(db, ctx, state.registry, IntegrationCreate(provider=cls.key))
+    name = str(form.get("name") or "").strip() or None
+    try:
+        row = await service.create_integration(
+            db, ctx, state.registry, IntegrationCreate(provider=cls.key, name=name)
+        )
+    except (AppError, ValidationError) as exc:
+        await db.rollback()
+        message = exc.detail if isinstance(exc, AppError) else "Enter a name of at most 200 characters."
+        return redirect(BASE, error=f"{cls.display_name} not added: {message}")
     return _back(
-        cls, row, "connection", ok=f"{cls.display_name} added. Enter the connection details, save, then test them."
+        cls, row, "connection", ok=f"{row.name} added. Enter the connection details, save, then test them."
     )
 
 
@@ -856,13 +924,18 @@ async def save_credentials(
     except (AppError, ValidationError) as exc:
         await db.rollback()
         row = await _row(db, auth, cls, integration_id)
-        message = exc.detail if isinstance(exc, AppError) else "Check the values you entered."
+        labels = {f.name: f.label.lower() for f in spec.fields}
+        errors = field_errors(exc, labels, default="values")
+        # What was typed stays, secrets included: they go back only into this one answer to the
+        # same admin's post (never stored, never into another page), so a typo elsewhere does
+        # not cost them the key they just pasted.
         posted = {k: v for k, v in form.items() if not k.endswith("__shown")}
         for f in spec.fields:
-            if f.kind == "secret":
-                posted.pop(f.name, None)  # never echo a secret back into the page
-            elif f.kind == "bool" and f"{f.name}__shown" in form:
+            if f.kind == "bool" and f"{f.name}__shown" in form:
                 posted[f.name] = form.get(f.name) in ("true", "on", "1")
+        shown = {f.name for f in spec.fields}
+        # A model-wide refusal ("Enter the API key") or an unknown field is the form's own error.
+        form_error = " ".join(m for k, m in errors.items() if k not in shown) or None
         return await _page(
             request,
             state,
@@ -870,11 +943,35 @@ async def save_credentials(
             auth,
             cls,
             row,
-            error=f"Not saved: {message}",
             form_values=posted,
+            field_errors={k: m for k, m in errors.items() if k in shown},
+            form_error=form_error or "Not saved: correct the fields marked below.",
             status_code=422,
         )
     return _back(cls, row, "connection", ok="Connection details saved. Test the connection to use them.")
+
+
+@router.post(BASE + "/{provider}/{integration_id}/name")
+async def rename(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    typed = str(form.get("name") or "")
+    try:
+        if len(typed.strip()) > 200:
+            raise ValidationFailed("the name is at most 200 characters")
+        await service.update_integration(db, ctx, row.id, IntegrationUpdate(name=typed))
+    except (AppError, ValidationError) as exc:
+        await db.rollback()
+        row = await _row(db, auth, cls, integration_id)
+        message = exc.detail if isinstance(exc, AppError) else "Enter a name."
+        return await _page(
+            request, state, db, auth, cls, row, error=f"Not renamed: {message}",
+            name_form={"value": typed, "error": message}, status_code=422,
+        )  # fmt: skip
+    return _back(cls, row, "connection", ok=f"Renamed to “{row.name}”.")
 
 
 @router.post(BASE + "/{provider}/{integration_id}/test")
@@ -919,8 +1016,8 @@ async def disconnect_page(
         scopes_label=plural(cls.scope_label),
         has_webhook=Capability.alert_webhook in cls.capabilities,
         provisioned=bool(row.webhook_provisioning.get("provisioned")),
-        action_url=f"{BASE}/{cls.key}/{row.id}",
-        page_url=f"{BASE}/{cls.key}",
+        action_url=page_path(row),
+        page_url=page_path(row),
         base=BASE,
     )
 
@@ -934,17 +1031,15 @@ async def disconnect(
     row = await _row(db, auth, cls, integration_id)
     remove = form.get("remove_webhook") == "1"
     await service.disconnect(state, db, ctx, row.id, remove)
+    deleted = "Credentials and the webhook secret were" if Capability.alert_webhook in cls.capabilities else (
+        "Credentials were")
     removed = ""
     if remove and row.webhook_provisioning.get("removed"):
         removed = f" What rmmbridge had provisioned in {cls.display_name} was removed."
     elif remove:
         removed = f" Removing the provisioned webhook from {cls.display_name} failed; remove it there by hand."
-    return _back(
-        cls,
-        row,
-        ok=f"{cls.display_name} disconnected. Credentials and the webhook secret were deleted; "
-        "assets, mappings, alerts and history are kept." + removed,
-    )
+    return _back(cls, row, ok=f"{row.name} disconnected. {deleted} deleted; assets, mappings, alerts and history "
+                 "are kept." + removed)  # fmt: skip
 
 
 @router.post(BASE + "/{provider}/{integration_id}/delete")
@@ -1055,6 +1150,12 @@ async def update_mapping(
         if form.get("action") == "create_client":
             mapping = await mappings.create_client_for_mapping(db, ctx, row.id, mapping_id)
             message = f"Created client “{mapping.external_org_name}” and mapped it."
+        elif form.get("action") == "auto_sync":
+            # The auto-sync switch alone, saved the moment it changes (app.js), whatever else the
+            # row's unsaved client choice says.
+            on = form.get("auto_sync") in ("true", "on", "1")
+            mapping = await mappings.update_mapping(db, ctx, row.id, mapping_id, MappingUpdate(auto_sync_assets=on))
+            message = f"Auto-sync of “{mapping.external_org_name}” is {'on' if on else 'off'}."
         else:
             raw_client = str(form.get("client_id") or "")
             auto = (form.get("auto_sync") in ("true", "on", "1")) if "auto_sync__shown" in form else None
@@ -1112,7 +1213,12 @@ async def rotate_webhook(
         )
     else:
         message = f"Webhook secret created. Copy it into {cls.display_name} now."
-    return await _page(request, state, db, auth, cls, row, ok=message, revealed=secret)
+    overlap = webhook_secrets.overlap_s(state, row) // 60
+    if had_secret and overlap and (update is None or update["ok"]):
+        message += f" The old one keeps working for {overlap} minutes."
+    # Post/redirect/get: a reload shows the page again, never rotates again (the secret travels
+    # once, in an encrypted cookie for this page only).
+    return once.put(_back(cls, row, "webhook", ok=message), state, auth, page_path(row), secret)
 
 
 @router.post(BASE + "/{provider}/{integration_id}/webhook/test")
@@ -1164,7 +1270,7 @@ async def reveal_webhook(
     secret = await webhook_secrets.reveal(state, db, row)
     if secret is None:
         return _back(cls, row, "webhook", error="There is no webhook secret yet; create one first.")
-    return await _page(request, state, db, auth, cls, row, revealed=secret)
+    return once.put(_back(cls, row, "webhook"), state, auth, page_path(row), secret)
 
 
 # --------------------------------------------------------------------------- routes: OAuth connect
@@ -1210,3 +1316,85 @@ async def oauth_callback(request: Request, state: State, db: DB, auth: UiAuth, p
     if done.ok:
         return _back(cls, done.integration, "status", ok=done.message)
     return _back(cls, done.integration, "connection", error=done.message)
+
+
+# --------------------------------------------------------------------------- routes: bulk mapping
+
+
+@router.post(BASE + "/{provider}/{integration_id}/mappings-bulk/apply-matches")
+async def apply_matches(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    pairs = []
+    for value in (await request.form()).getlist("match"):
+        mapping_id, _, client_id = str(value).partition(":")
+        try:
+            pairs.append((uuid.UUID(mapping_id), uuid.UUID(client_id)))
+        except ValueError:
+            return _back(cls, row, "mappings", error="The list of matches was not understood; match again.")
+    if not pairs:
+        return _back(cls, row, "mappings", match="1", error="Tick the matches to map, then Map selected.")
+    try:
+        done = await bulk_mapping.apply_matches(db, ctx, row.id, pairs)
+    except AppError as exc:
+        await db.rollback()
+        return _back(cls, row, "mappings", error=exc.detail)
+    noun = plural(cls.scope_label) if done != 1 else cls.scope_label.lower()
+    return _back(cls, row, "mappings", ok=f"Mapped {done} {noun} by name.")
+
+
+@router.post(BASE + "/{provider}/{integration_id}/mappings-bulk/create-clients")
+async def create_clients_for_unmapped(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    try:
+        made = await bulk_mapping.create_clients_for_unmapped(db, ctx, row.id)
+    except AppError as exc:
+        await db.rollback()
+        return _back(cls, row, "mappings", error=exc.detail)
+    total = made.created + made.reused
+    reused = f" ({made.reused} mapped to existing clients of the same name)" if made.reused else ""
+    message = f"Created {made.created} PSA clients and mapped {total} {plural(cls.scope_label)}{reused}."
+    return _back(cls, row, "mappings", ok=message)
+
+
+@router.post(BASE + "/{provider}/{integration_id}/mappings-bulk")
+async def bulk_update(
+    request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
+) -> Response:
+    ctx = ui_ctx(auth, Permission.settings_update)
+    cls = _provider(state, provider)
+    row = await _row(db, auth, cls, integration_id)
+    back = {"q": form.get("q") or None, "page": form.get("page") or None}
+    action = str(form.get("bulk_action") or "")
+    try:
+        ids = [uuid.UUID(str(v)) for v in (await request.form()).getlist("ids")]
+    except ValueError:
+        return _back(cls, row, "mappings", error="The selection was not understood; select again.", **back)
+    try:
+        if action == "map":
+            client_id = uuid.UUID(str(form.get("bulk_client_id") or "")) if form.get("bulk_client_id") else None
+            if client_id is None:
+                raise ValidationFailed("choose the PSA client to map the selected organizations to")
+            done = await bulk_mapping.bulk_update(db, ctx, row.id, ids, client_id=client_id)
+            verb = "mapped"
+        elif action == "unmap":
+            done, verb = await bulk_mapping.bulk_update(db, ctx, row.id, ids, unmap=True), "unmapped"
+        elif action in ("auto_on", "auto_off"):
+            on = action == "auto_on"
+            done = await bulk_mapping.bulk_update(db, ctx, row.id, ids, auto_sync=on)
+            verb = f"switched auto-sync {'on' if on else 'off'} for"
+        else:
+            raise ValidationFailed("choose what to do with the selected organizations")
+    except ValueError:
+        return _back(cls, row, "mappings", error="Choose a client from the list.", **back)
+    except AppError as exc:
+        await db.rollback()
+        return _back(cls, row, "mappings", error=exc.detail, **back)
+    return _back(cls, row, "mappings", ok=f"{verb[0].upper()}{verb[1:]} {done} {plural(cls.scope_label)}.", **back)

@@ -191,3 +191,29 @@ def check_public_base_url(raw: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError("must not have a query or fragment (webhook paths are appended to it)")
     return text.rstrip("/")
+
+
+INSECURE_POLICY_KEY = "allow_insecure_provider_urls"  # the validation-context key the framework sets
+INSECURE_POLICY_ENV = "RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS"
+
+
+def refuse_insecure(url: str, context: object, opted_in: bool, *, what: str) -> None:
+    """An ``http://`` address is accepted only when the operator allows it (``INSECURE_POLICY_ENV``,
+    passed as the validation context by the framework) *and* the integration opted in (its
+    ``allow_insecure_url`` field). The operator's policy wins: no integration can opt out of https
+    when the operator forbids it. Without a context (a config built directly, in code) the
+    integration's own field decides. Raises ``ValueError`` saying which of the two to change.
+    """
+    if not url.startswith("http://"):
+        return
+    policy = context.get(INSECURE_POLICY_KEY, True) if isinstance(context, dict) else True
+    if not policy:
+        raise ValueError(
+            f"http:// would send {what} in clear: use the https:// address. For a test lab or a "
+            f"simulator, the operator can allow http:// with {INSECURE_POLICY_ENV}=true"
+        )
+    if not opted_in:
+        raise ValueError(
+            f"http:// would send {what} in clear: use the https:// address, or tick “Allow an "
+            "http:// address” for this integration (CLI: --allow-insecure-url)"
+        )

@@ -464,7 +464,9 @@ class Provider:
     capabilities: ClassVar[frozenset[Capability]]
     config_model: ClassVar[type[ProviderConfig]]
     auth_modes: ClassVar[tuple[str, ...]] = ("default",)
-    allows_multiple: ClassVar[bool] = False
+    # Several integrations of one provider per tenant (two Tactical servers after an acquisition,
+    # EU and US): each has its own name, credentials, mappings and webhook secret (issue #17).
+    allows_multiple: ClassVar[bool] = True
     webhook_header: ClassVar[str | None] = None
     scope_label: ClassVar[str] = "Organization"
 

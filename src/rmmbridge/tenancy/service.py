@@ -21,7 +21,7 @@ from .passwords import check_password_policy, hash_password_async, verify_passwo
 from .permissions import Role, parse_role
 from .schemas import ApiTokenOut, IssuedToken
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+\.[^@ \t\n\r\f\v]+$")  # = schemas.EMAIL_PATTERN
 API_TOKEN_PREFIX = "rmb_"  # noqa: S105 - a prefix, not a secret
 # Recording last use on every request would be a write per API call; minute precision is enough.
 LAST_USED_RESOLUTION = timedelta(seconds=60)

@@ -19,7 +19,9 @@ from rmmbridge.identity import ui as identity_ui
 from rmmbridge.integrations import api as integrations_api
 from rmmbridge.integrations import ui as integrations_ui
 from rmmbridge.sync import api as sync_api
+from rmmbridge.tenancy import api as tenancy_api
 from rmmbridge.tenancy import ui as tenancy_ui
+from rmmbridge.tenancy import users_ui
 from rmmbridge.web.input import reject_nul
 from rmmbridge.web.ui import pages
 
@@ -34,6 +36,7 @@ api_router.include_router(events_api.router)
 api_router.include_router(identity_api.router)
 api_router.include_router(integrations_api.router)
 api_router.include_router(sync_api.router)
+api_router.include_router(tenancy_api.router)
 
 webhook_router = alert_webhooks.router
 
@@ -46,3 +49,4 @@ ui_router.include_router(assets_ui.router)
 ui_router.include_router(alerts_ui.router)
 ui_router.include_router(identity_ui.router)
 ui_router.include_router(pages.router)
+ui_router.include_router(users_ui.router)

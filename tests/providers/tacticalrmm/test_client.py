@@ -150,8 +150,14 @@ def test_http_only_when_allowed() -> None:
     assert TacticalConfig(instance_url="http://10.0.0.5:8000", api_key="K", allow_insecure_url=True).instance_url == (
         "http://10.0.0.5:8000"
     )
-    ctx = {"allow_insecure_provider_urls": True}
-    assert TacticalConfig.model_validate({"instance_url": "http://x.example", "api_key": "K"}, context=ctx)
+    # The operator's policy wins; when it allows http://, the integration still opts in itself.
+    allowed, forbidden = {"allow_insecure_provider_urls": True}, {"allow_insecure_provider_urls": False}
+    opted = {"instance_url": "http://x.example", "api_key": "K", "allow_insecure_url": True}
+    assert TacticalConfig.model_validate(opted, context=allowed).instance_url == "http://x.example"
+    with pytest.raises(ValidationError, match="RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS=true"):
+        TacticalConfig.model_validate(opted, context=forbidden)
+    with pytest.raises(ValidationError, match="Allow an http:// address"):
+        TacticalConfig.model_validate({**opted, "allow_insecure_url": False}, context=allowed)
 
 
 @pytest.mark.parametrize(

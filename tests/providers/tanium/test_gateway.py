@@ -163,6 +163,12 @@ def test_insecure_and_invalid_urls() -> None:
         TaniumConfig(instance_url="http://tanium.local", api_token=DEFAULT_TOKEN)
     insecure = TaniumConfig(instance_url="http://tanium.local", api_token=DEFAULT_TOKEN, allow_insecure_url=True)
     assert insecure.instance_url == "http://tanium.local"
+    # The operator's policy wins over the integration's checkbox (as for every provider).
+    with pytest.raises(ValidationError, match="RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS"):
+        TaniumConfig.model_validate(
+            {"instance_url": "http://tanium.local", "api_token": DEFAULT_TOKEN, "allow_insecure_url": True},
+            context={"allow_insecure_provider_urls": False},
+        )
     for bad in ("", "ftp://x", "https://169.254.169.254", "https://user:pw@x.example"):
         with pytest.raises(ValidationError):
             TaniumConfig(instance_url=bad, api_token=DEFAULT_TOKEN)

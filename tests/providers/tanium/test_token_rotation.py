@@ -61,7 +61,7 @@ async def test_a_token_near_expiry_is_rotated_and_stored(http, state, transport,
     assert (await login(http, tenant.emails["admin"], tenant.password)).status_code == 303
     card = (await http.get("/settings/integrations")).text
     assert "Credentials expire" in card and 'class="warn-text">in 2.0 days' in card
-    page = (await http.get("/settings/integrations/tanium")).text
+    page = (await http.get("/settings/integrations/tanium", follow_redirects=True)).text
     assert "The stored credentials expire" in page and "replace them" not in page  # rotation is on
     # Everything afterwards uses the new token.
     await run_sync(http, state, setup, "scopes")
@@ -79,7 +79,7 @@ async def test_no_rotation_when_disabled_or_far_from_expiry(http, state, transpo
     assert {near.integration_id, far.integration_id} <= set(done)
     assert await _token(state, near) == DEFAULT_TOKEN and await _token(state, far) == DEFAULT_TOKEN
     assert (await login(http, tenant.emails["admin"], tenant.password)).status_code == 303
-    page = (await http.get("/settings/integrations/tanium")).text
+    page = (await http.get("/settings/integrations/tanium", follow_redirects=True)).text
     assert "The stored credentials expire" in page and "replace them under Connection" in page
 
 

@@ -6,14 +6,14 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from rmmbridge.kit.urls import parse_base_url
+from rmmbridge.kit.urls import parse_base_url, refuse_insecure
 from rmmbridge.providers.base import ProviderConfig
 
 EMPTY_URL = "Enter the Tactical API address, e.g. https://api.example.com"
 # Path suffixes admins paste from Tactical's docs or their browser; never part of the API base.
 _STRIP_SUFFIXES = ("/beta/v1", "/beta", "/api")
 # Validation-context key the framework may set from the operator's RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS.
-INSECURE_CONTEXT_KEY = "allow_insecure_provider_urls"
+INSECURE_CONTEXT_KEY = "allow_insecure_provider_urls"  # kit.urls.INSECURE_POLICY_KEY
 
 
 def normalize_instance_url(raw: object) -> str:
@@ -81,17 +81,10 @@ class TacticalConfig(ProviderConfig):
     @classmethod
     def _normalize_url(cls, value: object, info: ValidationInfo) -> str:
         url = normalize_instance_url(value)
-        # When the framework validates, the operator's setting alone decides (a tenant admin must
-        # not be able to opt out of https); the field only serves direct, context-free use.
-        if isinstance(info.context, dict) and INSECURE_CONTEXT_KEY in info.context:
-            insecure_ok = bool(info.context[INSECURE_CONTEXT_KEY])
-        else:
-            insecure_ok = bool(info.data.get("allow_insecure_url"))
-        if url.startswith("http://") and not insecure_ok:
-            raise ValueError(
-                "http:// would send the Tactical credentials in clear; use the https:// address "
-                "(or have the operator allow insecure RMM URLs)"
-            )
+        # The operator's policy (the validation context) wins; then this integration's own opt-in.
+        refuse_insecure(
+            url, info.context, bool(info.data.get("allow_insecure_url")), what="the Tactical credentials"
+        )
         return url
 
     @field_validator("username", mode="before")

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from rmmbridge.kit.urls import parse_base_url
+from rmmbridge.kit.urls import parse_base_url, refuse_insecure
 from rmmbridge.providers.base import ProviderConfig
 
 EMPTY_URL = "Enter the Tanium API host, e.g. https://example-api.cloud.tanium.com or your Tanium Server"
@@ -22,7 +22,7 @@ PREFIX_MESSAGE = (
 # Tanium Cloud console host (without -api): API calls there answer with a login page (§1.1).
 _CLOUD_CONSOLE = re.compile(r"^([a-z0-9-]+)\.cloud\.tanium\.com$")
 # Validation-context key the framework may set from the operator's RMMBRIDGE_ALLOW_INSECURE_PROVIDER_URLS.
-INSECURE_CONTEXT_KEY = "allow_insecure_provider_urls"
+INSECURE_CONTEXT_KEY = "allow_insecure_provider_urls"  # kit.urls.INSECURE_POLICY_KEY
 
 DEFAULT_OFFLINE_MINUTES = 30  # §5: TDS refresh cadence is unverified, so the online window is generous
 DEFAULT_OVERDUE_MINUTES = 24 * 60
@@ -138,13 +138,10 @@ class TaniumConfig(ProviderConfig):
     @classmethod
     def _normalize_url(cls, value: object, info: ValidationInfo) -> str:
         url = normalize_instance_url(value)
-        context = info.context if isinstance(info.context, dict) else {}
-        insecure_ok = bool(info.data.get("allow_insecure_url")) or bool(context.get(INSECURE_CONTEXT_KEY))
-        if url.startswith("http://") and not insecure_ok:
-            raise ValueError(
-                "http:// would send the Tanium API token in clear; use the https:// address "
-                "(or have the operator allow insecure RMM URLs)"
-            )
+        # The operator's policy (the validation context) wins; then this integration's own opt-in.
+        refuse_insecure(
+            url, info.context, bool(info.data.get("allow_insecure_url")), what="the Tanium API token"
+        )
         return url
 
     @field_validator("api_token", mode="before")

@@ -2,6 +2,7 @@
 
 from .alerts import AlertEntry, RmmAlert
 from .assets import Asset, AssetHistory, ServerAsset, WorkstationAsset
+from .audit import AuditEntry
 from .base import Base
 from .clients import Client
 from .delivery import AlertRoute, DeliveryCursor, EventDelivery, EventSubscription
@@ -32,6 +33,7 @@ __all__ = [
     "AssetSoftware",
     "AssetSoftwareInventory",
     "AssetSource",
+    "AuditEntry",
     "Base",
     "Client",
     "DeliveryCursor",

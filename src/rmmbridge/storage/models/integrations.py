@@ -14,7 +14,9 @@ from .base import Base, created_col, id_col, tenant_col, updated_col
 
 class RmmIntegration(Base):
     __tablename__ = "rmm_integrations"
-    __table_args__ = (UniqueConstraint("webhook_secret_digest"),)
+    # Names are unique per tenant (case-insensitively, checked in integrations/service.py): with
+    # several integrations of one provider, the name is how people and the CLI tell them apart.
+    __table_args__ = (UniqueConstraint("webhook_secret_digest"), UniqueConstraint("tenant_id", "name"))
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     id: Mapped[uuid.UUID] = id_col()

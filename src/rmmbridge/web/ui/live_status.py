@@ -6,6 +6,7 @@ only decides which integrations the "stale" banner names and how the health filt
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +56,7 @@ class StaleIntegration:
     provider: str
     checked_at: datetime | None
     last_error: str | None
+    id: uuid.UUID | None = None  # links to the integration's own page (a provider may have several)
 
 
 async def stale_integrations(
@@ -80,5 +82,5 @@ async def stale_integrations(
         error_at, success_at = parse_iso(status.get("last_error_at")), parse_iso(status.get("last_success_at"))
         error = status.get("last_error") if error_at and (not success_at or error_at > success_at) else None
         name = registry.get(row.provider).display_name if row.provider in registry else row.provider
-        out.append(StaleIntegration(row.name or name, row.provider, ensure_utc(row.status_checked_at), error))
+        out.append(StaleIntegration(row.name or name, row.provider, ensure_utc(row.status_checked_at), error, row.id))
     return out

@@ -150,3 +150,11 @@ async def _identity_counts(db: Any, ctx: Any) -> dict[str, int] | None:
     )
     gaps = (await coverage(db, ctx, kind="gap")).totals()["gaps"]
     return {"gaps": gaps, "candidates": int(candidates or 0)} if gaps or candidates else None
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; the icon is the static SVG."""
+    from fastapi.responses import RedirectResponse
+
+    return RedirectResponse("/static/favicon.svg", status_code=301)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:53:46.476778
+Create Date: 2026-12-06 20:54:39.483481
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('alert_routes', schema=None) as batch_op:
         batch_op.create_index('ix_alert_routes_tenant_position', ['tenant_id', 'position'], unique=False)
+
+    op.create_table('audit_log',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=80), nullable=False),
+    sa.Column('actor_email', sa.String(length=320), nullable=True),
+    sa.Column('action', sa.String(length=60), nullable=False),
+    sa.Column('target_type', sa.String(length=40), nullable=False),
+    sa.Column('target_id', sa.Uuid(), nullable=True),
+    sa.Column('target_label', sa.String(length=320), nullable=True),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_tenant_at', ['tenant_id', 'at'], unique=False)
 
     op.create_table('delivery_cursors',
     sa.Column('name', sa.String(length=60), nullable=False),
@@ -210,6 +226,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_rmm_integrations_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_integrations')),
+    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_rmm_integrations_tenant_id_name')),
     sa.UniqueConstraint('webhook_secret_digest', name=op.f('uq_rmm_integrations_webhook_secret_digest'))
     )
     with op.batch_alter_table('rmm_integrations', schema=None) as batch_op:
@@ -750,6 +767,10 @@ def downgrade() -> None:
     op.drop_table('event_subscriptions')
     op.drop_table('deployment_settings')
     op.drop_table('delivery_cursors')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_tenant_at')
+
+    op.drop_table('audit_log')
     with op.batch_alter_table('alert_routes', schema=None) as batch_op:
         batch_op.drop_index('ix_alert_routes_tenant_position')
 

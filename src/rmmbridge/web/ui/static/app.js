@@ -181,5 +181,35 @@
         .catch(function () { setTimeout(tick, 15000); });
     }
     setTimeout(tick, 5000);
+
+
+  // Issue #17. An auto-sync switch is saved the moment it changes: <input data-autosave="URL">
+  // posts only that switch (the row's Save still works without this script).
+  document.addEventListener("change", function (ev) {
+    var box = ev.target.closest("input[data-autosave]");
+    if (!box) { return; }
+    var body = new FormData();
+    body.append("csrf_token", csrfToken());
+    body.append("action", "auto_sync");
+    body.append("auto_sync__shown", "1");
+    if (box.checked) { body.append("auto_sync", "true"); }
+    var label = box.parentNode.querySelector("[aria-hidden]");
+    box.disabled = true;
+    fetch(box.getAttribute("data-autosave"), { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(String(r.status)); }
+        if (label) { label.textContent = box.checked ? "On" : "Off"; }
+        box.setAttribute("data-saved", box.checked ? "on" : "off");
+      })
+      .catch(function () { box.checked = !box.checked; window.alert("Auto-sync was not saved; reload the page and try again."); })
+      .then(function () { box.disabled = false; });
+  });
+
+  // "Select all" for a list of checkboxes: <input data-select-all="NAME"> ticks every input[name=NAME].
+  document.addEventListener("change", function (ev) {
+    var all = ev.target.closest("input[data-select-all]");
+    if (!all) { return; }
+    var name = all.getAttribute("data-select-all");
+    document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (b) { b.checked = all.checked; });
   });
 })();
