@@ -15,6 +15,7 @@ from rmmbridge.simulators.faults import Fault
 from rmmbridge.storage.models import EventOutbox
 from tests.alerts.tactical_setup import Setup, connect_tactical
 from tests.conftest import run_sync
+from tests.events.payloads import check_outbox
 
 
 async def polled_alerts(http: Any, state: Any, setup: Setup, n: int) -> list[tuple[Any, dict[str, Any]]]:
@@ -106,6 +107,18 @@ async def test_acknowledge_resolve_snooze_and_remote_failure(http, transport, ap
         )
     ]
     assert "alert.acknowledged" in kinds and "alert.resolved" in kinds
+    # The user's actions carry who, and the alert's facts that routing rules match on.
+    acted = {
+        e.event_type: e.payload
+        for e in await db.scalars(
+            select(EventOutbox).where(EventOutbox.tenant_id == tenant.tenant_id, EventOutbox.entity_id == l1["id"])
+        )
+        if e.payload.get("acknowledged_by") or e.payload.get("resolved_by")
+    }
+    assert acted["alert.acknowledged"]["acknowledged_by"] == tenant.emails["technician"]
+    assert acted["alert.resolved"]["resolved_by"] == tenant.emails["technician"]
+    assert acted["alert.resolved"]["severity"] == "error" and acted["alert.resolved"]["asset_id"]
+    assert {"alert.acknowledged", "alert.resolved"} <= set(await check_outbox(db, tenant.tenant_id))
 
 
 async def test_gone_in_tactical_and_reopened_by_a_poll(http, transport, app, state, tenant) -> None:  # type: ignore[no-untyped-def]

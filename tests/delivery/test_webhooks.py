@@ -261,6 +261,8 @@ async def test_event_catalogue_in_openapi_and_api(http, tenant):
         r = await http.get("/openapi.json")
     doc = r.json()
     assert {"asset.created", "asset.updated", "alert.triggered", "integration.sync_finished"} <= set(doc["webhooks"])
+    assert {"asset.source_attached", "asset.merge_proposed", "asset.merged", "asset.unmerged"} <= set(doc["webhooks"])
+    assert "coverage.changed" in doc["webhooks"]
     schema = doc["webhooks"]["asset.updated"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "changed" in schema["properties"]["data"]["properties"]
     types = (await http.get("/api/v1/event-types", headers=tenant.headers("viewer"))).json()

@@ -21,6 +21,7 @@ from rmmbridge.simulators.tacticalrmm.shared import reinstall_agent
 from rmmbridge.simulators.tanium.shared import apply_shared_fleet as share_tanium
 from rmmbridge.storage.models import Asset, AssetHistory, EventOutbox, ExternalEntityMapping
 from tests.conftest import run_sync
+from tests.events.payloads import check_outbox
 
 SEED, OVERLAP = 7, 0.6
 
@@ -215,6 +216,9 @@ async def test_shared_fleet_one_asset_per_machine(http, state, transport, tenant
     r = await http.get(f"/api/v1/identity/coverage?client_id={client_id}&format=csv", headers=tenant.headers())
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert len(r.text.strip().splitlines()) == len(cov["items"]) + 1
+    # Every event written matches its catalogue schema.
+    seen = await check_outbox(db, tenant.tenant_id)
+    assert {"asset.source_attached", "asset.merge_proposed", "coverage.changed"} <= set(seen), seen
 
 
 async def test_reinstall_unmerge_never_merge_and_leaving(http, state, transport, tenant, db) -> None:  # type: ignore[no-untyped-def]
@@ -308,6 +312,18 @@ async def test_reinstall_unmerge_never_merge_and_leaving(http, state, transport,
     # Bad input: 4xx with a reason.
     r = await http.post("/api/v1/identity/unmerge", headers=h, json={"asset_id": keep, "mapping_id": str(uuid.uuid4())})
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    # Every event written matches its catalogue schema; a merge retires the merged-away asset.
+    assert {"asset.merged", "asset.unmerged", "asset.retired"} <= set(await check_outbox(db, tenant.tenant_id))
+    retired = (
+        await db.execute(
+            select(EventOutbox.payload).where(
+                EventOutbox.tenant_id == tenant.tenant_id,
+                EventOutbox.event_type == "asset.retired",
+                EventOutbox.entity_id == other,
+            )
+        )
+    ).scalar_one()
+    assert retired == {"merged_into": keep}
 
 
 async def test_sync_order_does_not_matter(http, state, transport, tenant, other_tenant, db) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy import select
 
 from rmmbridge.errors import AppError, NotFound, ValidationFailed, WrongState
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.ingestion import timeline
 from rmmbridge.integrations.factory import build_provider
@@ -95,7 +96,7 @@ async def act(
                 if alert.acknowledged_at is None:
                     alert.acknowledged_at, alert.acknowledged_by = now, who
                     entries.append(timeline.entry(ctx.tenant_id, alert.id, "acknowledged", "user", now, actor=who))
-                    events.append(_event(ctx, "alert.acknowledged", alert, who, now))
+                    events.append(_event(ctx, catalogue.ALERT_ACKNOWLEDGED, alert, who, now))
                 continue
             if action == "retry":
                 if alert.remote_state != "failed" or not alert.remote_action:
@@ -113,7 +114,7 @@ async def act(
                     alert.status, alert.resolved_at, alert.resolved_by = "resolved", now, who
                     alert.snoozed_until = None
                     entries.append(timeline.entry(ctx.tenant_id, alert.id, "resolved", "user", now, actor=who))
-                    events.append(_event(ctx, "alert.resolved", alert, who, now))
+                    events.append(_event(ctx, catalogue.ALERT_RESOLVED, alert, who, now))
                 elif alert.remote_state in ("synced", "pending") and alert.remote_action == "resolve":
                     continue  # already resolved here and there
                 elif alert.remote_state is None and alert.resolved_by is None:
@@ -141,15 +142,21 @@ async def act(
     return await _results(state, ctx, ids)
 
 
+_BY = {catalogue.ALERT_ACKNOWLEDGED: "acknowledged_by", catalogue.ALERT_RESOLVED: "resolved_by"}
+
+
 def _event(ctx: TenantContext, kind: str, alert: RmmAlert, who: str, now: Any) -> dict[str, Any]:
-    return event_row(
-        ctx.tenant_id,
-        kind,
-        "alert",
-        alert.id,
-        {"integration_id": str(alert.integration_id), "asset_id": str(alert.asset_id or ""), "by": who},
-        now,
-    )
+    # The alert's severity, type and message as the RMM's events carry them: routing rules and
+    # chat messages need them for a user's action too.
+    data = {
+        "integration_id": str(alert.integration_id),
+        "asset_id": str(alert.asset_id or ""),
+        "severity": alert.severity,
+        "alert_type": alert.alert_type,
+        "message": (alert.message or "")[:500] or None,
+        _BY[kind]: who,
+    }
+    return event_row(ctx.tenant_id, kind, "alert", alert.id, data, now)
 
 
 async def _send(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.events.catalogue import ALERT_TRIGGERED
 from rmmbridge.events.outbox import feed_horizon
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import dialect_insert, is_postgres, unit_of_work
@@ -217,7 +218,7 @@ async def _plan_rows(
                 "updated_at": now,
             }
             rows.append(row)
-            if planned.route is not None and planned.route.group_window_s > 0 and event.event_type == "alert.triggered":
+            if planned.route is not None and planned.route.group_window_s > 0 and event.event_type == ALERT_TRIGGERED:
                 row["_window"] = planned.route.group_window_s
                 grouped_candidates.append(row)
     if grouped_candidates:
@@ -241,7 +242,7 @@ async def _group_retriggers(session: AsyncSession, candidates: list[dict[str, An
                 EventDelivery.tenant_id == tenant_id,
                 EventDelivery.subscription_id.in_({r["subscription_id"] for r in mine}),
                 EventDelivery.entity_id.in_({r["entity_id"] for r in mine}),
-                EventDelivery.event_type == "alert.triggered",
+                EventDelivery.event_type == ALERT_TRIGGERED,
                 EventDelivery.status != "grouped",
                 EventDelivery.event_created_at >= earliest,
             )

@@ -18,6 +18,11 @@ ASSET_MISSING = "asset.missing"
 ASSET_RETIRED = "asset.retired"
 ASSET_REVIVED = "asset.revived"
 ASSET_REKEYED = "asset.rekeyed"
+ASSET_SOURCE_ATTACHED = "asset.source_attached"
+ASSET_MERGE_PROPOSED = "asset.merge_proposed"
+ASSET_MERGED = "asset.merged"
+ASSET_UNMERGED = "asset.unmerged"
+COVERAGE_CHANGED = "coverage.changed"
 ALERT_TRIGGERED = "alert.triggered"
 ALERT_UPDATED = "alert.updated"
 ALERT_RESOLVED = "alert.resolved"
@@ -94,9 +99,63 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     ASSET_STATUS_CHANGED: _obj({**_INTEGRATION, "from": _NULLABLE_STR, "to": _STR}, ["to"]),
     ASSET_MISSING: _obj(_INTEGRATION),
-    ASSET_RETIRED: _obj({**_INTEGRATION, "merged_into": _UUID}),
+    ASSET_RETIRED: _obj(
+        {
+            **_INTEGRATION,
+            "merged_into": _UUID,
+            "rmm_device_id": {"type": "string", "description": "the device id it gave up (a rekey)"},
+        }
+    ),
     ASSET_REVIVED: _obj({**_INTEGRATION, "external_id": _STR}),
     ASSET_REKEYED: _obj({**_INTEGRATION, "rmm_device_id": {"type": "array", "items": _STR}}),
+    ASSET_SOURCE_ATTACHED: _obj(
+        {
+            **_INTEGRATION,
+            "provider": _STR,
+            "external_id": _STR,
+            "reason": {"type": "string", "description": "why this device is the same machine"},
+        },
+        ["integration_id", "provider", "external_id", "reason"],
+    ),
+    ASSET_MERGE_PROPOSED: _obj(
+        {
+            "candidate_id": _UUID,
+            "asset_a": _UUID,
+            "asset_b": _UUID,
+            "score": {"type": "integer", "minimum": 0, "maximum": 100},
+        },
+        ["candidate_id", "asset_a", "asset_b", "score"],
+    ),
+    ASSET_MERGED: _obj(
+        {"merged": {**_UUID, "description": "the asset merged into this one (now retired)"}, "name": _STR},
+        ["merged"],
+    ),
+    ASSET_UNMERGED: _obj(
+        {
+            "into": {**_UUID, "description": "the asset the sources went to (restored, or new)"},
+            "sources": {"type": "array", "items": _UUID, "description": "ids of the sources taken off"},
+        },
+        ["into", "sources"],
+    ),
+    COVERAGE_CHANGED: _obj(
+        {
+            "clients": {
+                "type": "object",
+                "description": "client id → its counts (only clients with gaps or duplicates)",
+                "additionalProperties": _obj(
+                    {
+                        "gaps": {"type": "integer", "description": "sum of by_pair"},
+                        "duplicates": {"type": "integer"},
+                        "by_pair": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    },
+                    ["gaps", "duplicates", "by_pair"],
+                ),
+            },
+            "gaps": {"type": "integer", "description": "machines missing from an integration of their client"},
+            "duplicates": {"type": "integer", "description": "machines with several devices in one integration"},
+        },
+        ["clients", "gaps", "duplicates"],
+    ),
     ALERT_TRIGGERED: _obj(
         {
             **_INTEGRATION,
@@ -112,9 +171,26 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
         {**_INTEGRATION, "asset_id": _STR, "severity": _STR, "alert_type": _NULLABLE_STR, "message": _NULLABLE_STR}
     ),
     ALERT_RESOLVED: _obj(
-        {**_INTEGRATION, "asset_id": _STR, "severity": _STR, "alert_type": _NULLABLE_STR, "message": _NULLABLE_STR}
+        {
+            **_INTEGRATION,
+            "asset_id": _STR,
+            "severity": _STR,
+            "alert_type": _NULLABLE_STR,
+            "message": _NULLABLE_STR,
+            "resolved_by": {"type": "string", "description": "the user who resolved it (absent: the RMM did)"},
+        }
     ),
-    ALERT_ACKNOWLEDGED: _obj({**_INTEGRATION, "acknowledged_by": _STR}),
+    ALERT_ACKNOWLEDGED: _obj(
+        {
+            **_INTEGRATION,
+            "asset_id": _STR,
+            "severity": _STR,
+            "alert_type": _NULLABLE_STR,
+            "message": _NULLABLE_STR,
+            "acknowledged_by": _STR,
+        },
+        ["integration_id", "acknowledged_by"],
+    ),
     INTEGRATION_SYNC_STARTED: _obj({**_INTEGRATION, "kind": _STR, "trigger": _STR}, ["integration_id", "kind"]),
     INTEGRATION_SYNC_FINISHED: _obj(
         {
@@ -138,10 +214,15 @@ DESCRIPTIONS: dict[str, str] = {
     ASSET_RETIRED: "An asset was retired (missing too long, or merged into another).",
     ASSET_REVIVED: "A retired or missing device came back.",
     ASSET_REKEYED: "The RMM gave a device a new id; the asset kept its own.",
+    ASSET_SOURCE_ATTACHED: "A device of another integration was recognised as this asset's machine and now feeds it.",
+    ASSET_MERGE_PROPOSED: "Two assets may be one machine; a merge candidate awaits an admin's decision.",
+    ASSET_MERGED: "Another asset was merged into this one (its sources now feed this asset; it is retired).",
+    ASSET_UNMERGED: "Sources were taken off this asset into another (restored, or new), never merged again.",
+    COVERAGE_CHANGED: "The per-client agent coverage counts (gaps, duplicates) changed after a complete device sync.",
     ALERT_TRIGGERED: "An RMM alert was raised (or re-raised after it was resolved: `reopened`).",
     ALERT_UPDATED: "An active alert changed (severity, message).",
-    ALERT_RESOLVED: "An alert was resolved.",
-    ALERT_ACKNOWLEDGED: "An alert was acknowledged (reserved: no producer yet).",
+    ALERT_RESOLVED: "An alert was resolved (in the RMM, or by a user: `resolved_by`).",
+    ALERT_ACKNOWLEDGED: "A user acknowledged an alert.",
     INTEGRATION_SYNC_STARTED: "A sync run started.",
     INTEGRATION_SYNC_FINISHED: "A sync run finished, with its counters.",
     INTEGRATION_NEEDS_ATTENTION: "An integration needs an admin (credentials refused, re-authentication).",

@@ -144,6 +144,7 @@ async def emit_if_changed(session: AsyncSession, ctx: TenantContext, now: Any) -
     unprotected machines without polling the report."""
     from sqlalchemy import desc
 
+    from rmmbridge.events.catalogue import COVERAGE_CHANGED
     from rmmbridge.events.outbox import emit
     from rmmbridge.storage.models import EventOutbox
 
@@ -155,13 +156,13 @@ async def emit_if_changed(session: AsyncSession, ctx: TenantContext, now: Any) -
     }
     last = await session.scalar(
         select(EventOutbox.payload)
-        .where(EventOutbox.tenant_id == ctx.tenant_id, EventOutbox.event_type == "coverage.changed")
+        .where(EventOutbox.tenant_id == ctx.tenant_id, EventOutbox.event_type == COVERAGE_CHANGED)
         .order_by(desc(EventOutbox.created_at), desc(EventOutbox.id))
         .limit(1)
     )
     if (last or {}).get("clients", {}) == counts or (last is None and not counts):
         return False
     await emit(
-        session, ctx.tenant_id, "coverage.changed", "tenant", ctx.tenant_id, {"clients": counts, **report.totals()}, now
+        session, ctx.tenant_id, COVERAGE_CHANGED, "tenant", ctx.tenant_id, {"clients": counts, **report.totals()}, now
     )
     return True

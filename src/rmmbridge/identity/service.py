@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
 from rmmbridge.errors import NotFound, ValidationFailed, WrongState
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import parse_iso
@@ -409,7 +410,13 @@ async def merge(
     )
     await write_events(
         session,
-        [event_row(ctx.tenant_id, "asset.merged", "asset", keep, {"merged": str(other), "name": a.name}, now)],
+        [
+            event_row(
+                ctx.tenant_id, catalogue.ASSET_MERGED, "asset", keep, {"merged": str(other), "name": a.name}, now
+            ),
+            # The merged-away asset is retired, as the catalogue says of merges (rekey duplicates too).
+            event_row(ctx.tenant_id, catalogue.ASSET_RETIRED, "asset", other, {"merged_into": str(keep)}, now),
+        ],
     )
     return {"asset_id": str(keep), "merged": str(other), "sources_moved": len(moved)}
 
@@ -464,7 +471,7 @@ async def unmerge(
     await _decide(session, ctx, asset_id, target, "never", now, reason="unmerged")
     await write_events(
         session,
-        [event_row(ctx.tenant_id, "asset.unmerged", "asset", asset_id, {"into": str(target), **detail}, now)],
+        [event_row(ctx.tenant_id, catalogue.ASSET_UNMERGED, "asset", asset_id, {"into": str(target), **detail}, now)],
     )
     return {"asset_id": str(asset_id), "restored": str(target), "sources_moved": len(moving)}
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row
 from rmmbridge.identity.policy import Policy, compose, load_policy
 from rmmbridge.kit.ids import uuid7
@@ -540,7 +541,9 @@ class Correlator:
                 "reason": reason,
             }
             history.append(history_row(self.ctx.tenant_id, asset_id, "attached", self.actor, {"source": detail}, now))
-            events.append(event_row(self.ctx.tenant_id, "asset.source_attached", "asset", asset_id, detail, now))
+            events.append(
+                event_row(self.ctx.tenant_id, catalogue.ASSET_SOURCE_ATTACHED, "asset", asset_id, detail, now)
+            )
 
     async def _write_candidates(
         self,
@@ -602,7 +605,7 @@ class Correlator:
             events.append(
                 event_row(
                     self.ctx.tenant_id,
-                    "asset.merge_proposed",
+                    catalogue.ASSET_MERGE_PROPOSED,
                     "asset",
                     a,
                     {"candidate_id": str(cid), "asset_a": str(a), "asset_b": str(b), "score": score},

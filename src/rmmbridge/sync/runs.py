@@ -274,11 +274,10 @@ async def finish_run(
     run.lease_expires_at = None
     run.attempts = attempts
     run.complete_snapshot = complete_snapshot
-    event = catalogue.INTEGRATION_SYNC_FINISHED
     await emit(
         session,
         run.tenant_id,
-        event,
+        catalogue.INTEGRATION_SYNC_FINISHED,
         "sync_run",
         run.id,
         {"integration_id": str(run.integration_id), "kind": run.kind, "status": status, "counters": run.counters},
