@@ -30,9 +30,11 @@ CLASSIFY: list[tuple[str, str]] = [
     ("rmmbridge.*.ui", "edge"),
     ("rmmbridge.*.views", "edge"),
     ("rmmbridge.*.webhooks", "edge"),
+    ("rmmbridge.*.*_ui", "edge"),
     # jobs: the write path's drivers — sync runs, orchestration, alert intake
     ("rmmbridge.sync.**", "jobs"),
     ("rmmbridge.alerts.**", "jobs"),
+    ("rmmbridge.delivery.**", "jobs"),
     # ingestion: set-based writers of provider records
     ("rmmbridge.ingestion.**", "ingestion"),
     # domain: repositories, services and rules of the tenant's data; the event outbox

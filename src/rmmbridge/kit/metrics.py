@@ -26,6 +26,8 @@ SYNC_SUBMISSIONS_PENDING = Gauge(
     "rmmbridge_sync_submissions_pending", "Runs queued while the orchestrator could not be reached"
 )
 DELIVERY_ATTEMPTS = Counter("rmmbridge_event_delivery_attempts_total", "Outbound webhook attempts", ["outcome"])
+for _outcome in ("ok", "error", "gone"):  # every series exists from the start: rate() sees the first attempt
+    DELIVERY_ATTEMPTS.labels(_outcome)
 DELIVERY_LAG = Histogram(
     "rmmbridge_event_delivery_lag_seconds",
     "From an event's commit to its successful webhook delivery",
