@@ -181,7 +181,7 @@
         .catch(function () { setTimeout(tick, 15000); });
     }
     setTimeout(tick, 5000);
-
+  });
 
   // Issue #17. An auto-sync switch is saved the moment it changes: <input data-autosave="URL">
   // posts only that switch (the row's Save still works without this script).
