@@ -51,3 +51,41 @@ async def test_missed_counts_only_alerts_raised_after_the_webhook(
     assert run["counters"]["created"] >= 4 and run["counters"]["missed_by_webhook"] == 0
     info = await webhook_info(http, other)
     assert info["alerts_missed_by_webhook"] == 0 and info["hints"] == [] and info["configured_at"] is None
+
+
+async def test_alerts_found_only_by_polling_are_events_too(http, transport, app, state, tenant, db) -> None:  # type: ignore[no-untyped-def]
+    """Routing rules and subscriptions see what polling finds: a new alert is ``alert.triggered``,
+    one the RMM stopped listing is ``alert.resolved`` (payloads as the catalogue says)."""
+    from sqlalchemy import select
+
+    from rmmbridge.storage.models import EventOutbox
+    from tests.events.payloads import check_outbox
+
+    setup = await connect_tactical(http, transport, app, state, tenant)
+
+    async def alert_events() -> list[tuple[str, dict[str, Any]]]:
+        rows = await db.execute(
+            select(EventOutbox.event_type, EventOutbox.payload)
+            .where(EventOutbox.tenant_id == tenant.tenant_id, EventOutbox.event_type.like("alert.%"))
+            .order_by(EventOutbox.id)
+        )
+        return [(t, p) for t, p in rows.all()]
+
+    assert (await run_sync(http, state, setup, "alerts"))["status"] == "succeeded"  # type: ignore[arg-type]
+    before = await alert_events()  # the fleet's own open alerts: one triggered event each
+    assert before and {t for t, _ in before} == {"alert.triggered"}
+    agents = list(setup.fleet.agents.values())
+    first = setup.fleet.add_alert(agents[0].pk, "check", "error", check_id=301)
+    setup.fleet.add_alert(agents[1].pk, "check", "warning", check_id=302)
+    assert (await run_sync(http, state, setup, "alerts"))["status"] == "succeeded"  # type: ignore[arg-type]
+    events = (await alert_events())[len(before) :]
+    assert [t for t, _ in events] == ["alert.triggered", "alert.triggered"]
+    assert sorted(p["severity"] for _, p in events) == ["error", "warning"]
+    assert all(p["asset_id"] for _, p in events), "the alerts were matched to their assets"
+
+    setup.fleet.resolve_alert(first.id)
+    assert (await run_sync(http, state, setup, "alerts"))["status"] == "succeeded"  # type: ignore[arg-type]
+    events = (await alert_events())[len(before) :]
+    assert [t for t, _ in events] == ["alert.triggered", "alert.triggered", "alert.resolved"]
+    assert events[-1][1]["severity"] == "error"
+    await check_outbox(db, tenant.tenant_id)

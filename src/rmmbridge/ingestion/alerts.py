@@ -247,7 +247,14 @@ async def resolve_unlisted(
     ]
     if poll_seen_only:
         conditions.append(RmmAlert.poll_seen.is_(True))
-    gone = list(await session.scalars(select(RmmAlert.id).where(*conditions)))
+    listed = (
+        await session.execute(
+            select(RmmAlert.id, RmmAlert.asset_id, RmmAlert.severity, RmmAlert.alert_type, RmmAlert.message).where(
+                *conditions
+            )
+        )
+    ).all()
+    gone = [r.id for r in listed]
     for chunk in range(0, len(gone), RESOLVE_BATCH):
         ids = gone[chunk : chunk + RESOLVE_BATCH]
         await session.execute(
@@ -258,6 +265,26 @@ async def resolve_unlisted(
     await timeline.add_entries(
         session,
         [timeline.entry(ctx.tenant_id, i, "resolved", "poll", polled_since, detail="no longer active") for i in gone],
+    )
+    await write_events(
+        session,
+        [
+            event_row(
+                ctx.tenant_id,
+                catalogue.ALERT_RESOLVED,
+                "alert",
+                r.id,
+                {
+                    "integration_id": str(integration_id),
+                    "asset_id": str(r.asset_id or ""),
+                    "severity": r.severity,
+                    "alert_type": r.alert_type,
+                    "message": (r.message or "")[:500] or None,
+                },
+                polled_since,
+            )
+            for r in listed
+        ],
     )
     return len(gone)
 
@@ -270,17 +297,18 @@ async def upsert_polled(
     assets = await asset_ids_for(
         session, ctx, integration_id, [e.external_device_id for e in unique.values() if e.external_device_id]
     )
-    existing = set(
+    prior: dict[str, str] = dict(
         (
-            await session.scalars(
-                select(RmmAlert.external_alert_id).where(
+            await session.execute(
+                select(RmmAlert.external_alert_id, RmmAlert.status).where(
                     RmmAlert.tenant_id == ctx.tenant_id,
                     RmmAlert.integration_id == integration_id,
                     RmmAlert.external_alert_id.in_(list(unique)),
                 )
             )
-        ).all()
+        ).all()  # type: ignore[arg-type]
     )
+    existing = set(prior)
     insert = dialect_insert(session)
     stmt = insert(RmmAlert)
     stmt = stmt.on_conflict_do_update(
@@ -305,16 +333,45 @@ async def upsert_polled(
         ],
     )
     new = sorted(set(unique) - existing)
-    if new:
-        created_ids = await session.scalars(
-            select(RmmAlert.id).where(
-                RmmAlert.tenant_id == ctx.tenant_id,
-                RmmAlert.integration_id == integration_id,
-                RmmAlert.external_alert_id.in_(new),
+    reopened = sorted(k for k, status in prior.items() if status == "resolved")
+    if new or reopened:
+        # Alerts only polling found are events like any other (routing rules, subscriptions): a new
+        # one is triggered, a resolved one the RMM lists as active again is triggered, reopened.
+        rows = (
+            await session.execute(
+                select(RmmAlert.id, RmmAlert.external_alert_id, RmmAlert.asset_id).where(
+                    RmmAlert.tenant_id == ctx.tenant_id,
+                    RmmAlert.integration_id == integration_id,
+                    RmmAlert.external_alert_id.in_(new + reopened),
+                )
             )
-        )
+        ).all()
         await timeline.add_entries(
-            session, [timeline.entry(ctx.tenant_id, i, "raised", "poll", now) for i in created_ids]
+            session,
+            [
+                timeline.entry(ctx.tenant_id, r.id, "raised", "poll", now)
+                for r in rows
+                if r.external_alert_id not in existing
+            ],
+        )
+        await write_events(
+            session,
+            [
+                event_row(
+                    ctx.tenant_id,
+                    catalogue.ALERT_TRIGGERED,
+                    "alert",
+                    r.id,
+                    {
+                        "integration_id": str(integration_id),
+                        "asset_id": str(r.asset_id or ""),
+                        **_alert_data(unique[r.external_alert_id]),
+                        **({"reopened": True} if r.external_alert_id in existing else {}),
+                    },
+                    now,
+                )
+                for r in rows
+            ],
         )
     return len(new), len(existing)
 
