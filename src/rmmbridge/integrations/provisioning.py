@@ -216,7 +216,9 @@ async def _update_in(
     """Within the caller's transaction (no test delivery comes back, so nothing needs to write
     beside it): send the RMM the new secret, or the whole configuration again."""
     target = await target_for(state, session, ctx, row, secret)
-    provider = await build_provider(state, session, row)
+    # Tokens refreshed on the way are written in this transaction (a second one would wait on
+    # this one's write lock on SQLite).
+    provider = await build_provider(state, session, row, persist_in=session)
     try:
         if reprovision:
             report = await provider.provision_webhook(target, send_test=False)

@@ -125,13 +125,24 @@ async def test_secret_rotation_overlap_and_reprovisioning(http, state, transport
         state.clock = lambda: base + timedelta(minutes=10, seconds=1)
         assert await _deliver(http, old, 880002, device) == 401
         assert await _deliver(http, new, 880003, device) == 202
-        # NinjaOne refuses the next configuration: the rotation is refused as a whole, nothing changes.
+        # NinjaOne refuses the next configuration: the new secret is stored and the refusal is
+        # reported with NinjaOne's reason (rmm_update); NinjaOne keeps delivering with the secret it
+        # has, which the overlap still accepts, so nothing is lost while the admin fixes it.
         setup.sim.modes.user_context_required = True
         r = await http.post(f"/api/v1/integrations/{setup.integration_id}/webhook/rotate", headers=h)
-        assert r.status_code == 502 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert r.status_code == 200, r.text
+        update = r.json()["rmm_update"]
+        assert update["ok"] is False and "signed-in user" in update["steps"][0]["detail"], update
         assert next(iter(setup.sim.webhooks.values()))["headers"][0]["value"] == new
         assert await _deliver(http, new, 880004, device) == 202
         setup.sim.modes.user_context_required = False
+        # "Configure NinjaOne webhook" again: NinjaOne gets the current secret.
+        r = await http.post(
+            f"/api/v1/integrations/{setup.integration_id}/webhook/provision", json={"send_test": False}, headers=h
+        )
+        assert r.status_code == 200 and r.json()["ok"], r.text
+        new = next(iter(setup.sim.webhooks.values()))["headers"][0]["value"]
+        assert await _deliver(http, new, 880005, device) == 202
         # Unmapping an organization re-sends the configuration without it.
         mappings = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings", headers=h)).json()
         gone = mappings["items"][0]
