@@ -50,8 +50,9 @@ async def test_alert_bulk_snooze_needs_days_by_the_document(http, tenant):
     variants = spec["components"]["schemas"]["BulkSnoozeIn"]
     assert "days" in variants["required"]
     # 405 lists what /alerts/bulk serves, not what /alerts/{alert_id} would
-    r = await http.request("OPTIONS", "/api/v1/alerts/bulk", headers=h)
-    assert r.status_code == 405 and r.headers["allow"] == "POST", r.headers
+    for method in ("OPTIONS", "GET", "DELETE"):  # GET used to reach /alerts/{alert_id}: 422 "not a UUID"
+        r = await http.request(method, "/api/v1/alerts/bulk", headers=h)
+        assert r.status_code == 405 and r.headers["allow"] == "POST", (method, r.headers, r.text)
 
 
 async def test_identity_same_asset_twice_is_404_then_409(http, tenant):
@@ -78,3 +79,14 @@ async def test_identity_merging_an_asset_with_itself_is_409(http, state, tenant)
     body = {"asset_a": str(asset_id), "asset_b": str(asset_id)}
     r = await http.post("/api/v1/identity/never-merge", json=body, headers=h)
     assert r.status_code == 409, r.text
+
+
+async def test_blank_names_and_nul_are_stated_by_the_document(http, tenant):
+    h = tenant.headers()
+    for blank in (" ", "\u3000", "\x1c"):
+        r = await http.post("/api/v1/clients", json={"name": blank}, headers=h)
+        assert r.status_code == 422 and "must not be blank" in r.text, (blank, r.text)
+    spec = (await http.get("/api/v1/openapi.json", headers=h)).json()
+    precedence = spec["components"]["schemas"]["Precedence"]
+    assert precedence["additionalProperties"] is False
+    assert precedence["properties"]["hardware"]["anyOf"][0]["items"]["pattern"] == "^[^\\x00]*$"
