@@ -54,6 +54,16 @@ class IncompleteConfiguration(Conflict):
     title = "Configuration incomplete"
 
 
+class MissingReference(Conflict):
+    """A well-formed body names another resource (by id) that does not exist in the tenant now, e.g.
+    a routing rule naming a deleted subscription: 409, a conflict with the current state — the same
+    body succeeds once that resource exists — not 404, which would say the target (the URL) is gone.
+    ``errors`` names the field."""
+
+    type = "missing-reference"
+    title = "Refers to something that does not exist"
+
+
 class Forbidden(AppError):
     status_code = 403
     type = "forbidden"

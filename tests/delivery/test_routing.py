@@ -72,9 +72,23 @@ def test_rules_table(alert, expected):
 
 def test_business_hours_validation():
     assert routing.BusinessHours.parse({}) is None
-    for bad in ({"timezone": "Mars/Base"}, {"days": [7]}, {"start": "18:00", "end": "08:00"}, {"start": "8am"}):
+    for bad in ({"timezone": "Mars/Base"}, {"days": [7]}, {"start": "8am"}):
         with pytest.raises(ValueError):
             routing.BusinessHours.parse(bad)
+
+
+def test_business_hours_across_midnight():
+    """start >= end is a window across midnight (owned by the day it opens on); equal is 24 hours.
+    Before: a 422 for a body the schema allowed (issue #14, schema honesty)."""
+    night = routing.BusinessHours.parse({"timezone": "UTC", "days": [4], "start": "22:00", "end": "06:00"})
+    assert night is not None
+    fri, sat = datetime(2026, 12, 4, tzinfo=UTC), datetime(2026, 12, 5, tzinfo=UTC)  # Friday, Saturday
+    assert night.contains(fri + timedelta(hours=23)) and night.contains(sat + timedelta(hours=3))
+    assert not night.contains(fri + timedelta(hours=3))  # Friday 03:00 belongs to Thursday's night
+    assert not night.contains(sat + timedelta(hours=6)) and not night.contains(sat + timedelta(hours=23))
+    whole = routing.BusinessHours.parse({"days": [0], "start": "09:00", "end": "09:00"})
+    assert whole is not None and whole.contains(MON_10) and whole.contains(MON_10 + timedelta(hours=22))
+    assert not whole.contains(MON_10 - timedelta(hours=2))  # Monday 08:00: Sunday's window
 
 
 async def _asset(state, tenant_id, name: str, client_id: str | None) -> uuid.UUID:
@@ -143,7 +157,9 @@ async def test_rules_route_alerts_and_group_retriggers(http, state, tenant, work
         bad = await http.post(
             "/api/v1/alert-routes", headers=h, json={"name": "x", "subscription_ids": [str(uuid.uuid4())]}
         )
-        assert bad.status_code == 422
+        # Well formed, but names a subscription that does not exist now: 409 missing-reference.
+        assert bad.status_code == 409 and bad.json()["type"].endswith("missing-reference"), bad.text
+        assert bad.json()["errors"][0]["field"] == "subscription_ids"
         server = await _asset(state, tenant.tenant_id, "SRV-01", client["id"])
         laptop = await _asset(state, tenant.tenant_id, "lap-7", None)
         alert = uuid.uuid4()
@@ -209,4 +225,11 @@ async def test_dry_run_over_recent_alerts(http, state, tiny, clock):
         json={"rule": {**candidate, "business_hours": {"timezone": "Nowhere/Land"}}},
         headers=h,
     )
-    assert r.status_code == 422
+    assert r.status_code == 422  # not a zone this server knows: the document lists them (an enum)
+    assert "Europe/Berlin" in (await http.get("/api/v1/openapi.json")).text
+    r = await http.post(
+        "/api/v1/alert-routing/dry-run",
+        json={"rule": {**candidate, "business_hours": {"start": "22:00", "end": "06:00"}}},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text  # across midnight: a valid window, no longer a 422

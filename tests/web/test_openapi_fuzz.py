@@ -99,9 +99,6 @@ ST_ARGS = ["--checks", "all", "--max-examples", "20", "--generation-deterministi
 
 
 CREDENTIALS = "/api/v1/integrations/{integration_id}/credentials"
-# Bodies the document cannot judge alone either: a webhook URL whose host the address policy refuses,
-# rules naming subscriptions that do not exist, a replay range that ends before it starts.
-SEMANTIC = r"^/api/v1/(webhook-subscriptions|alert-routes|alert-routing)"
 
 
 def _schemathesis(server_url: str, token: str, *extra: str, integration_id: str | None = None) -> None:
@@ -140,19 +137,20 @@ def _schemathesis(server_url: str, token: str, *extra: str, integration_id: str 
         cwd=workdir,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    log = Path(workdir) / "schemathesis.log"  # the whole report (the message keeps only its end)
+    log.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, f"full report: {log}\n" + result.stdout[-6000:] + result.stderr[-2000:]
 
 
 def test_schemathesis_all_checks(live, backend):
     if backend != "postgres":
         pytest.skip("the --checks all stage runs on PostgreSQL (the stricter backend)")
     server, token, ids = live
-    # Every operation, every check; the credentials operation on the TinyRMM integration.
-    _schemathesis(server.url, token, "--exclude-path-regex", SEMANTIC, integration_id=ids["tinyrmm"])
-    # Event delivery: a schema-valid URL can still be refused by the address policy at delivery
-    # time and a rule can name a subscription that does not exist; every other check applies.
-    _schemathesis(server.url, token, "--include-path-regex", SEMANTIC, "--exclude-checks", "positive_data_acceptance",
-                  integration_id=ids["tinyrmm"])
+    # Every operation, every check, no exclusion; the credentials operation on the TinyRMM integration.
+    # Event delivery included: a refused webhook address is 403, a rule naming a subscription that
+    # does not exist 409, an empty replay range 202 with nothing sent (docs/decisions.md, "Event
+    # delivery answers what the document says"); a schema-valid body is never a 422.
+    _schemathesis(server.url, token, integration_id=ids["tinyrmm"])
     # The credentials body per provider (integrations/credentials_schema.py), on a configured
     # Tactical and Tanium integration too (TinyRMM's above has nothing stored): schema-valid bodies
     # are accepted (200) or answered 409 (another provider's variant, or incomplete once merged with

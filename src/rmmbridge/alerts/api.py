@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rmmbridge.errors import NotFound
 from rmmbridge.kit.text import NO_NUL
@@ -22,6 +23,13 @@ from .schemas import ActionResultOut, AlertEntryOut, AlertOut, BulkIn, SnoozeIn
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=error_responses(401, 403))
 Reader = Annotated[TenantContext, Depends(require(Permission.alerts_read))]
 Writer = Annotated[TenantContext, Depends(require(Permission.alerts_write))]
+
+
+@router.api_route("/bulk", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def bulk_other_methods() -> None:
+    """/alerts/bulk is its own resource (POST only): without this, a GET reached /alerts/{alert_id}
+    and answered 422 "bulk is not a UUID" instead of 405 with ``Allow: POST``."""
+    raise StarletteHTTPException(status_code=405)
 
 
 @router.get("", response_model=Page[AlertOut], summary="List alerts (active first, newest first)")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from rmmbridge.kit.numbers import json_int
 
 
 class AlertOut(BaseModel):
@@ -58,11 +60,22 @@ class SnoozeIn(BaseModel):
     days: int = Field(ge=1, le=365)
 
 
-class BulkIn(BaseModel):
+class BulkActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: Literal["acknowledge", "resolve", "snooze", "retry"]
+    action: Literal["acknowledge", "resolve", "retry"]
     alert_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
-    days: int | None = Field(default=None, ge=1, le=365)
+    days: json_int(1, 365) | None = None  # type: ignore[valid-type]  # ignored: only snooze has days
+
+
+class BulkSnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["snooze"]
+    alert_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    days: json_int(1, 365)  # type: ignore[valid-type]
+
+
+# One variant per action, so the document says snooze needs ``days`` (no schema-valid 422).
+BulkIn = Annotated[BulkActionIn | BulkSnoozeIn, Field(discriminator="action")]
 
 
 class ActionResultOut(BaseModel):

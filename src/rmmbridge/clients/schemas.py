@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from rmmbridge.kit.text import NO_NUL
+from rmmbridge.kit.text import NOT_BLANK
 
 
 class ClientOut(BaseModel):
@@ -30,14 +30,14 @@ def _clean_name(value: str) -> str:
 
 class ClientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    name: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
 
     _clean = field_validator("name")(_clean_name)
 
 
 class ClientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NOT_BLANK)
     archived: StrictBool | None = None
 
     @field_validator("name")

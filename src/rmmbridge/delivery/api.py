@@ -92,7 +92,9 @@ async def update_subscription(
 ) -> SubscriptionOut:
     """Change a subscription; ``enabled: true`` re-enables one that was disabled (and clears why)."""
     sub = await subs.get(db, ctx, sub_id)
-    await subs.update_sub(state, db, sub, body.model_dump(exclude_unset=True))
+    # null means "no change", as for credentials (the document allows it for every field).
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    await subs.update_sub(state, db, sub, changes)
     return SubscriptionOut.model_validate(sub)
 
 
@@ -141,7 +143,7 @@ async def list_deliveries(
     SUBS + "/{sub_id}/deliveries/{delivery_id}/replay",
     response_model=DeliveryOut,
     status_code=202,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 409, 422),
 )
 async def replay_delivery(db: DB, ctx: Writer, state: State, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryOut:
     """Send one delivery again (whatever its outcome), starting its retry ladder over."""
@@ -150,7 +152,9 @@ async def replay_delivery(db: DB, ctx: Writer, state: State, sub_id: uuid.UUID, 
     return DeliveryOut.model_validate(row)
 
 
-@router.post(SUBS + "/{sub_id}/replay", response_model=ReplayOut, status_code=202, responses=error_responses(404, 422))
+@router.post(
+    SUBS + "/{sub_id}/replay", response_model=ReplayOut, status_code=202, responses=error_responses(404, 409, 422)
+)
 async def replay_range(db: DB, ctx: Writer, state: State, sub_id: uuid.UUID, body: ReplayRange) -> ReplayOut:
     """Send again every event of ``[start, end)`` the subscription wants (still in the outbox or the log)."""
     result = await subs.replay_range(state, db, await subs.get(db, ctx, sub_id), body.start, body.end)
@@ -162,7 +166,7 @@ async def list_routes(db: DB, ctx: Reader) -> list[RouteOut]:
     return [RouteOut.model_validate(r) for r in await routes_svc.list_routes(db, ctx)]
 
 
-@router.post(ROUTES, response_model=RouteOut, status_code=201, responses=error_responses(422))
+@router.post(ROUTES, response_model=RouteOut, status_code=201, responses=error_responses(409, 422))
 async def create_route(db: DB, ctx: Writer, body: RouteIn) -> RouteOut:
     return RouteOut.model_validate(await routes_svc.create_route(db, ctx, body))
 
@@ -179,7 +183,7 @@ async def get_route(db: DB, ctx: Reader, route_id: uuid.UUID) -> RouteOut:
     return RouteOut.model_validate(await routes_svc.get_route(db, ctx, route_id))
 
 
-@router.put(ROUTES + "/{route_id}", response_model=RouteOut, responses=error_responses(404, 422))
+@router.put(ROUTES + "/{route_id}", response_model=RouteOut, responses=error_responses(404, 409, 422))
 async def replace_route(db: DB, ctx: Writer, route_id: uuid.UUID, body: RouteIn) -> RouteOut:
     return RouteOut.model_validate(await routes_svc.replace_route(db, ctx, route_id, body))
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.errors import NotFound, ValidationFailed
+from rmmbridge.errors import MissingReference, NotFound, ValidationFailed
 from rmmbridge.state import AppState
 from rmmbridge.storage.models import AlertRoute, Asset, EventSubscription, RmmAlert
 from rmmbridge.tenancy.context import TenantContext
@@ -43,7 +43,7 @@ async def _check_subscriptions(session: AsyncSession, ctx: TenantContext, ids: l
     )
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        raise ValidationFailed(f"no such subscriptions: {', '.join(missing)}", errors=[{"field": "subscription_ids"}])
+        raise MissingReference(f"no such subscriptions: {', '.join(missing)}", errors=[{"field": "subscription_ids"}])
 
 
 def _values(body: RouteIn) -> dict[str, Any]:

@@ -57,8 +57,8 @@ class BusinessHours:
             end = time.fromisoformat(str(raw.get("end", "18:00")))
         except ValueError:
             raise ValueError("start and end are HH:MM") from None
-        if start >= end:
-            raise ValueError("start must be before end")
+        # start >= end is a window across midnight (22:00–06:00, the night shift; equal: 24 hours),
+        # so every pair of times the schema allows means something (no schema-valid 422).
         return cls(tz, days, start, end, bool(raw.get("inside", True)))
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,8 +71,14 @@ class BusinessHours:
         }
 
     def contains(self, at: datetime) -> bool:
+        """Inside when the local time falls in a window that opens on one of ``days`` (a window across
+        midnight belongs to the day it opens on: Friday 22:00–06:00 covers Saturday 03:00)."""
         local = at.astimezone(ZoneInfo(self.timezone))
-        within = local.weekday() in self.days and self.start <= local.time().replace(tzinfo=None) < self.end
+        t, day = local.time().replace(tzinfo=None), local.weekday()
+        if self.start < self.end:
+            within = day in self.days and self.start <= t < self.end
+        else:
+            within = (day in self.days and t >= self.start) or ((day - 1) % 7 in self.days and t < self.end)
         return within == self.inside
 
 

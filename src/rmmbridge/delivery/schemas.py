@@ -5,21 +5,58 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
 from rmmbridge.events.catalogue import SUBSCRIBABLE
+from rmmbridge.kit.numbers import json_int
 from rmmbridge.kit.text import NO_NUL
 
 from .routing import BusinessHours
 
 Format = Literal["standard", "slack", "teams"]
 EventType = Literal[SUBSCRIBABLE]  # type: ignore[valid-type]
+# The zones this server knows (the IANA database it loads): an unknown one is a 422 by the document.
+TimeZone = Literal[tuple(sorted(available_timezones() | {"UTC"}))]  # type: ignore[valid-type]
+HHMM = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+
 Severity = Literal["info", "warning", "error", "critical"]
 Name = Field(min_length=1, max_length=200, pattern=NO_NUL)
 AlertType = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=NO_NUL)]
-# The shape only; the address policy (metadata, link-local, private) is checked on save and at send.
-URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00\s]+$"
+# Everything about the URL's shape the server checks, so a URL that fits the pattern is never a 422
+# (issue #14: the document says what the server does): http(s), a host that is an ASCII DNS name
+# (labels of 1-63 letters, digits, inner hyphens; IDNs in their xn-- form), an IPv4 or a bracketed
+# IPv6 literal, a port of at most 65535, then printable ASCII (percent-encode the rest; no user
+# info, which the host part leaves no room for). Only the address policy (metadata, link-local,
+# private hosts) is left to the server: 403 ``address-refused`` on save, and again at every send.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_V4 = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = f"(?:{_H16}:{_H16}|{_V4})"
+_V6 = (  # RFC 3986 IPv6address, without a zone
+    f"(?:(?:{_H16}:){{6}}{_LS32}"
+    f"|::(?:{_H16}:){{5}}{_LS32}"
+    f"|(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}"
+    f"|(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}"
+    f"|(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}"
+    f"|(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}"
+    f"|(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}"
+    f"|(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}"
+    f"|(?:(?:{_H16}:){{0,6}}{_H16})?::)"
+)
+_PORT = r"(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = (
+    f"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_LABEL}(?:\\.{_LABEL})*\\.?|\\[{_V6}\\])(?::{_PORT}?)?(?:[/?#][!-~]*)?$"
+)
 
 
 class SubscriptionOut(BaseModel):
@@ -115,20 +152,21 @@ class ReplayOut(BaseModel):
 
 class BusinessHoursIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    timezone: str = Field(default="UTC", max_length=60, pattern=NO_NUL)
-    days: list[Annotated[int, Field(strict=True, ge=0, le=6)]] = Field(
+    timezone: TimeZone = "UTC"
+    days: list[json_int(0, 6)] = Field(  # type: ignore[valid-type]
         default=[0, 1, 2, 3, 4], min_length=1, max_length=7
     )
-    start: str = Field(default="08:00", pattern=r"^[0-2][0-9]:[0-5][0-9]$")
-    end: str = Field(default="18:00", pattern=r"^[0-2][0-9]:[0-5][0-9]$")
+    # Any two times: start >= end is a window across midnight (routing.BusinessHours).
+    start: str = Field(default="08:00", pattern=HHMM)
+    end: str = Field(default="18:00", pattern=HHMM)
     inside: StrictBool = True
 
 
 class RouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Name
-    position: int | None = Field(
-        default=None, ge=0, le=100_000, strict=True, description="Order; default: after the last rule"
+    position: json_int(0, 100_000) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Order; default: after the last rule"
     )
     enabled: StrictBool = True
     severities: list[Severity] = Field(default_factory=list)
@@ -140,8 +178,8 @@ class RouteIn(BaseModel):
     business_hours: BusinessHoursIn | None = None
     subscription_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
     stop_after_match: StrictBool = True
-    group_window_s: int = Field(
-        default=0, ge=0, le=7 * 86400, strict=True, description="Re-triggers within it are grouped"
+    group_window_s: json_int(0, 7 * 86400) = Field(  # type: ignore[valid-type]
+        default=0, description="Re-triggers within it are grouped"
     )
 
     def hours(self) -> dict[str, Any]:
@@ -170,8 +208,8 @@ class RouteOut(BaseModel):
 class DryRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rule: RouteIn | None = Field(default=None, description="A rule to try (unsaved); default: the saved rules")
-    days: int = Field(default=7, ge=1, le=30, strict=True)
-    limit: int = Field(default=200, ge=1, le=1000, strict=True)
+    days: json_int(1, 30) = 7  # type: ignore[valid-type]
+    limit: json_int(1, 1000) = 200  # type: ignore[valid-type]
 
 
 class DryRunMatch(BaseModel):

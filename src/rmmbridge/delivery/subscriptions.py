@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rmmbridge.errors import NotFound, ValidationFailed
+from rmmbridge.errors import Conflict, NotFound, ValidationFailed
 from rmmbridge.events.catalogue import CATALOGUE_VERSION, DELIVERY_TEST, SUBSCRIBABLE
 from rmmbridge.kit.urls import check_host_allowed, parse_base_url
 from rmmbridge.state import AppState
@@ -55,11 +55,13 @@ async def validate_url(state: AppState, raw: str) -> str:
         raise ValidationFailed(
             "url must be at most 2000 characters, without spaces or control characters", errors=[{"field": "url"}]
         )
+    # The policy first: a metadata name or address is well formed (the schema's pattern admits it)
+    # and refused by the operator's policy — 403 ``address-refused``, as for RMM hosts, not a 422.
+    await check_host_allowed(parts.hostname, allow_private=state.settings.allow_private_provider_hosts, field="url")
     try:  # the host's shape (no control characters, a valid IDNA name); the same rules as RMM hosts
         parse_base_url(f"https://{parts.netloc}", "webhook", "url must name a host", credentials="nothing")
     except ValueError as exc:
         raise ValidationFailed(f"url: {exc}", errors=[{"field": "url"}]) from None
-    await check_host_allowed(parts.hostname, allow_private=state.settings.allow_private_provider_hosts, field="url")
     return text
 
 
@@ -230,7 +232,8 @@ async def replay_one(state: AppState, session: AsyncSession, sub: EventSubscript
         exists = await session.get(EventDelivery, (sub.tenant_id, delivery_id))
         if exists is None or exists.subscription_id != sub.id:
             raise NotFound("no such delivery")
-        raise ValidationFailed("the delivery is being sent right now; replay it once it finished")
+        # The current state, not the request, is in the way: the same request succeeds in a moment.
+        raise Conflict("the delivery is being sent right now; replay it once it finished")
 
 
 @dataclass
@@ -244,8 +247,8 @@ async def replay_range(
 ) -> ReplayResult:
     """Send again every event of ``[start, end)`` this subscription wants: deliveries in the log are
     queued again, events still in the outbox that it never got (disabled, created later) are added."""
-    if end <= start:
-        raise ValidationFailed("end must be after start", errors=[{"field": "end"}])
+    if end <= start:  # [start, end) is empty: nothing to send (no schema can order two fields)
+        return ReplayResult(0, 0)
     now = state.clock()
     events = list(
         await session.scalars(
@@ -260,9 +263,8 @@ async def replay_range(
         )
     )
     if len(events) > MAX_REPLAY:
-        raise ValidationFailed(
-            f"more than {MAX_REPLAY} events in that range; replay a shorter one", errors=[{"field": "end"}]
-        )
+        # How many events the range holds is stored state, not the body's shape: 409.
+        raise Conflict(f"more than {MAX_REPLAY} events in that range; replay a shorter one", errors=[{"field": "end"}])
     assets = await load_assets(session, events)
     rows = []
     for event in events:

@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from rmmbridge.errors import ValidationFailed
+from rmmbridge.errors import Conflict
+from rmmbridge.kit.numbers import json_int
+from rmmbridge.kit.text import NO_NUL
 from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 from rmmbridge.web.api.docs import error_responses
@@ -17,7 +19,7 @@ from rmmbridge.web.deps import DB, State, require
 
 from . import coverage as coverage_mod
 from . import service
-from .policy import FIELD_GROUPS, MODES, load_policy, save_policy
+from .policy import FIELD_GROUPS, load_policy, save_policy
 
 router = APIRouter(prefix="/identity", tags=["identity"], responses=error_responses(401, 403))
 Reader = Annotated[TenantContext, Depends(require(Permission.assets_read))]
@@ -46,14 +48,22 @@ class UnmergeIn(BaseModel):
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_id: uuid.UUID
-    min_score: int = Field(default=0, ge=0, le=100)
+    min_score: json_int(0, 100) = 0  # type: ignore[valid-type]  # false is not 0
+
+
+# The field groups by name, so the document lists them (an unknown group is a 422 by the schema).
+Precedence = create_model(  # type: ignore[call-overload]
+    "Precedence",
+    __config__=ConfigDict(extra="forbid"),
+    **{group: (list[Annotated[str, Field(max_length=40, pattern=NO_NUL)]] | None, None) for group in FIELD_GROUPS},
+)
 
 
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["auto", "review"] | None = None
-    junk_threshold: int | None = Field(default=None, ge=1, le=100_000)
-    precedence: dict[str, list[Annotated[str, Field(max_length=40)]]] | None = None
+    junk_threshold: json_int(1, 100_000) | None = None  # type: ignore[valid-type]
+    precedence: Precedence | None = None  # type: ignore[valid-type]
 
 
 @router.get("/candidates", summary="Merge candidates (the review queue)")
@@ -89,10 +99,11 @@ async def merge(state: State, db: DB, ctx: Writer, body: MergeIn) -> dict[str, A
     return await service.merge(db, ctx, body.keep, body.other, state.clock())
 
 
-@router.post("/never-merge", summary="Never merge these two assets", responses=error_responses(404))
+@router.post("/never-merge", summary="Never merge these two assets", responses=error_responses(404, 409))
 async def never_merge(state: State, db: DB, ctx: Writer, body: PairIn) -> dict[str, Any]:
-    if body.asset_a == body.asset_b:
-        raise ValidationFailed("two different assets are needed", errors=[{"field": "asset_b"}])
+    if body.asset_a == body.asset_b:  # exists (else 404), and is one asset already: 409, not 422
+        await service._asset(db, ctx, body.asset_a)
+        raise Conflict("asset_a and asset_b name the same asset", errors=[{"field": "asset_b"}])
     await service.never_merge(db, ctx, body.asset_a, body.asset_b, state.clock())
     return {"status": "never"}
 
@@ -118,20 +129,17 @@ async def get_policy(db: DB, ctx: Reader) -> dict[str, Any]:
 
 @router.put("/policy", summary="Change the correlation policy", responses=error_responses(422))
 async def put_policy(db: DB, ctx: Admin, body: PolicyIn) -> dict[str, Any]:
-    if body.mode is not None and body.mode not in MODES:
-        raise ValidationFailed("mode is auto or review", errors=[{"field": "mode"}])
-    if body.precedence is not None:
-        unknown = sorted(set(body.precedence) - set(FIELD_GROUPS))
-        if unknown:
-            raise ValidationFailed(
-                f"unknown field group(s) {', '.join(unknown)}; known: {', '.join(FIELD_GROUPS)}",
-                errors=[{"field": "precedence"}],
-            )
-    policy = await save_policy(db, ctx.tenant_id, body.mode, body.junk_threshold, body.precedence)
+    precedence = None if body.precedence is None else body.precedence.model_dump(exclude_none=True)
+    policy = await save_policy(db, ctx.tenant_id, body.mode, body.junk_threshold, precedence)
     return policy.as_dict()
 
 
-@router.get("/coverage", summary="Agent coverage gaps per client", response_model=None)
+@router.get(
+    "/coverage",
+    summary="Agent coverage gaps per client",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}}}},
+)
 async def coverage(
     db: DB,
     ctx: Reader,

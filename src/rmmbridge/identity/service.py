@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
-from rmmbridge.errors import NotFound, ValidationFailed, WrongState
+from rmmbridge.errors import Conflict, NotFound, ValidationFailed, WrongState
 from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.kit.ids import uuid7
@@ -370,9 +370,9 @@ async def merge(
 ) -> dict[str, Any]:
     """Merge ``other`` into ``keep``: every source of ``other`` feeds ``keep``; ``other`` is retired."""
     ctx.require(Permission.assets_write)
-    if keep == other:
-        raise ValidationFailed("an asset cannot be merged with itself", errors=[{"field": "asset_b"}])
     a, b = await _asset(session, ctx, keep), await _asset(session, ctx, other)
+    if keep == other:  # well formed, and already one asset: the state is in the way (409), after the 404
+        raise Conflict("keep and other name the same asset: it is already one", errors=[{"field": "other"}])
     lo, hi = sorted((keep, other))
     decided = (
         await session.execute(

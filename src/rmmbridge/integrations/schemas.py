@@ -173,7 +173,7 @@ class WebhookTestOut(BaseModel):
 
 class DisconnectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    remove_webhook: bool = False
+    remove_webhook: StrictBool = False  # {"remove_webhook": 0} is a 422, as the document says
 
 
 class WebhookSecretOut(BaseModel):

@@ -14,6 +14,11 @@ from pydantic import StringConstraints
 from typing_extensions import TypeAliasType
 
 NO_NUL = r"^[^\x00]*$"  # JSON Schema (ECMA-262) and pydantic's Rust regex both read \x00
+# NUL-free with at least one character Python's str.split() keeps (every character str.isspace()
+# treats as white space is listed, so the document, pydantic and the validators agree on "blank").
+NOT_BLANK = (
+    r"^[^\x00]*[^\x00\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+)
 InputText = Annotated[str, StringConstraints(pattern=NO_NUL)]
 # Free-form JSON from a caller (integration settings): any JSON, with NUL-free text everywhere.
 InputJson = TypeAliasType(

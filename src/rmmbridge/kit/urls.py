@@ -76,7 +76,7 @@ async def check_host_allowed(host: str, *, allow_private: bool, field: str = "in
     A name that does not resolve is let through: the connection test then reports it as
     unreachable, which is the more useful message.
     """
-    name = host.strip("[]").lower()
+    name = host.strip("[]").rstrip(".").lower()  # "metadata." is the same name as "metadata"
     if name in _BLOCKED_NAMES:
         raise AddressRefused(f"{host} is a cloud metadata host, not an RMM", errors=[{"field": field}])
     try:

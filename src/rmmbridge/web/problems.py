@@ -46,9 +46,13 @@ def _allowed_methods(request: Request) -> str | None:
         for path, item in request.app.openapi().get("paths", {}).items():
             pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
             methods = {m.upper() for m in item if m in _HTTP_METHODS}
-            table.append((pattern, methods))
+            table.append((pattern, methods, path.count("{")))
         request.app.state.allow_table = table
-    found = set().union(*(methods for pattern, methods in table if pattern.match(request.url.path)))
+    # OpenAPI matches concrete paths before templated ones: /alerts/bulk is that path, not
+    # /alerts/{alert_id} with alert_id "bulk" — only the most specific matches count.
+    matches = [(params, methods) for pattern, methods, params in table if pattern.match(request.url.path)]
+    fewest = min((params for params, _ in matches), default=0)
+    found = set().union(*(methods for params, methods in matches if params == fewest))
     return ", ".join(sorted(found)) if found else None
 
 
@@ -57,10 +61,12 @@ _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "p
 
 def _message(error: Any) -> str:
     """Pydantic's message, except for the NUL-free pattern, whose regex says nothing to a caller."""
-    from rmmbridge.kit.text import NO_NUL
+    from rmmbridge.kit.text import NO_NUL, NOT_BLANK
 
     if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NO_NUL:
         return "NUL characters (U+0000) are not allowed"
+    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NOT_BLANK:
+        return "must not be blank (nor contain NUL characters)"
     return str(error["msg"])
 
 
