@@ -525,19 +525,8 @@ class TacticalProvider(Provider):
                 parser.close()
                 for row in _drain(rows):
                     yield row
-        except ijson.IncompleteJSONError as exc:
-            raise ProviderIncompleteError(
-                ended_early, cause=str(exc).splitlines()[0] if str(exc) else "incomplete JSON"
-            ) from exc
-        except ijson.JSONError as exc:
-            raise ProviderIncompleteError(
-                f"Tactical sent malformed JSON for {url}.", cause=str(exc).splitlines()[0] if str(exc) else None
-            ) from exc
-        except (httpx.TransportError, httpx.StreamError) as exc:
-            raise ProviderIncompleteError(
-                f"The {what} from {url} broke off ({type(exc).__name__}); it is incomplete.",
-                cause=str(exc),
-            ) from exc
+        except (ijson.JSONError, httpx.TransportError, httpx.StreamError) as exc:
+            raise _stream_broke(exc, url, what, ended_early) from exc
         if not started:
             raise self.client.unexpected(url)
 
@@ -628,19 +617,8 @@ class TacticalProvider(Provider):
                             batch = []
                     yield await asyncio.to_thread(transform, batch)
                     return
-        except ijson.IncompleteJSONError as exc:
-            raise ProviderIncompleteError(
-                ended_early, cause=str(exc).splitlines()[0] if str(exc) else "incomplete JSON"
-            ) from exc
-        except ijson.JSONError as exc:
-            raise ProviderIncompleteError(
-                f"Tactical sent malformed JSON for {url}.", cause=str(exc).splitlines()[0] if str(exc) else None
-            ) from exc
-        except (httpx.TransportError, httpx.StreamError) as exc:
-            raise ProviderIncompleteError(
-                f"The {what} from {url} broke off ({type(exc).__name__}); it is incomplete.",
-                cause=str(exc),
-            ) from exc
+        except (ijson.JSONError, httpx.TransportError, httpx.StreamError) as exc:
+            raise _stream_broke(exc, url, what, ended_early) from exc
         if not chunks:
             raise self.client.unexpected(url)
         yield await asyncio.to_thread(_decode_whole, b"".join(chunks), transform, url, ended_early, self.client)
@@ -767,3 +745,14 @@ def _client_id(scope: RemoteScope) -> int:
         # client_id=0 is *ignored* by Tactical and would list every agent (§3.5).
         raise ProviderConfigError(f"'{scope.external_id}' is not a Tactical client id")
     return int(raw)
+
+
+def _stream_broke(exc: Exception, url: str, what: str, ended_early: str) -> ProviderIncompleteError:
+    """A streamed listing that did not arrive whole: cut off, malformed, or the connection broke."""
+    first = str(exc).splitlines()[0] if str(exc) else None
+    if isinstance(exc, ijson.IncompleteJSONError):
+        return ProviderIncompleteError(ended_early, cause=first or "incomplete JSON")
+    if isinstance(exc, ijson.JSONError):
+        return ProviderIncompleteError(f"Tactical sent malformed JSON for {url}.", cause=first)
+    return ProviderIncompleteError(f"The {what} from {url} broke off ({type(exc).__name__}); it is incomplete.",
+                                   cause=str(exc))
