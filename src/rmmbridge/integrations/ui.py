@@ -1336,7 +1336,7 @@ async def apply_matches(
         except ValueError:
             return _back(cls, row, "mappings", error="The list of matches was not understood; match again.")
     if not pairs:
-        return _back(cls, row, "mappings", match="1", error="Tick the matches to map, then Map selected.")
+        return _back(cls, row, "mappings", match="1", error="Tick the matches to map, then Map the ticked matches.")
     try:
         done = await bulk_mapping.apply_matches(db, ctx, row.id, pairs)
     except AppError as exc:
