@@ -32,6 +32,7 @@ from rmmbridge.kit.form_errors import field_errors
 from rmmbridge.kit.time import ensure_utc, utcnow
 from rmmbridge.providers.base import KIND_CAPABILITY, Capability, Provider, ProviderConfig
 from rmmbridge.state import AppState
+from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import RmmAlert, RmmIntegration, RmmOrganizationMapping, SyncRun, WebhookDelivery
 from rmmbridge.storage.models.sync import ACTIVE_RUN_STATUSES
 from rmmbridge.sync.schedules import schedule_views, update_schedule
@@ -1308,11 +1309,20 @@ async def oauth_callback(request: Request, state: State, db: DB, auth: UiAuth, p
 
     cls = _provider(state, provider)
     q = request.query_params
-    try:
-        done = await finish(state, db, ui_ctx(auth, Permission.settings_update), q.get("state", ""),
-                            q.get("code"), q.get("error"))
-    except AppError as exc:
-        return redirect(BASE, error=exc.detail)
+    ctx = ui_ctx(auth, Permission.settings_update)
+    # A GET that writes (the attempt is spent, the code's tokens are stored): the request's own
+    # unit of work is a read-only one (deferred BEGIN on SQLite), whose upgrade to a writer fails
+    # with "database is locked" as soon as another writer committed meanwhile. So the callback
+    # writes in a writer unit of its own, committed whether the answer is accepted or refused
+    # (a refused answer's attempt stays spent).
+    refused: str | None = None
+    async with unit_of_work(state.sessionmaker) as wdb:
+        try:
+            done = await finish(state, wdb, ctx, q.get("state", ""), q.get("code"), q.get("error"))
+        except AppError as exc:
+            refused = exc.detail
+    if refused is not None:
+        return redirect(BASE, error=refused)
     if done.ok:
         return _back(cls, done.integration, "status", ok=done.message)
     return _back(cls, done.integration, "connection", error=done.message)
@@ -1336,7 +1346,7 @@ async def apply_matches(
         except ValueError:
             return _back(cls, row, "mappings", error="The list of matches was not understood; match again.")
     if not pairs:
-        return _back(cls, row, "mappings", match="1", error="Tick the matches to map, then Map selected.")
+        return _back(cls, row, "mappings", match="1", error="Tick the matches to map, then Map the ticked matches.")
     try:
         done = await bulk_mapping.apply_matches(db, ctx, row.id, pairs)
     except AppError as exc:

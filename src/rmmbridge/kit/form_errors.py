@@ -36,7 +36,13 @@ def plain_message(error: dict[str, Any], label: str) -> str:
     if kind == "uuid_parsing":
         return "Choose a value from the list."
     message = str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return message[:1].upper() + message[1:] if message else "Check this value."
+    if not message:
+        return "Check this value."
+    # A sentence opening with a URL scheme ("http:// would send …") keeps it as written:
+    # "Http://" reads as a typo and is not what the operator would type.
+    if "://" in message.split(" ", 1)[0]:
+        return message
+    return message[:1].upper() + message[1:]
 
 
 def field_errors(

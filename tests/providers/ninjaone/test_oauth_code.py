@@ -33,7 +33,7 @@ async def signed_in(app: Any, tenant: Any) -> httpx.AsyncClient:
 
 
 async def start_connect(ui: httpx.AsyncClient, setup: Any) -> str:
-    page = await ui.get(f"/settings/integrations/ninjaone?id={setup.integration_id}")
+    page = await ui.get(f"/settings/integrations/ninjaone/{setup.integration_id}")
     assert page.status_code == 200 and "Connect with NinjaOne" in page.text
     link = re.search(r'id="oauth-connect" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
     # Without the page's CSRF token the link does nothing.
@@ -134,7 +134,7 @@ async def test_settings_page_region_picker_and_webhook_button(http, state, trans
     setup = await connect(http, transport, tenant, app)
     ui = await signed_in(app, tenant)
     try:
-        page = await ui.get(f"/settings/integrations/ninjaone?id={setup.integration_id}")
+        page = await ui.get(f"/settings/integrations/ninjaone/{setup.integration_id}")
         assert page.status_code == 200
         assert 'name="region"' in page.text and 'value="us2"' in page.text and 'name="instance_url"' in page.text
         assert "Configure NinjaOne webhook" in page.text and "Connect with NinjaOne" not in page.text
