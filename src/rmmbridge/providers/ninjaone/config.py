@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from rmmbridge.providers.base import ProviderConfig
 
@@ -97,14 +97,24 @@ class NinjaOneConfig(ProviderConfig):
         "retried, then the run stops (nothing is marked missing).",
     )
 
-    @model_validator(mode="after")
-    def _instance(self, info: ValidationInfo) -> NinjaOneConfig:
+    @field_validator("instance_url")
+    @classmethod
+    def _custom_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # On the field, so a URL that is wrong in itself is reported under instance_url (422), while
+        # a custom region still lacking its URL is the model's (an incomplete configuration).
+        if value is None or info.data.get("region") != CUSTOM:
+            return value
         context = info.context if isinstance(info.context, dict) else {}
-        if self.region == CUSTOM and context.get(INSECURE_CONTEXT_KEY) and _is_local(self.instance_url):
+        if context.get(INSECURE_CONTEXT_KEY) and _is_local(value):
             # The operator allows insecure RMM URLs (simulators on loopback): any http(s) URL, path kept.
-            self.instance_url = str(self.instance_url).strip().rstrip("/")
-        elif self.region == CUSTOM:
-            self.instance_url = normalize_custom_url(self.instance_url)
+            return str(value).strip().rstrip("/")
+        return normalize_custom_url(value)
+
+    @model_validator(mode="after")
+    def _instance(self) -> NinjaOneConfig:
+        if self.region == CUSTOM:
+            if not self.instance_url:
+                normalize_custom_url(self.instance_url)  # raises: the custom region needs its URL
         else:
             self.instance_url = f"https://{REGION_HOSTS[self.region]}"  # region and URL always agree
         self.client_id = self.client_id.strip()
