@@ -30,7 +30,7 @@ services:
 # Browser tests run in their own pytest process: Playwright's sync API keeps an event loop running
 # in the main thread, which the async tests of the same session cannot share.
 test: $(STAMP) system-deps services
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e" --durations=30
 	$(BIN)/python -m pytest -m e2e
 
 lint: $(STAMP)
