@@ -1295,10 +1295,17 @@ async def oauth_start(
     csrf.check(auth, csrf_token)
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
-    try:
-        url = await start(state, db, auth.ctx, row.id)
-    except AppError as exc:
-        return _back(cls, row, "connection", error=exc.detail)
+    # A GET that writes (the sign-in attempt with its PKCE verifier): in a writer unit of its own,
+    # as the callback does — the request's read-only unit cannot become a writer on SQLite once
+    # another writer has committed.
+    refused: str | None = None
+    async with unit_of_work(state.sessionmaker) as wdb:
+        try:
+            url = await start(state, wdb, auth.ctx, row.id)
+        except AppError as exc:
+            refused = exc.detail
+    if refused is not None:
+        return _back(cls, row, "connection", error=refused)
     return RedirectResponse(url, status_code=303)
 
 
