@@ -194,7 +194,7 @@ async def test_stopping_hands_the_run_back_even_with_the_page_queue_full(http, s
     started = await db.scalar(
         select(func.count())
         .select_from(EventOutbox)
-        .where(EventOutbox.event_type == "rmm.sync.started", EventOutbox.entity_id == str(run.id))
+        .where(EventOutbox.event_type == "integration.sync_started", EventOutbox.entity_id == str(run.id))
     )
     assert started == 1
     shown = (await http.get(f"/api/v1/sync-runs/{run.id}", headers=tiny.tenant.headers())).json()

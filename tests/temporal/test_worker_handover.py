@@ -144,7 +144,7 @@ async def _started_events(h: Handover, run_id: uuid.UUID) -> int:
             await s.scalar(
                 select(func.count())
                 .select_from(EventOutbox)
-                .where(EventOutbox.event_type == "rmm.sync.started", EventOutbox.entity_id == str(run_id))
+                .where(EventOutbox.event_type == "integration.sync_started", EventOutbox.entity_id == str(run_id))
             )
             or 0
         )
