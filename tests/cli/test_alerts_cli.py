@@ -20,7 +20,7 @@ def test_alerts_and_provisioning_from_the_cli(cli) -> None:  # type: ignore[no-u
         tenant = f"cli-alerts-{uuid.uuid4().hex[:6]}"
         assert cli("tenant", "create", tenant).returncode == 0
         t = ("--tenant", tenant)
-        added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--auth-mode", "api_key",
+        added = cli("integrations", "add", "tacticalrmm", "--url", server.url, "--allow-insecure-url", "--auth-mode", "api_key",
                     "--secrets-stdin", "--json", *t, stdin=json.dumps({"api_key": DEFAULT_CREDENTIALS.api_key}))  # fmt: skip
         assert added.returncode == 0, added.stderr
         assert cli("integrations", "test", "tacticalrmm", *t).returncode == 0

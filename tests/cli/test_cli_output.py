@@ -74,7 +74,7 @@ async def test_json_is_the_rest_apis_shape(  # type: ignore[no-untyped-def]
 
     assert cli_json("integrations", "webhook", iid) == await rest(f"/integrations/{iid}/webhook")
     rotated = cli_json("integrations", "rotate-webhook-secret", iid)
-    assert set(rotated) == {"secret", "info"}
+    assert set(rotated) == {"secret", "info", "rmm_update"} and rotated["rmm_update"] is None  # not provisioned
     revealed = await rest(f"/integrations/{iid}/webhook/reveal", "POST")
     assert revealed["secret"] == rotated["secret"] and revealed == rotated | {"info": revealed["info"]}
     assert cli_json("integrations", "webhook", iid, "--reveal") == revealed

@@ -53,4 +53,4 @@ def test_assets_software_lists_every_installed_version(cli, tactical_simulator) 
     assert bad.returncode == 1 and "no asset 'not-an-id'" in bad.stderr
     nobody = str(uuid.uuid4())
     missing = cli("assets", "software", nobody, *t)
-    assert missing.returncode == 1 and f"no asset {nobody}" in missing.stderr
+    assert missing.returncode == 1 and f"no asset '{nobody}'" in missing.stderr
