@@ -33,6 +33,7 @@ CONNECT_TIMEOUT_S = 2.0
 RPC_TIMEOUT = timedelta(seconds=2)
 RETRY_EVERY_S = 1.0  # while Temporal is down, pending runs are retried this often
 PROBE_CACHE_S = 5.0
+_RETIRED_CLIENTS: list[Client] = []
 
 
 async def connect(settings: Settings) -> Client:
@@ -60,6 +61,15 @@ class TemporalRunner:
             if self._client is None:
                 self._client = await asyncio.wait_for(connect(self._state.settings), CONNECT_TIMEOUT_S)
             return self._client
+
+    def _drop_client(self) -> None:
+        # Kept, not freed: the SDK's native client finalized by the garbage collector at an
+        # arbitrary moment (another thread, a closed loop) can crash the process. One per
+        # reconnect after an outage: a bounded, small cost.
+        if self._client is not None:
+            _RETIRED_CLIENTS.append(self._client)
+            del _RETIRED_CLIENTS[:-32]
+        self._client = None
 
     def _mark(self, up: bool, error: str | None = None) -> None:
         if up != self.up:
@@ -91,7 +101,7 @@ class TemporalRunner:
                     await self._start(tenant_id, run_id, kind)
                 except Exception as exc:  # connection refused, timeout, namespace missing: retried
                     self._mark(False, f"{type(exc).__name__}: {exc}"[:300])
-                    self._client = None  # reconnect: the old connection may be to a restarted server
+                    self._drop_client()  # reconnect: the old connection may be to a restarted server
                     break
                 self._pending.pop(run_id, None)
                 submitted = self._submitted.pop(run_id, None)
@@ -99,7 +109,11 @@ class TemporalRunner:
                     submitted.set()
                 self._mark(True)
             if not self._pending:
-                await self._wake.wait()
+                # Nothing left: the pump ends (submit starts a new one). A task parked forever
+                # would outlive its event loop and be destroyed by the garbage collector at an
+                # arbitrary moment — logging from inside the collector, which CPython 3.11 does
+                # not survive in every state (a crashed compile, a segfault).
+                return
             else:
                 try:
                     await asyncio.wait_for(self._wake.wait(), RETRY_EVERY_S)
@@ -128,7 +142,7 @@ class TemporalRunner:
                 await client.service_client.check_health(timeout=RPC_TIMEOUT)
                 self._mark(True)
             except Exception as exc:
-                self._client = None
+                self._drop_client()
                 self._mark(False, f"{type(exc).__name__}: {exc}"[:300])
         return {
             "name": "temporal",
@@ -157,4 +171,4 @@ class TemporalRunner:
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
-        self._client = None  # the SDK's connection closes with its last reference
+        self._drop_client()
