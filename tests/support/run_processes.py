@@ -78,7 +78,7 @@ async def seed(database_url: str, simulator_url: str) -> Seeded:
                 json={
                     "instance_url": simulator_url,
                     "auth_mode": "api_key",
-                    "values": {"api_key": DEFAULT_CREDENTIALS.api_key},
+                    "values": {"api_key": DEFAULT_CREDENTIALS.api_key, "allow_insecure_url": True},
                 },
             )
             assert r.status_code == 200, r.text
