@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -97,6 +97,40 @@ async def unit_of_work(
 
 def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` says the database went away (restarted, failed over, unreachable) rather
+    than refused a statement: the transaction was rolled back or never began, so the unit of work
+    may be retried on a new connection (the pool pre-pings, so the next checkout opens one).
+
+    A PostgreSQL restart surfaces as any of: a refused or reset socket on connect (raised as is by
+    the pool), asyncpg's ``CannotConnectNowError``/``AdminShutdownError`` (the server is shutting
+    down or starting) or ``ConnectionDoesNotExistError`` (the connection was closed mid-statement),
+    wrapped by SQLAlchemy in ``DBAPIError``.
+    """
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        return _driver_disconnect(error.orig)
+    return isinstance(error, (ConnectionError, TimeoutError)) or _driver_disconnect(error)
+
+
+def _driver_disconnect(error: BaseException | None) -> bool:
+    try:
+        from asyncpg import exceptions as pg
+    except ImportError:  # SQLite-only install
+        return False
+    seen = 0
+    while error is not None and seen < 5:  # SQLAlchemy's adapter error has the asyncpg one as cause
+        # Not all of class 57 (operator intervention): a statement timeout is a query cancelled.
+        shutdown = (pg.AdminShutdownError, pg.CrashShutdownError, pg.CannotConnectNowError)
+        if isinstance(error, (pg.PostgresConnectionError, *shutdown, ConnectionError)):
+            return True
+        if isinstance(error, pg.InterfaceError) and "closed" in str(error):  # "connection is closed"
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def dialect_insert(session: AsyncSession) -> Any:

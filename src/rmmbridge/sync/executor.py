@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from rmmbridge.providers.base import (
     ProviderReauthRequired,
 )
 from rmmbridge.state import AppState
-from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.db import connection_lost, unit_of_work
 from rmmbridge.storage.models import RmmIntegration, SyncRun
 from rmmbridge.tenancy.auth import system_context
 from rmmbridge.tenancy.context import TenantContext
@@ -32,6 +33,7 @@ from .ownership import Fence, LeaseKeeper, RunSuperseded, current_fence
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 Job = Callable[[AppState, TenantContext, SyncRun, RmmIntegration, Provider], Awaitable[None]]
 
 
@@ -67,17 +69,27 @@ async def execute_run(
     """
     ctx = system_context(tenant_id, f"sync:{run_id}")
     settings = state.settings
-    async with unit_of_work(state.sessionmaker) as session:
-        run = await runs.get_run(session, ctx, run_id)
-        resumable = bool(resume) and run.status == "running" and (run.owner or "").startswith(resume or "")
-        if run.status != "queued" and not resumable:
-            return None  # already taken (a duplicate delivery) or finished
-        integration = await session.get(RmmIntegration, (tenant_id, run.integration_id))
-        assert integration is not None  # FK
-        fence = await runs.claim(session, run, owner, lease_s=settings.run_lease_s, resume=resume)
-        if fence is None:
-            return None  # another process took it first
-        provider_key = integration.provider
+
+    async def take() -> tuple[SyncRun, RmmIntegration, Fence] | None:
+        async with unit_of_work(state.sessionmaker) as session:
+            run = await runs.get_run(session, ctx, run_id)
+            resumable = bool(resume) and run.status == "running" and (run.owner or "").startswith(resume or "")
+            if run.status != "queued" and not resumable:
+                return None  # already taken (a duplicate delivery) or finished
+            integration = await session.get(RmmIntegration, (tenant_id, run.integration_id))
+            assert integration is not None  # FK
+            fence = await runs.claim(session, run, owner, lease_s=settings.run_lease_s, resume=resume)
+            if fence is None:
+                return None  # another process took it first
+            return run, integration, fence
+
+    # A run requested just before the database restarts is claimed once it is back, instead of
+    # staying queued until the scheduler's orphan sweep (or forever, with the scheduler off).
+    taken = await _through_outage(state, "claim", run_id, take)
+    if taken is None:
+        return None
+    run, integration, fence = taken
+    provider_key = integration.provider
     started = time.perf_counter()
     log.info(
         "sync_started",
@@ -131,33 +143,62 @@ async def execute_run(
             reauth=isinstance(exc, ProviderReauthRequired),
         )
     except Exception as exc:  # a bug must still end the run, with its cause kept for the admin
-        log.exception("sync_crashed", run_id=str(run_id))
-        await _fail(state, ctx, run_id, fence, f"internal error: {type(exc).__name__}: {exc}")
+        if connection_lost(exc):  # not a defect: the database restarted or became unreachable
+            log.warning("sync_database_lost", run_id=str(run_id), error=f"{type(exc).__name__}: {exc}"[:300])
+            message = f"interrupted: the connection to the database was lost ({type(exc).__name__}); run it again"
+        else:
+            log.exception("sync_crashed", run_id=str(run_id))
+            message = f"internal error: {type(exc).__name__}: {exc}"
+        await _fail(state, ctx, run_id, fence, message)
     finally:
         await keeper.close()
         current_fence.reset(fence_token)
         if provider is not None:
             await provider.aclose()
-    async with unit_of_work(state.sessionmaker) as session:
-        final = await runs.get_run(session, ctx, run_id)
-        SYNC_RUNS.labels(provider_key, final.kind, final.status).inc()
-        log.info(
-            "sync_finished",
-            run_id=str(run_id),
-            kind=final.kind,
-            status=final.status,
-            attempt=fence.attempt,
-            counters=final.counters,
-            seconds=round(time.perf_counter() - started, 3),
-        )
-        return final.status
+
+    async def read_final() -> SyncRun:
+        async with unit_of_work(state.sessionmaker, read_only=True) as session:
+            return await runs.get_run(session, ctx, run_id)
+
+    final = await _through_outage(state, "final read", run_id, read_final)
+    SYNC_RUNS.labels(provider_key, final.kind, final.status).inc()
+    log.info(
+        "sync_finished",
+        run_id=str(run_id),
+        kind=final.kind,
+        status=final.status,
+        attempt=fence.attempt,
+        counters=final.counters,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return final.status
+
+
+async def _through_outage(state: AppState, what: str, run_id: uuid.UUID, op: Callable[[], Awaitable[T]]) -> T:
+    """``op`` retried while the database is unreachable (a restart), for as long as a failure write
+    is retried; any other error, or an outage outlasting that, is raised."""
+    deadline = time.monotonic() + _write_window(state)
+    delay = 0.25
+    while True:
+        try:
+            return await op()
+        except Exception as exc:
+            if not connection_lost(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("sync_database_unreachable", run_id=str(run_id), step=what, error=str(exc)[:200])
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _write_window(state: AppState) -> float:
+    return max(2 * state.settings.run_lease_s, 10.0)
 
 
 async def _with_retries(state: AppState, what: str, run_id: uuid.UUID, write: Callable[[], Awaitable[None]]) -> None:
     """A write that must survive a database restart (PostgreSQL restarting must not leave the run
     ``running``): retried with backoff for two leases' time; after that the lease has run out and
     the dead-run sweep (or the orchestrator) ends the run instead."""
-    deadline = time.monotonic() + max(2 * state.settings.run_lease_s, 10.0)
+    deadline = time.monotonic() + _write_window(state)
     delay = 0.25
     while True:
         try:

@@ -59,7 +59,11 @@ class DirectRunner:
 
         async def _run() -> None:
             async with limit:
-                await execute_run(self._state, tenant_id, run_id, owner=self.owner)
+                try:
+                    await execute_run(self._state, tenant_id, run_id, owner=self.owner)
+                except Exception:  # the database stayed away past the retries; a run left queued
+                    # is picked up by the scheduler's orphan sweep. Logged, not an unretrieved task error.
+                    log.exception("sync_run_not_started", run_id=str(run_id))
 
         task = asyncio.create_task(_run(), name=f"sync-run-{run_id}")
         self._tasks[run_id] = task
