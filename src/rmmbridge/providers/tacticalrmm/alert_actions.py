@@ -33,6 +33,7 @@ import httpx
 
 from rmmbridge.providers.base import (
     AlertEvent,
+    AlertTemplateChoice,
     ProviderConfigError,
     ProviderError,
     ProvisionReport,
@@ -146,6 +147,56 @@ class TacticalAlertActions:
     async def _templates(self) -> list[dict[str, Any]]:
         return await self._get("/alerts/templates/", "can_list_alerttemplates", "reading alert templates")
 
+    async def _client_templates(self) -> dict[str, int | None] | None:
+        """Each client's own alert template (``alert_template`` of ``/beta/v1/client/``); ``None``
+        when Tactical does not say (the listing refused or malformed: the choice falls back)."""
+        try:
+            _, data = await self.client.get_json("/beta/v1/client/", perm="can_list_clients",
+                                                 feature="reading clients")
+        except ProviderConfigError:
+            return None
+        if not isinstance(data, list):
+            return None
+        return {
+            str(row["id"]): row.get("alert_template") if isinstance(row.get("alert_template"), int) else None
+            for row in data if isinstance(row, dict) and isinstance(row.get("id"), int)
+        }
+
+    async def choices(self, target: WebhookTarget) -> list[AlertTemplateChoice]:
+        """Tactical's alert templates for the picker, with the mapped clients each applies to.
+
+        A client runs its own template when it has an active one, else the active default
+        (``Agent.get_alert_template`` without policies and sites, which the client listing does
+        not show). Preselected: active and applying to a mapped client; when the clients cannot be
+        read, active and the default or applied somewhere (``applied_count``)."""
+        templates = await self._templates()
+        own = await self._client_templates()
+        active = {t.get("id") for t in templates if t.get("is_active")}
+        failure = action_names(target)[0]
+        out = []
+        for t in templates:
+            tid, is_default = t.get("id"), bool(t.get("default_template"))
+            applies: tuple[str, ...] | None = None
+            if own is not None:
+                applies = tuple(
+                    scope for scope in target.scope_ids
+                    if own.get(scope) == tid or (is_default and own.get(scope) not in active)
+                )
+            if applies is not None:
+                in_default = bool(t.get("is_active")) and bool(applies)
+            else:
+                in_default = bool(t.get("is_active")) and (is_default or (t.get("applied_count") or 0) > 0)
+            if t.get("action_type") == "rest":
+                action = str(t.get("action_name") or "") if t.get("action_rest") is not None else ""
+            else:
+                action = f"{t.get('action_type')} script" if t.get("action") else ""
+            out.append(AlertTemplateChoice(
+                id=str(tid), name=str(t.get("name") or f"Template {tid}"), active=bool(t.get("is_active")),
+                default=is_default, applies_to=applies, in_default=in_default, action=action,
+                ours=action == failure,
+            ))
+        return out
+
     # ------------------------------------------------------------------ provisioning steps
 
     async def ensure_key(self, target: WebhookTarget) -> ProvisionStep:
@@ -201,18 +252,26 @@ class TacticalAlertActions:
         ours = {ids[failure], ids[resolved]}
         templates = await self._templates()
         picked = target.template_ids
-        chosen = [
-            t for t in templates
-            if (str(t.get("id")) in picked if picked is not None
-                else t.get("is_active") and (t.get("default_template") or (t.get("applied_count") or 0) > 0))
-        ]
+        if picked is None:  # the default choice: what the picker preselects
+            picked_by_default = {c.id for c in await self.choices(target) if c.in_default}
+            chosen = [t for t in templates if str(t.get("id")) in picked_by_default]
+        else:
+            chosen = [t for t in templates if str(t.get("id")) in picked]
+            unknown = sorted(set(picked) - {str(t.get("id")) for t in templates})
+            if unknown:
+                return [ProvisionStep(
+                    "alert templates", "failed",
+                    f"Tactical has no alert template with id {', '.join(unknown)} (deleted since the page was shown?)",
+                    "Reload the page and pick again.",
+                )]
         if not chosen:
             return [ProvisionStep(
                 "alert templates", "failed",
-                "no active alert template is the default or applied to a client, site or policy, so no alert "
-                "would run the URL actions",
+                ("no alert template was picked" if picked is not None else
+                 "no active alert template applies to a mapped client (none is the default or assigned to one), "
+                 "so no alert would run the URL actions"),
                 "In Tactical, create an alert template and set it as the default (Settings → Alerts Manager), "
-                "then provision again.",
+                "then provision again." if picked is None else "Pick at least one alert template.",
             )]
         steps = []
         desired = {"action_type": "rest", "action_rest": ids[failure], "resolved_action_type": "rest",
