@@ -477,7 +477,7 @@ def webhook_templates(integration: str, tenant: str = TenantOpt, json_out: bool 
             row = await resolve_integration(db, ctx, integration)
         picker = await provisioning.template_picker(state, ctx, row.id)
         if picker is None:
-            raise WrongState("this integration has no alert templates to pick (not connected, or the RMM has none)")
+            raise WrongState(provisioning.NO_TEMPLATES_TO_PICK)
         return picker
 
     picker = run(lambda: outside_transaction(tenant, _do))

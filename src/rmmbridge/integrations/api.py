@@ -210,7 +210,7 @@ async def webhook_templates(state: State, db: DB, ctx: Admin, integration_id: uu
     await db.commit()  # no transaction is held while the RMM is read
     picker = await provisioning.template_picker(state, ctx, integration_id)
     if picker is None:
-        raise WrongState("this integration has no alert templates to pick (not connected, or the RMM has none)")
+        raise WrongState(provisioning.NO_TEMPLATES_TO_PICK)
     return AlertTemplatesOut(
         templates=[
             AlertTemplateOut(

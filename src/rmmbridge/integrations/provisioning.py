@@ -44,6 +44,9 @@ from .factory import build_provider
 from .service import get_integration, require_capability
 
 DEVICE = "device"
+NO_TEMPLATES_TO_PICK = (
+    "nothing to pick: this RMM has no alert templates, or the integration is not connected (test the connection)"
+)
 # How long the integration page waits for the RMM's alert templates before it says so.
 PICKER_TIMEOUT_S = 15.0
 
@@ -170,16 +173,19 @@ class TemplatePicker:
 
 
 async def template_picker(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> TemplatePicker | None:
-    """The picker, or ``None`` when there is nothing to pick (the RMM has no alert templates, or the
-    integration is not connected). No transaction is open while the RMM is read, and the read has
-    a deadline: the page it is shown on must not hang on an unreachable RMM."""
+    """The picker, or ``None`` when there is nothing to pick: the provider has no alert templates
+    (``alert_template_picker``), or the integration is not connected (its last connection test did
+    not pass). No transaction is open while the RMM is read, and the read has a deadline: the page
+    it is shown on must not hang on an unreachable RMM."""
     ctx.require(Permission.settings_update)
     async with unit_of_work(state.sessionmaker) as session:
         row = await get_integration(session, ctx, integration_id)
         cls = state.registry.get(row.provider)
         if Capability.webhook_provisioning not in cls.capabilities or not cls.alert_template_picker:
             return None
-        if row.state in ("disconnected", "not_configured"):
+        if row.state != "connected":
+            # Untested, failing or waiting for a one-time code: reading Tactical now would only
+            # repeat the failure (or spend a sign-in attempt).
             return None
         mapped = await repository.syncable_mappings(session, ctx, row.id)
         names = {m.external_org_id: m.external_org_name for m in mapped}

@@ -881,9 +881,7 @@ async def integration_page(
     revealed = once.take(request, state, auth, path) if ctx.can(Permission.settings_update) else None
     matches = await bulk_mapping.suggest_matches(db, ctx, row.id) if match else None
     picker = None
-    if ctx.can(Permission.settings_update) and cls.alert_template_picker and row.state not in (
-        "disconnected", "not_configured",
-    ):
+    if ctx.can(Permission.settings_update) and cls.alert_template_picker and row.state == "connected":
         # Read live from the RMM, outside this request's transaction (its own short one).
         await db.commit()
         picker = await provisioning.template_picker(state, ctx, row.id)
