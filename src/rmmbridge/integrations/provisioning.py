@@ -167,10 +167,6 @@ class TemplatePicker:
     error: str | None = None
     fix: str | None = None
 
-    @property
-    def preselected(self) -> list[str]:
-        return [c.id for c in self.choices if c.preselected]
-
 
 async def template_picker(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> TemplatePicker | None:
     """The picker, or ``None`` when there is nothing to pick: the provider has no alert templates

@@ -153,7 +153,7 @@ class TacticalAlertActions:
         try:
             _, data = await self.client.get_json("/beta/v1/client/", perm="can_list_clients",
                                                  feature="reading clients")
-        except ProviderConfigError:
+        except ProviderError:  # "where known": the templates are still listed, without what they apply to
             return None
         if not isinstance(data, list):
             return None
@@ -382,7 +382,7 @@ class TacticalAlertActions:
             return await self.send_test(target)
         except NoTestRun as missing:
             return await self.synthetic_test(target, missing.status)
-        except TacticalConfigError as exc:
+        except ProviderError as exc:  # refused, failing or unreachable: the answer, not a reason to fake one
             return False, exc.message
 
     # ------------------------------------------------------------------ the operations
