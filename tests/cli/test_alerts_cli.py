@@ -47,6 +47,13 @@ def test_alerts_and_provisioning_from_the_cli(cli) -> None:  # type: ignore[no-u
         assert shown.returncode == 0
         assert "acknowledged (user) by system:cli" in shown.stdout and "resolved_in_rmm (rmm)" in shown.stdout
 
+        listed = cli("integrations", "webhook-templates", "tacticalrmm", "--json", *t)
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        choices = json.loads(listed.stdout)["templates"]
+        assert choices and all(c["active"] for c in choices) and json.loads(listed.stdout)["error"] is None
+        plain = cli("integrations", "webhook-templates", "tacticalrmm", *t)
+        assert plain.returncode == 0 and "applies to:" in plain.stdout, plain.stdout + plain.stderr
+
         provisioned = cli("integrations", "provision-webhook", "tacticalrmm", "--no-test", "--json", *t)
         assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
         assert json.loads(provisioned.stdout)["ok"] is True

@@ -74,3 +74,24 @@ def test_one_click_webhook_setup_delivers_a_test_alert(live, account, api: Api, 
 
     live.call(fire())
     expect(page.locator("[data-deliveries-accepted]")).to_have_text(str(accepted + 1), timeout=15_000)
+
+
+def test_send_test_alert_on_a_tactical_without_the_test_run(live, account, api: Api, tactical, new_page) -> None:  # type: ignore[no-untyped-def]
+    """An older Tactical (no ``POST /core/urlaction/run/test/``): the test alert is a synthetic
+    delivery over the network to rmmbridge's own public URL, and the page shows it arrive."""
+    sim = tactical(clients=2, agents=6, url_action_test_run=False)
+    sim.app.state.actions.add_template("Default", default=True)
+    api.fleet_ready(sim)
+    page = new_page(account=account)
+    page.goto("/settings/integrations/tacticalrmm#webhook")
+    page.get_by_role("button", name="Set up Tactical RMM and send test alert").click()
+    expect(page.get_by_role("status").first).to_contain_text("Tactical RMM is set up and a test alert arrived.")
+    expect(page.locator("[data-test-delivered]")).to_contain_text("synthetic test delivery accepted")
+    assert not [d for d in sim.app.state.actions.deliveries if d.kind == "test"]  # Tactical sent nothing
+
+    accepted = int(page.locator("[data-deliveries-accepted]").inner_text())
+    page.get_by_role("button", name="Send test alert", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("Test alert arrived: synthetic test delivery accepted")
+    expect(page.get_by_role("status").first).to_contain_text("Tactical has no URL action test run")
+    expect(page.locator("[data-deliveries-accepted]")).to_have_text(str(accepted + 1), timeout=15_000)
+    shot(page, "webhook-synthetic-test")

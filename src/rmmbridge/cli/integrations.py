@@ -461,11 +461,52 @@ async def _resolve_client(db: AsyncSession, ctx: TenantContext, ref: str) -> Any
     return client.id
 
 
+@integrations_app.command("webhook-templates")
+def webhook_templates(integration: str, tenant: str = TenantOpt, json_out: bool = JsonOpt) -> None:
+    """The RMM's alert templates (read live) for `provision-webhook --template`: active, default,
+    the mapped scopes each applies to; `*` marks the default choice."""
+    from dataclasses import asdict
+
+    from rmmbridge.errors import WrongState
+    from rmmbridge.integrations import provisioning
+
+    from .context import outside_transaction
+
+    async def _do(state: AppState, ctx: TenantContext) -> provisioning.TemplatePicker:
+        async with unit_of_work(state.sessionmaker, read_only=True) as db:
+            row = await resolve_integration(db, ctx, integration)
+        picker = await provisioning.template_picker(state, ctx, row.id)
+        if picker is None:
+            raise WrongState(provisioning.NO_TEMPLATES_TO_PICK)
+        return picker
+
+    picker = run(lambda: outside_transaction(tenant, _do))
+    if json_out:
+        emit_json({
+            "templates": [{**asdict(c), "preselected": c.preselected} for c in picker.choices],
+            "error": picker.error, "fix": picker.fix,
+        })  # fmt: skip
+    else:
+        for c in picker.choices:
+            applies = "unknown" if c.applies_to is None else (
+                ", ".join(picker.scope_names.get(s, s) for s in c.applies_to) or "none")
+            flags = ", ".join(f for f in ("active" if c.active else "inactive", "default" if c.default else "") if f)
+            action = "rmmbridge's" if c.ours else (c.action or "none")
+            console.print(f"{'*' if c.preselected else ' '} {c.id:>5}  {c.name}  ({flags}; applies to: {applies}; "
+                          f"failure action: {action})", highlight=False)  # fmt: skip
+        if picker.error:
+            console.print(f"could not read the alert templates: {picker.error}", highlight=False)
+            if picker.fix:
+                console.print(f"fix: {picker.fix}", highlight=False)
+    raise typer.Exit(1 if picker.error else 0)
+
+
 @integrations_app.command("provision-webhook")
 def provision_webhook(
     integration: str,
     templates: list[str] = typer.Option(
-        [], "--template", help="the RMM alert template id to attach to (repeatable; default: every active one)"
+        [], "--template", help="the RMM alert template id to attach to (repeatable; default: every active one that "
+        "applies to a mapped client — see `webhook-templates`)"
     ),
     no_test: bool = typer.Option(False, "--no-test", help="do not send a test alert through the RMM"),
     tenant: str = TenantOpt,

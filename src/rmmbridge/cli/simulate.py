@@ -31,6 +31,12 @@ def tacticalrmm(
         None, "--shared-fleet", help="Share machines with other simulators started with this seed."
     ),
     overlap: float = typer.Option(0.6, "--overlap", min=0.0, max=1.0, help="With --shared-fleet: share of machines."),
+    url_action_test_run: bool = typer.Option(
+        True,
+        "--url-action-test-run/--no-url-action-test-run",
+        help="Off: act as an older Tactical without POST /core/urlaction/run/test/ (\"Send test alert\" then falls "
+        "back to a synthetic delivery).",
+    ),
 ) -> None:
     """Tactical RMM 1.5 API simulator (prints its URL and credentials)."""
     from rmmbridge.simulators.tacticalrmm import serve
@@ -42,7 +48,7 @@ def tacticalrmm(
 
     model = ServingCostModel(workers=workers, load=load) if real_server_model else None
     serve(host=host, port=port, seed=seed, clients=clients, agents=agents, close_connections=close_connections,
-          serving_cost=model, shared_fleet=shared_fleet, overlap=overlap)
+          serving_cost=model, shared_fleet=shared_fleet, overlap=overlap, url_action_test_run=url_action_test_run)
 
 
 @simulate_app.command("tanium")

@@ -18,6 +18,8 @@ from rmmbridge.web.deps import DB, State, require
 
 from . import bulk_mapping, credentials_schema, mappings, provisioning, repository, service, webhook_secrets
 from .schemas import (
+    AlertTemplateOut,
+    AlertTemplatesOut,
     BulkMappingIn,
     BulkMappingOut,
     DisconnectIn,
@@ -194,6 +196,33 @@ async def provision_webhook(
         test_detail=report["test_detail"],
         info=await webhook_info(state, db, row),
     )
+
+
+@router.get(
+    "/integrations/{integration_id}/webhook/templates",
+    response_model=AlertTemplatesOut,
+    responses=error_responses(404, 409),
+)
+async def webhook_templates(state: State, db: DB, ctx: Admin, integration_id: uuid.UUID) -> AlertTemplatesOut:
+    """The RMM's alert templates (read live), for ``template_ids`` of provisioning: each says
+    whether it is active, the default, which mapped scopes it applies to and whether it is in the
+    default choice. When the RMM refuses or cannot be reached, ``error`` says so (still a 200)."""
+    await db.commit()  # no transaction is held while the RMM is read
+    picker = await provisioning.template_picker(state, ctx, integration_id)
+    if picker is None:
+        raise WrongState(provisioning.NO_TEMPLATES_TO_PICK)
+    return AlertTemplatesOut(
+        templates=[
+            AlertTemplateOut(
+                id=c.id, name=c.name, active=c.active, default=c.default,
+                applies_to=list(c.applies_to) if c.applies_to is not None else None,
+                in_default=c.in_default, preselected=c.preselected, action=c.action, ours=c.ours,
+            )
+            for c in picker.choices
+        ],
+        error=picker.error,
+        fix=picker.fix,
+    )  # fmt: skip
 
 
 @router.post(

@@ -12,8 +12,9 @@ back into rmmbridge's webhook receiver, which must be able to write (SQLite has 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import structlog
@@ -23,7 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.deployment import public_url
 from rmmbridge.errors import ValidationFailed, WrongState
 from rmmbridge.kit.time import utcnow
-from rmmbridge.providers.base import Capability, Provider, ProviderError, ProvisionReport, ProvisionStep, WebhookTarget
+from rmmbridge.providers.base import (
+    AlertTemplateChoice,
+    Capability,
+    Provider,
+    ProviderError,
+    ProvisionReport,
+    ProvisionStep,
+    WebhookTarget,
+)
 from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import ExternalEntityMapping, RmmIntegration
@@ -35,6 +44,11 @@ from .factory import build_provider
 from .service import get_integration, require_capability
 
 DEVICE = "device"
+NO_TEMPLATES_TO_PICK = (
+    "nothing to pick: this RMM has no alert templates, or the integration is not connected (test the connection)"
+)
+# How long the integration page waits for the RMM's alert templates before it says so.
+PICKER_TIMEOUT_S = 15.0
 
 log = structlog.get_logger(__name__)
 
@@ -141,6 +155,57 @@ async def provision(
             "provisioned": report.ok or bool(row.webhook_provisioning.get("provisioned")),
         }
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatePicker:
+    """The RMM's alert templates for the provisioning form, read live; ``error`` (with its ``fix``)
+    in plain words when the RMM could not be read — the form then offers the default choice."""
+
+    choices: list[AlertTemplateChoice]
+    scope_names: dict[str, str]  # mapped scope id → its name, for "applies to"
+    error: str | None = None
+    fix: str | None = None
+
+
+async def template_picker(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> TemplatePicker | None:
+    """The picker, or ``None`` when there is nothing to pick: the provider has no alert templates
+    (``alert_template_picker``), or the integration is not connected (its last connection test did
+    not pass). No transaction is open while the RMM is read, and the read has a deadline: the page
+    it is shown on must not hang on an unreachable RMM."""
+    ctx.require(Permission.settings_update)
+    async with unit_of_work(state.sessionmaker) as session:
+        row = await get_integration(session, ctx, integration_id)
+        cls = state.registry.get(row.provider)
+        if Capability.webhook_provisioning not in cls.capabilities or not cls.alert_template_picker:
+            return None
+        if row.state != "connected":
+            # Untested, failing or waiting for a one-time code: reading Tactical now would only
+            # repeat the failure (or spend a sign-in attempt).
+            return None
+        mapped = await repository.syncable_mappings(session, ctx, row.id)
+        names = {m.external_org_id: m.external_org_name for m in mapped}
+        # Listing templates needs no secret: the target only says which scopes are mapped.
+        target = await target_for(state, session, ctx, row, "")
+        try:
+            provider = await build_provider(state, session, row)
+        except ValidationFailed as exc:
+            return TemplatePicker([], names, exc.detail)
+    try:
+        choices = await asyncio.wait_for(provider.alert_templates(target), timeout=PICKER_TIMEOUT_S)
+    except ProviderError as exc:
+        return TemplatePicker([], names, exc.message, getattr(exc, "fix", None))
+    except TimeoutError:
+        return TemplatePicker(
+            [], names, f"{cls.display_name} did not answer within {PICKER_TIMEOUT_S:g} s.",
+            f"Check that {cls.display_name} is reachable (“Test connection”), then reload this page.",
+        )
+    except Exception:  # the page must still render: say it plainly, keep the details in the log
+        log.exception("alert_templates_read_failed", integration_id=str(integration_id))
+        return TemplatePicker([], names, f"{cls.display_name}'s alert templates could not be read (see the log).")
+    finally:
+        await provider.aclose()
+    return TemplatePicker(choices, names)
 
 
 async def send_test(state: AppState, ctx: TenantContext, integration_id: uuid.UUID) -> dict[str, Any]:

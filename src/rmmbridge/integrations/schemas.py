@@ -165,6 +165,26 @@ class ProvisionOut(BaseModel):
     info: WebhookInfo
 
 
+class AlertTemplateOut(BaseModel):
+    id: str
+    name: str
+    active: bool
+    default: bool
+    # The mapped scopes (RMM ids) it applies to; null when the RMM did not say.
+    applies_to: list[str] | None
+    in_default: bool  # part of the default choice (provisioning without template_ids)
+    preselected: bool  # ticked in the UI: the default choice less templates running another action
+    action: str = ""  # the failure action it runs now
+    ours: bool = False  # that action is rmmbridge's
+
+
+class AlertTemplatesOut(BaseModel):
+    templates: list[AlertTemplateOut]
+    # Set when the RMM could not be read (a permission, unreachable): in plain words, with a fix.
+    error: str | None = None
+    fix: str | None = None
+
+
 class WebhookTestOut(BaseModel):
     delivered: bool
     detail: str

@@ -55,6 +55,7 @@ BASE = "/settings/integrations"
 MAPPINGS_PER_PAGE = 50
 HISTORY_ROWS = 15
 REJECTED_ROWS = 10
+MAX_PICKED_TEMPLATES = 200  # as the API's ProvisionIn
 
 # The sync actions in the order they are offered, with their button labels.
 SYNC_ACTIONS: tuple[tuple[str, str], ...] = (
@@ -556,6 +557,7 @@ async def _page(
     matches: list[bulk_mapping.NameMatch] | None = None,
     field_errors: dict[str, str] | None = None,
     form_error: str | None = None,
+    picker: provisioning.TemplatePicker | None = None,
 ) -> Response:
     ctx = auth.ctx
     spec = spec_of(cls)
@@ -702,6 +704,7 @@ async def _page(
         name_error=(name_form or {}).get("error"),
         siblings=[r for r in await repository.by_provider(db, ctx, cls.key) if r.id != row.id],
         oauth_redirect_uri=(await public_url.current(db, state.settings)).base + f"/integrations/{cls.key}/callback",
+        picker=picker,
     )
 
 
@@ -877,9 +880,15 @@ async def integration_page(
     path = page_path(row)
     revealed = once.take(request, state, auth, path) if ctx.can(Permission.settings_update) else None
     matches = await bulk_mapping.suggest_matches(db, ctx, row.id) if match else None
+    picker = None
+    if ctx.can(Permission.settings_update) and cls.alert_template_picker and row.state == "connected":
+        # Read live from the RMM, outside this request's transaction (its own short one).
+        await db.commit()
+        picker = await provisioning.template_picker(state, ctx, row.id)
+        row = await _row(db, auth, cls, integration_id)
     response = await _page(
         request, state, db, auth, cls, row, q=q, page=page, run_id=run, ok=ok, error=error, revealed=revealed,
-        matches=matches,
+        matches=matches, picker=picker,
     )  # fmt: skip
     return once.forget(response, path) if revealed else response
 
@@ -1244,13 +1253,23 @@ async def test_webhook(
 async def provision_webhook(
     request: Request, state: State, db: DB, auth: UiAuth, form: Form, provider: str, integration_id: uuid.UUID
 ) -> Response:
-    """One click: rmmbridge configures the RMM's webhook itself and sends a test alert through it."""
+    """One click: rmmbridge configures the RMM's webhook itself and sends a test alert through it.
+
+    With the template picker on the page (``pick_templates``), the ticked ``template_ids`` are the
+    templates to attach; without it, the provider's default choice."""
     ctx = ui_ctx(auth, Permission.settings_update)
     cls = _provider(state, provider)
     row = await _row(db, auth, cls, integration_id)
+    template_ids: list[str] | None = None
+    if form.get("pick_templates"):
+        template_ids = [str(t) for t in (await request.form()).getlist("template_ids") if isinstance(t, str)]
+        if not template_ids:
+            return _back(cls, row, "webhook", error="Pick at least one alert template to attach the webhook to.")
+        if len(template_ids) > MAX_PICKED_TEMPLATES or any(len(t) > 40 for t in template_ids):
+            return _back(cls, row, "webhook", error="That is not a list of alert templates.")
     await db.commit()  # the RMM's test delivery comes back into rmmbridge, which must be able to write
     try:
-        report = await provisioning.provision(state, ctx, row.id, send_test=True)
+        report = await provisioning.provision(state, ctx, row.id, template_ids=template_ids, send_test=True)
     except AppError as exc:
         return _back(cls, row, "webhook", error=exc.detail)
     if report["ok"] and report["test_delivered"]:

@@ -383,6 +383,36 @@ class WebhookTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertTemplateChoice:
+    """One RMM alert template the admin may attach rmmbridge's webhook to (the provisioning picker).
+
+    ``applies_to``: the mapped scopes (``WebhookTarget.scope_ids``) it applies to, ``None`` when the
+    RMM did not say; ``in_default``: part of the default choice (active and applying to a mapped
+    scope); ``action``: the failure action it runs now (``""``: none); ``ours``: that action is
+    rmmbridge's own."""
+
+    id: str
+    name: str
+    active: bool
+    default: bool
+    applies_to: tuple[str, ...] | None
+    in_default: bool
+    action: str = ""
+    ours: bool = False
+
+    @property
+    def replaces(self) -> bool:
+        """Attaching replaces another failure action (a template runs one)."""
+        return bool(self.action) and not self.ours
+
+    @property
+    def preselected(self) -> bool:
+        """Ticked in the picker: the default choice, less templates whose own action attaching would
+        replace (the default provisioning skips those too; the admin may tick them)."""
+        return self.in_default and not self.replaces
+
+
+@dataclass(frozen=True, slots=True)
 class ProvisionStep:
     """One thing provisioning did (or could not do) in the RMM."""
 
@@ -567,6 +597,14 @@ class Provider:
         """(``webhook_provisioning``) Create or update, idempotently, everything the RMM needs to
         deliver alerts to ``target``; report each step, and failures (e.g. a missing permission:
         name it) as steps rather than exceptions where the rest can still be done."""
+        raise NotImplementedError
+
+    # Whether the RMM has alert templates to pick for provisioning (:meth:`alert_templates`).
+    alert_template_picker: ClassVar[bool] = False
+
+    async def alert_templates(self, target: WebhookTarget) -> list[AlertTemplateChoice]:
+        """(``webhook_provisioning`` with ``alert_template_picker``) The RMM's alert templates, read
+        live, each saying whether it applies to ``target.scope_ids`` and is in the default choice."""
         raise NotImplementedError
 
     async def send_test_webhook(self, target: WebhookTarget) -> tuple[bool, str]:

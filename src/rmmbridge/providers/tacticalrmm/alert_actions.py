@@ -29,8 +29,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from rmmbridge.providers.base import (
     AlertEvent,
+    AlertTemplateChoice,
     ProviderConfigError,
     ProviderError,
     ProvisionReport,
@@ -39,9 +42,11 @@ from rmmbridge.providers.base import (
 )
 
 from . import webhook
-from .client import TacticalClient, TacticalConfigError
+from .client import TacticalClient, TacticalConfigError, decode_json
 
 KEY_NAME_MAX = 25
+TEST_RUN_PATH = "/core/urlaction/run/test/"
+SYNTHETIC_TIMEOUT_S = 10.0
 TOGGLES = {"availability": "agent_script_actions", "check": "check_script_actions", "task": "task_script_actions"}
 TOGGLE_LABELS = {
     "agent_script_actions": "Agent Settings → Run actions",
@@ -74,6 +79,22 @@ def desired_actions(target: WebhookTarget) -> dict[str, dict[str, Any]]:
         resolved: {"name": resolved, "desc": "Sends resolved alerts to rmmbridge (provisioned by rmmbridge).",
                    "rest_body": bodies["resolved"], **common},
     }
+
+
+def test_body(*, agent_id: str, agent_pk: str, hostname: str, message: str) -> dict[str, str]:
+    """A test alert: resolved at once, so it never shows as an open alert."""
+    now = datetime.now(UTC).isoformat()
+    return {"event": "resolved", "alert_type": "rmmbridge-test", "severity": "info", "alert_time": now,
+            "resolved_on": now, "agent_id": agent_id, "agent_pk": agent_pk, "hostname": hostname,
+            "message": message}
+
+
+class NoTestRun(Exception):
+    """The server has no ``POST /core/urlaction/run/test/`` (it answered ``status``)."""
+
+    def __init__(self, status: int | None) -> None:
+        super().__init__(f"no URL action test run (HTTP {status})")
+        self.status = status or 404
 
 
 def _failed(item: str, exc: ProviderError) -> ProvisionStep:
@@ -125,6 +146,56 @@ class TacticalAlertActions:
 
     async def _templates(self) -> list[dict[str, Any]]:
         return await self._get("/alerts/templates/", "can_list_alerttemplates", "reading alert templates")
+
+    async def _client_templates(self) -> dict[str, int | None] | None:
+        """Each client's own alert template (``alert_template`` of ``/beta/v1/client/``); ``None``
+        when Tactical does not say (the listing refused or malformed: the choice falls back)."""
+        try:
+            _, data = await self.client.get_json("/beta/v1/client/", perm="can_list_clients",
+                                                 feature="reading clients")
+        except ProviderError:  # "where known": the templates are still listed, without what they apply to
+            return None
+        if not isinstance(data, list):
+            return None
+        return {
+            str(row["id"]): row.get("alert_template") if isinstance(row.get("alert_template"), int) else None
+            for row in data if isinstance(row, dict) and isinstance(row.get("id"), int)
+        }
+
+    async def choices(self, target: WebhookTarget) -> list[AlertTemplateChoice]:
+        """Tactical's alert templates for the picker, with the mapped clients each applies to.
+
+        A client runs its own template when it has an active one, else the active default
+        (``Agent.get_alert_template`` without policies and sites, which the client listing does
+        not show). Preselected: active and applying to a mapped client; when the clients cannot be
+        read, active and the default or applied somewhere (``applied_count``)."""
+        templates = await self._templates()
+        own = await self._client_templates()
+        active = {t.get("id") for t in templates if t.get("is_active")}
+        failure = action_names(target)[0]
+        out = []
+        for t in templates:
+            tid, is_default = t.get("id"), bool(t.get("default_template"))
+            applies: tuple[str, ...] | None = None
+            if own is not None:
+                applies = tuple(
+                    scope for scope in target.scope_ids
+                    if own.get(scope) == tid or (is_default and own.get(scope) not in active)
+                )
+            if applies is not None:
+                in_default = bool(t.get("is_active")) and bool(applies)
+            else:
+                in_default = bool(t.get("is_active")) and (is_default or (t.get("applied_count") or 0) > 0)
+            if t.get("action_type") == "rest":
+                action = str(t.get("action_name") or "") if t.get("action_rest") is not None else ""
+            else:
+                action = f"{t.get('action_type')} script" if t.get("action") else ""
+            out.append(AlertTemplateChoice(
+                id=str(tid), name=str(t.get("name") or f"Template {tid}"), active=bool(t.get("is_active")),
+                default=is_default, applies_to=applies, in_default=in_default, action=action,
+                ours=action == failure,
+            ))
+        return out
 
     # ------------------------------------------------------------------ provisioning steps
 
@@ -181,18 +252,26 @@ class TacticalAlertActions:
         ours = {ids[failure], ids[resolved]}
         templates = await self._templates()
         picked = target.template_ids
-        chosen = [
-            t for t in templates
-            if (str(t.get("id")) in picked if picked is not None
-                else t.get("is_active") and (t.get("default_template") or (t.get("applied_count") or 0) > 0))
-        ]
+        if picked is None:  # the default choice: what the picker preselects
+            picked_by_default = {c.id for c in await self.choices(target) if c.in_default}
+            chosen = [t for t in templates if str(t.get("id")) in picked_by_default]
+        else:
+            chosen = [t for t in templates if str(t.get("id")) in picked]
+            unknown = sorted(set(picked) - {str(t.get("id")) for t in templates})
+            if unknown:
+                return [ProvisionStep(
+                    "alert templates", "failed",
+                    f"Tactical has no alert template with id {', '.join(unknown)} (deleted since the page was shown?)",
+                    "Reload the page and pick again.",
+                )]
         if not chosen:
             return [ProvisionStep(
                 "alert templates", "failed",
-                "no active alert template is the default or applied to a client, site or policy, so no alert "
-                "would run the URL actions",
+                ("no alert template was picked" if picked is not None else
+                 "no active alert template applies to a mapped client (none is the default or assigned to one), "
+                 "so no alert would run the URL actions"),
                 "In Tactical, create an alert template and set it as the default (Settings → Alerts Manager), "
-                "then provision again.",
+                "then provision again." if picked is None else "Pick at least one alert template.",
             )]
         steps = []
         desired = {"action_type": "rest", "action_rest": ids[failure], "resolved_action_type": "rest",
@@ -238,20 +317,27 @@ class TacticalAlertActions:
         )
 
     async def send_test(self, target: WebhookTarget) -> tuple[bool, str]:
-        """One delivery through Tactical's own URL action test run, for a real agent."""
+        """One delivery through Tactical's own URL action test run, for a real agent. Raises
+        :class:`NoTestRun` when the server has no such endpoint (older than the test run)."""
         if not target.test_device_id:
             return False, "no mapped agent to send a test alert for: map a client with agents first"
-        now = datetime.now(UTC).isoformat()
-        body = json.dumps({
-            "event": "resolved", "alert_type": "rmmbridge-test", "severity": "info", "alert_time": now,
-            "resolved_on": now, "agent_id": "{{agent.agent_id}}", "agent_pk": "{{agent.id}}",
-            "hostname": "{{agent.hostname}}", "message": "rmmbridge test alert, sent through Tactical",
-        })
-        _, data = await self._post_json("/core/urlaction/run/test/", {
-            "pattern": target.url, "rest_method": "post", "rest_body": body,
-            "rest_headers": headers_template(target), "run_instance_type": "agent",
-            "run_instance_id": target.test_device_id,
-        })
+        body = json.dumps(test_body(
+            agent_id="{{agent.agent_id}}", agent_pk="{{agent.id}}", hostname="{{agent.hostname}}",
+            message="rmmbridge test alert, sent through Tactical",
+        ))
+        try:
+            response = await self.client.request("POST", TEST_RUN_PATH, json_body={
+                "pattern": target.url, "rest_method": "post", "rest_body": body,
+                "rest_headers": headers_template(target), "run_instance_type": "agent",
+                "run_instance_id": target.test_device_id,
+            }, perm="can_run_urlactions", feature="running URL actions")
+        except TacticalConfigError as exc:
+            # Django answers an unknown route with its HTML 404; a proxy or an older URL table may
+            # answer 405. Any other refusal (a permission, the credentials) is the answer itself.
+            if exc.status in (404, 405):
+                raise NoTestRun(exc.status) from exc
+            raise
+        data = decode_json(response, str(response.request.url))
         result = data.get("result") if isinstance(data, dict) else None
         try:
             answer = json.loads(result) if isinstance(result, str) else None
@@ -262,31 +348,42 @@ class TacticalAlertActions:
         detail = answer.get("detail") if isinstance(answer, dict) else result
         return False, f"Tactical sent the test but rmmbridge did not accept it: {str(detail)[:300]}"
 
+    async def synthetic_test(self, target: WebhookTarget, status: int) -> tuple[bool, str]:
+        """The fallback: the same body POSTed by rmmbridge itself to its own public webhook URL with
+        the secret header, so it takes the receiver's whole path (the page shows its arrival like any
+        delivery). It proves rmmbridge's side only — Tactical did not send it — and says so."""
+        why = f"Tactical has no URL action test run (HTTP {status} for {TEST_RUN_PATH}; Tactical older than 1.5?)"
+        body = test_body(
+            agent_id=target.test_device_id or "rmmbridge-test", agent_pk="", hostname="",
+            message="rmmbridge synthetic test alert (Tactical cannot run a test)",
+        )
+        try:
+            async with self.client.ctx.http(timeout=SYNTHETIC_TIMEOUT_S) as http:
+                response = await http.post(target.url, json=body, headers={target.header: target.secret})
+        except httpx.HTTPError as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return False, f"synthetic test delivery ({why}) could not reach {target.url}: {reason}"
+        if response.status_code == 202:
+            try:
+                alert_id = response.json().get("alert_id")
+            except ValueError:
+                alert_id = None
+            return True, f"synthetic test delivery accepted (alert {alert_id}); {why}, so rmmbridge sent it itself"
+        try:
+            detail = response.json().get("detail")
+        except (ValueError, AttributeError):
+            detail = None
+        return False, (f"synthetic test delivery ({why}) refused by {target.url}: HTTP {response.status_code}"
+                       + (f" — {str(detail)[:200]}" if detail else ""))
+
     async def test(self, target: WebhookTarget) -> tuple[bool, str]:
-        """Through Tactical's test run; where the server has none (404), a synthetic delivery of the
-        same body straight to rmmbridge, said as such (it proves rmmbridge's side only)."""
+        """Through Tactical's test run; where the server has none, a synthetic delivery."""
         try:
             return await self.send_test(target)
-        except TacticalConfigError as exc:
-            if exc.kind != "no_api":  # only a server without the test endpoint (an HTML 404) falls back
-                return False, exc.message
-        now = datetime.now(UTC).isoformat()
-        body = {"event": "resolved", "alert_type": "rmmbridge-test", "severity": "info", "alert_time": now,
-                "resolved_on": now, "agent_id": target.test_device_id or "rmmbridge-test",
-                "message": "rmmbridge synthetic test alert (Tactical has no URL action test run)"}
-        try:
-            async with self.client.ctx.http(timeout=10.0) as http:
-                response = await http.post(target.url, json=body, headers={target.header: target.secret})
-        except Exception as exc:  # any transport failure is the answer here
-            return False, f"synthetic test delivery failed: {exc}"
-        ok = response.status_code == 202
-        return ok, ("synthetic test delivery (Tactical cannot run a test) "
-                    + ("accepted" if ok else f"refused: HTTP {response.status_code}"))
-
-    async def _post_json(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-        response = await self.client.request("POST", path, json_body=body, perm="can_run_urlactions",
-                                             feature="running URL actions")
-        return response.status_code, response.json()
+        except NoTestRun as missing:
+            return await self.synthetic_test(target, missing.status)
+        except ProviderError as exc:  # refused, failing or unreachable: the answer, not a reason to fake one
+            return False, exc.message
 
     # ------------------------------------------------------------------ the operations
 
@@ -303,10 +400,7 @@ class TacticalAlertActions:
             return ProvisionReport(steps)
         tested, detail = (None, None)
         if send_test:
-            try:
-                tested, detail = await self.send_test(target)
-            except TacticalConfigError as exc:
-                tested, detail = False, exc.message
+            tested, detail = await self.test(target)
         return ProvisionReport(steps, tested, detail)
 
     async def update_secret(self, target: WebhookTarget) -> ProvisionReport:

@@ -74,10 +74,15 @@ KNOX_INVALID = "The Knox token is no longer valid; sign in again."
 class TacticalConfigError(ProviderConfigError):
     """A misconfiguration, with ``kind`` saying which one (used to name the failed check)."""
 
-    def __init__(self, message: str, *, kind: str, fix: str | None = None, cause: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, kind: str, fix: str | None = None, cause: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message, cause=cause)
         self.kind = kind
         self.fix = fix
+        # The HTTP status behind it, where one was answered: a caller that knows an endpoint may be
+        # missing on older servers (404/405) tells that apart from the other refusals.
+        self.status = status
 
 
 def is_html(response: httpx.Response, body: bytes | None = None) -> bool:
@@ -363,14 +368,18 @@ class TacticalClient:
             if html:
                 if path.startswith("/beta/"):
                     raise self.beta_error()
-                raise self.no_api_error()
+                missing = self.no_api_error()
+                missing.status = 404
+                raise missing
             if ok_404:
                 return
             raise TacticalConfigError(
-                f"Tactical answered 404 for {url}: {_short(_json_or_none(response))}", kind="unexpected"
+                f"Tactical answered 404 for {url}: {_short(_json_or_none(response))}", kind="unexpected", status=404
             )
         if status == 405 and html:
-            raise self.dashboard_error()
+            dashboard = self.dashboard_error()
+            dashboard.status = 405
+            raise dashboard
         if status == 429:
             wait = retry_after_seconds(response)
             raise ProviderRetriableError(
@@ -387,6 +396,7 @@ class TacticalClient:
         raise TacticalConfigError(
             f"Tactical refused {method} {url} (HTTP {status}): {_short(_json_or_none(response))}",
             kind="unexpected",
+            status=status,
         )
 
     def dashboard_error(self) -> TacticalConfigError:

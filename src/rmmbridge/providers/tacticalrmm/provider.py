@@ -13,6 +13,7 @@ import ijson
 
 from rmmbridge.providers.base import (
     AlertEvent,
+    AlertTemplateChoice,
     Capability,
     CheckResult,
     DevicePage,
@@ -688,6 +689,11 @@ class TacticalProvider(Provider):
 
     async def update_webhook_secret(self, target: WebhookTarget) -> ProvisionReport:
         return await TacticalAlertActions(self.client).update_secret(target)
+
+    alert_template_picker: ClassVar[bool] = True
+
+    async def alert_templates(self, target: WebhookTarget) -> list[AlertTemplateChoice]:
+        return await TacticalAlertActions(self.client).choices(target)
 
     async def send_test_webhook(self, target: WebhookTarget) -> tuple[bool, str]:
         return await TacticalAlertActions(self.client).test(target)

@@ -136,6 +136,11 @@ class ActionStore:
 
     # ------------------------------------------------------------------ which template applies
 
+    def client_template(self, client_id: int) -> int | None:
+        """The template assigned to the client (Tactical's ``Client.alert_template`` foreign key:
+        one per client, whether active or not); the lowest id when a test put it in several."""
+        return min((t.id for t in self.templates.values() if client_id in t.clients), default=None)
+
     def template_for(self, fleet: TacticalFleet, alert: Alert) -> AlertTemplate | None:
         """``Agent.get_alert_template`` reduced to client and default templates: the client's active
         template, else the active default one."""

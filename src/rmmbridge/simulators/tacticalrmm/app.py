@@ -170,9 +170,10 @@ class TacticalSimulator:
             return html_response(NGINX_405_HTML, 405, {"Server": "nginx"})
         if not state.host_allowed(req.host):
             return html_response(BAD_REQUEST_HTML, 400)
-        found = resolve(req.path, beta_enabled=state.beta_api_enabled)
+        available = {"beta_enabled": state.beta_api_enabled, "test_run": state.url_action_test_run}
+        found = resolve(req.path, **available)
         if found is None:
-            if not req.path.endswith("/") and resolve(req.path + "/", beta_enabled=state.beta_api_enabled):
+            if not req.path.endswith("/") and resolve(req.path + "/", **available):
                 location = req.path + "/" + (f"?{req.raw_query}" if req.raw_query else "")
                 return Response(b"", 301, headers={"Location": location}, media_type="text/html; charset=utf-8")
             return html_response(NOT_FOUND_HTML, 404)
@@ -193,6 +194,7 @@ def create_app(
     users: Sequence[TacticalUser] | None = None,
     api_keys: Iterable[ApiKey] = (),
     beta_api_enabled: bool = True,
+    url_action_test_run: bool = True,
     mode: Mode = "api",
     allowed_hosts: list[str] | None = None,
     faults: FaultPlan | None = None,
@@ -223,6 +225,7 @@ def create_app(
         faults=faults if faults is not None else FaultPlan(),
         clock=clock or _utcnow,
         beta_api_enabled=beta_api_enabled,
+        url_action_test_run=url_action_test_run,
         mode=mode,
         allowed_hosts=allowed_hosts,
         live_agents=live_agents,

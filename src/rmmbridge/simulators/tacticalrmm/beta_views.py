@@ -90,7 +90,8 @@ def client_list(req: ApiRequest) -> Response:
     clients = filter_by_name(req.fleet.clients_by_name(), req.query, lambda c: c.name)
     if req.query.get("ordering"):
         clients = ordered(clients, req.query, key=lambda c: c.id)
-    return json_response([client_json(c) for c in clients])
+    actions = req.state.actions
+    return json_response([client_json(c, actions.client_template(c.id)) for c in clients])
 
 
 def client_detail(req: ApiRequest, pk: str) -> Response:
@@ -101,7 +102,7 @@ def client_detail(req: ApiRequest, pk: str) -> Response:
         name = _required_name(req.data())
         client.name = name
         client.modified_time = req.now
-    return json_response(client_json(client))
+    return json_response(client_json(client, req.state.actions.client_template(client.id)))
 
 
 def site_list(req: ApiRequest) -> Response:

@@ -7,7 +7,7 @@
 | ``POST /_sim/faults`` | a :class:`Fault` as JSON (``kind`` required) | arm it |
 | ``DELETE /_sim/faults`` | - | disarm all |
 | ``POST /_sim/clock`` | ``{"offset_s": n}`` or ``{"advance_s": n}`` or ``{"now": iso}`` | move simulated time |
-| ``POST /_sim/settings`` | ``beta_api_enabled``, ``mode``, ``allowed_hosts``, ``live_agents``, ``stop_share`` | set |
+| ``POST /_sim/settings`` | ``beta_api_enabled``, ``url_action_test_run``, ``mode``, ``allowed_hosts``, ... | set |
 | ``GET /_sim/serving`` | - | the serving-cost model, workers busy and queued, the served-request log |
 | ``DELETE /_sim/serving`` | - | clear that log |
 | ``POST /_sim/heartbeat`` | - | live agents check in now |
@@ -24,6 +24,10 @@
 Opening and resolving alerts here runs the alert template's REST actions as Tactical's
 ``Alert.handle_alert_failure`` / ``handle_alert_resolve`` do (``alert_actions.py``); resolving
 through the API (``PUT /alerts/<pk>/``) does not.
+
+``/_sim/settings`` also takes ``live_agents`` and ``stop_share``; ``url_action_test_run: false``
+makes the server one older than ``POST /core/urlaction/run/test/`` (that route answers Django's
+HTML 404).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ def _summary(state: SimState) -> dict[str, Any]:
         "clock_offset_s": state.clock_offset.total_seconds(),
         "mode": state.mode,
         "beta_api_enabled": state.beta_api_enabled,
+        "url_action_test_run": state.url_action_test_run,
         "allowed_hosts": state.allowed_hosts,
         "live_agents": state.live_agents,
         "stop_share": state.stop_share,
@@ -142,6 +147,8 @@ def _handle(state: SimState, method: str, path: str, data: dict[str, Any]) -> Re
     if path == "/_sim/settings" and method == "POST":
         if "beta_api_enabled" in data:
             state.beta_api_enabled = bool(data["beta_api_enabled"])
+        if "url_action_test_run" in data:
+            state.url_action_test_run = bool(data["url_action_test_run"])
         if "mode" in data:
             if data["mode"] not in ("api", "dashboard"):
                 raise ControlError("mode is 'api' or 'dashboard'")

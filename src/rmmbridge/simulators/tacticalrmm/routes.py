@@ -28,6 +28,8 @@ class Route:
     authentication: Literal["drf", "knox", "none"] = "drf"
     throttle: str | None = None
     beta: bool = False
+    # Present only on servers that have it (``SimState.url_action_test_run``).
+    test_run: bool = False
 
 
 def _route(
@@ -39,8 +41,9 @@ def _route(
     authentication: Literal["drf", "knox", "none"] = "drf",
     throttle: str | None = None,
     beta: bool = False,
+    test_run: bool = False,
 ) -> Route:
-    return Route(name, re.compile(f"^/{pattern}$"), handlers, permission, authentication, throttle, beta)
+    return Route(name, re.compile(f"^/{pattern}$"), handlers, permission, authentication, throttle, beta, test_run)
 
 
 def _authenticated(_req: ApiRequest, _user: TacticalUser, _params: dict[str, str]) -> bool:
@@ -97,7 +100,7 @@ ROUTES: tuple[Route, ...] = (
            {"PUT": core_views.urlaction_put, "DELETE": core_views.urlaction_delete},
            permission=core_views.core_settings_perms),
     _route("core/urlaction/run/test/", "Run Test URL Action", {"POST": core_views.urlaction_run_test},
-           permission=core_views.urlaction_perms),
+           permission=core_views.urlaction_perms, test_run=True),
     _route("core/settings/", "Get Edit Core Settings",
            {"GET": core_views.settings_get, "PUT": core_views.settings_put}, permission=core_views.core_settings_perms),
     _route("software/", "Get Software", {"GET": software_views.software_list},
@@ -109,9 +112,9 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def resolve(path: str, *, beta_enabled: bool) -> tuple[Route, dict[str, str]] | None:
+def resolve(path: str, *, beta_enabled: bool, test_run: bool = True) -> tuple[Route, dict[str, str]] | None:
     for route in ROUTES:
-        if route.beta and not beta_enabled:
+        if (route.beta and not beta_enabled) or (route.test_run and not test_run):
             continue
         match = route.pattern.match(path)
         if match:

@@ -39,7 +39,8 @@ def iso(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def client_json(client: Client) -> Json:
+def client_json(client: Client, alert_template: int | None = None) -> Json:
+    """``alert_template``: the pk of the template assigned to the client (``Client.alert_template``)."""
     return {
         "id": client.id,
         "created_by": client.created_by,
@@ -51,7 +52,7 @@ def client_json(client: Client) -> Json:
         "failing_checks": {"error": client.failing_error, "warning": client.failing_warning},
         "workstation_policy": None,
         "server_policy": None,
-        "alert_template": None,
+        "alert_template": alert_template,
     }
 
 

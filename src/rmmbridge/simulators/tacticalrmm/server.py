@@ -34,12 +34,14 @@ def serve(
     serving_cost: ServingCostModel | None = None,
     shared_fleet: int | None = None,
     overlap: float = 0.6,
+    url_action_test_run: bool = True,
 ) -> None:
     """Build a fleet and a simulator from ``seed``, print its URL and credentials, run uvicorn.
 
     ``close_connections``: close each kept-alive connection after its response, as the uWSGI in
     front of a real Tactical does (see :mod:`rmmbridge.simulators.connections`).
     ``serving_cost``: answer as slowly as the real server does (``serving_cost.py``).
+    ``url_action_test_run`` off: a server older than ``POST /core/urlaction/run/test/`` (HTML 404).
     """
     import uvicorn
 
@@ -50,7 +52,7 @@ def serve(
 
         apply_shared_fleet(fleet, shared_fleet, overlap)
     app = create_app(fleet, api_key=creds.api_key, users=default_users(creds), live_agents=True, stop_share=0.03,
-                     serving_cost=serving_cost)
+                     serving_cost=serving_cost, url_action_test_run=url_action_test_run)
     print(banner(f"http://{host}:{port}", creds, datetime.now(UTC)), flush=True)
     if serving_cost is not None:
         print(f"  serving cost:   {serving_cost.request_s * 1000:g} ms per request + per row, "

@@ -35,6 +35,9 @@ class SimState:
     faults: FaultPlan
     clock: Callable[[], datetime] = _utcnow
     beta_api_enabled: bool = True
+    # Off: a server older than the URL action test run (``POST /core/urlaction/run/test/``): the
+    # route is absent, so Django answers its HTML 404 like for any unknown path.
+    url_action_test_run: bool = True
     mode: Mode = "api"
     allowed_hosts: list[str] | None = None
     live_agents: bool = False
