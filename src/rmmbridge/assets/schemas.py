@@ -224,3 +224,46 @@ class SoftwareCountsOut(BaseModel):
     installations: int = Field(description="Installed versions now (side-by-side versions count apart)")
     products: int = Field(description="Distinct products (catalog entries) installed now")
     uninstalled: int = Field(description="Versions seen before and uninstalled since")
+
+
+# --------------------------------------------------------------------------- saved views of the list
+
+FilterValue = str | bool | None
+
+
+class SavedViewIn(BaseModel):
+    """A named view of the assets list. ``filters``: the list's query parameters (``client_id``,
+    ``provider``, ``integration_id``, ``asset_type``, ``agent_status``, ``status``, ``q``, the
+    health flags, ``sort``, ``order``); ``columns``: keys from ``GET /asset-views/columns``
+    (the name column is always included); omitted: the default columns."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    filters: dict[str, FilterValue] = Field(default_factory=dict, max_length=20)
+    columns: list[str] | None = Field(default=None, max_length=30)
+    overwrite: bool = Field(default=False, description="replace your view of the same name instead of a 409")
+
+
+class SavedViewPatch(BaseModel):
+    """Rename a view and/or overwrite its filters or columns; what is omitted stays."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NO_NUL)
+    filters: dict[str, FilterValue] | None = Field(default=None, max_length=20)
+    columns: list[str] | None = Field(default=None, max_length=30)
+
+
+class SavedViewOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    filters: dict[str, str]
+    columns: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ColumnOut(BaseModel):
+    key: str
+    label: str
+    default: bool
