@@ -174,3 +174,23 @@ async def delete_view(db: AsyncSession, ctx: TenantContext, view_id: uuid.UUID) 
     await db.delete(row)
     await db.flush()
     return row.name
+
+
+async def tenant_views(
+    db: AsyncSession, ctx: TenantContext, user_id: uuid.UUID | None = None
+) -> list[tuple[SavedView, str]]:
+    """Every user's views with the owner's e-mail (the operator's listing: ``rmmbridge assets views
+    list``); only a system context may read other users' views."""
+    from rmmbridge.storage.models import User
+
+    if ctx.user_id is not None and user_id != ctx.user_id:
+        raise Forbidden("only the operator may list other users' saved views")
+    query = (
+        select(SavedView, User.email)
+        .join(User, (User.tenant_id == SavedView.tenant_id) & (User.id == SavedView.user_id))
+        .where(SavedView.tenant_id == ctx.tenant_id)
+        .order_by(User.email, func.lower(SavedView.name), SavedView.id)
+    )
+    if user_id is not None:
+        query = query.where(SavedView.user_id == user_id)
+    return [(view, email) for view, email in (await db.execute(query)).all()]
