@@ -307,7 +307,8 @@ def views_list(
             if found.tenant_id != ctx.tenant_id:
                 fail(f"{user} is not a user of this tenant")
             user_id = found.id
-        return [(SavedViewOut.model_validate(v), email) for v, email in await saved_views.tenant_views(db, ctx, user_id)]
+        found_views = await saved_views.tenant_views(db, ctx, user_id)
+        return [(SavedViewOut.model_validate(v), email) for v, email in found_views]
 
     out = run(lambda: with_tenant(tenant, _do))
     if json_out:
