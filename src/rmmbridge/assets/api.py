@@ -20,13 +20,12 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import columns, repository, saved_views, service, views
+from . import repository, saved_views, service, views
 from .schemas import (
     AssetOut,
     AssetsSummary,
     AssetSummary,
     AssetUpdate,
-    ColumnOut,
     SavedViewIn,
     SavedViewOut,
     SavedViewPatch,
@@ -178,19 +177,19 @@ async def list_views(db: DB, ctx: Reader) -> list[SavedViewOut]:
     return [SavedViewOut.model_validate(v) for v in await saved_views.list_views(db, ctx)]
 
 
-@views_router.get("/columns", response_model=list[ColumnOut], summary="The columns a view may show")
-async def list_columns(ctx: Reader) -> list[ColumnOut]:
-    return [ColumnOut(key=c.key, label=c.label, default=c.default) for c in columns.COLUMNS]
-
-
 @views_router.post(
-    "", response_model=SavedViewOut, status_code=201, summary="Save a view", responses=error_responses(409, 422)
+    "",
+    response_model=SavedViewOut,
+    status_code=201,
+    summary="Save a view",
+    responses={200: {"model": SavedViewOut, "description": "Your view of that name, overwritten"},
+               **error_responses(409, 422)},  # fmt: skip
 )
 async def create_view(db: DB, ctx: Reader, body: SavedViewIn, response: Response) -> SavedViewOut:
     """409 when you already have a view of that name (unless ``overwrite``); 422 names an unknown
     column or filter, or a value out of range. With ``overwrite`` replacing a view: 200."""
     row, created = await saved_views.create_view(
-        db, ctx, body.name, body.filters, body.columns, overwrite=body.overwrite
+        db, ctx, body.name, body.filters.params(), body.columns, overwrite=body.overwrite
     )
     if not created:
         response.status_code = 200
@@ -206,7 +205,8 @@ async def get_view(db: DB, ctx: Reader, view_id: uuid.UUID) -> SavedViewOut:
 async def update_view(db: DB, ctx: Reader, view_id: uuid.UUID, body: SavedViewPatch) -> SavedViewOut:
     """Rename, or overwrite the filters or columns."""
     row = await saved_views.update_view(
-        db, ctx, view_id, name=body.name, filters=body.filters, columns=body.columns
+        db, ctx, view_id, name=body.name, filters=body.filters.params() if body.filters else None,
+        columns=body.columns,
     )
     return SavedViewOut.model_validate(row)
 

@@ -72,7 +72,10 @@ def normalize_filters(raw: Mapping[str, Any]) -> dict[str, str]:
 
 
 def normalize_name(raw: str) -> str:
-    name = " ".join(str(raw or "").split())
+    text = str(raw or "")
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text):
+        raise ValidationFailed("a view's name cannot contain control characters")
+    name = " ".join(text.split())
     if not name:
         raise ValidationFailed("a view needs a name")
     if len(name) > NAME_MAX:
