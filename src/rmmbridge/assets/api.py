@@ -182,8 +182,10 @@ async def list_views(db: DB, ctx: Reader) -> list[SavedViewOut]:
     response_model=SavedViewOut,
     status_code=201,
     summary="Save a view",
-    responses={200: {"model": SavedViewOut, "description": "Your view of that name, overwritten"},
-               **error_responses(409, 422)},  # fmt: skip
+    responses={
+        200: {"model": SavedViewOut, "description": "Your view of that name, overwritten"},
+        **error_responses(409, 422),
+    },
 )
 async def create_view(db: DB, ctx: Reader, body: SavedViewIn, response: Response) -> SavedViewOut:
     """409 when you already have a view of that name (unless ``overwrite``); 422 names an unknown
