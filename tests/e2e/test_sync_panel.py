@@ -61,6 +61,7 @@ def test_sync_panel_states_in_order_without_navigation(live, account, api, tacti
     expect(panel).to_contain_text("Finished just now.")
     expect(page.locator("#sync-history tbody tr")).to_have_count(history_rows + 1)
     expect(page.locator("#sync-history tbody tr").first).to_contain_text("succeeded")
+    expect(page.locator("#sync-history tbody tr").first).to_contain_text("manual")  # a person pressed it
     expect(page.get_by_role("button", name="Sync devices")).to_be_enabled()
     stats = {name: int(page.locator("#status .stat", has_text=name).locator(".stat-value").inner_text())
              for name in ("Online", "Offline", "Overdue")}  # fmt: skip
