@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from rmmbridge.errors import ValidationFailed
@@ -20,8 +20,18 @@ from rmmbridge.web.api.docs import error_responses
 from rmmbridge.web.api.pagination import Page, Paging, make_page, paginate
 from rmmbridge.web.deps import DB, State, require
 
-from . import repository, service, views
-from .schemas import AssetOut, AssetsSummary, AssetSummary, AssetUpdate, SoftwareCountsOut, SoftwareOut
+from . import repository, saved_views, service, views
+from .schemas import (
+    AssetOut,
+    AssetsSummary,
+    AssetSummary,
+    AssetUpdate,
+    SavedViewIn,
+    SavedViewOut,
+    SavedViewPatch,
+    SoftwareCountsOut,
+    SoftwareOut,
+)
 from .software import software_out
 
 router = APIRouter(prefix="/assets", tags=["assets"], responses=error_responses(401, 403))
@@ -154,3 +164,56 @@ async def asset_software_counts(db: DB, ctx: Reader, asset_id: uuid.UUID) -> Sof
     return SoftwareCountsOut(
         installations=counts.installations, products=counts.products, uninstalled=counts.uninstalled
     )
+
+
+# --------------------------------------------------------------------------- saved views (per user)
+
+views_router = APIRouter(prefix="/asset-views", tags=["assets"], responses=error_responses(401, 403))
+
+
+@views_router.get("", response_model=list[SavedViewOut], summary="Your saved views of the assets list")
+async def list_views(db: DB, ctx: Reader) -> list[SavedViewOut]:
+    """Only the caller's own views (each user has their own), ordered by name."""
+    return [SavedViewOut.model_validate(v) for v in await saved_views.list_views(db, ctx)]
+
+
+@views_router.post(
+    "",
+    response_model=SavedViewOut,
+    status_code=201,
+    summary="Save a view",
+    responses={
+        200: {"model": SavedViewOut, "description": "Your view of that name, overwritten"},
+        **error_responses(409, 422),
+    },
+)
+async def create_view(db: DB, ctx: Reader, body: SavedViewIn, response: Response) -> SavedViewOut:
+    """409 when you already have a view of that name (unless ``overwrite``); 422 names an unknown
+    column or filter, or a value out of range. With ``overwrite`` replacing a view: 200."""
+    row, created = await saved_views.create_view(
+        db, ctx, body.name, body.filters.params(), body.columns, overwrite=body.overwrite
+    )
+    if not created:
+        response.status_code = 200
+    return SavedViewOut.model_validate(row)
+
+
+@views_router.get("/{view_id}", response_model=SavedViewOut, responses=error_responses(404))
+async def get_view(db: DB, ctx: Reader, view_id: uuid.UUID) -> SavedViewOut:
+    return SavedViewOut.model_validate(await saved_views.get_view(db, ctx, view_id))
+
+
+@views_router.patch("/{view_id}", response_model=SavedViewOut, responses=error_responses(404, 409, 422))
+async def update_view(db: DB, ctx: Reader, view_id: uuid.UUID, body: SavedViewPatch) -> SavedViewOut:
+    """Rename, or overwrite the filters or columns."""
+    row = await saved_views.update_view(
+        db, ctx, view_id, name=body.name, filters=body.filters.params() if body.filters else None,
+        columns=body.columns,
+    )
+    return SavedViewOut.model_validate(row)
+
+
+@views_router.delete("/{view_id}", status_code=204, responses=error_responses(404))
+async def delete_view(db: DB, ctx: Reader, view_id: uuid.UUID) -> Response:
+    await saved_views.delete_view(db, ctx, view_id)
+    return Response(status_code=204)

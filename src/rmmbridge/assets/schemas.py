@@ -224,3 +224,68 @@ class SoftwareCountsOut(BaseModel):
     installations: int = Field(description="Installed versions now (side-by-side versions count apart)")
     products: int = Field(description="Distinct products (catalog entries) installed now")
     uninstalled: int = Field(description="Versions seen before and uninstalled since")
+
+
+# --------------------------------------------------------------------------- saved views of the list
+
+# The list's column keys (``assets/columns.py`` holds their labels and CSV values; a test keeps both equal).
+ColumnKey = Literal["name", "client", "type", "agent", "last_seen", "health", "os", "user", "ip", "status", "serial",
+                    "provider", "rmm_device_id", "id"]  # fmt: skip
+# A view's name: no control characters and not blank (its spaces are collapsed when stored).
+VIEW_NAME = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+
+
+class ViewFilters(BaseModel):
+    """The assets list's filters a view keeps: ``GET /assets``'s query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_id: uuid.UUID | None = None
+    provider: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
+    integration_id: uuid.UUID | None = None
+    asset_type: AssetType | None = None
+    agent_status: Literal["online", "offline", "overdue", "unknown", "stale"] | None = None
+    status: Literal["active", "inactive", "retired"] | None = None
+    q: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    needs_reboot: bool | None = None
+    failing_checks: bool | None = None
+    patches_pending: bool | None = None
+    maintenance_mode: bool | None = None
+    sort: Literal["name", "type", "status", "last_seen", "client", "updated"] | None = None
+    order: Literal["asc", "desc"] | None = None
+
+    def params(self) -> dict[str, str]:
+        """As the list's query string has them (ids and flags as text; unset ones left out)."""
+        out: dict[str, str] = {}
+        for key, value in self.model_dump(exclude_none=True).items():
+            out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return out
+
+
+class SavedViewIn(BaseModel):
+    """A named view of the assets list: its filters and the columns it shows (the name column is
+    always included; omitted: the default columns)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100, pattern=VIEW_NAME)
+    filters: ViewFilters = Field(default_factory=ViewFilters)
+    columns: list[ColumnKey] | None = Field(default=None, max_length=30)
+    overwrite: bool = Field(default=False, description="replace your view of the same name instead of a 409")
+
+
+class SavedViewPatch(BaseModel):
+    """Rename a view and/or overwrite its filters or columns; what is omitted stays."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=VIEW_NAME)
+    filters: ViewFilters | None = None
+    columns: list[ColumnKey] | None = Field(default=None, max_length=30)
+
+
+class SavedViewOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    filters: dict[str, str]
+    columns: list[str]
+    created_at: datetime
+    updated_at: datetime

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from rmmbridge.web.ui.deps import Form, UiAuth, ui_ctx
 from rmmbridge.web.ui.live_status import HEALTH_CHIPS, HEALTH_PARAMS, parse_flag, stale_integrations
 from rmmbridge.web.ui.render import redirect, render
 
-from . import repository, service, views
+from . import columns, repository, saved_views, service, views
 from .schemas import AssetUpdate
 from .software import group_by_product
 from .status import COUNT_BUCKETS
@@ -122,10 +122,15 @@ async def assets_page(
     sort: str = "name",
     order: str = "asc",
     page: int = 1,
+    col: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies the default)
+    view: str = "",
     ok: str = "",
     error: str = "",
+    view_error: str = "",
+    view_name: str = "",
 ) -> Response:
     ctx = ui_ctx(auth, Permission.assets_read)
+    shown = columns.normalize(col, strict=False) if col else columns.DEFAULT
     filters, health, sort = _list_filters(
         client_id, provider, integration_id, asset_type, agent_status, status, q, needs_reboot, failing_checks,
         patches_pending, maintenance_mode, sort, order,
@@ -151,14 +156,15 @@ async def assets_page(
 
     def url(**changes: Any) -> str:
         """This list's URL with some parameters changed (filters kept, page reset unless given)."""
-        merged: dict[str, Any] = {**current, "sort": sort, "order": order, **changes}
+        merged: dict[str, Any] = {**current, "sort": sort, "order": order, "col": list(shown) if col else [],
+                                  **changes}
         if merged.get("sort") == "name":
             merged.pop("sort")
         if merged.get("order") == "asc":
             merged.pop("order")
         if merged.get("page") in (1, "1"):
             merged.pop("page")
-        return "/assets?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+        return "/assets?" + urlencode({k: v for k, v in merged.items() if v not in (None, "", [])}, doseq=True)
 
     integration = None
     if filters.integration_id:
@@ -169,9 +175,19 @@ async def assets_page(
     )
     providers += [(p, p) for p in sorted(present) if p not in state.registry]
     active_filters = sum(1 for k in FILTER_KEYS if current[k])
+    my_views = await saved_views.list_views(db, ctx) if ctx.user_id else []
+    applied = next((v for v in my_views if str(v.id) == view), None)
     return render(
         request,
         "assets.html",
+        shown=shown,
+        column_choice=bool(col),
+        all_columns=columns.COLUMNS,
+        saved_views=my_views,
+        applied_view=applied,
+        view_query=url().split("?", 1)[1] if "?" in url() else "",
+        view_error=view_error,
+        view_name=view_name,
         assets=[views.summary(*row) for row in rows],
         total=total,
         counts=counts,
@@ -451,8 +467,6 @@ async def edit_asset(request: Request, state: State, db: DB, auth: UiAuth, form:
 
 # --------------------------------------------------------------------------- CSV export and bulk actions
 
-CSV_COLUMNS = ("id", "name", "client", "type", "agent_status", "last_seen", "os", "current_user", "ip", "serial",
-               "status", "provider", "rmm_device_id")  # fmt: skip
 CSV_BATCH = 1000
 
 
@@ -475,8 +489,9 @@ async def assets_csv(
     maintenance_mode: str = "",
     sort: str = "name",
     order: str = "asc",
+    col: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies the default)
 ) -> Response:
-    """The current view (its filters and order, every page) as CSV, read in batches: memory stays
+    """The current view (its filters, order and chosen columns; every page) as CSV, read in batches: memory stays
     bounded whatever the fleet's size."""
     import csv
     import io
@@ -492,19 +507,16 @@ async def assets_csv(
     chunks: list[str] = []
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    keys = columns.normalize(col, strict=False) if col else columns.FULL_CSV
+    shown = [columns.BY_KEY[k] for k in keys]
+    writer.writerow([columns.csv_header(k) for k in keys])
     offset = 0
     # The request's session is read here, before the response streams (it closes with the request).
     while True:
         rows = (await db.execute(repository.list_query(ctx, filters, now).limit(CSV_BATCH).offset(offset))).all()
         for row in rows:
             a = views.summary(*row)
-            writer.writerow([
-                a.id, a.name, a.client_name or "", a.asset_type, a.agent_status,
-                a.last_seen_at.isoformat(timespec="seconds") if a.last_seen_at else "", a.os_name or "",
-                a.current_user or "", a.primary_ip or "", a.serial_number or "", a.status, a.rmm_provider or "",
-                a.rmm_device_id or "",
-            ])  # fmt: skip
+            writer.writerow([c.csv(a) for c in shown])
         chunks.append(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()

@@ -282,3 +282,39 @@ def assets_software(
                 "current" if s.is_current else f"uninstalled {s.uninstalled_at:%Y-%m-%d}",
             )
     console.print(table)
+
+
+views_app = typer.Typer(help="Saved views of the assets list (each user's own).", no_args_is_help=True)
+assets_app.add_typer(views_app, name="views")
+
+
+@views_app.command("list")
+def views_list(
+    user: str = typer.Option(None, "--user", help="only this user's views (e-mail)"),
+    wide: bool = WideOpt,
+    tenant: str = TenantOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """List the saved views of the tenant's users: owner, name, filters and columns."""
+    from rmmbridge.assets import saved_views
+    from rmmbridge.assets.schemas import SavedViewOut
+    from rmmbridge.tenancy import service as tenancy_service
+
+    async def _do(state: AppState, db: AsyncSession, ctx: TenantContext) -> list[tuple[SavedViewOut, str]]:
+        user_id = None
+        if user:
+            found = await tenancy_service.find_user_by_email(db, user)
+            if found.tenant_id != ctx.tenant_id:
+                fail(f"{user} is not a user of this tenant")
+            user_id = found.id
+        found_views = await saved_views.tenant_views(db, ctx, user_id)
+        return [(SavedViewOut.model_validate(v), email) for v, email in found_views]
+
+    out = run(lambda: with_tenant(tenant, _do))
+    if json_out:
+        emit_json([{**v.model_dump(mode="json"), "owner": email} for v, email in out])
+        return
+    cols = [Col("id", ident=True), Col("owner"), Col("name"), Col("filters", drop=1), Col("columns", drop=2)]
+    rows = [[str(v.id), email, v.name, " ".join(f"{k}={val}" for k, val in v.filters.items()) or "—",
+             ",".join(v.columns)] for v, email in out]  # fmt: skip
+    print_table(cols, rows, title=f"{len(out)} saved view{'s' if len(out) != 1 else ''}", wide=wide)

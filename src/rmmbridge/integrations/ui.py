@@ -443,6 +443,7 @@ class Action:
     label: str
     enabled: bool
     reason: str | None = None
+    busy: bool = False  # disabled because a run of this kind is going (the sync panel says so)
 
 
 @dataclass
@@ -482,6 +483,28 @@ def _run_view(run: SyncRun, cls: type[Provider]) -> RunView:
     )
 
 
+@dataclass
+class SyncPanel:
+    """The sync panel's one state: ``idle`` (with the last run, if any), ``running`` (the run and
+    its progress) or finished (``succeeded`` / ``partial`` / ``failed``, with the result)."""
+
+    state: str
+    run: RunView | None = None
+    last: RunView | None = None
+    more_running: int = 0
+
+
+def _sync_panel(shown: list[SyncRun], history: list[SyncRun], cls: type[Provider]) -> SyncPanel:
+    """The one state to show: a run going on wins; then the run just started (finished already);
+    otherwise idle, naming the last run."""
+    active = [r for r in shown if r.status in ACTIVE_RUN_STATUSES]
+    if active:
+        return SyncPanel("running", _run_view(active[0], cls), more_running=len(active) - 1)
+    if shown:
+        return SyncPanel(shown[0].status, _run_view(shown[0], cls))
+    return SyncPanel("idle", last=_run_view(history[0], cls) if history else None)
+
+
 def _actions(
     cls: type[Provider], row: RmmIntegration, ctx_can_sync: bool, syncable: int, active_kinds: set[str]
 ) -> list[Action]:
@@ -498,8 +521,9 @@ def _actions(
             reason = "Your role may not start syncs."
         elif kind in ("devices",) and syncable == 0:
             reason = f"Map at least one {cls.scope_label.lower()} to a PSA client first."
-        elif kind in active_kinds:
-            reason = "Running now — see the progress below."
+        if reason is None and kind in active_kinds:
+            out.append(Action(kind, text, False, None, busy=True))
+            continue
         out.append(Action(kind, text, reason is None, reason))
     return out
 
@@ -657,7 +681,8 @@ async def _page(
         values=values,
         hints=out.credentials,
         actions=_actions(cls, row, can_sync, syncable, {r.kind for r in active}),
-        runs=[_run_view(r, cls) for r in shown],
+        sync_panel=_sync_panel(shown, history, cls),
+        kind_labels={kind: _kind_label(kind, cls) for kind, _ in SYNC_ACTIONS},
         history=[_run_view(r, cls) for r in history],
         refreshes=int(refreshes or 0),
         duration=duration,

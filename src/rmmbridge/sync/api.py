@@ -38,7 +38,10 @@ async def start_sync(
 ) -> SyncStarted:
     """Start a sync run (or get the one of this kind already running)."""
     params = {"incremental": True} if body and body.incremental else {}
-    started = await request_sync(state, db, ctx, integration_id, kind, "api", params)
+    # The UI's own script calls this with the session cookie: a person pressed the button, as with
+    # the form ("manual"); a bearer token is a script ("api").
+    trigger = "manual" if ctx.actor.startswith("user:") else "api"
+    started = await request_sync(state, db, ctx, integration_id, kind, trigger, params)
     return SyncStarted(run=SyncRunOut.model_validate(started.run), joined=started.joined)
 
 

@@ -8,6 +8,7 @@ from rmmbridge.alerts import api as alerts_api
 from rmmbridge.alerts import ui as alerts_ui
 from rmmbridge.alerts import webhooks as alert_webhooks
 from rmmbridge.assets import api as assets_api
+from rmmbridge.assets import saved_views_ui
 from rmmbridge.assets import ui as assets_ui
 from rmmbridge.clients import api as clients_api
 from rmmbridge.clients import ui as clients_ui
@@ -30,6 +31,7 @@ api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
 api_router.include_router(alerts_api.router)
 api_router.include_router(assets_api.router)
 api_router.include_router(assets_api.fleet_router)
+api_router.include_router(assets_api.views_router)
 api_router.include_router(clients_api.router)
 api_router.include_router(delivery_api.router)
 api_router.include_router(events_api.router)
@@ -45,6 +47,8 @@ ui_router.include_router(tenancy_ui.router)
 ui_router.include_router(clients_ui.router)
 ui_router.include_router(integrations_ui.router)
 ui_router.include_router(delivery_ui.router)
+# Before the asset pages: /assets/views/… must not be read as /assets/{asset_id}/….
+ui_router.include_router(saved_views_ui.router)
 ui_router.include_router(assets_ui.router)
 ui_router.include_router(alerts_ui.router)
 ui_router.include_router(identity_ui.router)

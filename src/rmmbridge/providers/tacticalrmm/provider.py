@@ -322,12 +322,34 @@ class TacticalProvider(Provider):
         _, data = await self.client.get_json("/beta/v1/client/", perm="can_list_clients")
         if not isinstance(data, list):
             raise self.client.unexpected(self.client.url("/beta/v1/client/"))
+        counts = await self.client_agent_counts()
         scopes = []
         for row in data:
             if not isinstance(row, dict) or not isinstance(row.get("id"), int):
                 continue
-            scopes.append(RemoteScope(str(row["id"]), str(row.get("name") or f"Client {row['id']}"), kind="client"))
+            scopes.append(RemoteScope(
+                str(row["id"]), str(row.get("name") or f"Client {row['id']}"), kind="client",
+                device_count=counts.get(row["id"]),
+            ))  # fmt: skip
         return scopes
+
+    async def client_agent_counts(self) -> dict[int, int]:
+        """Agents per client, from Tactical's own ``GET /clients/`` (``ClientSerializer``'s
+        ``agent_count``; the Beta client list has no counts): the size of each client before any
+        device sync. Best effort: a server that refuses or garbles it leaves the counts unknown,
+        the client list itself comes from the Beta API as always."""
+        try:
+            _, data = await self.client.get_json("/clients/", perm="can_list_clients")
+        except (ProviderConfigError, ProviderRetriableError):
+            return {}
+        if not isinstance(data, list):
+            return {}
+        return {
+            row["id"]: row["agent_count"]
+            for row in data
+            if isinstance(row, dict) and isinstance(row.get("id"), int) and isinstance(row.get("agent_count"), int)
+            and not isinstance(row.get("agent_count"), bool)
+        }
 
     async def sites(self) -> dict[int, normalize.SiteInfo]:
         """Every site (``site → client, name``), fetched once per provider instance (§3.4, §9.3)."""

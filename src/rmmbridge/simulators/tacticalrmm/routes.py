@@ -10,7 +10,16 @@ from typing import Literal
 
 from starlette.responses import Response
 
-from . import account_views, alert_template_views, alert_views, beta_views, core_views, software_views, table_views
+from . import (
+    account_views,
+    alert_template_views,
+    alert_views,
+    beta_views,
+    client_views,
+    core_views,
+    software_views,
+    table_views,
+)
 from .auth import TacticalUser, check_throttles, client_ident
 from .responses import json_response, method_not_allowed, not_authenticated, permission_denied
 from .state import ApiRequest
@@ -77,6 +86,7 @@ ROUTES: tuple[Route, ...] = (
     _route(f"beta/v1/site/{BETA_ID}/", "Site Instance",
            {"GET": beta_views.site_detail, "PUT": beta_views.site_detail}, permission=beta_views.site_perms,
            beta=True),
+    _route("clients/", "GetAddClients", {"GET": client_views.clients_list}, permission=client_views.clients_perms),
     _route("agents/", "GetAgents", {"GET": table_views.agents_table}, permission=table_views.table_perms),
     _route("alerts/", "Get Add Alerts", {"PATCH": alert_views.alerts_patch, "POST": alert_views.alerts_post},
            permission=alert_views.alert_perms),

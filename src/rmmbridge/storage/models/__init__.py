@@ -18,6 +18,7 @@ from .integrations import (
 )
 from .liveness import AssetLiveness
 from .oauth import OAuthAuthorization
+from .saved_views import SavedView
 from .secrets import TenantSecret
 from .software import AssetSoftware, AssetSoftwareInventory, SoftwareCatalog
 from .sync import SchedulerLease, ScheduleState, SyncRun
@@ -49,6 +50,7 @@ __all__ = [
     "RmmAlert",
     "RmmIntegration",
     "RmmOrganizationMapping",
+    "SavedView",
     "ScheduleState",
     "SchedulerLease",
     "ServerAsset",

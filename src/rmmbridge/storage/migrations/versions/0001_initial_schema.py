@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:54:39.483481
+Create Date: 2026-12-06 22:48:03.478457
 """
 
 from collections.abc import Sequence
@@ -361,6 +361,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id', 'integration_id'], ['rmm_integrations.tenant_id', 'rmm_integrations.id'], name=op.f('fk_rmm_organization_mappings_tenant_id_integration_id_rmm_integrations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_rmm_organization_mappings')),
     sa.UniqueConstraint('tenant_id', 'integration_id', 'external_org_id', name=op.f('uq_rmm_organization_mappings_tenant_id_integration_id_external_org_id'))
+    )
+    op.create_table('saved_views',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('filters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('columns', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'user_id'], ['users.tenant_id', 'users.id'], name=op.f('fk_saved_views_tenant_id_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_saved_views')),
+    sa.UniqueConstraint('tenant_id', 'user_id', 'name', name=op.f('uq_saved_views_tenant_id_user_id_name'))
     )
     op.create_table('schedule_states',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -723,6 +736,7 @@ def downgrade() -> None:
     op.drop_table('sync_runs')
     op.drop_table('sync_cursors')
     op.drop_table('schedule_states')
+    op.drop_table('saved_views')
     op.drop_table('rmm_organization_mappings')
     op.drop_table('oauth_authorizations')
     with op.batch_alter_table('external_entity_mappings', schema=None) as batch_op:

@@ -212,4 +212,162 @@
     var name = all.getAttribute("data-select-all");
     document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (b) { b.checked = all.checked; });
   });
+
+  // The integration page's sync panel (issue #17): exactly one state at a time — idle, running
+  // with its progress, or finished/failed with its result. Syncs are started through the REST API
+  // and followed here; when one ends, the counts, mappings, history and buttons are re-read from
+  // the server and swapped in place. The page never reloads itself (without the script, the forms
+  // post and redirect as before).
+  var syncPanel = document.querySelector("[data-sync-panel]");
+  if (syncPanel) {
+    var integrationId = syncPanel.getAttribute("data-sync-panel");
+    var scopesWord = syncPanel.getAttribute("data-scopes-label") || "scopes";
+    var followed = null;
+    var make = function (tag, cls, text) {
+      var e = document.createElement(tag);
+      if (cls) e.className = cls;
+      if (text !== undefined && text !== null) e.textContent = text;
+      return e;
+    };
+    var labelOf = function (kind) {
+      var form = document.querySelector('form[data-sync-start="' + kind + '"]');
+      return form ? form.getAttribute("data-sync-label") : kind;
+    };
+    var runBox = function (run) {
+      var active = run.status === "queued" || run.status === "running";
+      var label = labelOf(run.kind);
+      var box = make("div", "run-panel");
+      box.setAttribute("data-run-id", run.id);
+      box.setAttribute("data-run-kind", run.kind);
+      var head = make("div", "run-head");
+      head.appendChild(make("strong", null, label + " sync"));
+      head.appendChild(document.createTextNode(" "));
+      var badge = make("span", "run-status badge badge-" + run.status, run.status);
+      badge.setAttribute("data-run-field", "status");
+      head.appendChild(badge);
+      box.appendChild(head);
+      if (active) {
+        var bar = make("div", "progress");
+        bar.setAttribute("role", "progressbar");
+        bar.setAttribute("aria-label", label + " sync progress");
+        bar.setAttribute("aria-valuemin", "0");
+        bar.setAttribute("aria-valuemax", "100");
+        bar.setAttribute("data-run-field", "bar");
+        bar.appendChild(make("span"));
+        box.appendChild(bar);
+      }
+      var counters = make("p", "run-counters muted");
+      counters.setAttribute("aria-live", "polite");
+      counters.setAttribute("data-run-field", "counters");
+      box.appendChild(counters);
+      update(box, run);
+      if (!active) {
+        var errors = run.errors || [];
+        if (errors.length) {
+          var details = make("details", "run-errors");
+          details.appendChild(make("summary", null, errors.length + " error" + (errors.length === 1 ? "" : "s")));
+          var list = make("ul");
+          errors.slice(0, 10).forEach(function (e) { list.appendChild(make("li", null, e.error || e.cause || JSON.stringify(e))); });
+          details.appendChild(list);
+          box.appendChild(details);
+        }
+        box.appendChild(make("p", "run-finished muted small", run.status === "failed" ? "Failed just now." : "Finished just now."));
+      }
+      return box;
+    };
+    var show = function (state, node) {
+      syncPanel.setAttribute("data-state", state);
+      while (syncPanel.firstChild) syncPanel.removeChild(syncPanel.firstChild);
+      syncPanel.appendChild(node);
+    };
+    var calmFocus = function () {
+      var a = document.activeElement;
+      return !a || a === document.body || a.tagName === "BUTTON" || a.tagName === "A";
+    };
+    // After a run: the server's own rendering of what it changed, swapped in without navigating.
+    var refreshRegions = function () {
+      fetch(window.location.pathname + window.location.search, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          ["status", "mappings", "sync-history", "sync-actions"].forEach(function (id) {
+            var fresh = doc.getElementById(id), current = document.getElementById(id);
+            if (!fresh || !current) return;
+            if (current.contains(document.activeElement) && !calmFocus()) return;  // the user is typing there
+            var focused = current.contains(document.activeElement) ? document.activeElement.closest("form[data-sync-start]") : null;
+            var node = document.importNode(fresh, true);
+            current.parentNode.replaceChild(node, current);
+            if (focused) {
+              var again = node.querySelector('form[data-sync-start="' + focused.getAttribute("data-sync-start") + '"] button');
+              if (again) again.focus({ preventScroll: true });
+            }
+          });
+          document.dispatchEvent(new CustomEvent("rmmbridge:sync-refreshed"));
+        })
+        .catch(function () { /* the panel already says how the run ended */ });
+    };
+    var setBusy = function (kind, busy) {
+      var button = document.querySelector('form[data-sync-start="' + kind + '"] button');
+      if (!button) return;
+      if (busy) { button.disabled = true; button.setAttribute("data-busy", ""); button.setAttribute("aria-describedby", "sync-panel"); }
+      else if (button.hasAttribute("data-busy")) { button.disabled = false; button.removeAttribute("data-busy"); button.removeAttribute("aria-describedby"); }
+    };
+    var follow = function (runId, failures) {
+      if (followed !== runId) return;  // a newer run took over the panel
+      fetch("/api/v1/sync-runs/" + encodeURIComponent(runId), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (run) {
+          if (followed !== runId) return;
+          var active = run.status === "queued" || run.status === "running";
+          var current = syncPanel.querySelector('.run-panel[data-run-id="' + run.id + '"]');
+          if (active) {
+            if (current && syncPanel.getAttribute("data-state") === "running") update(current, run);
+            else show("running", runBox(run));
+            setBusy(run.kind, true);
+            setTimeout(function () { follow(runId, 0); }, 800);
+            return;
+          }
+          show(run.status, runBox(run));
+          setBusy(run.kind, false);
+          refreshRegions();
+        })
+        .catch(function () {
+          if (failures < 5) setTimeout(function () { follow(runId, failures + 1); }, 2000 * (failures + 1));
+        });
+    };
+    document.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (!form.matches || !form.matches("form[data-sync-start]")) return;
+      ev.preventDefault();
+      var kind = form.getAttribute("data-sync-start");
+      var button = form.querySelector("button");
+      if (button) button.disabled = true;
+      fetch("/api/v1/integrations/" + encodeURIComponent(integrationId) + "/sync/" + encodeURIComponent(kind), {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrfToken(), "Accept": "application/json" }
+      })
+        .then(function (r) { return r.json().catch(function () { return {}; }).then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          if (!res.ok || !res.body.run) {
+            if (button) button.disabled = false;
+            var note = make("p", "sync-refused bad-text", labelOf(kind) + " sync not started: " + (res.body.detail || "the server refused it") + ".");
+            show("failed", note);
+            return;
+          }
+          var run = res.body.run;
+          followed = run.id;
+          syncPanel.setAttribute("data-run-id", run.id);
+          show(run.status === "queued" || run.status === "running" ? "running" : run.status, runBox(run));
+          follow(run.id, 0);
+        })
+        .catch(function () {
+          if (button) button.disabled = false;
+          show("failed", make("p", "sync-refused bad-text", labelOf(kind) + " sync not started: rmmbridge did not answer; try again."));
+        });
+    });
+    if (syncPanel.getAttribute("data-state") === "running") {
+      followed = syncPanel.getAttribute("data-run-id");
+      follow(followed, 0);
+    }
+  }
 })();
