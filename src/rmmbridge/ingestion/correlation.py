@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events import catalogue
@@ -41,7 +41,7 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import DeviceSnapshot
 from rmmbridge.providers.identity_evidence import SCORES, STRONG, Key, conflict, evidence_of, keys_of
-from rmmbridge.storage.db import dialect_insert
+from rmmbridge.storage.db import dialect_insert, is_postgres
 from rmmbridge.storage.models import AssetSource, ExternalEntityMapping, IdentityEvidenceRow, MergeCandidate
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -150,6 +150,7 @@ class Correlator:
         if not all_values:
             return plan
         t = self.ctx.tenant_id
+        await _serialize_per_tenant(session, t)
         e = EVIDENCE.c
         hits: dict[tuple[str, str], set[uuid.UUID]] = {}
         asset_client: dict[uuid.UUID, uuid.UUID | None] = {}
@@ -612,6 +613,21 @@ class Correlator:
                     now,
                 )
             )
+
+
+async def _serialize_per_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Pages that correlate new devices of one tenant take turns until they commit (PostgreSQL).
+
+    Without it, two integrations syncing the same machines at once each read the evidence index
+    before the other's page committed, both created an asset per machine, and nothing ever joined
+    them (each device then has a crosswalk row: it is never "new" again). A transaction-level
+    advisory lock, taken before the index is read: under READ COMMITTED the read that follows sees
+    every page that held it before. Pages without new devices never take it. SQLite's writers are
+    serialized already (``BEGIN IMMEDIATE``)."""
+    if not is_postgres(session):
+        return
+    key = int.from_bytes(hashlib.blake2b(b"identity:" + tenant_id.bytes, digest_size=8).digest(), "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def _consistent(targets: list[_Target]) -> bool:
