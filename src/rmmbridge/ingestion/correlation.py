@@ -16,8 +16,12 @@ constant number of set-based statements whatever the page size:
 2. :meth:`Correlator.compose` — while the pipeline updates a multi-source asset, its values are
    taken per field group from its sources by the tenant's precedence (identity/policy.py).
 3. :meth:`Correlator.after_page` — the page's new and changed sources are upserted into
-   ``asset_sources`` (their own values, for precedence and unmerge) and their keys rewritten in the
-   evidence index; candidates, attach history and events are written.
+   ``asset_sources`` (their own values, for precedence and unmerge, only when their asset has
+   several sources: identity/source_values.py) and their keys rewritten in the evidence index;
+   candidates, attach history and events are written.
+
+Pages that correlate new devices of one tenant take turns on PostgreSQL (an advisory lock until
+commit): two integrations' concurrent first syncs otherwise both created every shared machine.
 
 A value seen on more than ``junk_threshold`` assets of the tenant is junk (not evidence).
 """
