@@ -41,6 +41,7 @@ from rmmbridge.tenancy.context import TenantContext
 from rmmbridge.tenancy.permissions import Permission
 
 from .policy import FIELD_GROUPS, compose, load_policy
+from .source_values import as_json, has_values, materialize
 
 CORE = ("name", "asset_type", "serial_number", "client_id", "rmm_organization_id", "rmm_site_id", "rmm_site_name")
 CORE_TIMES = ("last_seen_at", "offline_after_s", "overdue_after_s", "offline_at", "overdue_at")
@@ -99,16 +100,20 @@ async def sources_of(
     session: AsyncSession, ctx: TenantContext, asset_ids: list[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, list[SourceView]]:
     """Every source of these assets with its own status (one query)."""
-    s, i = AssetSource, RmmIntegration
+    s, i, a = AssetSource, RmmIntegration, Asset
+    lone_cols = ("name", "serial_number", "offline_at", "overdue_at", "offline_after_s")
     rows = await session.execute(
-        select(s, i.name)
+        select(s, i.name, *(getattr(a, c) for c in lone_cols))
         .join(i, (i.tenant_id == s.tenant_id) & (i.id == s.integration_id))
+        .join(a, (a.tenant_id == s.tenant_id) & (a.id == s.asset_id))
         .where(s.tenant_id == ctx.tenant_id, s.asset_id.in_(asset_ids))
         .order_by(s.attached_at, s.mapping_id)
     )
     out: dict[uuid.UUID, list[SourceView]] = {a: [] for a in asset_ids}
-    for src, integration_name in rows:
+    for src, integration_name, *asset_values in rows:
         f = src.fields or {}
+        if not has_values(f):  # a lone source: its values are its asset's (source_values.py)
+            f = {k: as_json(v) for k, v in zip(lone_cols, asset_values, strict=True)}
         offline_at, overdue_at = parse_iso(f.get("offline_at")), parse_iso(f.get("overdue_at"))
         status = (
             "missing"
@@ -386,6 +391,8 @@ async def merge(
     if b.status == "retired" and not await _mapping_ids_of(session, ctx, other):
         raise WrongState(f"asset {other} has no sources to merge (already merged?)")
     moved = await _mapping_ids_of(session, ctx, other)
+    # A lone source keeps no copy of its values (source_values.py): take them from its asset first.
+    await materialize(session, ctx.tenant_id, [keep, other])
     await _move_sources(session, ctx, moved, keep, now)
     changes = await rebuild(session, ctx, keep, now)
     b.status, b.updated_at = "retired", now

@@ -16,8 +16,12 @@ constant number of set-based statements whatever the page size:
 2. :meth:`Correlator.compose` — while the pipeline updates a multi-source asset, its values are
    taken per field group from its sources by the tenant's precedence (identity/policy.py).
 3. :meth:`Correlator.after_page` — the page's new and changed sources are upserted into
-   ``asset_sources`` (their own values, for precedence and unmerge) and their keys rewritten in the
-   evidence index; candidates, attach history and events are written.
+   ``asset_sources`` (their own values, for precedence and unmerge, only when their asset has
+   several sources: identity/source_values.py) and their keys rewritten in the evidence index;
+   candidates, attach history and events are written.
+
+Pages that correlate new devices of one tenant take turns on PostgreSQL (an advisory lock until
+commit): two integrations' concurrent first syncs otherwise both created every shared machine.
 
 A value seen on more than ``junk_threshold`` assets of the tenant is junk (not evidence).
 """
@@ -31,17 +35,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row
 from rmmbridge.identity.policy import Policy, compose, load_policy
+from rmmbridge.identity.source_values import has_values, values_of
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import DeviceSnapshot
 from rmmbridge.providers.identity_evidence import SCORES, STRONG, Key, conflict, evidence_of, keys_of
-from rmmbridge.storage.db import dialect_insert
+from rmmbridge.storage.bulk import bulk_insert, execute_bulk, one_of
+from rmmbridge.storage.db import dialect_insert, is_postgres
 from rmmbridge.storage.models import AssetSource, ExternalEntityMapping, IdentityEvidenceRow, MergeCandidate
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -98,6 +104,7 @@ class _Source:
     last_seen_at: str | None
     missing: bool
     fields: dict[str, Any]
+    row: dict[str, Any] = field(default_factory=dict)  # the stored row (a filled one is written back whole)
 
 
 def _json(value: Any) -> Any:
@@ -131,6 +138,7 @@ class Correlator:
         self.plan_: Plan = Plan()
         self._sources: dict[uuid.UUID, list[_Source]] = {}
         self._stored_keys: dict[uuid.UUID, str] = {}  # mapping id → digest of its indexed keys
+        self._filled: dict[uuid.UUID, dict[str, Any]] = {}  # lone sources given their values this page
 
     async def _policy(self, session: AsyncSession) -> Policy:
         if self.policy is None:
@@ -150,12 +158,14 @@ class Correlator:
         if not all_values:
             return plan
         t = self.ctx.tenant_id
+        await _serialize_per_tenant(session, t)
         e = EVIDENCE.c
+        pg = is_postgres(session)
         hits: dict[tuple[str, str], set[uuid.UUID]] = {}
         asset_client: dict[uuid.UUID, uuid.UUID | None] = {}
-        for chunk in _chunks(sorted(all_values), 2000):
+        for chunk in _lookups(sorted(all_values), pg):
             rows = await session.execute(
-                select(e.kind, e.value, e.asset_id, e.client_id).where(e.tenant_id == t, e.value.in_(chunk))
+                select(e.kind, e.value, e.asset_id, e.client_id).where(e.tenant_id == t, one_of(e.value, chunk, pg))
             )
             for kind, value, asset_id, client_id in rows:
                 hits.setdefault((kind, value), set()).add(asset_id)
@@ -171,11 +181,16 @@ class Correlator:
         targets: dict[uuid.UUID, _Target] = {}
         matched = {a for kv, ids in hits.items() if kv not in junk for a in ids}
         if matched:
-            for chunk in _chunks(sorted(matched), 2000):
+            src = SOURCES.c
+            for chunk in _lookups(sorted(matched), pg):
+                # Through the assets' sources (indexed by asset) to their keys (keyed by source):
+                # the evidence table needs no asset index, one fewer per row of its widest insert.
                 rows = await session.execute(
-                    select(e.asset_id, e.kind, e.value, e.vendor).where(
-                        e.tenant_id == t, e.asset_id.in_(chunk), e.kind.in_(STRONG)
+                    select(src.asset_id, e.kind, e.value, e.vendor)
+                    .select_from(
+                        SOURCES.join(EVIDENCE, (e.tenant_id == src.tenant_id) & (e.mapping_id == src.mapping_id))
                     )
+                    .where(src.tenant_id == t, one_of(src.asset_id, chunk, pg), e.kind.in_(STRONG))
                 )
                 for asset_id, kind, value, vendor in rows:
                     tgt = targets.setdefault(asset_id, _Target(asset_id, None, asset_client.get(asset_id)))
@@ -328,19 +343,37 @@ class Correlator:
         await self._policy(session)
         self._sources = {}
         self._stored_keys = {}
+        self._filled = {}
         s = SOURCES.c
-        for chunk in _chunks(sorted(set(asset_ids)), 2000):
+        pg = is_postgres(session)
+        for chunk in _lookups(sorted(set(asset_ids)), pg):
             rows = await session.execute(
-                select(
-                    s.asset_id, s.mapping_id, s.provider, s.integration_id, s.last_seen_at, s.missing_since, s.fields
-                ).where(s.tenant_id == self.ctx.tenant_id, s.asset_id.in_(chunk))
+                select(SOURCES).where(s.tenant_id == self.ctx.tenant_id, one_of(s.asset_id, chunk, pg))
             )
-            for asset_id, mapping_id, provider, integration_id, seen, missing, fields in rows:
+            for row in rows.mappings():
+                asset_id, mapping_id, fields = row["asset_id"], row["mapping_id"], row["fields"]
                 self._sources.setdefault(asset_id, []).append(
-                    _Source(mapping_id, provider, integration_id, _json(seen), missing is not None, fields or {})
+                    _Source(
+                        mapping_id,
+                        row["provider"],
+                        row["integration_id"],
+                        _json(row["last_seen_at"]),
+                        row["missing_since"] is not None,
+                        fields or {},
+                        dict(row),
+                    )
                 )
                 if fields and "_keys" in fields:
                     self._stored_keys[mapping_id] = fields["_keys"]
+
+    def fill(self, asset_id: uuid.UUID, mapping_id: uuid.UUID, core: dict[str, Any], ext: dict[str, Any]) -> None:
+        """Another source (``mapping_id``) joins this asset: its stored sources without values of
+        their own (a lone source keeps none, identity/source_values.py) take the asset's current
+        ones — ``core``/``ext`` as the pipeline read them — which are that lone source's."""
+        for src in self._sources.get(asset_id, ()):
+            if src.mapping_id != mapping_id and not has_values(src.fields):
+                src.fields = {**src.fields, **values_of(core, ext)}
+                self._filled[src.mapping_id] = {**src.row, "fields": src.fields}
 
     def compose(
         self,
@@ -409,6 +442,7 @@ class Correlator:
                     .values(missing_since=None, updated_at=now)
                 )
         if not written:
+            self._sources, self._stored_keys, self._filled = {}, {}, {}
             return
         unknown = [ext for ext, mid in written.items() if mid is None]
         if unknown:
@@ -425,6 +459,14 @@ class Correlator:
         source_rows: list[dict[str, Any]] = []
         evidence_rows: list[dict[str, Any]] = []
         rewrite: list[uuid.UUID] = []  # sources whose keys (or asset, or client) changed
+        # Assets with several sources after this page (stored ones plus this page's): only their
+        # sources keep their own values; a lone source's values are its asset's (source_values.py).
+        feeding: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for ext, mapping_id in written.items():
+            if mapping_id is not None and ext in asset_ids:
+                feeding.setdefault(asset_ids[ext], set()).add(mapping_id)
+        for asset_id, mids in feeding.items():
+            mids.update(src.mapping_id for src in self._sources.get(asset_id, ()))
         for ext, mapping_id in written.items():
             if mapping_id is None or ext not in asset_ids:
                 continue
@@ -433,8 +475,10 @@ class Correlator:
             keys = plan.keys.get(ext)
             if keys is None and snap.reported is None:
                 keys = keys_of(evidence_of(snap))
-            fields = {k: _json(v) for k, v in ingestor._core_values(snap, client_id).items()}
-            fields.update({k: _json(v) for k, v in ingestor._extension_values(snap).items()})
+            fields: dict[str, Any] = {}
+            if len(feeding[asset_id]) > 1:
+                fields = {k: _json(v) for k, v in ingestor._core_values(snap, client_id).items()}
+                fields.update({k: _json(v) for k, v in ingestor._extension_values(snap).items()})
             digest = None
             if keys is not None:
                 digest = _keys_digest(keys, asset_id, client_id)
@@ -474,8 +518,12 @@ class Correlator:
                     }
                     for k in keys
                 )
-        if source_rows:
-            stmt = dialect_insert(session)(SOURCES)
+        # Lone sources another source joined get their values (from their asset): written back
+        # whole in the same upsert, unless this page wrote that source itself from its snapshot.
+        written_ids = {row["mapping_id"] for row in source_rows}
+        source_rows.extend({**row, "updated_at": now} for mid, row in self._filled.items() if mid not in written_ids)
+        if source_rows:  # one unnest upsert on PostgreSQL (lone sources' fields are one key: cheap JSON)
+            stmt, params = bulk_insert(session, SOURCES, source_rows, json_ok=True)
             ex = stmt.excluded
             stmt = stmt.on_conflict_do_update(
                 index_elements=["tenant_id", "mapping_id"],
@@ -492,11 +540,12 @@ class Correlator:
                     )
                 },
             )
-            await session.execute(stmt, source_rows)
+            await execute_bulk(session, stmt, params)
+        self._sources, self._stored_keys, self._filled = {}, {}, {}
         for chunk in _chunks(rewrite, 5000):
             await session.execute(delete(EVIDENCE).where(EVIDENCE.c.tenant_id == t, EVIDENCE.c.mapping_id.in_(chunk)))
-        if evidence_rows:
-            await session.execute(dialect_insert(session)(EVIDENCE), evidence_rows)
+        if evidence_rows:  # the widest insert of a first sync (~4 rows per device): unnest on PostgreSQL
+            await execute_bulk(session, *bulk_insert(session, EVIDENCE, evidence_rows))
         self._attach_history(plan, asset_ids, now, history, events)
         await self._write_candidates(session, plan, asset_ids, now, events)
         await self._merge_bridged(session, plan, now)
@@ -614,6 +663,21 @@ class Correlator:
             )
 
 
+async def _serialize_per_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Pages that correlate new devices of one tenant take turns until they commit (PostgreSQL).
+
+    Without it, two integrations syncing the same machines at once each read the evidence index
+    before the other's page committed, both created an asset per machine, and nothing ever joined
+    them (each device then has a crosswalk row: it is never "new" again). A transaction-level
+    advisory lock, taken before the index is read: under READ COMMITTED the read that follows sees
+    every page that held it before. Pages without new devices never take it. SQLite's writers are
+    serialized already (``BEGIN IMMEDIATE``)."""
+    if not is_postgres(session):
+        return
+    key = int.from_bytes(hashlib.blake2b(b"identity:" + tenant_id.bytes, digest_size=8).digest(), "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def _consistent(targets: list[_Target]) -> bool:
     """No two of these targets have conflicting strong evidence."""
     return all(conflict(a.strong, b.strong) is None for i, a in enumerate(targets) for b in targets[i + 1 :])
@@ -623,6 +687,12 @@ def _keys_digest(keys: tuple[Key, ...], asset_id: uuid.UUID, client_id: uuid.UUI
     """Unchanged keys (on the same asset and client) need no index rewrite."""
     text = "|".join(sorted(f"{k.kind}:{k.value}:{k.vendor}" for k in keys))
     return hashlib.blake2b(f"{asset_id}|{client_id}|{text}".encode(), digest_size=12).hexdigest()
+
+
+def _lookups(values: list[Any], postgres: bool) -> list[list[Any]]:
+    """Values for ``one_of`` lookups: one array on PostgreSQL (one round trip, one parameter),
+    chunks within SQLite's parameter limit elsewhere."""
+    return [values] if postgres else _chunks(values, 2000)
 
 
 def _chunks(values: list[Any], size: int) -> list[list[Any]]:

@@ -37,7 +37,8 @@ from rmmbridge.ingestion.limits import fit_snapshots
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
-from rmmbridge.storage.db import dialect_insert
+from rmmbridge.storage.bulk import one_of
+from rmmbridge.storage.db import dialect_insert, is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -229,7 +230,9 @@ class DeviceIngestor:
             new_ids = [e for e in new_ids if e not in existing and e not in plan.follow]
 
         if new_ids:
-            created, lost = await self._create(session, [wanted[e] for e in new_ids], now, history, events)
+            created, lost, created_mappings = await self._create(
+                session, [wanted[e] for e in new_ids], now, history, events
+            )
             counters.created += len(created)
             outcome.asset_ids.update(created)
             if lost:  # another run created these between our prefetch and insert
@@ -264,6 +267,8 @@ class DeviceIngestor:
                 .values(last_seen_run_id=self.run_id)
             )
         written: dict[str, uuid.UUID | None] = {e: None for e in new_ids}
+        if new_ids:
+            written.update(created_mappings)
         written.update({snap.external_id: old.mapping_id for snap, _c, _d, old in changed})
         await self.correlator.after_page(
             session, self, wanted, outcome.asset_ids, written, unchanged_mapping_ids, now, history, events
@@ -297,13 +302,14 @@ class DeviceIngestor:
         devices cost one narrow lookup.
         """
         m, a = MAPPINGS.c, ASSETS.c
+        pg = is_postgres(session)  # PostgreSQL: one array parameter per lookup, not one per id
         links = (
             await session.execute(
                 select(m.external_id, m.id, m.local_id, m.content_hash).where(
                     m.tenant_id == self.ctx.tenant_id,
                     m.integration_id == self.integration_id,
                     m.entity_type == DEVICE,
-                    m.external_id.in_(external_ids),
+                    one_of(m.external_id, external_ids, pg),
                 )
             )
         ).all()
@@ -313,7 +319,7 @@ class DeviceIngestor:
             row[0]: (row[1], row[2])
             for row in await session.execute(
                 select(a.id, a.status, a.missing_since).where(
-                    a.tenant_id == self.ctx.tenant_id, a.id.in_([link[2] for link in links])
+                    a.tenant_id == self.ctx.tenant_id, one_of(a.id, [link[2] for link in links], pg)
                 )
             )
         }
@@ -327,7 +333,9 @@ class DeviceIngestor:
         if need_core:
             core_cols = [getattr(a, f) for f in CORE_SYNCED]
             rows = await session.execute(
-                select(a.id, a.overrides, *core_cols).where(a.tenant_id == self.ctx.tenant_id, a.id.in_(need_core))
+                select(a.id, a.overrides, *core_cols).where(
+                    a.tenant_id == self.ctx.tenant_id, one_of(a.id, need_core, pg)
+                )
             )
             cores = {row[0]: row for row in rows}
         found: dict[str, _Existing] = {}
@@ -379,14 +387,15 @@ class DeviceIngestor:
         now: datetime,
         history: list[dict[str, Any]],
         events: list[dict[str, Any]],
-    ) -> tuple[dict[str, uuid.UUID], list[str]]:
+    ) -> tuple[dict[str, uuid.UUID], list[str], dict[str, uuid.UUID]]:
+        """Returns (external id → new asset, ids another run claimed first, external id → crosswalk id)."""
         tenant = self.ctx.tenant_id
         planned = {snap.external_id: (uuid7(), snap, client_id, digest) for snap, client_id, digest in items}
         insert_fn = dialect_insert(session)
         claim = (
             insert_fn(MAPPINGS)
             .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "entity_type", "external_id"])
-            .returning(MAPPINGS.c.external_id)
+            .returning(MAPPINGS.c.external_id, MAPPINGS.c.id)
         )
         result = await session.execute(
             claim,
@@ -409,10 +418,10 @@ class DeviceIngestor:
                 for ext, (asset_id, snap, _client, digest) in planned.items()
             ],
         )
-        won = {r[0] for r in result}
+        won: dict[str, uuid.UUID] = {r[0]: r[1] for r in result}
         lost = [ext for ext in planned if ext not in won]
         if not won:
-            return {}, lost
+            return {}, lost, {}
         assets: list[dict[str, Any]] = []
         extensions: dict[str, list[dict[str, Any]]] = {"workstation": [], "server": []}
         for ext in won:
@@ -463,7 +472,7 @@ class DeviceIngestor:
         for key, rows in extensions.items():
             if rows:
                 await session.execute(insert(EXTENSION_TABLES[key]), rows)
-        return {ext: planned[ext][0] for ext in won}, lost
+        return {ext: planned[ext][0] for ext in won}, lost, won
 
     async def _old_extensions(
         self, session: AsyncSession, asset_ids: list[uuid.UUID]
@@ -508,6 +517,8 @@ class DeviceIngestor:
                     for f in EXTENSION_FIELDS:
                         if f not in snap.reported:
                             ext_values[f] = previous_ext.get(f)
+            # A lone source joined by this one gets its own values first: its asset's, read above.
+            self.correlator.fill(old.asset_id, old.mapping_id, old.core, previous_ext)
             self.correlator.compose(old.asset_id, old.mapping_id, core, ext_values, old.overrides, old.core)
             changes = {
                 f: [_str(old.core.get(f)), _str(core[f])]

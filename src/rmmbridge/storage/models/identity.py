@@ -55,8 +55,8 @@ class AssetSource(Base):
 class IdentityEvidenceRow(Base):
     """The evidence index: one row per (source, key). Correlation matches a page's keys against it.
 
-    Keyed by (tenant, source, kind, value) — no surrogate id — so a page's insert maintains three
-    indexes, not five (it is the pipeline's widest insert: ~4 rows per device).
+    Keyed by (tenant, source, kind, value) — no surrogate id, no asset index — so a page's insert
+    maintains two indexes, not five (it is the pipeline's widest insert: ~4 rows per device).
     """
 
     __tablename__ = "identity_evidence"
@@ -68,7 +68,7 @@ class IdentityEvidenceRow(Base):
         ),
         # Correlation looks a page's values up whatever their kind (value IN (...)).
         Index("ix_identity_evidence_lookup", "tenant_id", "value"),
-        Index("ix_identity_evidence_asset", "tenant_id", "asset_id"),
+        # No (tenant, asset) index: an asset's keys are read through its sources (correlation.py).
     )
 
     tenant_id: Mapped[uuid.UUID] = tenant_col()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:48:03.478457
+Create Date: 2026-12-06 23:41:57.062704
 """
 
 from collections.abc import Sequence
@@ -556,7 +556,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'mapping_id', 'kind', 'value', name=op.f('pk_identity_evidence'))
     )
     with op.batch_alter_table('identity_evidence', schema=None) as batch_op:
-        batch_op.create_index('ix_identity_evidence_asset', ['tenant_id', 'asset_id'], unique=False)
         batch_op.create_index('ix_identity_evidence_lookup', ['tenant_id', 'value'], unique=False)
 
     op.create_table('rmm_alerts',
@@ -701,7 +700,6 @@ def downgrade() -> None:
     op.drop_table('rmm_alerts')
     with op.batch_alter_table('identity_evidence', schema=None) as batch_op:
         batch_op.drop_index('ix_identity_evidence_lookup')
-        batch_op.drop_index('ix_identity_evidence_asset')
 
     op.drop_table('identity_evidence')
     with op.batch_alter_table('asset_sources', schema=None) as batch_op:
