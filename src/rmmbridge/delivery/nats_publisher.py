@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +36,8 @@ NATS_CURSOR = "nats"
 STREAM = "RMMBRIDGE"
 DUPLICATE_WINDOW = timedelta(minutes=30)
 BATCH = 2000
+DEPTH = 2  # batches in flight at once
+MAX_BATCHES = 8  # per publish_once call, so a loop around it regains control now and then
 ACK_TIMEOUT_S = 10.0
 
 
@@ -54,7 +58,7 @@ class NatsPublisher:
         self._nc: Any = None
         self._js: Any = None
         self._inbox = ""
-        self._batch: _Batch | None = None
+        self._batches: dict[str, _Batch] = {}
         self._batch_no = 0
 
     async def connect(self) -> None:
@@ -80,38 +84,63 @@ class NatsPublisher:
             await self._nc.close()
             self._nc = self._js = None
 
-    async def publish_once(self, limit: int = BATCH) -> int:
-        """Publish the next batch; returns how many events were acknowledged (0: caught up).
+    async def publish_once(self, limit: int = BATCH, *, depth: int = DEPTH, max_batches: int = MAX_BATCHES) -> int:
+        """Publish what is new, up to ``max_batches`` batches; returns how many events were
+        acknowledged and passed by the cursor (0: caught up).
 
-        Every message of the batch is in flight at once (one write, acks pipelined back); the
-        cursor moves to the batch's last event only when each of them was acknowledged."""
+        Every message of a batch is in flight at once (acks pipelined back), and up to ``depth``
+        batches: the next one is read and published while the server still acks the previous.
+        The cursor moves batch by batch, in feed order, each time to a batch's last event once
+        every message of that batch and of the ones before it was acknowledged."""
         if self._nc is None:
             await self.connect()
         async with unit_of_work(self.state.sessionmaker, read_only=True) as session:
-            cursor = await cursor_row(session, self.cursor)
-            o = table_of(EventOutbox)
-            columns = (o.c.tx_id, o.c.id, o.c.tenant_id, o.c.event_type, o.c.entity_type, o.c.entity_id, o.c.created_at)
-            query = select(*columns, cast(o.c.payload, Text).label("data"))
-            events = (await session.execute(after(query, session, cursor.tx_id, cursor.event_id, limit))).all()
-        if not events:
-            NATS_PUBLISH_LAG.set(0)
-            return 0
-        NATS_PUBLISH_LAG.set(max(0.0, (utcnow() - events[0].created_at).total_seconds()))
-        await self._publish_all(events)
+            row = await cursor_row(session, self.cursor)
+            cursor = _Cursor(row.name, row.tx_id, row.event_id)
+        tail: tuple[int, Any] | None = (cursor.tx_id, cursor.event_id)
+        in_flight: deque[tuple[_Batch, Any, int]] = deque()
+        published = read = 0
         try:
-            async with unit_of_work(self.state.sessionmaker) as session:
-                await advance(session, cursor, events[-1])  # type: ignore[arg-type]
+            while True:
+                while tail is not None and len(in_flight) < depth and read < max_batches:
+                    events = await self._read(tail, limit)
+                    if not read:
+                        lag = (utcnow() - events[0].created_at).total_seconds() if events else 0.0
+                        NATS_PUBLISH_LAG.set(max(0.0, lag))
+                    if not events:
+                        tail = None
+                        break
+                    read += 1
+                    in_flight.append((await self._publish_all(events), events[-1], len(events)))
+                    tail = (events[-1].tx_id, events[-1].id) if len(events) == limit else None
+                if not in_flight:
+                    return published
+                batch, last, n = in_flight.popleft()
+                await batch.wait(ACK_TIMEOUT_S)
+                async with unit_of_work(self.state.sessionmaker) as session:
+                    await advance(session, cursor, last)  # type: ignore[arg-type]
+                cursor.tx_id, cursor.event_id = last.tx_id, last.id
+                published += n
+                NATS_PUBLISHED.inc(n)
         except CursorMoved:
-            return 0
-        NATS_PUBLISHED.inc(len(events))
-        return len(events)
+            return published  # another process is ahead; what it published the server deduplicates
+        finally:
+            for batch, _, _ in in_flight:
+                self._batches.pop(batch.no, None)
 
-    async def _publish_all(self, events: list[Any]) -> None:
-        """Publish ``events`` and wait for the server's ack of each (or raise: the cursor stays)."""
-        batch = _Batch(len(events))
-        self._batch = batch
+    async def _read(self, tail: tuple[int, Any], limit: int) -> list[Any]:
+        o = table_of(EventOutbox)
+        columns = (o.c.tx_id, o.c.id, o.c.tenant_id, o.c.event_type, o.c.entity_type, o.c.entity_id, o.c.created_at)
+        query = select(*columns, cast(o.c.payload, Text).label("data"))
+        async with unit_of_work(self.state.sessionmaker, read_only=True) as session:
+            return list((await session.execute(after(query, session, tail[0], tail[1], limit))).all())
+
+    async def _publish_all(self, events: list[Any]) -> _Batch:
+        """Publish ``events``; the returned batch tells when the server acked each of them."""
         self._batch_no += 1
-        reply = f"{self._inbox}.{self._batch_no}."
+        batch = _Batch(str(self._batch_no), len(events))
+        self._batches[batch.no] = batch
+        reply = f"{self._inbox}.{batch.no}."
         publish = self._nc.publish
         expected = self.stream
         for i, e in enumerate(events):
@@ -122,42 +151,53 @@ class NatsPublisher:
                 reply=f"{reply}{i}",
                 headers={"Nats-Msg-Id": str(e.id), "Nats-Expected-Stream": expected},
             )
-        try:
-            await asyncio.wait_for(batch.done.wait(), ACK_TIMEOUT_S)
-        except TimeoutError as exc:
-            missing = f"{batch.pending} of {len(events)} JetStream acks missing after {ACK_TIMEOUT_S:g} s"
-            raise TimeoutError(missing) from exc
-        finally:
-            self._batch = None
-        if batch.error is not None:
-            raise batch.error
+        return batch
 
     async def _on_ack(self, msg: Any) -> None:
         batch_no, _, index = msg.subject[len(self._inbox) + 1 :].partition(".")
-        batch = self._batch
-        if batch is None or batch_no != str(self._batch_no):
-            return  # a late ack of an earlier batch (which was given up and will be published again)
-        batch.ack(int(index), _ack_error(msg))
+        batch = self._batches.get(batch_no)
+        if batch is None:
+            return  # a late ack of a batch given up on (it will be published again)
+        if batch.ack(int(index), _ack_error(msg)):
+            del self._batches[batch_no]
+
+
+@dataclass
+class _Cursor:
+    name: str
+    tx_id: int
+    event_id: Any
 
 
 class _Batch:
-    """The acks one batch is waiting for."""
+    """The acks one published batch is waiting for."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, no: str, size: int) -> None:
+        self.no = no
+        self.size = size
         self.waiting = set(range(size))
         self.error: Exception | None = None
         self.done = asyncio.Event()
 
-    @property
-    def pending(self) -> int:
-        return len(self.waiting)
-
-    def ack(self, index: int, error: Exception | None) -> None:
+    def ack(self, index: int, error: Exception | None) -> bool:
+        """Note one ack; True when the batch has them all."""
         if error is not None and self.error is None:
             self.error = error
         self.waiting.discard(index)
-        if not self.waiting:
-            self.done.set()
+        if self.waiting:
+            return False
+        self.done.set()
+        return True
+
+    async def wait(self, timeout: float) -> None:
+        """Until every message was acked; raises when one was refused or acks are missing."""
+        try:
+            await asyncio.wait_for(self.done.wait(), timeout)
+        except TimeoutError as exc:
+            missing = f"{len(self.waiting)} of {self.size} JetStream acks missing after {timeout:g} s"
+            raise TimeoutError(missing) from exc
+        if self.error is not None:
+            raise self.error
 
 
 def _ack_error(msg: Any) -> Exception | None:
