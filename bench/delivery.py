@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -95,11 +96,13 @@ async def webhooks(state: Any, tenant_id: uuid.UUID, events: int, rate: float, s
 
             await emit(state, tenant_id, events)
             worker = DeliveryWorker(state, nats_url="")
-            started = time.perf_counter()
+            started, cpu, receiver_cpu = time.perf_counter(), _cpu_s(), common.process_cpu_s(receiver.pid)
             worker.start()  # the loop a serve process runs (fan-out and senders side by side)
             while (await stats())["unique"] < events:
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
+            cpu, receiver_cpu = _cpu_s() - cpu, common.process_cpu_s(receiver.pid) - receiver_cpu
+            load = common.loadavg()
             got = await stats()
             await control.post("/reset")
             sent = await paced(state, tenant_id, rate, seconds)
@@ -111,6 +114,11 @@ async def webhooks(state: Any, tenant_id: uuid.UUID, events: int, rate: float, s
         return {
             "events": events,
             "events_per_s": round(events / elapsed, 1),
+            # CPU per event of the delivering process and of the receiver: steadier than the rate on
+            # a shared machine (the load average says how shared it was).
+            "cpu_ms_per_event": round(cpu / events * 1000, 3),
+            "receiver_cpu_ms_per_event": round(receiver_cpu / events * 1000, 3),
+            "loadavg": round(load, 1),
             "duplicates": got["count"] - got["unique"],
             "paced_rate": rate,
             "paced_events": sent,
@@ -138,10 +146,10 @@ async def nats_publishing(state: Any, tenant_id: uuid.UUID, rate: float, seconds
         lags.append((time.time() - _epoch(stamp)) * 1000)
 
     try:
-        published, started = 0, time.perf_counter()
+        published, started, cpu = 0, time.perf_counter(), _cpu_s()
         while n := await publisher.publish_once():
             published += n
-        elapsed = time.perf_counter() - started
+        elapsed, cpu, load = time.perf_counter() - started, _cpu_s() - cpu, common.loadavg()
         await nc.subscribe(f"{prefix}.>", cb=on_message)
         stop = asyncio.Event()
 
@@ -160,6 +168,8 @@ async def nats_publishing(state: Any, tenant_id: uuid.UUID, rate: float, seconds
         return {
             "events": published,
             "events_per_s": round(published / elapsed, 1),
+            "cpu_ms_per_event": round(cpu / max(1, published) * 1000, 3),
+            "loadavg": round(load, 1),
             "paced_rate": rate,
             "paced_events": sent,
             "paced_received": len(lags),
@@ -170,6 +180,11 @@ async def nats_publishing(state: Any, tenant_id: uuid.UUID, rate: float, seconds
         await publisher._js.delete_stream(stream)
         await publisher.close()
         await nc.close()
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _epoch(stamp: str) -> float:

@@ -2,9 +2,10 @@
 
 Every event goes to ``rmmbridge.<tenant id>.<event type>`` on the stream ``RMMBRIDGE`` (created if
 absent, subjects ``rmmbridge.>``) with ``Nats-Msg-Id`` = the event id. The cursor (``nats`` in
-``delivery_cursors``) moves only after the server acknowledged every message of the batch, so a
-crash re-publishes at most one batch, which the server drops as duplicates within the stream's
-duplicate window (set well above the time a restart takes). Two processes publishing at once
+``delivery_cursors``) moves batch by batch, in feed order, only after the server acknowledged
+every message of the batch, so a crash re-publishes at most the ``DEPTH`` batches in flight, which
+the server drops as duplicates within the stream's duplicate window (set well above the time a
+restart takes). Two processes publishing at once
 both publish the batch; the server keeps one copy and the cursor's compare-and-set lets one win.
 """
 

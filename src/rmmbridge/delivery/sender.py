@@ -46,7 +46,9 @@ LEASE = timedelta(seconds=120)  # well above the request timeout: a live sender 
 CONNECT_TIMEOUT_S = 5.0
 TIMEOUT_S = 15.0  # from the request written to the whole answer read
 EXCERPT = 500
-LANES = 32  # deliveries in flight per process (and at most as many connections per receiver)
+# Deliveries in flight per send pipeline (worker.PIPELINES of them per process): 32 in all, and
+# so at most 32 connections from a process to one receiver, as before the pipelines.
+LANES = 16
 
 
 @dataclass
