@@ -356,6 +356,7 @@ class Poster:
         self._ssl = ssl_context
         self._targets: dict[str, Target] = {}
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
+        self._swept = 0.0
 
     def target(self, url: str) -> Target:
         found = self._targets.get(url)
@@ -390,12 +391,28 @@ class Poster:
             except BaseException:
                 conn._close()
                 raise
+        now = asyncio.get_running_loop().time()
         if conn.reusable:
-            conn.idle_since = asyncio.get_running_loop().time()
+            conn.idle_since = now
             self._idle.setdefault(target.key, deque()).append(conn)
         else:
             conn._close()
+        if now - self._swept > KEEPALIVE_S:
+            self._sweep(now)
         return answer
+
+    def _sweep(self, now: float) -> None:
+        """Close idle connections past their keep-alive, of every receiver (one no longer sent to too)."""
+        self._swept = now
+        for key, idle in list(self._idle.items()):
+            kept = deque(c for c in idle if not c.closed and c.idle_since >= now - KEEPALIVE_S)
+            for conn in idle:
+                if conn not in kept:
+                    conn._close()
+            if kept:
+                self._idle[key] = kept
+            else:
+                del self._idle[key]
 
     def _take(self, key: tuple[str, str, int]) -> _Connection | None:
         idle = self._idle.get(key)

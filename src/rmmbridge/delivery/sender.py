@@ -179,7 +179,9 @@ async def send(poster: Poster, sub: EventSubscription, signer: Signer, c: Claime
     started = time.perf_counter()
     try:
         answer = await poster.post(sub.url, headers, body)
-    except (PostError, OSError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, PostError | OSError):
+            log.warning("delivery_send_failed", delivery_id=str(c.id), error=f"{type(exc).__name__}: {exc}")
         return Outcome(c, None, int((time.perf_counter() - started) * 1000), None, describe(exc)[:500], None)
     ok = 200 <= answer.status < 300
     return Outcome(
