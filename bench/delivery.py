@@ -208,7 +208,8 @@ async def main() -> None:
     try:
         async with unit_of_work(state.sessionmaker) as session:
             tenant = await tenancy.create_tenant(session, f"bench-{uuid.uuid4().hex[:6]}")
-        result: dict[str, Any] = {"db": args.db, "loadavg_at_start": round(common.loadavg(), 1)}
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        result: dict[str, Any] = {"db": args.db, "loop": loop, "loadavg_at_start": round(common.loadavg(), 1)}
         if not args.skip_webhooks:
             result["webhooks"] = await webhooks(state, tenant.id, args.events, args.rate, args.seconds)
         if not args.skip_nats:
@@ -222,5 +223,16 @@ async def main() -> None:
     print(json.dumps(result, indent=None if args.json else 2))
 
 
+def event_loop_factory() -> Any:
+    """The loop ``rmmbridge serve`` runs its delivery loop on: uvicorn's ``loop="auto"`` picks
+    uvloop when installed (``uvicorn[standard]`` installs it), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main())

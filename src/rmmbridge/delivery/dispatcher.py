@@ -49,8 +49,11 @@ async def cursor_row(session: AsyncSession, name: str) -> DeliveryCursor:
     return row
 
 
-async def read_after(session: AsyncSession, tx_id: int, event_id: uuid.UUID | None, limit: int) -> list[EventOutbox]:
-    return list(await session.scalars(after(select(EventOutbox), session, tx_id, event_id, limit)))
+async def read_after(session: AsyncSession, tx_id: int, event_id: uuid.UUID | None, limit: int) -> list[Any]:
+    """The next events as rows whose attributes are the outbox's columns (what ``plan_event`` and
+    ``envelope`` read): no ORM instance per event, which was a sixth of the fan-out's CPU."""
+    query = after(select(*table_of(EventOutbox).c), session, tx_id, event_id, limit)
+    return list((await session.execute(query)).all())
 
 
 def after(query: Any, session: AsyncSession, tx_id: int, event_id: uuid.UUID | None, limit: int) -> Any:

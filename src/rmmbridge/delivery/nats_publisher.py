@@ -37,7 +37,7 @@ NATS_CURSOR = "nats"
 STREAM = "RMMBRIDGE"
 DUPLICATE_WINDOW = timedelta(minutes=30)
 BATCH = 2000
-DEPTH = 2  # batches in flight at once
+DEPTH = 4  # batches in flight at once
 MAX_BATCHES = 8  # per publish_once call, so a loop around it regains control now and then
 ACK_TIMEOUT_S = 10.0
 
