@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -89,28 +90,35 @@ async def webhooks(state: Any, tenant_id: uuid.UUID, events: int, rate: float, s
             await subscriptions.create(state, session, ctx, name="bench", url=f"{stats_url}/hook")
         async with httpx.AsyncClient(base_url=stats_url) as control:
 
-            async def stats() -> dict[str, Any]:
-                return (await control.get("/stats")).json()  # type: ignore[no-any-return]
+            async def stats(lags: bool = False) -> dict[str, Any]:
+                # Counts only while polling: the lag list is fetched once, when the phase is over.
+                return (await control.get("/stats?lags=1" if lags else "/stats")).json()  # type: ignore[no-any-return]
 
             await emit(state, tenant_id, events)
             worker = DeliveryWorker(state, nats_url="")
-            started = time.perf_counter()
+            started, cpu, receiver_cpu = time.perf_counter(), _cpu_s(), common.process_cpu_s(receiver.pid)
+            worker.start()  # the loop a serve process runs (fan-out and senders side by side)
             while (await stats())["unique"] < events:
-                if not await worker.step():
-                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
+            cpu, receiver_cpu = _cpu_s() - cpu, common.process_cpu_s(receiver.pid) - receiver_cpu
+            load = common.loadavg()
             got = await stats()
             await control.post("/reset")
-            worker.start()
             sent = await paced(state, tenant_id, rate, seconds)
             deadline = time.monotonic() + 60
             while (await stats())["unique"] < sent and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
-            lag = await stats()
+            lag = await stats(lags=True)
             await worker.stop()
         return {
             "events": events,
             "events_per_s": round(events / elapsed, 1),
+            # CPU per event of the delivering process and of the receiver: steadier than the rate on
+            # a shared machine (the load average says how shared it was).
+            "cpu_ms_per_event": round(cpu / events * 1000, 3),
+            "receiver_cpu_ms_per_event": round(receiver_cpu / events * 1000, 3),
+            "loadavg": round(load, 1),
             "duplicates": got["count"] - got["unique"],
             "paced_rate": rate,
             "paced_events": sent,
@@ -138,10 +146,10 @@ async def nats_publishing(state: Any, tenant_id: uuid.UUID, rate: float, seconds
         lags.append((time.time() - _epoch(stamp)) * 1000)
 
     try:
-        published, started = 0, time.perf_counter()
+        published, started, cpu = 0, time.perf_counter(), _cpu_s()
         while n := await publisher.publish_once():
             published += n
-        elapsed = time.perf_counter() - started
+        elapsed, cpu, load = time.perf_counter() - started, _cpu_s() - cpu, common.loadavg()
         await nc.subscribe(f"{prefix}.>", cb=on_message)
         stop = asyncio.Event()
 
@@ -160,6 +168,8 @@ async def nats_publishing(state: Any, tenant_id: uuid.UUID, rate: float, seconds
         return {
             "events": published,
             "events_per_s": round(published / elapsed, 1),
+            "cpu_ms_per_event": round(cpu / max(1, published) * 1000, 3),
+            "loadavg": round(load, 1),
             "paced_rate": rate,
             "paced_events": sent,
             "paced_received": len(lags),
@@ -170,6 +180,11 @@ async def nats_publishing(state: Any, tenant_id: uuid.UUID, rate: float, seconds
         await publisher._js.delete_stream(stream)
         await publisher.close()
         await nc.close()
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _epoch(stamp: str) -> float:
@@ -185,6 +200,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="events/s of the lag measurement")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the lag measurement")
     parser.add_argument("--skip-nats", action="store_true")
+    parser.add_argument("--skip-webhooks", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     db = await common.fresh_database(args.db)
@@ -192,9 +208,13 @@ async def main() -> None:
     try:
         async with unit_of_work(state.sessionmaker) as session:
             tenant = await tenancy.create_tenant(session, f"bench-{uuid.uuid4().hex[:6]}")
-        result: dict[str, Any] = {"db": args.db}
-        result["webhooks"] = await webhooks(state, tenant.id, args.events, args.rate, args.seconds)
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        result: dict[str, Any] = {"db": args.db, "loop": loop, "loadavg_at_start": round(common.loadavg(), 1)}
+        if not args.skip_webhooks:
+            result["webhooks"] = await webhooks(state, tenant.id, args.events, args.rate, args.seconds)
         if not args.skip_nats:
+            if args.skip_webhooks:
+                await emit(state, tenant.id, args.events)
             result["nats"] = await nats_publishing(state, tenant.id, args.rate, args.seconds)
         result["peak_rss_mb"] = common.peak_rss_mb()
     finally:
@@ -203,5 +223,16 @@ async def main() -> None:
     print(json.dumps(result, indent=None if args.json else 2))
 
 
+def event_loop_factory() -> Any:
+    """The loop ``rmmbridge serve`` runs its delivery loop on: uvicorn's ``loop="auto"`` picks
+    uvloop when installed (``uvicorn[standard]`` installs it), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main())

@@ -17,10 +17,10 @@ STATE: dict[str, object] = {"lags": [], "ids": set(), "count": 0}
 OK = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
 
 
-def _record(headers: dict[bytes, bytes], body: bytes) -> None:
+def _record(webhook_id: bytes | None, body: bytes) -> None:
     now = time.time()
     STATE["count"] = int(STATE["count"]) + 1  # type: ignore[call-overload]
-    STATE["ids"].add(headers.get(b"webhook-id", b""))  # type: ignore[attr-defined]
+    STATE["ids"].add(webhook_id or b"")  # type: ignore[attr-defined]
     marker = body.find(b'"timestamp":"')
     if marker >= 0:
         start = marker + 13
@@ -40,30 +40,38 @@ class Receiver(asyncio.Protocol):
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head = self.buffer[:end].split(b"\r\n")
-            headers = {}
-            for line in head[1:]:
-                name, _, value = line.partition(b":")
-                headers[name.strip().lower()] = value.strip()
-            length = int(headers.get(b"content-length", b"0"))
+            head = self.buffer[:end].lower()  # only the two headers it needs are looked up
+            length = int(_header(head, b"content-length") or b"0")
             if len(self.buffer) < end + 4 + length:
                 return
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
-            method, path = head[0].split(b" ")[:2]
-            if method == b"GET" and path == b"/stats":
+            if head.startswith(b"post /hook"):
+                _record(_header(head, b"webhook-id"), body)
+                self.transport.write(OK)  # type: ignore[attr-defined]
+            elif head.startswith(b"get /stats"):
+                # The counts alone while the benchmark polls (cheap for both sides); the lags once, at the end.
+                lags = STATE["lags"] if head.startswith(b"get /stats?lags=1 ") else []
                 out = json.dumps(
-                    {"count": STATE["count"], "unique": len(STATE["ids"]), "lags_ms": STATE["lags"]}  # type: ignore[arg-type]
+                    {"count": STATE["count"], "unique": len(STATE["ids"]), "lags_ms": lags}  # type: ignore[arg-type]
                 ).encode()
                 self.transport.write(  # type: ignore[attr-defined]
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(out) + out
                 )
-            elif path == b"/reset":
+            elif head.startswith(b"post /reset"):
                 STATE.update({"lags": [], "ids": set(), "count": 0})
                 self.transport.write(OK)  # type: ignore[attr-defined]
             else:
-                _record(headers, body)
-                self.transport.write(OK)  # type: ignore[attr-defined]
+                self.transport.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")  # type: ignore[attr-defined]
+
+
+def _header(head: bytes, name: bytes) -> bytes | None:
+    at = head.find(b"\r\n" + name + b":")
+    if at < 0:
+        return None
+    start = at + len(name) + 3
+    stop = head.find(b"\r\n", start)
+    return head[start : stop if stop >= 0 else len(head)].strip()
 
 
 async def main(port: int) -> None:

@@ -49,15 +49,22 @@ async def cursor_row(session: AsyncSession, name: str) -> DeliveryCursor:
     return row
 
 
-async def read_after(session: AsyncSession, tx_id: int, event_id: uuid.UUID | None, limit: int) -> list[EventOutbox]:
-    query = select(EventOutbox)
+async def read_after(session: AsyncSession, tx_id: int, event_id: uuid.UUID | None, limit: int) -> list[Any]:
+    """The next events as rows whose attributes are the outbox's columns (what ``plan_event`` and
+    ``envelope`` read): no ORM instance per event, which was a sixth of the fan-out's CPU."""
+    query = after(select(*table_of(EventOutbox).c), session, tx_id, event_id, limit)
+    return list((await session.execute(query)).all())
+
+
+def after(query: Any, session: AsyncSession, tx_id: int, event_id: uuid.UUID | None, limit: int) -> Any:
+    """``query`` (over the outbox) restricted to the ``limit`` events after the cursor, in feed order."""
     if event_id is not None:
         query = query.where(or_(EventOutbox.tx_id > tx_id, and_(EventOutbox.tx_id == tx_id, EventOutbox.id > event_id)))
     else:
         query = query.where(EventOutbox.tx_id >= tx_id)
     if is_postgres(session):
         query = query.where(EventOutbox.tx_id < feed_horizon())
-    return list(await session.scalars(query.order_by(EventOutbox.tx_id, EventOutbox.id).limit(limit)))
+    return query.order_by(EventOutbox.tx_id, EventOutbox.id).limit(limit)
 
 
 async def advance(session: AsyncSession, cursor: DeliveryCursor, last: EventOutbox) -> None:

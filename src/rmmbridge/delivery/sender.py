@@ -16,6 +16,7 @@ follows the wall clock, like every other lease.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections import defaultdict, deque
@@ -23,11 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 
-from rmmbridge.kit.http import retry_after_seconds
+from rmmbridge.kit.http import retry_after_value
 from rmmbridge.kit.metrics import DELIVERY_ATTEMPTS, DELIVERY_LAG
 from rmmbridge.kit.time import utcnow
 from rmmbridge.state import AppState
@@ -35,15 +35,20 @@ from rmmbridge.storage.db import is_postgres, unit_of_work
 from rmmbridge.storage.models import EventDelivery, EventSubscription
 from rmmbridge.storage.models.base import table_of
 
-from . import formats, schedule, signing
+from . import formats, schedule
+from .poster import Poster, PostError, describe
+from .signing import Signer
 from .subscriptions import secrets_in_use
 
 log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=120)  # well above the request timeout: a live sender never loses its claim
-TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=30.0)
+CONNECT_TIMEOUT_S = 5.0
+TIMEOUT_S = 15.0  # from the request written to the whole answer read
 EXCERPT = 500
-LANES = 32  # deliveries in flight per process
+# Deliveries in flight per send pipeline (worker.PIPELINES of them per process): 32 in all, and
+# so at most 32 connections from a process to one receiver, as before the pipelines.
+LANES = 16
 
 
 @dataclass
@@ -110,42 +115,45 @@ async def claim(state: AppState, owner: str, now: datetime, limit: int) -> list[
 
 async def deliver_due(
     state: AppState,
-    clients: list[httpx.AsyncClient],
+    poster: Poster,
     owner: str,
     *,
     limit: int = 500,
     now: datetime | None = None,
+    lanes: int = LANES,
 ) -> int:
     """Send one batch of due deliveries; returns how many were attempted.
 
-    One lane per client, each taking the next claimed delivery when its previous send ended: a
-    lane's client keeps its own small pool, so a send never scans a large shared one.
+    ``lanes`` coroutines each take the next claimed delivery when their previous send ended, so
+    up to ``lanes`` POSTs are in flight (to one receiver or many) on the poster's kept-alive
+    connections; the batch's outcomes are then recorded in one statement.
     """
     now = now or state.clock()
     claimed = await claim(state, owner, now, limit)
     if not claimed:
         return 0
-    subs, keys = await _subscriptions(state, claimed, now)
+    subs, signers = await _subscriptions(state, claimed, now)
     queue = deque(c for c in claimed if (c.tenant_id, c.subscription_id) in subs)
     outcomes: list[Outcome] = []
+    base_url = state.settings.base_url
 
-    async def lane(client: httpx.AsyncClient) -> None:
+    async def lane() -> None:
         while queue:
             c = queue.popleft()
             key = (c.tenant_id, c.subscription_id)
-            outcomes.append(await send(client, subs[key], keys[key], c, state.settings.base_url))
+            outcomes.append(await send(poster, subs[key], signers[key], c, base_url))
 
-    await asyncio.gather(*(lane(client) for client in clients))
+    await asyncio.gather(*(lane() for _ in range(min(lanes, len(queue)))))
     await record(state, owner, outcomes, state.clock())
     return len(claimed)
 
 
 async def _subscriptions(
     state: AppState, claimed: list[Claimed], now: datetime
-) -> tuple[dict[tuple[uuid.UUID, uuid.UUID], EventSubscription], dict[tuple[uuid.UUID, uuid.UUID], list[str]]]:
+) -> tuple[dict[tuple[uuid.UUID, uuid.UUID], EventSubscription], dict[tuple[uuid.UUID, uuid.UUID], Signer]]:
     wanted = {(c.tenant_id, c.subscription_id) for c in claimed}
     subs: dict[tuple[uuid.UUID, uuid.UUID], EventSubscription] = {}
-    keys: dict[tuple[uuid.UUID, uuid.UUID], list[str]] = {}
+    keys: dict[tuple[uuid.UUID, uuid.UUID], Signer] = {}
     async with unit_of_work(state.sessionmaker, read_only=True) as session:
         rows = await session.scalars(
             select(EventSubscription).where(tuple_(EventSubscription.tenant_id, EventSubscription.id).in_(wanted))
@@ -154,39 +162,36 @@ async def _subscriptions(
             subs[(sub.tenant_id, sub.id)] = sub
         for tenant_id in {t for t, _ in wanted}:
             for sub in [s for (t, _), s in subs.items() if t == tenant_id]:
-                keys[(tenant_id, sub.id)] = await secrets_in_use(state, session, sub, now)
+                keys[(tenant_id, sub.id)] = Signer(await secrets_in_use(state, session, sub, now))
     return subs, keys
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once, not per dumps()
+
+
 def encode(body: dict[str, Any]) -> bytes:
-    import json
-
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _JSON.encode(body).encode()
 
 
-async def send(
-    client: httpx.AsyncClient, sub: EventSubscription, keys: list[str], c: Claimed, base_url: str
-) -> Outcome:
+async def send(poster: Poster, sub: EventSubscription, signer: Signer, c: Claimed, base_url: str) -> Outcome:
     body = encode(formats.render(sub.format, c.payload, base_url))
-    headers = {"content-type": "application/json"}
-    headers.update(signing.headers(keys, str(c.event_id), int(time.time()), body))
+    headers = signer.header_lines(str(c.event_id), int(time.time()), body)
     started = time.perf_counter()
     try:
-        response = await client.post(sub.url, content=body, headers=headers)
-        text = response.text[:EXCERPT] if response.content else ""
-        await response.aclose()
-        return Outcome(
-            c,
-            response.status_code,
-            int((time.perf_counter() - started) * 1000),
-            text,
-            None,
-            None if response.is_success else retry_after_seconds(response),
-        )
-    except httpx.HTTPError as exc:
-        return Outcome(
-            c, None, int((time.perf_counter() - started) * 1000), None, f"{type(exc).__name__}: {exc}"[:500], None
-        )
+        answer = await poster.post(sub.url, headers, body)
+    except Exception as exc:
+        if not isinstance(exc, PostError | OSError):
+            log.warning("delivery_send_failed", delivery_id=str(c.id), error=f"{type(exc).__name__}: {exc}")
+        return Outcome(c, None, int((time.perf_counter() - started) * 1000), None, describe(exc)[:500], None)
+    ok = 200 <= answer.status < 300
+    return Outcome(
+        c,
+        answer.status,
+        int((time.perf_counter() - started) * 1000),
+        answer.text(EXCERPT) if answer.body else "",
+        None,
+        None if ok else retry_after_value(answer.header("retry-after")),
+    )
 
 
 async def record(state: AppState, owner: str, outcomes: list[Outcome], now: datetime) -> None:

@@ -9,8 +9,6 @@ the dead one's claims are still leased sends nothing twice.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -42,14 +40,8 @@ class DeliveryActivities:
 
         if self._worker is None:  # one per worker process: its HTTP pool and NATS connection persist
             self._worker = DeliveryWorker(self.state)
-        total, deadline = 0, time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            done = await self._worker.step()
-            total += done
-            activity.heartbeat(total)
-            if not done:
-                await asyncio.sleep(self._worker.idle_s)
-        return total
+        activity.heartbeat(0)
+        return await self._worker.run_for(seconds, on_progress=activity.heartbeat)  # type: ignore[no-any-return]
 
 
 @workflow.defn(name=DELIVERY_WORKFLOW)

@@ -8,23 +8,27 @@ by compare-and-set, sends are claimed per attempt (sender.py), so no attempt goe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
-import httpx
 import structlog
 
 from rmmbridge.kit.http import USER_AGENT
-from rmmbridge.kit.http_transport import OutboundTransport
 from rmmbridge.state import AppState
 from rmmbridge.sync.runner import process_identity
 
 from . import dispatcher, sender
 from .nats_publisher import NatsPublisher
+from .poster import Poster
 
 log = structlog.get_logger(__name__)
 
 IDLE_S = 0.2  # how long an idle loop waits before looking again: bounds the lag of a quiet system
+# Send loops per process, each with its own claimed batch: one sends while the other claims or
+# records. Claims are per attempt, so they never share a delivery.
+PIPELINES = 2
 
 
 class DeliveryWorker:
@@ -34,22 +38,16 @@ class DeliveryWorker:
         self.owner = f"{process_identity()}:{uuid.uuid4().hex[:8]}"
         # Redirects are not followed: a receiver that moved says so with its answer, and following
         # one would let a receiver point rmmbridge at an address the policy never checked at save.
-        self.clients = [
-            httpx.AsyncClient(
-                transport=state.http.transport
-                or OutboundTransport(
-                    allow_private=state.settings.allow_private_provider_hosts,
-                    limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
-                ),
-                timeout=sender.TIMEOUT,
-                headers={"User-Agent": USER_AGENT},
-                follow_redirects=False,
-            )
-            for _ in range(sender.LANES)
-        ]
+        # The poster applies the address policy at every connect (poster.py).
+        self.poster = Poster(
+            allow_private=state.settings.allow_private_provider_hosts,
+            user_agent=USER_AGENT,
+            connect_timeout=sender.CONNECT_TIMEOUT_S,
+            timeout=sender.TIMEOUT_S,
+        )
         url = nats_url if nats_url is not None else state.settings.nats_url
         self.nats = NatsPublisher(state, url) if url else None
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[int] | None = None
 
     async def step(self) -> int:
         """One pass; returns how much work it did (0: nothing to do)."""
@@ -57,7 +55,7 @@ class DeliveryWorker:
         while (n := await dispatcher.dispatch_once(self.state)) == dispatcher.BATCH:
             done += n
         done += n
-        done += await sender.deliver_due(self.state, self.clients, self.owner)
+        done += await sender.deliver_due(self.state, self.poster, self.owner)
         if self.nats is not None:
             try:
                 done += await self.nats.publish_once()
@@ -66,18 +64,14 @@ class DeliveryWorker:
                 await self.nats.close()
         return done
 
-    async def run_for(self, seconds: float) -> int:
-        """Loop for ``seconds`` (a Temporal activity's slice); returns the work done."""
-        total, deadline = 0, time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            done = await self.step()
-            total += done
-            if not done:
-                await asyncio.sleep(self.idle_s)
-        return total
+    async def run_for(self, seconds: float, on_progress: Callable[[int], None] | None = None) -> int:
+        """Run the loops for ``seconds`` (a Temporal activity's slice); returns the work done.
+        ``on_progress`` is told the running total after every pass of a loop (heartbeats)."""
+        deadline = time.monotonic() + seconds
+        return await self._run(lambda: time.monotonic() >= deadline, on_progress)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="rmmbridge-delivery")
+        self._task = asyncio.create_task(self._run(lambda: False), name="rmmbridge-delivery")
 
     async def stop(self) -> None:
         if self._task:
@@ -86,17 +80,57 @@ class DeliveryWorker:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for client in self.clients:
-            await client.aclose()
+        await self.poster.aclose()
         if self.nats is not None:
             await self.nats.close()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                done = await self.step()
-            except Exception:  # a database blip must not end delivery; the next pass retries
-                log.exception("delivery_step_failed")
-                done = 0
-            if not done:
-                await asyncio.sleep(self.idle_s)
+    async def _run(self, done: Callable[[], bool], on_progress: Callable[[int], None] | None = None) -> int:
+        """Fan-out, ``PIPELINES`` senders and the NATS publisher as concurrent loops: while one
+        waits for the database or for answers, the others use the CPU. Fan-out wakes the senders
+        when it queued deliveries, so a new event does not wait for their idle poll."""
+        work = asyncio.Event()
+        total = 0
+
+        def did(n: int) -> None:
+            nonlocal total
+            total += n
+            if on_progress is not None:
+                on_progress(total)
+
+        async def loop(name: str, once: Callable[[], Awaitable[int]], wake: asyncio.Event | None) -> None:
+            while not done():
+                if wake is not None:
+                    wake.clear()  # set again by a fan-out during this pass: the next pass starts at once
+                try:
+                    n = await once()
+                except Exception as exc:  # a database blip must not end delivery; the next pass retries
+                    log.warning("delivery_loop_failed", loop=name, error=f"{type(exc).__name__}: {exc}")
+                    n = 0
+                did(n)  # every pass, idle ones too: a Temporal slice heartbeats while there is nothing to do
+                if n:
+                    if name == "fan-out":
+                        work.set()
+                    continue
+                if wake is None:
+                    await asyncio.sleep(self.idle_s)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), self.idle_s)
+
+        loops = [loop("fan-out", lambda: dispatcher.dispatch_once(self.state), None)]
+        loops += [loop(f"send-{i}", self._send_once, work) for i in range(PIPELINES)]
+        if self.nats is not None:
+            loops.append(loop("nats", self._publish_once, None))
+        await asyncio.gather(*loops)
+        return total
+
+    async def _send_once(self) -> int:
+        return await sender.deliver_due(self.state, self.poster, self.owner)
+
+    async def _publish_once(self) -> int:
+        assert self.nats is not None
+        try:
+            return await self.nats.publish_once()
+        except Exception:
+            await self.nats.close()  # reconnects on the next pass; the cursor waited for the server
+            raise

@@ -91,7 +91,11 @@ class HttpClientFactory:
 
 def retry_after_seconds(response: httpx.Response, default: float | None = None) -> float | None:
     """``Retry-After`` as seconds (delta-seconds or HTTP date)."""
-    value = response.headers.get("retry-after")
+    return retry_after_value(response.headers.get("retry-after"), default)
+
+
+def retry_after_value(value: str | None, default: float | None = None) -> float | None:
+    """A ``Retry-After`` header's value as seconds (delta-seconds or HTTP date)."""
     if not value:
         return default
     try:

@@ -113,6 +113,28 @@ class TrackingStream(httpcore.AsyncNetworkStream):
         return self._inner.get_extra_info(info)
 
 
+async def allowed_addresses(host: str, port: int, *, allow_private: bool, timeout: float | None) -> list[str]:
+    """The addresses ``host`` resolves to, in resolver order, with the refused ones left out
+    (``httpcore.ConnectError`` when none is left). Every outbound connection goes to one of these:
+    httpx's through :class:`TrackingBackend`, the webhook sender's (delivery/poster.py) directly."""
+    try:
+        found = [ipaddress.ip_address(host.strip("[]").split("%")[0])]
+    except ValueError:
+        try:
+            with anyio.fail_after(timeout):
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(str(exc) or f"cannot resolve {host}") from exc
+        found = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+    allowed = [str(ip) for ip in found if address_refusal(ip, allow_private) is None]
+    if not allowed:
+        reason = address_refusal(found[0], allow_private) if found else "no address"
+        raise httpcore.ConnectError(f"{host} is {reason}; rmmbridge does not connect there")
+    return allowed
+
+
 class TrackingBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend with the address policy applied and every stream wrapped in a
     :class:`TrackingStream`."""
@@ -143,23 +165,7 @@ class TrackingBackend(httpcore.AsyncNetworkBackend):
         raise failure
 
     async def _allowed_addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
-        """The addresses ``host`` resolves to, in resolver order, with the refused ones left out."""
-        try:
-            found = [ipaddress.ip_address(host.strip("[]").split("%")[0])]
-        except ValueError:
-            try:
-                with anyio.fail_after(timeout):
-                    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except TimeoutError as exc:
-                raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
-            except (OSError, UnicodeError) as exc:
-                raise httpcore.ConnectError(str(exc) or f"cannot resolve {host}") from exc
-            found = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
-        allowed = [str(ip) for ip in found if address_refusal(ip, self.allow_private) is None]
-        if not allowed:
-            reason = address_refusal(found[0], self.allow_private) if found else "no address"
-            raise httpcore.ConnectError(f"{host} is {reason}; rmmbridge does not connect there")
-        return allowed
+        return await allowed_addresses(host, port, allow_private=self.allow_private, timeout=timeout)
 
     async def connect_unix_socket(
         self,
@@ -246,4 +252,12 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         await self._fresh.aclose()
 
 
-__all__ = ["CLOSED_UNDER_US", "SEND_ONCE", "OutboundTransport", "TrackingBackend", "TrackingStream", "was_resent"]
+__all__ = [
+    "CLOSED_UNDER_US",
+    "SEND_ONCE",
+    "OutboundTransport",
+    "TrackingBackend",
+    "TrackingStream",
+    "allowed_addresses",
+    "was_resent",
+]
