@@ -50,7 +50,7 @@ async def test_single_flight_is_enforced_by_the_database(state, tiny):
         await s.rollback()
 
 
-async def test_crashed_run_is_failed_at_next_start(state, tiny, db):
+async def test_crashed_run_is_failed_at_next_start(state, tiny, db, settings_factory):
     tid, iid = tiny.tenant.tenant_id, uuid.UUID(tiny.integration_id)
     async with unit_of_work(state.sessionmaker) as s:
         run = SyncRun(
@@ -62,10 +62,13 @@ async def test_crashed_run_is_failed_at_next_start(state, tiny, db):
             heartbeat_at=utcnow() - timedelta(minutes=10),
         )
         s.add(run)
+    from rmmbridge.app import build_state
     from rmmbridge.sync.lifecycle import start_background_services, stop_background_services
 
-    state.settings.scheduler_enabled = False
-    await start_background_services(None, state)  # type: ignore[arg-type]
+    # A second process starting on the same database, as `serve` does: its own state, runner and
+    # delivery worker, so nothing it starts outlives the test or competes with the session's.
+    process = build_state(settings_factory(scheduler_enabled=False, delivery_enabled=False))
+    await start_background_services(None, process)  # type: ignore[arg-type]
     try:
         failed = await db.get(SyncRun, (tid, run.id), populate_existing=True)
         assert failed.status == "failed"
@@ -73,8 +76,8 @@ async def test_crashed_run_is_failed_at_next_start(state, tiny, db):
         integ = await db.get(RmmIntegration, (tid, iid), populate_existing=True)
         assert integ.sync_status["alerts"]["last_error"].startswith("interrupted")
     finally:
-        state.extras.pop("runner", None)
-        await stop_background_services(None, state)  # type: ignore[arg-type]
+        await stop_background_services(None, process)  # type: ignore[arg-type]
+        await process.engine.dispose()
 
 
 async def test_capabilities_are_enforced(http, state, transport, tenant):
