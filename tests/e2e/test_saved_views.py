@@ -78,3 +78,26 @@ def test_columns_saved_view_and_csv(account, api, tactical, new_page):  # type: 
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["name", "client", "type", "agent_status", "last_seen", "status", "serial"]
     assert len(rows) == servers + 1 and {r[2] for r in rows[1:]} == {"server"}
+
+
+def test_saved_view_on_a_phone(account, api, tactical, new_page):  # type: ignore[no-untyped-def]
+    """390 px: a view saved elsewhere is applied from the picker, the page does not scroll sideways,
+    and the export still has the view's columns (the phone hides secondary columns on screen only)."""
+    sim = tactical(clients=2, agents=20, seed=12)
+    api.fleet_ready(sim)
+    servers = api("GET", "/assets", params={"asset_type": "server", "page_size": 1})["total"]
+    columns = ["name", "client", "type", "agent", "last_seen", "status", "serial"]
+    api("POST", "/asset-views", json={"name": "Servers (phone)", "filters": {"asset_type": "server"}, "columns": columns})
+    page = new_page(width=390, height=844, account=account)
+    page.goto("/assets")
+    page.get_by_label("Saved view").select_option(label="Servers (phone)")
+    page.get_by_role("button", name="Apply view").click()
+    page.wait_for_url(re.compile(r".*view=.*"))
+    expect(page.locator(".asset-table tbody tr")).to_have_count(servers)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no horizontal page scroll"
+    shot(page, "assets-saved-view-390")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Export CSV")).click()
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    assert rows[0] == ["name", "client", "type", "agent_status", "last_seen", "status", "serial"]
+    assert len(rows) == servers + 1 and {r[2] for r in rows[1:]} == {"server"}
