@@ -41,7 +41,9 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import DeviceSnapshot
 from rmmbridge.providers.identity_evidence import SCORES, STRONG, Key, conflict, evidence_of, keys_of
-from rmmbridge.storage.db import dialect_insert
+from rmmbridge.storage.bulk import one_of
+from rmmbridge.storage.copy import copy_insert, copy_upsert
+from rmmbridge.storage.db import dialect_insert, is_postgres
 from rmmbridge.storage.models import AssetSource, ExternalEntityMapping, IdentityEvidenceRow, MergeCandidate
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -155,7 +157,9 @@ class Correlator:
         asset_client: dict[uuid.UUID, uuid.UUID | None] = {}
         for chunk in _chunks(sorted(all_values), 2000):
             rows = await session.execute(
-                select(e.kind, e.value, e.asset_id, e.client_id).where(e.tenant_id == t, e.value.in_(chunk))
+                select(e.kind, e.value, e.asset_id, e.client_id).where(
+                    e.tenant_id == t, one_of(e.value, chunk, is_postgres(session))
+                )
             )
             for kind, value, asset_id, client_id in rows:
                 hits.setdefault((kind, value), set()).add(asset_id)
@@ -174,7 +178,7 @@ class Correlator:
             for chunk in _chunks(sorted(matched), 2000):
                 rows = await session.execute(
                     select(e.asset_id, e.kind, e.value, e.vendor).where(
-                        e.tenant_id == t, e.asset_id.in_(chunk), e.kind.in_(STRONG)
+                        e.tenant_id == t, one_of(e.asset_id, chunk, is_postgres(session)), e.kind.in_(STRONG)
                     )
                 )
                 for asset_id, kind, value, vendor in rows:
@@ -418,7 +422,7 @@ class Correlator:
                     m.tenant_id == t,
                     m.integration_id == self.integration_id,
                     m.entity_type == DEVICE,
-                    m.external_id.in_(unknown),
+                    one_of(m.external_id, unknown, is_postgres(session)),
                 )
             )
             written.update(dict(rows.all()))
@@ -474,29 +478,17 @@ class Correlator:
                     }
                     for k in keys
                 )
-        if source_rows:
-            stmt = dialect_insert(session)(SOURCES)
-            ex = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "mapping_id"],
-                set_={
-                    c: ex[c]
-                    for c in (
-                        "asset_id",
-                        "external_id",
-                        "client_id",
-                        "fields",
-                        "last_seen_at",
-                        "missing_since",
-                        "updated_at",
-                    )
-                },
-            )
-            await session.execute(stmt, source_rows)
+        # COPY on PostgreSQL (storage/copy.py); the same ON CONFLICT rule as the executemany.
+        await copy_upsert(
+            session,
+            SOURCES,
+            source_rows,
+            ["tenant_id", "mapping_id"],
+            update=["asset_id", "external_id", "client_id", "fields", "last_seen_at", "missing_since", "updated_at"],
+        )
         for chunk in _chunks(rewrite, 5000):
             await session.execute(delete(EVIDENCE).where(EVIDENCE.c.tenant_id == t, EVIDENCE.c.mapping_id.in_(chunk)))
-        if evidence_rows:
-            await session.execute(dialect_insert(session)(EVIDENCE), evidence_rows)
+        await copy_insert(session, EVIDENCE, evidence_rows)
         self._attach_history(plan, asset_ids, now, history, events)
         await self._write_candidates(session, plan, asset_ids, now, events)
         await self._merge_bridged(session, plan, now)

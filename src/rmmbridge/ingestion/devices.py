@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
@@ -37,7 +37,9 @@ from rmmbridge.ingestion.limits import fit_snapshots
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
-from rmmbridge.storage.db import dialect_insert
+from rmmbridge.storage.bulk import one_of
+from rmmbridge.storage.copy import copy_insert, copy_upsert
+from rmmbridge.storage.db import dialect_insert, is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -106,6 +108,7 @@ EXTENSION_TABLES: dict[str, Table] = {
 }
 ASSETS: Table = table_of(Asset)
 MAPPINGS: Table = table_of(ExternalEntityMapping)
+HISTORY: Table = table_of(AssetHistory)
 
 
 def extension_table(asset_type: str) -> Table:
@@ -197,10 +200,12 @@ class DeviceIngestor:
         self.fresh_for = fresh_for
         # Cross-RMM identity: attach new devices to the asset of the same machine (correlation.py).
         self.correlator = Correlator(ctx, integration_id, provider_key, actor)
+        self._ext_memo: dict[int, tuple[DeviceSnapshot, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ public
 
     async def ingest(self, session: AsyncSession, page: DevicePage, now: datetime) -> IngestOutcome:
+        self._ext_memo = {}  # one page's converted extension values (see _extension_values)
         snapshots, too_long = fit_snapshots(page.snapshots)
         invalid = [*page.invalid, *too_long]
         counters = IngestCounters(failed=len(invalid))
@@ -268,8 +273,7 @@ class DeviceIngestor:
         await self.correlator.after_page(
             session, self, wanted, outcome.asset_ids, written, unchanged_mapping_ids, now, history, events
         )
-        if history:
-            await session.execute(insert(table_of(AssetHistory)), history)
+        await copy_insert(session, HISTORY, history)
         await write_events(session, events)
         # Status inputs go to the narrow liveness table: one set-based upsert for the page.
         from .liveness import upsert_from_snapshots
@@ -297,13 +301,14 @@ class DeviceIngestor:
         devices cost one narrow lookup.
         """
         m, a = MAPPINGS.c, ASSETS.c
+        postgres = is_postgres(session)  # ANY($1) on PostgreSQL: one array, not 1,000 parameters
         links = (
             await session.execute(
                 select(m.external_id, m.id, m.local_id, m.content_hash).where(
                     m.tenant_id == self.ctx.tenant_id,
                     m.integration_id == self.integration_id,
                     m.entity_type == DEVICE,
-                    m.external_id.in_(external_ids),
+                    one_of(m.external_id, external_ids, postgres),
                 )
             )
         ).all()
@@ -313,7 +318,7 @@ class DeviceIngestor:
             row[0]: (row[1], row[2])
             for row in await session.execute(
                 select(a.id, a.status, a.missing_since).where(
-                    a.tenant_id == self.ctx.tenant_id, a.id.in_([link[2] for link in links])
+                    a.tenant_id == self.ctx.tenant_id, one_of(a.id, [link[2] for link in links], postgres)
                 )
             )
         }
@@ -327,7 +332,9 @@ class DeviceIngestor:
         if need_core:
             core_cols = [getattr(a, f) for f in CORE_SYNCED]
             rows = await session.execute(
-                select(a.id, a.overrides, *core_cols).where(a.tenant_id == self.ctx.tenant_id, a.id.in_(need_core))
+                select(a.id, a.overrides, *core_cols).where(
+                    a.tenant_id == self.ctx.tenant_id, one_of(a.id, need_core, postgres)
+                )
             )
             cores = {row[0]: row for row in rows}
         found: dict[str, _Existing] = {}
@@ -368,9 +375,14 @@ class DeviceIngestor:
             "overdue_at": overdue_at,
         }
 
-    @staticmethod
-    def _extension_values(snap: DeviceSnapshot) -> dict[str, Any]:
-        return {f: _jsonable(getattr(snap, f)) for f in EXTENSION_FIELDS}
+    def _extension_values(self, snap: DeviceSnapshot) -> dict[str, Any]:
+        """The snapshot's extension columns, converted once per page (the correlator reads them
+        again for the source rows). A fresh dict each call: callers change theirs."""
+        memo = self._ext_memo.get(id(snap))
+        if memo is None or memo[0] is not snap:
+            memo = (snap, {f: _jsonable(getattr(snap, f)) for f in EXTENSION_FIELDS})
+            self._ext_memo[id(snap)] = memo
+        return dict(memo[1])
 
     async def _create(
         self,
@@ -382,14 +394,10 @@ class DeviceIngestor:
     ) -> tuple[dict[str, uuid.UUID], list[str]]:
         tenant = self.ctx.tenant_id
         planned = {snap.external_id: (uuid7(), snap, client_id, digest) for snap, client_id, digest in items}
-        insert_fn = dialect_insert(session)
-        claim = (
-            insert_fn(MAPPINGS)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "entity_type", "external_id"])
-            .returning(MAPPINGS.c.external_id)
-        )
-        result = await session.execute(
-            claim,
+        # COPY on PostgreSQL (storage/copy.py): the unique key still decides races (ON CONFLICT).
+        result = await copy_upsert(
+            session,
+            MAPPINGS,
             [
                 {
                     "tenant_id": tenant,
@@ -408,6 +416,8 @@ class DeviceIngestor:
                 }
                 for ext, (asset_id, snap, _client, digest) in planned.items()
             ],
+            ["tenant_id", "integration_id", "entity_type", "external_id"],
+            returning=["external_id"],
         )
         won = {r[0] for r in result}
         lost = [ext for ext in planned if ext not in won]
@@ -459,10 +469,9 @@ class DeviceIngestor:
                     now,
                 )
             )
-        await session.execute(insert(ASSETS), assets)
+        await copy_insert(session, ASSETS, assets)
         for key, rows in extensions.items():
-            if rows:
-                await session.execute(insert(EXTENSION_TABLES[key]), rows)
+            await copy_insert(session, EXTENSION_TABLES[key], rows)
         return {ext: planned[ext][0] for ext in won}, lost
 
     async def _old_extensions(
