@@ -10,6 +10,8 @@ from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, insert, lite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.kit.ids import uuid7
+from rmmbridge.storage.copy import copy_insert
+from rmmbridge.storage.db import is_postgres
 from rmmbridge.storage.models import EventOutbox
 from rmmbridge.storage.models.base import table_of
 
@@ -67,9 +69,17 @@ def feed_horizon() -> ColumnElement[int]:
     return literal_column(_FEED_HORIZON, BigInteger)
 
 
+COPY_FROM = 50  # rows from which a PostgreSQL batch goes by COPY (a sync page's events)
+
+
 async def write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(table_of(EventOutbox)).values(tx_id=_tx_id(session)), rows)
+    if not rows:
+        return
+    if len(rows) >= COPY_FROM and is_postgres(session):
+        tx_id = (await session.execute(select(_tx_id(session)))).scalar_one()
+        await copy_insert(session, table_of(EventOutbox), [{**row, "tx_id": tx_id} for row in rows])
+        return
+    await session.execute(insert(table_of(EventOutbox)).values(tx_id=_tx_id(session)), rows)
 
 
 async def emit(

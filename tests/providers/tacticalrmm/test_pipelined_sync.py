@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,6 +147,41 @@ async def test_the_walk_requests_page_two_while_the_caller_still_holds_page_one(
         1 for a in fleet.agents.values() if str(fleet.client_id_of(a)) == scope.external_id
     )
     await made.provider.aclose()
+
+
+async def test_the_next_page_is_requested_before_the_current_page_is_decoded() -> None:
+    """From page 2 on (page 1's count tells how many follow), page N+1 leaves as soon as page N's
+    bytes are in: the server works on it while N is parsed and normalized, not after."""
+    from rmmbridge.providers.tacticalrmm.pagination import PageWalk
+
+    seq = itertools.count()
+    gate = ServingCostGate(FREE, clock=lambda: float(next(seq)), sleep=_no_sleep)
+    fleet = generate_fleet(seed=5, clients=2, agents=40, sites_per_client=2, now=datetime.now(UTC))
+    app = create_app(fleet, serving_cost=gate)
+    made = make_provider(app, page_size=5)
+    scope = (await made.provider.list_scopes())[0]
+    seen_while_decoding: list[bool] = []
+
+    def asked(page: int) -> bool:
+        return any(page_of(r) == (scope.external_id, page) for r in list(gate.log))
+
+    def transform(rows: list[dict[str, Any]]) -> int:  # in the walk's worker thread
+        page = len(seen_while_decoding) + 1
+        deadline = time.monotonic() + 10  # generous: the event loop serves the request meanwhile
+        while not asked(page + 1) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        seen_while_decoding.append(asked(page + 1))
+        return len(rows)
+
+    walk = PageWalk(made.provider.client, "/beta/v1/agent/", params={"client_id": scope.external_id},
+                    page_size=5, transform=transform)
+    sizes = [n async for n in walk.pages()]
+    await made.provider.aclose()
+    pages = len(sizes)
+    assert pages >= 3 and sum(sizes) == walk.count
+    # Page 1 decides how many pages there are; pages 2..N-1 overlapped the next request; the last had none.
+    assert seen_while_decoding[1:-1] == [True] * (pages - 2)
+    assert seen_while_decoding[-1] is False
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

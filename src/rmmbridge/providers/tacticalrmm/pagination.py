@@ -6,10 +6,12 @@
 - A walk is complete only if every page succeeded, ``count`` stayed the same from the first page to
   the last, and the number of unique ids equals ``count``; otherwise
   :class:`ProviderIncompleteError` (page-number pagination over a live table can skip rows).
-- Pages are yielded as they arrive; the verdict comes after the last. While the caller works on
-  page N, page N+1 is already requested (prefetch depth 1: memory holds at most two pages per walk),
-  so the server is never idle waiting for rmmbridge. A prefetched page that fails raises when the
-  caller asks for it, after the pages before it were handed out: the walk is then incomplete.
+- Pages are yielded as they arrive; the verdict comes after the last. Page N+1 is requested as
+  soon as page N's bytes are in — before N is decoded, normalized and written (prefetch depth 1:
+  memory holds at most two pages per walk), so the server is never idle waiting for rmmbridge;
+  from the first page's count on, the walk knows how many pages follow. A prefetched page that
+  fails raises when the caller asks for it, after the pages before it were handed out: the walk
+  is then incomplete (a page past the end is a 404, "the listing shrank").
 - JSON decoding and the caller's ``transform`` (e.g. normalization) run in a worker thread: a
   multi-megabyte page parsed on the event loop would stall the socket reads of the next page.
 - Page size adapts to row size (§9.2): when more than ``PROBE_SIZE`` rows are asked for, page 1 is
@@ -78,10 +80,10 @@ class PageWalk(Generic[T]):
     page_size_used: int | None = None
     ids: set[int] = field(default_factory=set)
 
-    async def _fetch(self, page: int, size: int, *, transform: bool = True) -> _Page:
-        url = self.client.url(self.path)
+    async def _download(self, page: int, size: int) -> httpx.Response:
+        """One page's response, body read (no decoding: that is :meth:`_decode`'s, in a thread)."""
         try:
-            response = await self.client.request(
+            return await self.client.request(
                 "GET",
                 self.path,
                 params={**self.params, "page": page, "page_size": size},
@@ -89,12 +91,22 @@ class PageWalk(Generic[T]):
                 feature=self.feature,
                 ok_404=True,
             )
-            return await asyncio.to_thread(self._decode, response, url, page, transform)
         except ProviderRetriableError as exc:
-            raise ProviderIncompleteError(
-                f"The {self.what} is incomplete: page {page} failed ({exc.message})",
-                cause=exc.cause or exc.message,
-            ) from exc
+            raise self._failed(page, exc) from exc
+
+    def _failed(self, page: int, exc: ProviderRetriableError) -> ProviderIncompleteError:
+        return ProviderIncompleteError(
+            f"The {self.what} is incomplete: page {page} failed ({exc.message})", cause=exc.cause or exc.message
+        )
+
+    async def _decoded(self, response: httpx.Response, page: int, transform: bool = True) -> _Page:
+        try:
+            return await asyncio.to_thread(self._decode, response, self.client.url(self.path), page, transform)
+        except ProviderRetriableError as exc:  # a truncated or malformed body
+            raise self._failed(page, exc) from exc
+
+    async def _fetch(self, page: int, size: int, *, transform: bool = True) -> _Page:
+        return await self._decoded(await self._download(page, size), page, transform)
 
     def _decode(self, response: httpx.Response, url: str, page: int, transform: bool) -> _Page:
         """Worker thread: decode, check the envelope, collect ids, transform. Touches no shared state."""
@@ -140,15 +152,22 @@ class PageWalk(Generic[T]):
         self.page_size_used = size
         page = 1
         max_pages: int | None = None
-        ahead: asyncio.Task[_Page] | None = None
+        # The next page's request, sent as soon as the current page's bytes are in (before they
+        # are decoded and handed out): at most two pages per walk in memory, one in flight.
+        ahead: asyncio.Task[httpx.Response] | None = None
         try:
             while True:
                 if first is not None:
                     current, first = first, None
-                elif ahead is not None:
-                    current, ahead = await ahead, None
                 else:
-                    current = await self._fetch(page, size)
+                    if ahead is not None:
+                        response, ahead = await ahead, None
+                    else:
+                        response = await self._download(page, size)
+                    if max_pages is not None and page + 1 <= max_pages:
+                        ahead = asyncio.create_task(self._download(page + 1, size))
+                    current = await self._decoded(response, page)
+                    del response
                 if self.count is None:
                     self.count = current.count
                     max_pages = -(-current.count // current.n_rows) if current.n_rows else 1
@@ -158,12 +177,14 @@ class PageWalk(Generic[T]):
                         "is incomplete and will be read again on the next sync",
                         cause="count changed",
                     )
+                assert max_pages is not None  # set from the first page
                 self.ids.update(current.ids)
                 self.pages_read += 1
                 more = current.more
-                if more and (max_pages is None or page + 1 <= max_pages):
-                    # Prefetch: the next page is on its way while the caller ingests this one.
-                    ahead = asyncio.create_task(self._fetch(page + 1, size))
+                if more and ahead is None and page + 1 <= max_pages:
+                    # The first page (its count tells how many follow): the next is on its way while
+                    # the caller ingests this one.
+                    ahead = asyncio.create_task(self._download(page + 1, size))
                 items = current.items
                 del current
                 yield items
@@ -171,7 +192,7 @@ class PageWalk(Generic[T]):
                 if not more:
                     break
                 page += 1
-                if max_pages is not None and page > max_pages:
+                if page > max_pages:
                     raise ProviderIncompleteError(
                         f"The {self.what} announced more pages than its count allows ({self.count}); stopped at "
                         f"page {page - 1}",

@@ -324,7 +324,7 @@ _CACHE_SIZE = 512
 def _cache_key(fleet: TacticalFleet, agent: AgentRecord) -> tuple[object, ...]:
     return (agent.index, agent.kind, agent.hw, agent.legacy_wmi, agent.total_ram, agent.site_id, agent.hostname,
             agent.boot_time, agent.logged_in_username, agent.os_index, agent.version,
-            fleet.row_profile == "production")
+            fleet.row_profile == "production", fleet.client_of(agent).name)  # the domain in wmi_detail
 
 
 def wmi_detail(fleet: TacticalFleet, agent: AgentRecord) -> Any:

@@ -9,8 +9,9 @@ from starlette.responses import Response
 from .auth import TacticalUser
 from .filters import filter_agents, filter_by_name, ordered
 from .pagination import paginate
-from .responses import ApiError, json_response, not_found, server_error
-from .serializers import agent_detail, agent_row, client_json, site_json
+from .responses import ApiError, json_response, not_found, raw_json_response, server_error
+from .row_cache import agent_page_body
+from .serializers import agent_detail, client_json, site_json
 from .serving_cost import charge_rows
 from .state import ApiRequest
 
@@ -133,9 +134,8 @@ def agent_list(req: ApiRequest) -> Response:
     page = paginate(agents, req.query, req.absolute_url())
     if "agent_id" in req.query:
         raise server_error()  # get_serializer_class reads self.kwargs["pk"]: KeyError upstream
-    charge_rows("beta_agent", len(page.items))
-    rows = [agent_row(req.fleet, a) for a in page.items]
-    return json_response({"count": page.count, "next": page.next, "previous": page.previous, "results": rows})
+    charge_rows("beta_agent", len(page.items))  # the modelled serving time; the bytes are pre-encoded
+    return raw_json_response(agent_page_body(req.fleet, page.count, page.next, page.previous, page.items))
 
 
 def agent_detail_view(req: ApiRequest, pk: str) -> Response:

@@ -196,6 +196,9 @@ class TacticalFleet:
     # The agent table's wmi-derived columns per agent index, with the key they were derived for
     # (agent_data.table_hardware): small strings only, so one entry per agent stays cheap.
     table_cache: dict[int, tuple[tuple[object, ...], tuple[object, ...]]] = field(default_factory=dict, repr=False)
+    # Encoded Beta agent rows per agent pk, with the values they were encoded from (row_cache.py).
+    encoded_rows: OrderedDict[int, tuple[tuple[object, ...], bytes]] = field(default_factory=OrderedDict, repr=False)
+    encoded_bytes: int = field(default=0, repr=False)
     # Installed software removed by the control API: agent pk -> {(name, version)} no longer listed.
     software_removed: dict[int, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
     # Shared-fleet identities (simulators/shared_fleet.py): agent index -> the machine it runs on.

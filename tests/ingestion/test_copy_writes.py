@@ -1,0 +1,67 @@
+"""storage/copy.py: COPY-based writes on PostgreSQL, executemany on SQLite, the same results."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from rmmbridge.kit.ids import uuid7
+from rmmbridge.storage.copy import copy_insert, copy_upsert
+from rmmbridge.storage.db import unit_of_work
+from rmmbridge.storage.models import EventOutbox
+from rmmbridge.storage.models.base import table_of
+
+OUTBOX = table_of(EventOutbox)
+NOW = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+KEY = ["tenant_id", "id"]
+
+
+def _event(tenant_id: uuid.UUID, event_id: uuid.UUID, payload: Any, at: datetime = NOW) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "id": event_id, "event_type": "copy.test", "entity_type": "test",
+            "entity_id": "x", "payload": payload, "created_at": at, "tx_id": 1}
+
+
+async def _payloads(db: Any, tenant_id: uuid.UUID) -> dict[uuid.UUID, Any]:
+    rows = await db.execute(select(OUTBOX.c.id, OUTBOX.c.payload).where(
+        OUTBOX.c.tenant_id == tenant_id, OUTBOX.c.event_type == "copy.test"))
+    return dict(rows.all())
+
+
+async def test_upsert_claims_only_new_keys_and_updates_named_columns(state, tenant, db) -> None:
+    t = tenant.tenant_id
+    ids = [uuid7() for _ in range(5)]
+    async with unit_of_work(state.sessionmaker) as s:
+        won = await copy_upsert(s, OUTBOX, [_event(t, i, {"v": 1}) for i in ids[:3]], KEY, returning=["id"])
+        # Twice in one transaction: the staging table was emptied by the first move.
+        again = await copy_upsert(s, OUTBOX, [_event(t, i, {"v": 2}) for i in ids[2:]], KEY, returning=["id"])
+    assert {r[0] for r in won} == set(ids[:3])
+    assert {r[0] for r in again} == set(ids[3:])  # ids[2] was taken: DO NOTHING, not returned
+    async with unit_of_work(state.sessionmaker) as s:
+        await copy_upsert(s, OUTBOX, [_event(t, ids[0], {"v": 3})], KEY, update=["payload"])
+    assert await _payloads(db, t) == {ids[0]: {"v": 3}, ids[1]: {"v": 1}, ids[2]: {"v": 1},
+                                      ids[3]: {"v": 2}, ids[4]: {"v": 2}}
+
+
+async def test_insert_keeps_json_and_times_and_rolls_back_with_its_transaction(state, tenant, db) -> None:
+    t = tenant.tenant_id
+    payloads = [{}, {"name": ["old", "néw"]}, {"ips": [["10.0.0.1"], []], "n": None}, [], None]
+    ids = [uuid7() for _ in payloads]
+    rows = [_event(t, i, p, NOW + timedelta(seconds=n)) for n, (i, p) in enumerate(zip(ids, payloads, strict=True))]
+    async with unit_of_work(state.sessionmaker) as s:
+        await copy_insert(s, OUTBOX, rows)
+    assert await _payloads(db, t) == dict(zip(ids, payloads, strict=True))
+    stored = dict((await db.execute(select(OUTBOX.c.id, OUTBOX.c.created_at).where(OUTBOX.c.tenant_id == t))).all())
+    assert [stored[i] for i in ids] == [NOW + timedelta(seconds=n) for n in range(len(ids))]
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with unit_of_work(state.sessionmaker) as s:
+            await copy_insert(s, OUTBOX, [_event(t, uuid7(), {"lost": True})])
+            raise Boom
+    assert len(await _payloads(db, t)) == len(ids)
