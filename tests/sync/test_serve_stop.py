@@ -13,7 +13,7 @@ import httpx
 
 from rmmbridge.app import build_state
 from rmmbridge.config import Settings
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, drop_database, fresh_database
 from tests.support.live_server import free_port
 from tests.support.run_processes import AGENTS, exit_seconds, process_env, run_row, seed, slow_tactical, spawn, until
 
@@ -21,7 +21,12 @@ GRACE_S = 4.0
 LEASE_S = 3.0
 
 
-async def test_serve_hands_its_run_back_on_sigterm_and_a_killed_owner_is_replaced(database_url, tmp_path):
+async def test_serve_hands_its_run_back_on_sigterm_and_a_killed_owner_is_replaced(
+    database_url, tmp_path, tmp_path_factory
+):  # type: ignore[no-untyped-def]
+    # A database of its own: a real `serve` leads the scheduler, which would otherwise fire every
+    # schedule and claim every queued run the rest of the session left behind, ahead of this one.
+    database_url = await fresh_database("sqlite" if database_url.startswith("sqlite") else "postgres", tmp_path_factory)
     state = build_state(Settings(database_url=database_url, secret_key=TEST_SECRET_KEY))  # type: ignore[call-arg]
     server = slow_tactical()
     with server:
@@ -113,4 +118,5 @@ async def test_serve_hands_its_run_back_on_sigterm_and_a_killed_owner_is_replace
                     proc.kill()
                     proc.wait(10)
             await state.engine.dispose()
+            await drop_database(database_url)
 
