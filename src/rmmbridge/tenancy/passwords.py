@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verifying against this when the user does not exist keeps login timing uniform.
-_DUMMY_HASH = _hasher.hash("rmmbridge-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist keeps login timing uniform. Made on
+    first use, not at import: every CLI command and process start would pay an argon2 hash."""
+    return _hasher.hash("rmmbridge-dummy-password")
+
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -21,7 +28,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
