@@ -66,7 +66,9 @@ async def test_a_superseded_owners_late_write_is_refused(state, tiny, capsys):
             await runs.finish_run(s, late, "partial", fence=first)
     again = await _get(state, tid, run.id)
     assert again.status == "failed" and again.counters.get("created") != 999
-    assert "sync_write_refused" in capsys.readouterr().out  # structlog writes to stdout
+    logged = capsys.readouterr()
+    # stdout while structlog is unconfigured; stderr once the process configured logging.
+    assert "sync_write_refused" in logged.out + logged.err
 
     # Taken over by a newer attempt of the same orchestrator (a Temporal retry): the first
     # attempt's progress, hand-back and result are all refused.

@@ -478,7 +478,8 @@ async def test_mistake12_secrets_handling(http, state, transport, tenant, app, d
     row = await db.get(RmmIntegration, (tenant.tenant_id, uuid.UUID(setup.integration_id)))
     await db.refresh(row)
     assert header["value"] not in json.dumps(row.settings) and row.webhook_secret_digest
-    assert header["value"] not in capsys.readouterr().out
+    logged = capsys.readouterr()
+    assert header["value"] not in logged.out + logged.err
 
 
 # --------------------------------------------------------------------------- §10.13
