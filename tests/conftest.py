@@ -7,6 +7,7 @@ With ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping its
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Collection
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 import pytest_asyncio
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,6 +86,17 @@ async def fresh_database(kind: str, tmp_path_factory: pytest.TempPathFactory) ->
 async def drop_database(url: str) -> None:
     if url.startswith("postgresql"):
         await _pg_drop_database(url)
+
+
+@pytest.fixture(autouse=True)
+def _logging_configuration_is_per_test():  # type: ignore[no-untyped-def]
+    """A test that runs a CLI command in-process configures logging for the whole process (the
+    CLI's level, WARNING by default): later tests' ``capture_logs`` would see no INFO events.
+    Each test starts from, and leaves, the configuration it found."""
+    config, root_level = structlog.get_config(), logging.getLogger().level
+    yield
+    structlog.configure(**config)
+    logging.getLogger().setLevel(root_level)
 
 
 @pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
