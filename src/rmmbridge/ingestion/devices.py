@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rmmbridge.assets.status import compute_status, cutoffs
 from rmmbridge.events import catalogue
 from rmmbridge.events.outbox import event_row, write_events
+from rmmbridge.identity.source_values import CORE_VALUES
 from rmmbridge.ingestion.limits import fit_snapshots
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
@@ -74,20 +75,8 @@ EXTENSION_FIELDS = (
     "needs_reboot",
     "patches_last_installed_at",
 )
-CORE_SYNCED = (
-    "name",
-    "asset_type",
-    "serial_number",
-    "client_id",
-    "rmm_organization_id",
-    "rmm_site_id",
-    "rmm_site_name",
-    "last_seen_at",
-    "offline_after_s",
-    "overdue_after_s",
-    "offline_at",
-    "overdue_at",
-)
+# The core columns a sync writes: the same list a source's stored values hold (one definition).
+CORE_SYNCED = CORE_VALUES
 # Snapshot fields a partial record may leave out (DeviceSnapshot.reported) → their asset columns.
 # Identity, realm and liveness are always part of a snapshot.
 PARTIAL_CORE = {
