@@ -208,6 +208,15 @@ class _Connection(asyncio.Protocol):
         assert self._waiter is not None
         self._waiter.set_result(Answer(self._status, self._headers, bytes(self._body)))
 
+    def _take_body(self, buf: bytearray) -> bool:
+        """Move up to the remaining body bytes (of the answer, or of the current chunk) out of
+        ``buf``; True when none remain."""
+        take = min(self._remaining, len(buf))
+        self._keep(buf[:take])
+        del buf[:take]
+        self._remaining -= take
+        return not self._remaining
+
     def _keep(self, data: bytes | bytearray) -> None:
         room = KEEP_BODY - len(self._body)
         if room > 0:
@@ -227,11 +236,7 @@ class _Connection(asyncio.Protocol):
                 del buf[: end + 4]
                 self._head(head)
             elif state == "length":
-                take = min(self._remaining, len(buf))
-                self._keep(buf[:take])
-                del buf[:take]
-                self._remaining -= take
-                if self._remaining:
+                if not self._take_body(buf):
                     return
                 self._finish()
             elif state == "chunk-size":
@@ -247,11 +252,7 @@ class _Connection(asyncio.Protocol):
                 self._remaining = int(size_text, 16)
                 self._state = "chunk-data" if self._remaining else "trailers"
             elif state == "chunk-data":
-                take = min(self._remaining, len(buf))
-                self._keep(buf[:take])
-                del buf[:take]
-                self._remaining -= take
-                if self._remaining:
+                if not self._take_body(buf):
                     return
                 self._state = "chunk-end"
             elif state == "chunk-end":
