@@ -65,3 +65,19 @@ async def test_insert_keeps_json_and_times_and_rolls_back_with_its_transaction(s
             await copy_insert(s, OUTBOX, [_event(t, uuid7(), {"lost": True})])
             raise Boom
     assert len(await _payloads(db, t)) == len(ids)
+
+
+async def test_missing_columns_take_their_python_defaults_and_naive_times_are_utc(state, tenant, db) -> None:
+    # COPY bypasses SQLAlchemy: a column the rows leave out must still get the model's default
+    # (here the outbox id, a uuid7, and the payload, {}), and a naive datetime is UTC by convention.
+    t = tenant.tenant_id
+    naive = datetime(2026, 5, 6, 7, 8, 9)
+    rows = [{"tenant_id": t, "event_type": "copy.test", "entity_type": "test", "entity_id": str(n),
+             "created_at": naive, "tx_id": 1} for n in range(3)]
+    async with unit_of_work(state.sessionmaker) as s:
+        await copy_insert(s, OUTBOX, rows)
+    stored = (await db.execute(select(OUTBOX.c.id, OUTBOX.c.payload, OUTBOX.c.created_at).where(
+        OUTBOX.c.tenant_id == t, OUTBOX.c.event_type == "copy.test"))).all()
+    assert len({row[0] for row in stored}) == 3 and all(row[0].version == 7 for row in stored)
+    assert [row[1] for row in stored] == [{}, {}, {}]
+    assert {row[2] for row in stored} == {naive.replace(tzinfo=UTC)}

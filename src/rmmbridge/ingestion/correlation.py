@@ -46,7 +46,8 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import DeviceSnapshot
 from rmmbridge.providers.identity_evidence import SCORES, STRONG, Key, conflict, evidence_of, keys_of
-from rmmbridge.storage.bulk import bulk_insert, execute_bulk, one_of
+from rmmbridge.storage.bulk import one_of
+from rmmbridge.storage.copy import copy_insert, copy_upsert
 from rmmbridge.storage.db import dialect_insert, is_postgres
 from rmmbridge.storage.models import AssetSource, ExternalEntityMapping, IdentityEvidenceRow, MergeCandidate
 from rmmbridge.storage.models.base import table_of
@@ -427,9 +428,11 @@ class Correlator:
         now: datetime,
         history: list[dict[str, Any]],
         events: list[dict[str, Any]],
+        created: frozenset[uuid.UUID] = frozenset(),
     ) -> None:
         """``written``: external id → crosswalk id (``None`` when the pipeline created it) of the
-        devices whose values were written this page."""
+        devices whose values were written this page; ``created``: the crosswalk ids this page
+        inserted (no identity keys stored for them yet)."""
         t = self.ctx.tenant_id
         plan, self.plan_ = self.plan_, Plan()
         if unchanged_mapping_ids:  # seen again: a source that was missing is live again
@@ -522,30 +525,21 @@ class Correlator:
         # whole in the same upsert, unless this page wrote that source itself from its snapshot.
         written_ids = {row["mapping_id"] for row in source_rows}
         source_rows.extend({**row, "updated_at": now} for mid, row in self._filled.items() if mid not in written_ids)
-        if source_rows:  # one unnest upsert on PostgreSQL (lone sources' fields are one key: cheap JSON)
-            stmt, params = bulk_insert(session, SOURCES, source_rows, json_ok=True)
-            ex = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "mapping_id"],
-                set_={
-                    c: ex[c]
-                    for c in (
-                        "asset_id",
-                        "external_id",
-                        "client_id",
-                        "fields",
-                        "last_seen_at",
-                        "missing_since",
-                        "updated_at",
-                    )
-                },
-            )
-            await execute_bulk(session, stmt, params)
+        # One binary COPY and one upsert on PostgreSQL (storage/copy.py); the executemany elsewhere.
+        await copy_upsert(
+            session,
+            SOURCES,
+            source_rows,
+            ["tenant_id", "mapping_id"],
+            update=("asset_id", "external_id", "client_id", "fields", "last_seen_at", "missing_since", "updated_at"),
+        )
         self._sources, self._stored_keys, self._filled = {}, {}, {}
-        for chunk in _chunks(rewrite, 5000):
+        # A crosswalk row this page created has no stored keys yet: nothing to delete for it.
+        stale = [mid for mid in rewrite if mid not in created]
+        for chunk in _chunks(stale, 5000):
             await session.execute(delete(EVIDENCE).where(EVIDENCE.c.tenant_id == t, EVIDENCE.c.mapping_id.in_(chunk)))
-        if evidence_rows:  # the widest insert of a first sync (~4 rows per device): unnest on PostgreSQL
-            await execute_bulk(session, *bulk_insert(session, EVIDENCE, evidence_rows))
+        # The widest insert of a first sync (~4 rows per device): binary COPY on PostgreSQL.
+        await copy_insert(session, EVIDENCE, evidence_rows)
         self._attach_history(plan, asset_ids, now, history, events)
         await self._write_candidates(session, plan, asset_ids, now, events)
         await self._merge_bridged(session, plan, now)

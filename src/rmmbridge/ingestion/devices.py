@@ -25,9 +25,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.assets.status import compute_status, cutoffs
@@ -39,6 +40,7 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
 from rmmbridge.storage.bulk import one_of
+from rmmbridge.storage.copy import copy_insert, copy_upsert
 from rmmbridge.storage.db import dialect_insert, is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
 from rmmbridge.storage.models.base import table_of
@@ -159,6 +161,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_extension_getter = attrgetter(*EXTENSION_FIELDS)
+
+
 def _digest(snapshot: DeviceSnapshot, client_id: uuid.UUID | None) -> str:
     """The snapshot's content plus the client it lands on: a remapped organization is a change."""
     return snapshot.content_hash(salt=str(client_id))
@@ -260,10 +265,18 @@ class DeviceIngestor:
             written.update(created_mappings)
         written.update({snap.external_id: old.mapping_id for snap, _c, _d, old in changed})
         await self.correlator.after_page(
-            session, self, wanted, outcome.asset_ids, written, unchanged_mapping_ids, now, history, events
+            session,
+            self,
+            wanted,
+            outcome.asset_ids,
+            written,
+            unchanged_mapping_ids,
+            now,
+            history,
+            events,
+            frozenset(created_mappings.values()) if new_ids else frozenset(),
         )
-        if history:
-            await session.execute(insert(table_of(AssetHistory)), history)
+        await copy_insert(session, table_of(AssetHistory), history)
         await write_events(session, events)
         # Status inputs go to the narrow liveness table: one set-based upsert for the page.
         from .liveness import upsert_from_snapshots
@@ -367,7 +380,11 @@ class DeviceIngestor:
 
     @staticmethod
     def _extension_values(snap: DeviceSnapshot) -> dict[str, Any]:
-        return {f: _jsonable(getattr(snap, f)) for f in EXTENSION_FIELDS}
+        # One C-level read of every field; strings without NUL and scalars go through untouched.
+        return {
+            f: v if v.__class__ in _PLAIN or (v.__class__ is str and "\x00" not in v) else _jsonable(v)
+            for f, v in zip(EXTENSION_FIELDS, _extension_getter(snap), strict=True)
+        }
 
     async def _create(
         self,
@@ -380,14 +397,11 @@ class DeviceIngestor:
         """Returns (external id → new asset, ids another run claimed first, external id → crosswalk id)."""
         tenant = self.ctx.tenant_id
         planned = {snap.external_id: (uuid7(), snap, client_id, digest) for snap, client_id, digest in items}
-        insert_fn = dialect_insert(session)
-        claim = (
-            insert_fn(MAPPINGS)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "integration_id", "entity_type", "external_id"])
-            .returning(MAPPINGS.c.external_id, MAPPINGS.c.id)
-        )
-        result = await session.execute(
-            claim,
+        # The crosswalk row is the claim: another run that inserted the same device first wins, and
+        # this page treats it as existing (``lost``). Binary COPY on PostgreSQL (storage/copy.py).
+        result = await copy_upsert(
+            session,
+            MAPPINGS,
             [
                 {
                     "tenant_id": tenant,
@@ -406,6 +420,8 @@ class DeviceIngestor:
                 }
                 for ext, (asset_id, snap, _client, digest) in planned.items()
             ],
+            ["tenant_id", "integration_id", "entity_type", "external_id"],
+            returning=["external_id", "id"],
         )
         won: dict[str, uuid.UUID] = {r[0]: r[1] for r in result}
         lost = [ext for ext in planned if ext not in won]
@@ -457,10 +473,9 @@ class DeviceIngestor:
                     now,
                 )
             )
-        await session.execute(insert(ASSETS), assets)
+        await copy_insert(session, ASSETS, assets)
         for key, rows in extensions.items():
-            if rows:
-                await session.execute(insert(EXTENSION_TABLES[key]), rows)
+            await copy_insert(session, EXTENSION_TABLES[key], rows)
         return {ext: planned[ext][0] for ext in won}, lost, won
 
     async def _old_extensions(

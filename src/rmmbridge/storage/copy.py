@@ -21,13 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from rmmbridge.kit.time import ensure_utc
 
 from .db import dialect_insert, is_postgres
 from .models.base import UTCDateTime
@@ -53,17 +52,51 @@ def _json_text(value: Any) -> str:
     return _ENCODE(value)
 
 
+def _aware(value: Any) -> Any:
+    """Naive datetimes are UTC by convention (``ensure_utc``); an aware one goes as it is, since
+    asyncpg converts it to UTC itself (cheaper than ``astimezone`` per value here)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def _converter(table: Table, name: str) -> Callable[[Any], Any] | None:
     column_type = table.c[name].type
     if _is_json(column_type):
         return _json_text
     if isinstance(column_type, UTCDateTime):
-        return ensure_utc
+        return _aware
     return None  # uuid, text, numbers, booleans: asyncpg encodes the Python value as it is
 
 
+def _python_defaults(table: Table, present: Sequence[str]) -> dict[str, Callable[[], Any]]:
+    """The columns ``present`` lacks that have a Python-side default: ``COPY`` skips SQLAlchemy,
+    so these are filled here, as an ``INSERT`` through SQLAlchemy would have."""
+    out: dict[str, Callable[[], Any]] = {}
+    for column in table.c:
+        default = column.default
+        if column.name in present or default is None or not (default.is_scalar or default.is_callable):
+            continue
+        if default.is_scalar:
+            out[column.name] = lambda value=default.arg: value  # type: ignore[attr-defined,misc]
+        else:
+            out[column.name] = lambda fn=default.arg: fn(None)  # type: ignore[attr-defined,misc]
+    return out
+
+
+def _with_defaults(table: Table, rows: Rows) -> tuple[list[str], Rows]:
+    columns = list(rows[0])
+    defaults = _python_defaults(table, columns)
+    if not defaults:
+        return columns, rows
+    return [*columns, *defaults], [{**row, **{name: make() for name, make in defaults.items()}} for row in rows]
+
+
 def _records(table: Table, columns: Sequence[str], rows: Rows) -> list[tuple[Any, ...]]:
-    """Rows as tuples in ``columns`` order, converted where the column type needs it."""
+    """Rows as tuples in ``columns`` order, converted where the column type needs it.
+
+    Converted column by column (``map`` over one column's values, then ``zip`` back into rows):
+    a per-row loop that unpacks and rebuilds every tuple cost twice as much on the assets table."""
     get = itemgetter(*columns)
     if len(columns) == 1:
         records = [(get(row),) for row in rows]
@@ -72,13 +105,10 @@ def _records(table: Table, columns: Sequence[str], rows: Rows) -> list[tuple[Any
     converters = [(i, conv) for i, name in enumerate(columns) if (conv := _converter(table, name)) is not None]
     if not converters:
         return records
-    out: list[tuple[Any, ...]] = []
-    for record in records:
-        values = list(record)
-        for i, conv in converters:
-            values[i] = conv(values[i])
-        out.append(tuple(values))
-    return out
+    by_column: list[Any] = list(zip(*records, strict=True))
+    for i, conv in converters:
+        by_column[i] = map(conv, by_column[i])
+    return list(zip(*by_column, strict=True))
 
 
 async def _driver(session: AsyncSession) -> Any:
@@ -102,7 +132,7 @@ async def copy_insert(session: AsyncSession, table: Table, rows: Rows) -> None:
     if not is_postgres(session):
         await session.execute(table.insert(), list(rows))
         return
-    columns = list(rows[0])
+    columns, rows = _with_defaults(table, rows)
     driver = await _driver(session)
     await driver.copy_records_to_table(table.name, records=_records(table, columns, rows), columns=columns,
                                        schema_name=table.schema)  # fmt: skip
@@ -121,7 +151,6 @@ async def copy_upsert(
     to the new values), returning the ``returning`` columns of the rows written."""
     if not rows:
         return []
-    columns = list(rows[0])
     if not is_postgres(session):
         stmt = dialect_insert(session)(table)
         if update:
@@ -134,6 +163,7 @@ async def copy_upsert(
             return list((await session.execute(stmt, list(rows))).all())
         await session.execute(stmt, list(rows))
         return []
+    columns, rows = _with_defaults(table, rows)
     q = lambda name: _quote(session, name)  # noqa: E731
     target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
     # One temporary table per (table, column set) and connection; emptied by the move below.

@@ -39,6 +39,6 @@ class GrowthAnalyzer:
         if self.created < self.next_at or not is_postgres(session):
             return False
         while self.next_at <= self.created:
-            self.next_at *= 2
+            self.next_at *= 4
         await session.execute(text("ANALYZE " + ", ".join(self.tables)))
         return True
