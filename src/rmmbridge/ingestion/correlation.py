@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -172,10 +173,7 @@ class Correlator:
                 hits.setdefault((kind, value), set()).add(asset_id)
                 asset_client[asset_id] = client_id
         # Junk by count: on more than N assets of the tenant (stored ones plus this page's devices).
-        page_count: dict[tuple[str, str], int] = {}
-        for keys in plan.keys.values():
-            for k in keys:
-                page_count[(k.kind, k.value)] = page_count.get((k.kind, k.value), 0) + 1
+        page_count = Counter((k.kind, k.value) for keys in plan.keys.values() for k in keys)
         junk = {kv for kv in page_count if len(hits.get(kv, ())) + page_count[kv] > policy.junk_threshold} | {
             kv for kv, ids in hits.items() if len(ids) > policy.junk_threshold
         }
@@ -260,6 +258,8 @@ class Correlator:
                 score = min(100, sum(SCORES[kind] for kind in kinds))
                 ev = [{"kind": k.kind, "value": k.value} for k in matched_keys]
                 plan.candidates.append((f"ext:{ext}", ref, score, "weak evidence: " + ", ".join(sorted(kinds)), ev))
+            if all(page_count[(k.kind, k.value)] == 1 for k in keys):
+                continue  # no other device of this page has any of its keys: none can follow it
             mine_target = _Target(None, ext, client)
             mine_target.add(keys)
             for k in keys:
