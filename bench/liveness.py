@@ -103,7 +103,7 @@ async def _counts(state: Any, tenant_id: uuid.UUID) -> tuple[int, dict[str, int]
         history = await s.scalar(select(func.count()).select_from(AssetHistory).where(
             AssetHistory.tenant_id == tenant_id))
         events = dict((await s.execute(select(EventOutbox.event_type, func.count()).where(
-            EventOutbox.tenant_id == tenant_id).group_by(EventOutbox.event_type))).tuples().all())
+            EventOutbox.tenant_id == tenant_id).group_by(EventOutbox.event_type))).all())  # type: ignore[arg-type]
     return int(history or 0), events
 
 
