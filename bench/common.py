@@ -14,6 +14,7 @@ from rmmbridge.clients.schemas import ClientCreate
 from rmmbridge.clients.service import create_client
 from rmmbridge.integrations.schemas import IntegrationCreate
 from rmmbridge.integrations.service import create_integration
+from rmmbridge.kit.heap import settle_heap
 from rmmbridge.providers.registry import builtin_registry
 from rmmbridge.storage import migrate
 from rmmbridge.storage.db import create_engine, create_sessionmaker, unit_of_work
@@ -64,6 +65,7 @@ async def fresh_database(kind: str) -> BenchDb:
         drop = name
     engine = create_engine(url)
     await migrate.upgrade(engine)
+    settle_heap()  # as `rmmbridge serve` and `worker` do once started: what exists now stays
     return BenchDb(url, engine, create_sessionmaker(engine), drop)
 
 

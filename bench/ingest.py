@@ -4,7 +4,9 @@
 
 Prints one JSON object: devices, ingest_s (first sync through the pipeline), reingest_s (same
 snapshots again, nothing changed), limit_s (the same rows — assets, extensions, crosswalk,
-history, events — written with one bulk insert per table per chunk), naive_s (a per-device
+history, events, and since live status and cross-RMM identity also each asset's liveness row and
+each device's source and identity evidence — written with one bulk insert per table per chunk),
+limit_core_s (the first five tables only, the floor as it was before those three), naive_s (a per-device
 select-then-insert loop, as existing integrations do), ratio_to_limit, speedup_vs_naive and
 peak_rss_mb (peak resident memory after the pipeline phases).
 """
@@ -34,6 +36,7 @@ from rmmbridge.ingestion.liveness import recompute_status
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.time import utcnow
 from rmmbridge.providers.base import DevicePage
+from rmmbridge.providers.identity_evidence import evidence_of, keys_of
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.maintenance import GrowthAnalyzer
 from rmmbridge.storage.models import AssetHistory
@@ -72,10 +75,12 @@ async def pipeline_shared(db: common.BenchDb, t: common.Tenant, second: Any, n: 
 
 def _rows(t: common.Tenant, snaps: list[Any], now: Any) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"assets": [], "workstation": [], "server": [], "mappings": [],
-                                            "history": [], "events": []}
+                                            "history": [], "events": [], "liveness": [], "sources": [],
+                                            "evidence": []}
     tid = t.ctx.tenant_id
     for snap in snaps:
         aid = uuid7()
+        mid = uuid7()
         client = t.realm_clients[snap.realm_id]
         out["assets"].append({
             "tenant_id": tid, "id": aid, "client_id": client, "asset_type": snap.asset_type, "name": snap.name,
@@ -89,7 +94,7 @@ def _rows(t: common.Tenant, snaps: list[Any], now: Any) -> dict[str, list[dict[s
         out[snap.asset_type].append({"tenant_id": tid, "asset_id": aid, "updated_at": now,
                                      **{f: _jsonable(getattr(snap, f)) for f in EXTENSION_FIELDS}})
         out["mappings"].append({
-            "tenant_id": tid, "id": uuid7(), "integration_id": t.integration_id, "entity_type": "device",
+            "tenant_id": tid, "id": mid, "integration_id": t.integration_id, "entity_type": "device",
             "external_id": snap.external_id, "local_id": aid, "external_ref": snap.external_ref,
             "realm_id": snap.realm_id, "site_id": snap.site_id, "content_hash": _digest(snap, client),
             "last_seen_run_id": None, "created_at": now, "updated_at": now,
@@ -97,15 +102,44 @@ def _rows(t: common.Tenant, snaps: list[Any], now: Any) -> dict[str, list[dict[s
         out["history"].append({"tenant_id": tid, "id": uuid7(), "asset_id": aid, "action": "created",
                                "actor": "bench", "changes": {}, "created_at": now})
         out["events"].append(event_row(tid, "asset.created", "asset", aid, {"external_id": snap.external_id}, now))
+        out["liveness"].append({
+            "tenant_id": tid, "asset_id": aid, "integration_id": t.integration_id, "last_seen_at": snap.last_seen_at,
+            "offline_after_s": 240, "overdue_after_s": 1800, "offline_at": snap.last_seen_at,
+            "overdue_at": snap.last_seen_at, "observed_at": now, "fresh_until": None, "status": "online",
+            "status_changed_at": now, "needs_reboot": snap.needs_reboot, "current_user": snap.current_user,
+            "boot_time": snap.boot_time,
+        })
+        keys = keys_of(evidence_of(snap))
+        out["sources"].append({
+            "tenant_id": tid, "mapping_id": mid, "asset_id": aid, "integration_id": t.integration_id,
+            "provider": "tacticalrmm", "external_id": snap.external_id, "origin_asset_id": aid, "client_id": client,
+            "fields": {"_keys": _digest(snap, client)}, "last_seen_at": snap.last_seen_at, "missing_since": None,
+            "attached_at": now, "attached_by": "bench", "updated_at": now,
+        })
+        out["evidence"].extend({
+            "tenant_id": tid, "mapping_id": mid, "asset_id": aid, "integration_id": t.integration_id,
+            "client_id": client, "kind": k.kind, "value": k.value, "vendor": k.vendor,
+        } for k in keys)
     return out
 
 
-async def limit(db: common.BenchDb, t: common.Tenant, n: int, scopes: int, overlap: float | None = None) -> float:
-    """The physical floor: the same rows, one bulk insert per table per chunk, no reads."""
-    from rmmbridge.storage.models import EventOutbox
+CORE_TABLES = ("assets", "workstation", "server", "mappings", "history", "events")
+
+
+async def limit(
+    db: common.BenchDb, t: common.Tenant, n: int, scopes: int, overlap: float | None = None,
+    only: tuple[str, ...] | None = None,
+) -> float:
+    """The physical floor: the same rows, one bulk insert per table per chunk, no reads (``only``:
+    just these tables)."""
+    from rmmbridge.storage.models import AssetLiveness, AssetSource, EventOutbox, IdentityEvidenceRow
 
     tables = {"assets": ASSETS, "workstation": EXTENSION_TABLES["workstation"], "server": EXTENSION_TABLES["server"],
-              "mappings": MAPPINGS, "history": AssetHistory.__table__, "events": EventOutbox.__table__}
+              "mappings": MAPPINGS, "history": AssetHistory.__table__, "events": EventOutbox.__table__,
+              "liveness": AssetLiveness.__table__, "sources": AssetSource.__table__,
+              "evidence": IdentityEvidenceRow.__table__}
+    if only is not None:
+        tables = {key: table for key, table in tables.items() if key in only}
     analyzer = GrowthAnalyzer()  # the floor gets fresh planner statistics too
     elapsed = 0.0
     chunks: Any = pages(n, scopes, page_size=CHUNK)
@@ -163,6 +197,8 @@ async def main(
         rss = common.peak_rss_mb()
         t2 = await common.new_tenant(db, scopes)
         limit_s = await limit(db, t2, devices, scopes, overlap)
+        t4 = await common.new_tenant(db, scopes)
+        limit_core_s = await limit(db, t4, devices, scopes, overlap, only=CORE_TABLES)
         naive_s = None
         if not skip_naive:
             t3 = await common.new_tenant(db, scopes)
@@ -172,6 +208,7 @@ async def main(
     return {
         "devices": devices, "db": db_kind, "scopes": scopes, "overlap": overlap,
         "ingest_s": round(ingest_s, 3), "reingest_s": round(reingest_s, 3), "limit_s": round(limit_s, 3),
+        "limit_core_s": round(limit_core_s, 3), "ratio_to_core_limit": round(ingest_s / limit_core_s, 3),
         "naive_s": round(naive_s, 3) if naive_s is not None else None,
         "ratio_to_limit": round(ingest_s / limit_s, 3),
         "speedup_vs_naive": round(naive_s / ingest_s, 2) if naive_s is not None else None,

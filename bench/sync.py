@@ -196,9 +196,12 @@ def start_simulator(port: int, provider: str, agents: int, *extra: str) -> subpr
 def bench_state(database_url: str) -> Any:
     """The app state a benchmark drives: no scheduler, loopback http simulators allowed."""
     from rmmbridge.app import build_state
+    from rmmbridge.kit.heap import settle_heap
 
-    return build_state(Settings(database_url=database_url, secret_key=SECRET_KEY, scheduler_enabled=False,
-                                allow_insecure_provider_urls=True), registry=registry())
+    state = build_state(Settings(database_url=database_url, secret_key=SECRET_KEY, scheduler_enabled=False,
+                                 allow_insecure_provider_urls=True), registry=registry())
+    settle_heap()  # as `rmmbridge serve` does once the app is built
+    return state
 
 
 async def stop_bench(sim: subprocess.Popen[bytes], state: Any, db: Any) -> None:

@@ -53,6 +53,7 @@ def serve(
 
     from rmmbridge.app import create_app
     from rmmbridge.kit.crypto import MasterKeyError
+    from rmmbridge.kit.heap import settle_heap
     from rmmbridge.kit.logging import configure_logging
     from rmmbridge.web.serving import uvicorn_config
 
@@ -68,6 +69,7 @@ def serve(
         fail(f"the master key is not usable: it {exc}. {KEY_FIX[0].upper()}{KEY_FIX[1:]}", 2)
     console.print(f"rmmbridge listening on http://{host or s.host}:{port or s.port} (data: {s.data_dir})",
                   highlight=False)  # fmt: skip
+    settle_heap()  # the app is built: what exists now lives as long as the process
     try:
         uvicorn.Server(uvicorn_config(app, s, host=host, port=port)).run()
     except KeyboardInterrupt:  # as uvicorn.run: Ctrl-C is how an operator stops it
@@ -78,6 +80,7 @@ def worker() -> None:
     """Run a Temporal worker: sync workflows, their activities and the scheduler tick
     (RMMBRIDGE_ORCHESTRATOR=temporal)."""
     from rmmbridge.config import Orchestrator
+    from rmmbridge.kit.heap import settle_heap
     from rmmbridge.kit.logging import configure_logging
 
     s = settings()
@@ -88,6 +91,7 @@ def worker() -> None:
     asyncio.run(_prepare_database(s, migrate=False))
     from rmmbridge.sync.temporal.worker import run_worker
 
+    settle_heap()
     console.print(f"rmmbridge worker on {s.temporal_address} ({s.temporal_namespace}), queue {s.temporal_task_queue}",
                   highlight=False)
     try:
