@@ -12,7 +12,9 @@ short name) and ``osid`` (OS installation id).
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rmmbridge.providers.base import DeviceSnapshot, IdentityEvidence
 
@@ -55,6 +57,11 @@ def vendor_token(manufacturer: str | None) -> str:
     """A vendor's first word, lower-cased and aliased; ``""`` when unknown."""
     if not manufacturer:
         return ""
+    return _vendor_token(manufacturer)
+
+
+@lru_cache(maxsize=1024)  # a fleet has a handful of manufacturer spellings
+def _vendor_token(manufacturer: str) -> str:
     words = re.split(r"[\s,]+", manufacturer.strip().lower())
     first = words[0] if words else ""
     if first in _JUNK_VENDORS:
@@ -103,20 +110,24 @@ def _as_dict(ev: IdentityEvidence) -> dict[str, object]:
 
 def keys_of(ev: IdentityEvidence) -> tuple[Key, ...]:
     """Every non-junk key of one device, strong ones first, deduplicated."""
-    out: dict[tuple[str, str], Key] = {}
+    # Not cached, though a page keys each new device twice: a cache of a few pages' Keys (GC-tracked
+    # objects) made the bench's full GC passes cost more than the second call (docs/decisions.md).
+    # Kinds never collide, so only MACs need deduplicating (first spelling's place, as before).
+    out: list[Key] = []
     if (u := normalize_uuid(ev.hardware_uuid)) is not None:
-        out[("uuid", u)] = Key("uuid", u)
+        out.append(Key("uuid", u))
     if (s := normalize_serial(ev.serial_number)) is not None:
-        out[("serial", s)] = Key("serial", s, vendor_token(ev.manufacturer))
+        out.append(Key("serial", s, vendor_token(ev.manufacturer)))
+    seen: set[str] = set()
     for raw in ev.macs:
-        if (m := normalize_mac(raw)) is not None:
-            out[("mac", m)] = Key("mac", m)
+        if (m := normalize_mac(raw)) is not None and m not in seen:
+            seen.add(m)
+            out.append(Key("mac", m))
     if (h := host_key(ev.hostname, ev.domain)) is not None:
-        out[("host", h)] = Key("host", h)
-    if ev.os_install_id and ev.os_install_id.strip():
-        osid = ev.os_install_id.strip().lower()
-        out[("osid", osid)] = Key("osid", osid)
-    return tuple(out.values())
+        out.append(Key("host", h))
+    if ev.os_install_id and (osid := ev.os_install_id.strip()):
+        out.append(Key("osid", osid.lower()))
+    return tuple(out)
 
 
 def physical_macs(adapters: list[tuple[str | None, str | None]]) -> tuple[str, ...]:
@@ -135,24 +146,37 @@ def conflict(a: dict[str, set[tuple[str, str]]], b: dict[str, set[tuple[str, str
     machines; both have serials and share none → different; the same serial from two known,
     different vendors (and no shared UUID) → different.
     """
-    ua, ub = a.get("uuid", set()), b.get("uuid", set())
-    if ua and ub and not ({v for v, _ in ua} & {v for v, _ in ub}):
+    ua, ub = a.get("uuid", _NONE), b.get("uuid", _NONE)
+    if ua and ub and _share_no_value(ua, ub):
         return "different hardware UUIDs"
-    sa, sb = a.get("serial", set()), b.get("serial", set())
+    sa, sb = a.get("serial", _NONE), b.get("serial", _NONE)
     if ua and ub:
         # A shared SMBIOS UUID outweighs vendor spellings (board vs system maker) but not a
         # different serial: cloned VMs share a template UUID and differ in serials.
-        if sa and sb and not ({v for v, _ in sa} & {v for v, _ in sb}):
+        if sa and sb and _share_no_value(sa, sb):
             return "different serial numbers"
         return None
     if sa and sb:
-        if not ({v for v, _ in sa} & {v for v, _ in sb}):
+        if _share_no_value(sa, sb):
             return "different serial numbers"
         for value, vendor in sa:
             for value2, vendor2 in sb:
                 if value == value2 and vendor and vendor2 and vendor != vendor2:
                     return "same serial, different manufacturers"
     return None
+
+
+_NONE: frozenset[tuple[str, str]] = frozenset()
+
+
+def _share_no_value(a: AbstractSet[tuple[str, str]], b: AbstractSet[tuple[str, str]]) -> bool:
+    """No ``(value, vendor)`` of ``a`` has a value of ``b``. Correlation calls this for every
+    strong hit, nearly always with one UUID or serial a side: compared directly, no sets built."""
+    if len(a) == 1 and len(b) == 1:
+        ((x, _),) = a
+        ((y, _),) = b
+        return x != y
+    return {v for v, _ in a}.isdisjoint([v for v, _ in b])
 
 
 __all__ = [

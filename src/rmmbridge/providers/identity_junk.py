@@ -44,7 +44,32 @@ _JUNK_SERIAL_TEXT = (
 )
 
 
+# Ingestion normalizes every device's serial, UUID and MACs (twice per new device, and again for
+# the same machine in each RMM), so these run per device (issue #19). The usual spellings take
+# str.replace/bytes.fromhex/isalnum (C loops; str.translate with a deletion table is a dict lookup per
+# character, slower than the regex it would replace), and anything else (non-ASCII, odd
+# separators, stray characters) the original regular expressions, so every input gives what it
+# always gave (tests/identity/test_identity_fast_paths.py pins them to the old code).
+
+# No result cache: values repeat (a page keys each new device twice), but with three caches of
+# a few pages' strings the bench's full GC passes took longer than the hits saved (docs/decisions.md).
+_HEX_DIGITS = "0123456789ABCDEFabcdef"
+
+
+def _all_hex(text: str, digits: int) -> bool:
+    """``text`` is exactly ``digits`` ASCII hex digits. bytes.fromhex skips whitespace and raises
+    on anything else: ``digits`` characters giving ``digits / 2`` bytes leave room for neither."""
+    if len(text) != digits:
+        return False
+    try:
+        return len(bytes.fromhex(text)) * 2 == digits
+    except ValueError:
+        return False
+
+
 def _squeeze(value: str) -> str:
+    if value.isalnum():  # most serials: nothing the regex would drop (no space, dot, dash, underscore)
+        return value.upper()
     return re.sub(r"[\s.\-_]+", "", value).upper()
 
 
@@ -64,6 +89,7 @@ JUNK_UUIDS = frozenset(
         "01234567-8910-1112-1314-151617181920",
     }
 )
+_JUNK_UUID_HEX = frozenset(u.replace("-", "") for u in JUNK_UUIDS)
 
 # OUIs of virtual NICs: VMware, Hyper-V, VirtualBox, Parallels, Xen, QEMU/KVM, Docker, Fortinet
 # and Cisco VPN adapters, Microsoft's Wi-Fi Direct / Teredo.
@@ -113,7 +139,7 @@ def is_junk_serial(value: str | None) -> bool:
     squeezed = _squeeze(value)
     if not squeezed or squeezed in JUNK_SERIALS:
         return True
-    if len(set(squeezed)) == 1 or len(squeezed) < 4:  # "0000000", "XXXXXXXX", "1"
+    if len(squeezed) < 4 or squeezed == squeezed[0] * len(squeezed):  # "1", "0000000", "XXXXXXXX"
         return True
     return "TOBEFILLED" in squeezed or "SERIALNUMBER" in squeezed
 
@@ -122,32 +148,69 @@ def normalize_uuid(value: str | None) -> str | None:
     """Canonical upper-case 8-4-4-4-12 UUID; ``None`` for malformed and junk ones."""
     if value is None:
         return None
-    hexdigits = re.sub(r"[^0-9A-Fa-f]", "", value)
+    hexdigits = _uuid_hex(value)
     if len(hexdigits) != 32:
         return None
     h = hexdigits.upper()
-    text = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    return None if is_junk_uuid(text) else text
+    if _junk_uuid_hex(h):
+        return None
+    if len(value) == 36 and value[8] == value[13] == value[18] == value[23] == "-":
+        return value.upper()  # already 8-4-4-4-12 around the 32 digits: only the case may differ
+    return _dashed(h)
+
+
+def _uuid_hex(value: str) -> str:
+    """Every hex digit of ``value``, in order: for the usual spellings, all that is left once the
+    dashes are dropped."""
+    bare = value.replace("-", "")
+    if _all_hex(bare, 32):
+        return bare
+    return re.sub(r"[^0-9A-Fa-f]", "", value)
+
+
+def _dashed(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _junk_uuid_hex(h: str) -> bool:
+    """``h``: 32 upper-case hex digits."""
+    return h == h[0] * 32 or h in _JUNK_UUID_HEX
 
 
 def is_junk_uuid(value: str | None) -> bool:
     if value is None:
         return True
-    h = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
-    if len(h) != 32 or len(set(h)) == 1:
-        return True
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" in JUNK_UUIDS
+    h = _uuid_hex(value).upper()
+    return len(h) != 32 or _junk_uuid_hex(h)
 
 
 def normalize_mac(value: str | None) -> str | None:
     """``AA:BB:CC:DD:EE:FF``; ``None`` for malformed, junk, randomised and virtual-vendor MACs."""
     if value is None:
         return None
-    digits = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
-    if len(digits) != 12 or len(re.sub(r"[:\-.\s]", "", value.strip())) != 12:
+    bare = value.replace(":", "").replace("-", "")
+    if _all_hex(bare, 12):
+        d = bare.upper()  # 12 hex digits and separators only: the usual spellings
+    else:
+        # Anything else (dots, spaces, stray characters): the original rule — 12 hex digits,
+        # and 12 characters once separators and spaces are gone.
+        d = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
+        if len(d) != 12 or len(re.sub(r"[:\-.\s]", "", value.strip())) != 12:
+            return None
+    if _junk_mac_hex(d):
         return None
-    text = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
-    return None if is_junk_mac(text) else text
+    if len(value) == 17:  # already AA:BB:… or AA-BB-… around the 12 digits: case and separator may differ
+        if value[2::3] == ":::::":
+            return value.upper()
+        if value[2::3] == "-----":
+            return value.upper().replace("-", ":")
+    return f"{d[0:2]}:{d[2:4]}:{d[4:6]}:{d[6:8]}:{d[8:10]}:{d[10:12]}"
+
+
+def _junk_mac_hex(d: str) -> bool:
+    """``d``: 12 upper-case hex digits. The first octet's low two bits are the multicast and
+    locally-administered bits: both clear only when its second digit is 0, 4, 8 or C."""
+    return d == d[0] * 12 or d[1] not in "048C" or d[:6] in VIRTUAL_OUIS
 
 
 def is_junk_mac(value: str | None) -> bool:
@@ -156,12 +219,7 @@ def is_junk_mac(value: str | None) -> bool:
     if value is None:
         return True
     digits = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
-    if len(digits) != 12 or len(set(digits)) == 1:
-        return True
-    first = int(digits[:2], 16)
-    if first & 0x01 or first & 0x02:  # multicast bit, locally-administered bit
-        return True
-    return digits[:6] in VIRTUAL_OUIS
+    return len(digits) != 12 or _junk_mac_hex(digits)
 
 
 def is_virtual_adapter(name: str | None) -> bool:
