@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from rmmbridge.kit.ids import uuid7
-from rmmbridge.storage.copy import copy_insert, copy_upsert
+from rmmbridge.storage.copy import copy_insert, copy_update, copy_upsert
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.models import EventOutbox
 from rmmbridge.storage.models.base import table_of
@@ -81,3 +81,37 @@ async def test_missing_columns_take_their_python_defaults_and_naive_times_are_ut
     assert len({row[0] for row in stored}) == 3 and all(row[0].version == 7 for row in stored)
     assert [row[1] for row in stored] == [{}, {}, {}]
     assert {row[2] for row in stored} == {naive.replace(tzinfo=UTC)}
+
+
+async def test_update_sets_each_rows_columns_by_key_and_leaves_others(state, tenant, db) -> None:
+    t = tenant.tenant_id
+    ids = [uuid7() for _ in range(4)]
+    async with unit_of_work(state.sessionmaker) as s:
+        await copy_insert(s, OUTBOX, [_event(t, i, {"v": n}) for n, i in enumerate(ids)])
+    async with unit_of_work(state.sessionmaker) as s:
+        # Two rows changed, each to its own values; a key that matches nothing changes nothing.
+        await copy_update(s, OUTBOX, [{"tenant_id": t, "id": ids[1], "payload": {"v": "one"}, "entity_id": "b"},
+                                      {"tenant_id": t, "id": ids[3], "payload": [], "entity_id": "d"},
+                                      {"tenant_id": t, "id": uuid7(), "payload": {"v": "none"}, "entity_id": "z"}],
+                          ("tenant_id", "id"))
+        # Twice in one transaction: the staging table was emptied by the first update.
+        await copy_update(s, OUTBOX, [{"tenant_id": t, "id": ids[0], "payload": {"v": "zero"}, "entity_id": "a"}],
+                          ("tenant_id", "id"))
+    assert await _payloads(db, t) == {ids[0]: {"v": "zero"}, ids[1]: {"v": "one"}, ids[2]: {"v": 2}, ids[3]: []}
+    entity = dict((await db.execute(select(OUTBOX.c.id, OUTBOX.c.entity_id).where(OUTBOX.c.tenant_id == t))).all())
+    assert [entity[i] for i in ids] == ["a", "b", "x", "d"]
+
+
+async def test_rows_for_one_key_twice_leave_the_last_as_an_executemany_would(state, tenant, db) -> None:
+    # Two devices of one machine give two rows for one asset in one page: PostgreSQL refuses to
+    # touch a row twice in one statement, so the writer keeps the last row per key.
+    t = tenant.tenant_id
+    ids = [uuid7() for _ in range(2)]
+    async with unit_of_work(state.sessionmaker) as s:
+        await copy_upsert(s, OUTBOX, [_event(t, ids[0], {"v": 1}), _event(t, ids[0], {"v": 2}),
+                                      _event(t, ids[1], {"v": 3})], KEY, update=["payload"])
+    assert await _payloads(db, t) == {ids[0]: {"v": 2}, ids[1]: {"v": 3}}
+    async with unit_of_work(state.sessionmaker) as s:
+        await copy_update(s, OUTBOX, [{"tenant_id": t, "id": ids[1], "payload": {"v": "first"}},
+                                      {"tenant_id": t, "id": ids[1], "payload": {"v": "last"}}], ("tenant_id", "id"))
+    assert await _payloads(db, t) == {ids[0]: {"v": 2}, ids[1]: {"v": "last"}}

@@ -40,8 +40,8 @@ from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
 from rmmbridge.storage.bulk import one_of
-from rmmbridge.storage.copy import copy_insert, copy_upsert
-from rmmbridge.storage.db import dialect_insert, is_postgres
+from rmmbridge.storage.copy import copy_insert, copy_update, copy_upsert
+from rmmbridge.storage.db import is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, ExternalEntityMapping, ServerAsset, WorkstationAsset
 from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
@@ -539,8 +539,8 @@ class DeviceIngestor:
             was_gone = old.status == "retired" or old.missing_since is not None
             asset_rows.append(
                 {
-                    "b_tenant": tenant,
-                    "b_id": old.asset_id,
+                    "tenant_id": tenant,
+                    "id": old.asset_id,
                     **core,
                     "status": "active",
                     "missing_since": None,
@@ -551,8 +551,8 @@ class DeviceIngestor:
             )
             mapping_rows.append(
                 {
-                    "b_tenant": tenant,
-                    "b_id": old.mapping_id,
+                    "tenant_id": tenant,
+                    "id": old.mapping_id,
                     "content_hash": digest,
                     "realm_id": snap.realm_id,
                     "site_id": snap.site_id,
@@ -595,24 +595,16 @@ class DeviceIngestor:
                     )
                 )
 
-        await session.execute(update_by_key(ASSETS, "id", asset_rows[0]), asset_rows)
-        await session.execute(update_by_key(MAPPINGS, "id", mapping_rows[0]), mapping_rows)
+        await copy_update(session, ASSETS, asset_rows, ("tenant_id", "id"))
+        await copy_update(session, MAPPINGS, mapping_rows, ("tenant_id", "id"))
         # A type change moves the extension row between tables; the asset id stays.
         for key, ids in moved_out.items():
             if ids:
                 table = EXTENSION_TABLES[key]
                 await session.execute(delete(table).where(table.c.tenant_id == tenant, table.c.asset_id.in_(ids)))
-        insert_fn = dialect_insert(session)
         for key, rows in ext_rows.items():
-            if not rows:
-                continue
             table = EXTENSION_TABLES[key]
-            stmt = insert_fn(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "asset_id"],
-                set_={c: stmt.excluded[c] for c in (*EXTENSION_FIELDS, "updated_at")},
-            )
-            await session.execute(stmt, rows)
+            await copy_upsert(session, table, rows, ["tenant_id", "asset_id"], update=(*EXTENSION_FIELDS, "updated_at"))
         return len(changed), revived
 
     def _history(self, asset_id: uuid.UUID, action: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:

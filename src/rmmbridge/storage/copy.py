@@ -11,6 +11,8 @@ text for ``JSONB``, UTC for timestamps), done here column by column.
   ``RETURNING``: the rows go into a session-local temporary table (``ON COMMIT DELETE ROWS``,
   created once per connection) and one statement moves them, so the conflict rules, the unique
   keys that decide races and the returned rows are exactly those of the executemany version.
+- :func:`copy_update` — one ``UPDATE`` per row, by key: the rows go into the same kind of
+  temporary table and one ``UPDATE … FROM`` applies them.
 
 Both run inside the session's transaction (a rollback undoes them) and fall back to the
 dialect's executemany on SQLite, so callers keep one code path and tests run on both backends.
@@ -25,7 +27,7 @@ from datetime import UTC
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, text
+from sqlalchemy import JSON, Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import dialect_insert, is_postgres
@@ -138,6 +140,31 @@ async def copy_insert(session: AsyncSession, table: Table, rows: Rows) -> None:
                                        schema_name=table.schema)  # fmt: skip
 
 
+def _last_per_key(rows: Rows, key: Sequence[str]) -> Rows:
+    """One row per key, the last one: what an executemany of these rows leaves behind. (One
+    statement may not update a row twice; two devices of one machine can give two rows.)"""
+    get = itemgetter(*key)
+    last = {get(row): row for row in rows}
+    return rows if len(last) == len(rows) else list(last.values())
+
+
+async def _stage(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> tuple[str, str]:
+    """COPY ``rows`` into this connection's temporary table for (table, columns); returns its name
+    and the quoted column list. The statement that reads it must also empty it (``DELETE …
+    RETURNING``), so the next use in this transaction starts empty (``ON COMMIT DELETE ROWS``
+    covers a statement that failed)."""
+    q = lambda name: _quote(session, name)  # noqa: E731
+    target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
+    staging = "_copy_" + hashlib.sha1(f"{table.fullname}:{','.join(columns)}".encode()).hexdigest()[:16]  # noqa: S324
+    cols = ", ".join(q(c) for c in columns)
+    driver = await _driver(session)
+    # Identifiers only, from the table's metadata and quoted; the values travel by COPY.
+    create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {target} WITH NO DATA"  # noqa: S608, E501
+    await driver.execute(create)
+    await driver.copy_records_to_table(staging, records=_records(table, columns, rows), columns=columns)
+    return staging, cols
+
+
 async def copy_upsert(
     session: AsyncSession,
     table: Table,
@@ -163,17 +190,12 @@ async def copy_upsert(
             return list((await session.execute(stmt, list(rows))).all())
         await session.execute(stmt, list(rows))
         return []
+    if update:
+        rows = _last_per_key(rows, conflict)
     columns, rows = _with_defaults(table, rows)
     q = lambda name: _quote(session, name)  # noqa: E731
     target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
-    # One temporary table per (table, column set) and connection; emptied by the move below.
-    staging = "_copy_" + hashlib.sha1(f"{table.fullname}:{','.join(columns)}".encode()).hexdigest()[:16]  # noqa: S324
-    cols = ", ".join(q(c) for c in columns)
-    driver = await _driver(session)
-    # Identifiers only, from the table's metadata and quoted; the values travel by COPY.
-    create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {target} WITH NO DATA"  # noqa: S608, E501
-    await driver.execute(create)
-    await driver.copy_records_to_table(staging, records=_records(table, columns, rows), columns=columns)
+    staging, cols = await _stage(session, table, columns, rows)
     action = (
         "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update) if update else "DO NOTHING"
     )
@@ -187,4 +209,31 @@ async def copy_upsert(
     return list(result.all()) if returning else []
 
 
-__all__ = ["copy_insert", "copy_upsert"]
+async def copy_update(session: AsyncSession, table: Table, rows: Rows, key: Sequence[str]) -> None:
+    """For each row, ``UPDATE table SET <its other columns> WHERE <its key columns>`` — on
+    PostgreSQL one COPY into the staging table and one ``UPDATE … FROM`` it."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    values = [c for c in columns if c not in key]
+    if not is_postgres(session):
+        # Key parameters renamed: a bound parameter may not share a name with a SET column.
+        stmt = (
+            update(table)
+            .where(*(table.c[k] == bindparam(f"b_{k}") for k in key))
+            .values({c: bindparam(c) for c in values})
+        )
+        params = [{**{f"b_{k}": row[k] for k in key}, **{c: row[c] for c in values}} for row in rows]
+        await session.execute(stmt, params)
+        return
+    rows = _last_per_key(rows, key)
+    q = lambda name: _quote(session, name)  # noqa: E731
+    target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
+    staging, cols = await _stage(session, table, columns, rows)
+    assignments = ", ".join(f"{q(c)} = staged.{q(c)}" for c in values)
+    match = " AND ".join(f"{target}.{q(k)} = staged.{q(k)}" for k in key)
+    move = f"WITH staged AS (DELETE FROM {staging} RETURNING {cols}) UPDATE {target} SET {assignments} FROM staged WHERE {match}"  # noqa: S608, E501
+    await session.execute(text(move))
+
+
+__all__ = ["copy_insert", "copy_update", "copy_upsert"]
