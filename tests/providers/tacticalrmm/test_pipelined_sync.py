@@ -12,7 +12,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -165,13 +165,13 @@ async def test_the_next_page_is_requested_before_the_current_page_is_decoded() -
     def asked(page: int) -> bool:
         return any(page_of(r) == (scope.external_id, page) for r in list(gate.log))
 
-    def transform(rows: list[dict[str, Any]]) -> int:  # in the walk's worker thread
+    def transform(rows: Iterable[dict[str, Any]]) -> int:  # in the walk's worker thread
         page = len(seen_while_decoding) + 1
         deadline = time.monotonic() + 10  # generous: the event loop serves the request meanwhile
         while not asked(page + 1) and time.monotonic() < deadline:
             time.sleep(0.005)
         seen_while_decoding.append(asked(page + 1))
-        return len(rows)
+        return sum(1 for _ in rows)  # rows are decoded as they are iterated
 
     walk = PageWalk(made.provider.client, "/beta/v1/agent/", params={"client_id": scope.external_id},
                     page_size=5, transform=transform)

@@ -574,9 +574,14 @@ def decode_json(response: httpx.Response, url: str | None = None, content: bytes
     try:
         return json.loads(response.content if content is None else content)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ProviderRetriableError(
-            f"Tactical sent an incomplete or malformed JSON body for {url}.", cause=f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise malformed_json(url, exc) from exc
+
+
+def malformed_json(url: str, exc: BaseException) -> ProviderRetriableError:
+    """What a body ``json.loads`` rejected (``exc``) is: retriable (a proxy cut it, or a fault)."""
+    return ProviderRetriableError(
+        f"Tactical sent an incomplete or malformed JSON body for {url}.", cause=f"{type(exc).__name__}: {exc}"
+    )
 
 
 def _short(value: Any, limit: int = 200) -> str:

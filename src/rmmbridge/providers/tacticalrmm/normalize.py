@@ -102,18 +102,20 @@ _JUNK_UUIDS = frozenset({"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-
 def is_junk(value: Any) -> bool:
     if value is None:
         return True
-    text = str(value).strip()
-    if text.lower() in _JUNK:
-        return True
-    return "to be filled" in text.lower()
+    lower = str(value).strip().lower()
+    return lower in _JUNK or "to be filled" in lower
 
 
 def clean(value: Any, *, limit: int = 255) -> str | None:
     """Strip; junk, empty and non-scalar values become ``None``."""
-    if value is None or isinstance(value, dict | list | tuple | bool):
+    if type(value) is str:  # nearly every value: no str() copy, no isinstance chain
+        text = value.strip()
+    elif value is None or isinstance(value, dict | list | tuple | bool):
         return None
-    text = str(value).strip()
-    if is_junk(text):
+    else:
+        text = str(value).strip()
+    lower = text.lower()  # is_junk(text), inlined: it ran for every field of every agent
+    if lower in _JUNK or "to be filled" in lower:
         return None
     return text[:limit]
 
@@ -150,7 +152,8 @@ def merge_instance(instance: Any) -> dict[str, Any]:
 
 class _Wmi(dict[str, Any]):
     """A row's ``wmi_detail`` that remembers its merged instances: normalizing one Windows row asks
-    for some classes up to four times (``comp_sys_prod``). The lists are shared: read-only."""
+    for some classes up to four times (``comp_sys_prod``). The lists, and the dicts in them (the
+    row's own, in the current layout), are shared: read-only."""
 
     __slots__ = ("merged",)
 
@@ -169,7 +172,16 @@ def instances(wmi: Any, key: str) -> list[dict[str, Any]]:
     raw = wmi.get(key)
     if not isinstance(raw, list):
         return []
-    found = [merged for merged in (merge_instance(i) for i in raw) if merged]
+    found = []
+    for instance in raw:
+        # The current layout ``[{...}]``: the decoded dict itself, not a copy — nothing writes to
+        # it (copying every instance of every class was most of merging a row).
+        if type(instance) is list and len(instance) == 1 and type(one := instance[0]) is dict:
+            merged = one
+        else:
+            merged = merge_instance(instance)
+        if merged:
+            found.append(merged)
     if memo is not None:
         memo[key] = found
     return found
@@ -295,9 +307,24 @@ def windows_network(wmi: Any) -> tuple[tuple[str, ...], str | None, tuple[str, .
 
     Primary: the first IPv4 of an adapter that has a default gateway, else the first IPv4.
     """
+    return _windows_network(wmi, _adapter_macs(wmi))
+
+
+def _adapters(wmi: Any) -> list[dict[str, Any]]:
+    """Every adapter instance: ``network_config``'s, then ``network_adapter``'s."""
+    return [*instances(wmi, "network_config"), *instances(wmi, "network_adapter")]
+
+
+def _adapter_macs(wmi: Any) -> list[str | None]:
+    """:func:`mac_address` of each of :func:`_adapters`, in that order (computed once per row: the
+    network and the identity evidence both need them)."""
+    return [mac_address(a.get("MACAddress")) for a in _adapters(wmi)]
+
+
+def _windows_network(wmi: Any, macs: list[str | None]) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
+    """:func:`windows_network` with the adapters' MACs already read (``macs``, of :func:`_adapters`)."""
     ips: list[str | None] = []
     primary: str | None = None
-    macs: list[str | None] = []
     for adapter in instances(wmi, "network_config"):
         addresses = adapter.get("IPAddress")
         usable = [lan_ip(a) for a in addresses] if isinstance(addresses, list) else []
@@ -306,9 +333,6 @@ def windows_network(wmi: Any) -> tuple[tuple[str, ...], str | None, tuple[str, .
         has_gateway = isinstance(gateway, list) and any(isinstance(g, str) and g.strip() for g in gateway)
         if primary is None and has_gateway:
             primary = next((a for a in usable if a and ":" not in a), None)
-        macs.append(mac_address(adapter.get("MACAddress")))
-    for adapter in instances(wmi, "network_adapter"):
-        macs.append(mac_address(adapter.get("MACAddress")))
     lan = _dedupe(ips)
     if primary is None:
         primary = next((a for a in lan if ":" not in a), None)
@@ -316,6 +340,9 @@ def windows_network(wmi: Any) -> tuple[tuple[str, ...], str | None, tuple[str, .
 
 
 _MAC = re.compile(r"^[0-9A-F]{2}([:\-]?)[0-9A-F]{2}(\1[0-9A-F]{2}){4}$")
+# Already ``AA:BB:CC:DD:EE:FF`` (what WMI sends): the result is the text itself, no re-joining.
+_CANONICAL_MAC = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")
+_NO_MACS = frozenset({"00:00:00:00:00:00", "FF:FF:FF:FF:FF:FF"})
 
 
 def mac_address(value: Any) -> str | None:
@@ -323,6 +350,8 @@ def mac_address(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip().upper()
+    if _CANONICAL_MAC.fullmatch(text):
+        return None if text in _NO_MACS else text
     if not _MAC.match(text):
         return None
     digits = re.sub(r"[^0-9A-F]", "", text)
@@ -346,8 +375,21 @@ _UNITS = {
 }  # fmt: skip
 
 
+_ASCII_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 def parse_size(value: Any) -> int | None:
     """``"476.3G"``, ``"476.3 GB"``, ``"626.7 kB"`` → bytes, base 1024 (Tactical's psutil/Go output)."""
+    if type(value) is str:
+        # The spellings Tactical sends, read without the pattern (3-4 sizes per agent): ASCII
+        # digits with at most one inner dot, plain spaces, ASCII unit letters. Anything else is
+        # left to the pattern below, which gives the same answer for these.
+        number = value.rstrip(_ASCII_LETTERS)
+        unit = value[len(number) :]
+        number = number.rstrip(" ")
+        if number.isascii() and number[:1].isdigit() and number[-1:].isdigit() and number.replace(".", "", 1).isdigit():
+            exponent = _UNITS.get(unit.lower())
+            return None if exponent is None else round(float(number) * 1024**exponent)
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -368,7 +410,7 @@ def volumes(raw: Any) -> tuple[Volume, ...]:
         return ()
     out = []
     for disk in raw:
-        if not isinstance(disk, Mapping):
+        if type(disk) is not dict and not isinstance(disk, Mapping):  # dict first: the ABC check is slow
             continue
         device = disk.get("device")
         if not isinstance(device, str) or not device.strip():
@@ -445,6 +487,11 @@ def _minutes(value: Any, default: int) -> int:
 
 
 def _wan_ip(value: Any) -> str | None:
+    if isinstance(value, str):
+        # Plain dotted IPv4 (nearly every row): ``ipaddress`` would give the text back unchanged.
+        text = value.strip().split("/", 1)[0].split("%", 1)[0]
+        if _PLAIN_V4.fullmatch(text):
+            return text
     ip = parse_ip(value)
     return ip.compressed if ip is not None else None
 
@@ -513,10 +560,11 @@ def agent_snapshot(
         domain = clean(comp_sys.get("Domain")) if comp_sys.get("PartOfDomain") is not False else None
         if domain is not None and domain.upper() == "WORKGROUP":
             domain = None
-        lan, primary, macs = windows_network(wmi)
+        adapters = _adapters(wmi)
+        adapter_macs = [mac_address(a.get("MACAddress")) for a in adapters]
+        lan, primary, macs = _windows_network(wmi, adapter_macs)
         physical = physical_macs(
-            [(a.get("Description") or a.get("Name"), mac_address(a.get("MACAddress"))) for a in
-             (*instances(wmi, "network_config"), *instances(wmi, "network_adapter"))]
+            [(a.get("Description") or a.get("Name"), mac) for a, mac in zip(adapters, adapter_macs, strict=True)]
         )
     else:
         make_model = clean(wmi.get("make_model"))

@@ -14,6 +14,9 @@
   is then incomplete (a page past the end is a 404, "the listing shrank").
 - JSON decoding and the caller's ``transform`` (e.g. normalization) run in a worker thread: a
   multi-megabyte page parsed on the event loop would stall the socket reads of the next page.
+  The transform is fed the page's rows one at a time as they are decoded (``page_json``): a
+  decoded row is normalized and dropped before the next is built, so the garbage collector never
+  sees a whole page of rows at once.
 - Page size adapts to row size (§9.2): when more than ``PROBE_SIZE`` rows are asked for, page 1 is
   first read with ``PROBE_SIZE`` rows; if that was everything, the walk is done, otherwise the bytes
   per row choose a page size that keeps a page under ``max_page_bytes`` (production-sized rows are
@@ -23,7 +26,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -31,7 +34,8 @@ import httpx
 
 from rmmbridge.providers.base import ProviderIncompleteError, ProviderRetriableError
 
-from .client import TacticalClient, decode_json
+from .client import TacticalClient, malformed_json
+from .page_json import MalformedPage, decode_page
 from .unused_fields import drop_flat_arrays
 
 MAX_PAGE_SIZE = 1000
@@ -42,8 +46,8 @@ Rows = list[dict[str, Any]]
 T = TypeVar("T")
 
 
-def _identity(rows: Rows) -> Any:
-    return rows
+def _identity(rows: Iterable[dict[str, Any]]) -> Any:
+    return list(rows)
 
 
 @dataclass
@@ -62,7 +66,9 @@ class PageWalk(Generic[T]):
     """One walk over ``path`` with fixed ``params``; iterate :meth:`pages`.
 
     ``transform`` turns one page's rows into what :meth:`pages` yields; it runs in a worker thread
-    with the JSON decoding, so it must be pure (no I/O, no shared mutable state).
+    with the JSON decoding, so it must be pure (no I/O, no shared mutable state). It is given the
+    rows as an iterable that decodes each row when asked for it (iterate it once); a malformed body
+    raises from it, and whatever the transform returned is then discarded.
     """
 
     client: TacticalClient
@@ -73,7 +79,7 @@ class PageWalk(Generic[T]):
     perm: str | None = None
     feature: str | None = None
     max_page_bytes: int = MAX_PAGE_BYTES
-    transform: Callable[[Rows], T] = _identity
+    transform: Callable[[Iterable[dict[str, Any]]], T] = _identity
     unused_arrays: tuple[str, ...] = ()  # row keys holding arrays nobody reads: never decoded
     count: int | None = None
     pages_read: int = 0
@@ -110,25 +116,29 @@ class PageWalk(Generic[T]):
 
     def _decode(self, response: httpx.Response, url: str, page: int, transform: bool) -> _Page:
         """Worker thread: decode, check the envelope, collect ids, transform. Touches no shared state."""
-        body = decode_json(response, content=drop_flat_arrays(response.content, self.unused_arrays))
+        content = drop_flat_arrays(response.content, self.unused_arrays)
+        try:
+            # The rows are transformed (or, for a probe, listed) as they are decoded.
+            decoded = decode_page(content, self.transform if transform else list)
+        except MalformedPage as exc:
+            raise malformed_json(str(response.request.url), exc.__cause__ or exc) from exc
+        body = decoded.value
         if response.status_code == 404:  # JSON {"detail": "Invalid page."}: the listing shrank under us
             raise ProviderIncompleteError(
                 f"The {self.what} is incomplete: page {page} no longer exists (records were removed while it "
                 "was read); nothing is inferred from it",
                 cause=str(body),
             )
-        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        if not isinstance(body, dict) or not decoded.has_rows:
             raise self.client.unexpected(url)
         count = body.get("count")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self.client.unexpected(url)
-        rows = [r for r in body["results"] if isinstance(r, dict)]
-        ids = [pk for r in rows if isinstance(pk := r.get("id"), int) and not isinstance(pk, bool)]
         # `next` is a flag only: page URLs always come from the stored base.
-        decoded = _Page(rows, count, bool(body.get("next")) and bool(rows), len(response.content), ids, len(rows))
+        more = bool(body.get("next")) and bool(decoded.n_rows)
         if transform:
-            decoded.items, decoded.rows = self.transform(rows), []
-        return decoded
+            return _Page([], count, more, len(response.content), decoded.ids, decoded.n_rows, decoded.consumed)
+        return _Page(decoded.consumed or [], count, more, len(response.content), decoded.ids, decoded.n_rows)
 
     async def pages(self) -> AsyncIterator[T]:
         size = max(1, min(self.page_size, MAX_PAGE_SIZE))

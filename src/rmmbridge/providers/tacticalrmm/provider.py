@@ -374,8 +374,9 @@ class TacticalProvider(Provider):
         if since is not None:
             params["last_seen_range_after"] = _iso_z(since)
 
-        def normalized(rows: list[dict[str, Any]]) -> tuple[list[DeviceSnapshot], list[InvalidRecord]]:
-            # Runs in the walk's worker thread, with the page's JSON decoding (off the event loop).
+        def normalized(rows: Iterable[dict[str, Any]]) -> tuple[list[DeviceSnapshot], list[InvalidRecord]]:
+            # Runs in the walk's worker thread, with the page's JSON decoding (off the event loop);
+            # each row is decoded as the loop asks for it and dropped once normalized.
             snapshots: list[DeviceSnapshot] = []
             invalid: list[InvalidRecord] = []
             for row in rows:
