@@ -526,10 +526,12 @@ class Correlator:
         written_ids = {row["mapping_id"] for row in source_rows}
         source_rows.extend({**row, "updated_at": now} for mid, row in self._filled.items() if mid not in written_ids)
         # One binary COPY and one upsert on PostgreSQL (storage/copy.py); the executemany elsewhere.
+        # A crosswalk row this page created has no source yet: its source is a plain COPY.
+        await copy_insert(session, SOURCES, [row for row in source_rows if row["mapping_id"] in created])
         await copy_upsert(
             session,
             SOURCES,
-            source_rows,
+            [row for row in source_rows if row["mapping_id"] not in created],
             ["tenant_id", "mapping_id"],
             update=("asset_id", "external_id", "client_id", "fields", "last_seen_at", "missing_since", "updated_at"),
         )

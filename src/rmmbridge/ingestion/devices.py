@@ -288,6 +288,7 @@ class DeviceIngestor:
             _newest_per_asset(outcome.asset_ids, wanted),
             now,
             now + self.fresh_for if self.fresh_for is not None else None,
+            frozenset(created.values()) if new_ids else frozenset(),
         )
         return outcome
 

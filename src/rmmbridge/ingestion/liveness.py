@@ -31,6 +31,7 @@ from rmmbridge.integrations.settings import schedules_of
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DeviceSnapshot, LivenessRecord
 from rmmbridge.storage.bulk import bulk_insert, execute_bulk, one_of
+from rmmbridge.storage.copy import copy_insert
 from rmmbridge.storage.db import is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, AssetLiveness, ExternalEntityMapping, RmmIntegration
 from rmmbridge.storage.models.base import table_of
@@ -225,12 +226,14 @@ async def upsert_from_snapshots(
     snapshots: Mapping[uuid.UUID, DeviceSnapshot],
     now: datetime,
     fresh_until: datetime | None,
+    created: frozenset[uuid.UUID] = frozenset(),
 ) -> None:
     """The device pipeline's share: one upsert of the status inputs for a page of snapshots.
 
     A new row starts with its computed status (its creation is the event, not a status change);
     an existing row keeps ``status`` so :func:`recompute_status` sees and records the change.
     Rows whose stored ``last_seen`` is newer (a pass ran after this page was read) are left alone.
+    ``created``: assets this page created — they have no row yet, so theirs are a plain COPY.
     """
     if not snapshots:
         return
@@ -258,6 +261,11 @@ async def upsert_from_snapshots(
                 "boot_time": snap.boot_time,
             }
         )
+    if created:
+        await copy_insert(session, LIVENESS, [row for row in rows if row["asset_id"] in created])
+        rows = [row for row in rows if row["asset_id"] not in created]
+        if not rows:
+            return
     stmt, params = bulk_insert(session, LIVENESS, rows)
     ex = stmt.excluded
     stored = LIVENESS.c.last_seen_at
