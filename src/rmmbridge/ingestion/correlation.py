@@ -141,14 +141,6 @@ class Correlator:
         self._sources: dict[uuid.UUID, list[_Source]] = {}
         self._stored_keys: dict[uuid.UUID, str] = {}  # mapping id → digest of its indexed keys
         self._filled: dict[uuid.UUID, dict[str, Any]] = {}  # lone sources given their values this page
-        # Keys computed with the page (devices.PreparedPage), by external id: the snapshot there is
-        # the one this page ingests (the page's wanted map), so they are its keys.
-        self.known_keys: dict[str, tuple[Key, ...]] = {}
-
-    def _keys(self, ext: str, snap: DeviceSnapshot) -> tuple[Key, ...]:
-        """The device's identity keys: prepared with its page when the pipeline had them."""
-        known = self.known_keys.get(ext)
-        return known if known is not None else keys_of(evidence_of(snap))
 
     async def _policy(self, session: AsyncSession) -> Policy:
         if self.policy is None:
@@ -163,7 +155,7 @@ class Correlator:
         self.plan_ = plan
         for ext, (snap, _client, _digest) in new.items():
             if snap.reported is None:  # a partial record carries no full evidence
-                plan.keys[ext] = self._keys(ext, snap)
+                plan.keys[ext] = keys_of(evidence_of(snap))
         all_values = {k.value for keys in plan.keys.values() for k in keys}
         if not all_values:
             return plan
@@ -485,11 +477,11 @@ class Correlator:
             asset_id = asset_ids[ext]
             keys = plan.keys.get(ext)
             if keys is None and snap.reported is None:
-                keys = self._keys(ext, snap)
+                keys = keys_of(evidence_of(snap))
             fields: dict[str, Any] = {}
             if len(feeding[asset_id]) > 1:
-                fields = {k: _json(v) for k, v in ingestor._core_of(ext, snap, client_id).items()}
-                fields.update({k: _json(v) for k, v in ingestor._extension_of(ext, snap).items()})
+                fields = {k: _json(v) for k, v in ingestor._core_values(snap, client_id).items()}
+                fields.update({k: _json(v) for k, v in ingestor._extension_values(snap).items()})
             digest = None
             if keys is not None:
                 digest = _keys_digest(keys, asset_id, client_id)

@@ -39,7 +39,6 @@ from rmmbridge.ingestion.limits import fit_snapshots
 from rmmbridge.kit.ids import uuid7
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DevicePage, DeviceSnapshot
-from rmmbridge.providers.identity_evidence import evidence_of, keys_of
 from rmmbridge.storage.bulk import one_of
 from rmmbridge.storage.copy import copy_insert, copy_update, copy_upsert
 from rmmbridge.storage.db import is_postgres
@@ -130,28 +129,6 @@ class IngestOutcome:
     asset_ids: dict[str, uuid.UUID] = field(default_factory=dict)  # external id -> asset id
 
 
-@dataclass(slots=True)
-class PreparedPage:
-    """A page's share of the pipeline that needs no database: snapshots fitted to the schema,
-    mapped to their PSA client with their digest, identity keys and column values.
-
-    :meth:`DeviceIngestor.prepare` builds it; the device sync does so in a worker thread as each
-    page arrives, so this CPU overlaps the single writer's waits on the database instead of
-    adding to them (the writer was the bottleneck with several requests in flight)."""
-
-    page: DevicePage
-    invalid: list[Any]
-    skipped: int
-    wanted: dict[str, tuple[DeviceSnapshot, uuid.UUID, str]]
-    keys: dict[str, tuple[Any, ...]]  # identity keys of full snapshots (correlation.py)
-    core: dict[str, dict[str, Any]]  # external id → asset column values (read-only)
-    extension: dict[str, dict[str, Any]]  # external id → extension column values (read-only)
-
-    @property
-    def snapshots(self) -> list[DeviceSnapshot]:
-        return self.page.snapshots  # as received, like DevicePage's
-
-
 @dataclass(frozen=True, slots=True)
 class _Existing:
     mapping_id: uuid.UUID
@@ -215,37 +192,25 @@ class DeviceIngestor:
         self.fresh_for = fresh_for
         # Cross-RMM identity: attach new devices to the asset of the same machine (correlation.py).
         self.correlator = Correlator(ctx, integration_id, provider_key, actor)
-        self._page: PreparedPage | None = None  # the page being ingested
 
     # ------------------------------------------------------------------ public
 
-    def prepare(self, page: DevicePage) -> PreparedPage:
-        """Everything of a page that needs no database (pure: safe in a worker thread)."""
+    async def ingest(self, session: AsyncSession, page: DevicePage, now: datetime) -> IngestOutcome:
         snapshots, too_long = fit_snapshots(page.snapshots)
-        skipped = 0
+        invalid = [*page.invalid, *too_long]
+        counters = IngestCounters(failed=len(invalid))
+        errors = [{"external_id": r.external_id or "", "error": r.cause} for r in invalid]
         wanted: dict[str, tuple[DeviceSnapshot, uuid.UUID, str]] = {}
         for snap in snapshots:
             client_id = self.realm_clients.get(snap.realm_id)
             if client_id is None:
-                skipped += 1  # its organization is not mapped (or auto-sync is off)
+                counters.skipped += 1  # its organization is not mapped (or auto-sync is off)
                 continue
             wanted[snap.external_id] = (snap, client_id, _digest(snap, client_id))  # last one wins
-        keys = {ext: keys_of(evidence_of(snap)) for ext, (snap, _c, _d) in wanted.items() if snap.reported is None}
-        core = {ext: self._core_values(snap, client_id) for ext, (snap, client_id, _d) in wanted.items()}
-        extension = {ext: self._extension_values(snap) for ext, (snap, _c, _d) in wanted.items()}
-        return PreparedPage(page, [*page.invalid, *too_long], skipped, wanted, keys, core, extension)
-
-    async def ingest(self, session: AsyncSession, page: DevicePage | PreparedPage, now: datetime) -> IngestOutcome:
-        prepared = page if isinstance(page, PreparedPage) else self.prepare(page)
-        invalid, wanted = prepared.invalid, prepared.wanted
-        counters = IngestCounters(failed=len(invalid), skipped=prepared.skipped)
-        errors = [{"external_id": r.external_id or "", "error": r.cause} for r in invalid]
         counters.processed = len(wanted) + counters.failed
         outcome = IngestOutcome(counters=counters, errors=errors)
         if not wanted:
             return outcome
-        self._page = prepared
-        self.correlator.known_keys = prepared.keys
 
         existing = await self._prefetch(session, list(wanted), {ext: w[2] for ext, w in wanted.items()})
         new_ids = [ext for ext in wanted if ext not in existing]
@@ -414,20 +379,6 @@ class DeviceIngestor:
             "overdue_at": overdue_at,
         }
 
-    def _core_of(self, ext: str, snap: DeviceSnapshot, client_id: uuid.UUID) -> dict[str, Any]:
-        """This page's prepared asset values for ``ext`` (read-only), or computed now."""
-        prepared = self._page.core.get(ext) if self._page is not None else None
-        if prepared is None or self._page.wanted[ext][0] is not snap:  # type: ignore[union-attr]
-            return self._core_values(snap, client_id)
-        return prepared
-
-    def _extension_of(self, ext: str, snap: DeviceSnapshot) -> dict[str, Any]:
-        """This page's prepared extension values for ``ext`` (read-only), or computed now."""
-        prepared = self._page.extension.get(ext) if self._page is not None else None
-        if prepared is None or self._page.wanted[ext][0] is not snap:  # type: ignore[union-attr]
-            return self._extension_values(snap)
-        return prepared
-
     @staticmethod
     def _extension_values(snap: DeviceSnapshot) -> dict[str, Any]:
         # One C-level read of every field; strings without NUL and scalars go through untouched.
@@ -481,7 +432,7 @@ class DeviceIngestor:
         extensions: dict[str, list[dict[str, Any]]] = {"workstation": [], "server": []}
         for ext in won:
             asset_id, snap, client_id, _ = planned[ext]
-            core = self._core_of(ext, snap, client_id)
+            core = self._core_values(snap, client_id)
             assets.append(
                 {
                     "tenant_id": tenant,
@@ -510,7 +461,7 @@ class DeviceIngestor:
             )
             table_key = "server" if snap.asset_type == "server" else "workstation"
             extensions[table_key].append(
-                {"tenant_id": tenant, "asset_id": asset_id, **self._extension_of(ext, snap), "updated_at": now}
+                {"tenant_id": tenant, "asset_id": asset_id, **self._extension_values(snap), "updated_at": now}
             )
             history.append(self._history(asset_id, "created", {}, now))
             events.append(
@@ -557,11 +508,11 @@ class DeviceIngestor:
         moved_out: dict[str, list[uuid.UUID]] = {"workstation": [], "server": []}
         revived = 0
         for snap, client_id, digest, old in changed:
-            core = dict(self._core_of(snap.external_id, snap, client_id))  # changed in place below
+            core = self._core_values(snap, client_id)
             for f in OVERRIDABLE:  # an admin's hand edit wins over the RMM
                 if f in old.overrides:
                     core[f] = old.core[f]
-            ext_values = dict(self._extension_of(snap.external_id, snap))  # changed in place below
+            ext_values = self._extension_values(snap)
             previous_ext = old_ext.get(old.asset_id, {})
             if snap.reported is not None:  # a partial record: what it does not carry stays as stored
                 for f, column in PARTIAL_CORE.items():

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters, PreparedPage, known_devices_source
+from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters, known_devices_source
 from rmmbridge.ingestion.lifecycle import apply_complete_snapshot
 from rmmbridge.ingestion.liveness import mark_fresh, recompute_status, status_window
 from rmmbridge.ingestion.rekey import RekeyCounters
@@ -26,6 +26,7 @@ from rmmbridge.kit.metrics import SYNC_DEVICES
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import (
     Capability,
+    DevicePage,
     Provider,
     ProviderAuthError,
     ProviderConfigError,
@@ -95,7 +96,7 @@ async def run_device_sync(
     progress.rekeyed = await follow_device_id_changes(state, ctx, integration, provider, errors)
     failed_scopes: dict[str, str] = {}
     fatal: list[ProviderError] = []
-    queue: asyncio.Queue[tuple[RemoteScope, PreparedPage] | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
+    queue: asyncio.Queue[tuple[RemoteScope, DevicePage] | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
     limit = asyncio.Semaphore(SCOPE_CONCURRENCY)
 
     async def walk(scope: RemoteScope) -> None:
@@ -107,10 +108,7 @@ async def run_device_sync(
                         progress.expected += page.total
                     first = False
                     progressed()
-                    # The page's database-free share (digests, identity keys, column values) is
-                    # done here, in a worker thread, while the single writer below waits on the
-                    # database for the pages before it.
-                    await queue.put((scope, await asyncio.to_thread(ingestor.prepare, page)))
+                    await queue.put((scope, page))
             except (ProviderAuthError, ProviderConfigError) as exc:
                 fatal.append(exc)  # no other scope will fare better: stop and show it
                 failed_scopes[scope.external_id] = exc.message
@@ -134,10 +132,9 @@ async def run_device_sync(
     producer = asyncio.create_task(produce())
     try:
         while (item := await queue.get()) is not None:
-            scope, prepared = item
-            page = prepared.page
+            scope, page = item
             async with unit_of_work(state.sessionmaker) as session:
-                outcome = await ingestor.ingest(session, prepared, state.clock())
+                outcome = await ingestor.ingest(session, page, state.clock())
                 await analyzer.after_page(session, outcome.counters.created)
                 progress.pages += 1
                 progress.counters.add(outcome.counters)
