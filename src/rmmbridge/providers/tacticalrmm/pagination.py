@@ -138,7 +138,8 @@ class PageWalk(Generic[T]):
         more = bool(body.get("next")) and bool(decoded.n_rows)
         if transform:
             return _Page([], count, more, len(response.content), decoded.ids, decoded.n_rows, decoded.consumed)
-        return _Page(decoded.consumed or [], count, more, len(response.content), decoded.ids, decoded.n_rows)
+        rows: Rows = decoded.consumed or []  # type: ignore[assignment]  # consume() was list() here
+        return _Page(rows, count, more, len(response.content), decoded.ids, decoded.n_rows)
 
     async def pages(self) -> AsyncIterator[T]:
         size = max(1, min(self.page_size, MAX_PAGE_SIZE))
