@@ -223,6 +223,9 @@ class DeviceIngestor:
         if plan is not None:
             new_ids = [e for e in new_ids if e not in existing and e not in plan.follow]
 
+        # What this page creates: its rows cannot conflict with anything stored (plain COPY below).
+        created: dict[str, uuid.UUID] = {}
+        created_mappings: dict[str, uuid.UUID] = {}
         if new_ids:
             created, lost, created_mappings = await self._create(
                 session, [wanted[e] for e in new_ids], now, history, events
@@ -261,8 +264,7 @@ class DeviceIngestor:
                 .values(last_seen_run_id=self.run_id)
             )
         written: dict[str, uuid.UUID | None] = {e: None for e in new_ids}
-        if new_ids:
-            written.update(created_mappings)
+        written.update(created_mappings)
         written.update({snap.external_id: old.mapping_id for snap, _c, _d, old in changed})
         await self.correlator.after_page(
             session,
@@ -274,7 +276,7 @@ class DeviceIngestor:
             now,
             history,
             events,
-            frozenset(created_mappings.values()) if new_ids else frozenset(),
+            frozenset(created_mappings.values()),
         )
         await copy_insert(session, table_of(AssetHistory), history)
         await write_events(session, events)
@@ -288,7 +290,7 @@ class DeviceIngestor:
             _newest_per_asset(outcome.asset_ids, wanted),
             now,
             now + self.fresh_for if self.fresh_for is not None else None,
-            frozenset(created.values()) if new_ids else frozenset(),
+            frozenset(created.values()),
         )
         return outcome
 
