@@ -122,14 +122,18 @@ async def test_next_page_is_requested_before_the_previous_page_is_ingested(  # t
         assert pages == list(range(1, len(pages) + 1))
 
 
-async def test_the_walk_requests_page_two_while_the_caller_still_holds_page_one() -> None:
-    """Prefetch in the walk itself: page 2 is asked for before the caller asks for it."""
+async def _five_per_page() -> tuple[ServingCostGate, Any, Any, Any]:
+    """A free simulator whose gate stamps requests in order, and a provider reading 5 agents a page."""
     seq = itertools.count()
     gate = ServingCostGate(FREE, clock=lambda: float(next(seq)), sleep=_no_sleep)
     fleet = generate_fleet(seed=5, clients=2, agents=40, sites_per_client=2, now=datetime.now(UTC))
-    app = create_app(fleet, serving_cost=gate)
-    made = make_provider(app, page_size=5)
-    scope = (await made.provider.list_scopes())[0]
+    made = make_provider(create_app(fleet, serving_cost=gate), page_size=5)
+    return gate, fleet, made, (await made.provider.list_scopes())[0]
+
+
+async def test_the_walk_requests_page_two_while_the_caller_still_holds_page_one() -> None:
+    """Prefetch in the walk itself: page 2 is asked for before the caller asks for it."""
+    gate, fleet, made, scope = await _five_per_page()
     pages = made.provider.iter_device_pages(scope)
     first = await anext(pages)
     assert len(first.snapshots) == 5
@@ -154,12 +158,7 @@ async def test_the_next_page_is_requested_before_the_current_page_is_decoded() -
     bytes are in: the server works on it while N is parsed and normalized, not after."""
     from rmmbridge.providers.tacticalrmm.pagination import PageWalk
 
-    seq = itertools.count()
-    gate = ServingCostGate(FREE, clock=lambda: float(next(seq)), sleep=_no_sleep)
-    fleet = generate_fleet(seed=5, clients=2, agents=40, sites_per_client=2, now=datetime.now(UTC))
-    app = create_app(fleet, serving_cost=gate)
-    made = make_provider(app, page_size=5)
-    scope = (await made.provider.list_scopes())[0]
+    gate, _fleet, made, scope = await _five_per_page()
     seen_while_decoding: list[bool] = []
 
     def asked(page: int) -> bool:
