@@ -124,10 +124,6 @@ async def _driver(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-def _quote(session: AsyncSession, name: str) -> str:
-    return session.get_bind().dialect.identifier_preparer.quote(name)
-
-
 async def copy_insert(session: AsyncSession, table: Table, rows: Rows) -> None:
     """``INSERT INTO table`` the ``rows`` (same keys each)."""
     if not rows:
@@ -149,12 +145,17 @@ def _last_per_key(rows: Rows, key: Sequence[str]) -> Rows:
     return rows if len(last) == len(rows) else list(last.values())
 
 
-async def _stage(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> tuple[str, str]:
-    """COPY ``rows`` into this connection's temporary table for (table, columns); returns its name
-    and the quoted column list. The statement that reads it must also empty it (``DELETE …
-    RETURNING``), so the next use in this transaction starts empty (``ON COMMIT DELETE ROWS``
-    covers a statement that failed)."""
-    q = lambda name: _quote(session, name)  # noqa: E731
+def _quoter(session: AsyncSession) -> Callable[[str], str]:
+    preparer = session.get_bind().dialect.identifier_preparer
+    return preparer.quote  # type: ignore[no-any-return]
+
+
+async def _stage(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> tuple[str, str, str]:
+    """COPY ``rows`` into this connection's temporary table for (table, columns). Returns the
+    quoted target table, the quoted column list and ``WITH staged AS (…)``, the CTE that reads
+    *and empties* the staging table — so the next use in this transaction starts empty (``ON
+    COMMIT DELETE ROWS`` covers a statement that failed)."""
+    q = _quoter(session)
     target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
     staging = "_copy_" + hashlib.sha1(f"{table.fullname}:{','.join(columns)}".encode()).hexdigest()[:16]  # noqa: S324
     cols = ", ".join(q(c) for c in columns)
@@ -163,7 +164,7 @@ async def _stage(session: AsyncSession, table: Table, columns: list[str], rows: 
     create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {target} WITH NO DATA"  # noqa: S608, E501
     await driver.execute(create)
     await driver.copy_records_to_table(staging, records=_records(table, columns, rows), columns=columns)
-    return staging, cols
+    return target, cols, f"WITH staged AS (DELETE FROM {staging} RETURNING {cols})"  # noqa: S608
 
 
 async def copy_upsert(
@@ -194,19 +195,15 @@ async def copy_upsert(
     if update:
         rows = _last_per_key(rows, conflict)
     columns, rows = _with_defaults(table, rows)
-    q = lambda name: _quote(session, name)  # noqa: E731
-    target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
-    staging, cols = await _stage(session, table, columns, rows)
+    q = _quoter(session)
+    target, cols, staged = await _stage(session, table, columns, rows)
     action = (
         "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update) if update else "DO NOTHING"
     )
     returned = f" RETURNING {', '.join(q(c) for c in returning)}" if returning else ""
     on_conflict = f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}{returned}"
-    # The staged rows are deleted by the same statement, so the table is empty for the next use
-    # in this transaction (ON COMMIT DELETE ROWS covers a statement that failed).
-    move = f"WITH staged AS (DELETE FROM {staging} RETURNING {cols}) INSERT INTO {target} ({cols}) SELECT {cols} FROM staged {on_conflict}"  # noqa: S608, E501
-    statement = text(move)
-    result = await session.execute(statement)
+    move = f"{staged} INSERT INTO {target} ({cols}) SELECT {cols} FROM staged {on_conflict}"  # noqa: S608
+    result = await session.execute(text(move))
     return list(result.all()) if returning else []
 
 
@@ -228,13 +225,11 @@ async def copy_update(session: AsyncSession, table: Table, rows: Rows, key: Sequ
         await session.execute(stmt, params)
         return
     rows = _last_per_key(rows, key)
-    q = lambda name: _quote(session, name)  # noqa: E731
-    target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
-    staging, cols = await _stage(session, table, columns, rows)
+    q = _quoter(session)
+    target, _cols, staged = await _stage(session, table, columns, rows)
     assignments = ", ".join(f"{q(c)} = staged.{q(c)}" for c in values)
     match = " AND ".join(f"{target}.{q(k)} = staged.{q(k)}" for k in key)
-    move = f"WITH staged AS (DELETE FROM {staging} RETURNING {cols}) UPDATE {target} SET {assignments} FROM staged WHERE {match}"  # noqa: S608, E501
-    await session.execute(text(move))
+    await session.execute(text(f"{staged} UPDATE {target} SET {assignments} FROM staged WHERE {match}"))  # noqa: S608
 
 
 __all__ = ["copy_insert", "copy_update", "copy_upsert"]
