@@ -11,53 +11,38 @@ SQLite keeps the plain executemany.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Select, Table, Text, any_, bindparam, cast, func, select
+from sqlalchemy import JSON, ColumnElement, Select, Table, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import dialect_insert, is_postgres
 
 
-def unnest_rows(
-    table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, json_ok: bool = False
-) -> Select[Any]:
+def unnest_rows(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Select[Any]:
     """``SELECT … FROM unnest(<one array per column>)``: ``rows`` as a PostgreSQL row source for
-    ``insert(table).from_select(columns, …)``. Scalar columns only, unless ``json_ok``: a JSON
-    column then travels as a text array (each value ``json.dumps``-ed here) cast back to ``jsonb``
-    — worth it for small documents (``asset_sources.fields`` of a lone source is one key), where
-    SQLAlchemy's per-row JSON bind processing cost more than the encoding."""
+    ``insert(table).from_select(columns, …)``. Scalar columns only (JSON goes by ``copy.py``)."""
     arrays: list[Any] = []
-    json_cols: set[str] = set()
     for name in columns:
         column_type = table.c[name].type
-        if _is_json(column_type):
-            if not json_ok:
-                raise TypeError(f"{table.name}.{name}: JSON columns are not unnested")
-            json_cols.add(name)
-            values = [None if row[name] is None else json.dumps(row[name]) for row in rows]
-            arrays.append(bindparam(f"unnest_{name}", values, type_=postgresql.ARRAY(Text())))
-            continue
+        if is_json_column(column_type):
+            raise TypeError(f"{table.name}.{name}: JSON columns are not unnested")
         arrays.append(bindparam(f"unnest_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(column_type)))
     source = func.unnest(*arrays).table_valued(*columns).render_derived(name="rows")
-    return select(
-        *(cast(source.c[name], postgresql.JSONB) if name in json_cols else source.c[name] for name in columns)
-    )
+    return select(*(source.c[name] for name in columns))
 
 
-def _is_json(column_type: Any) -> bool:
+def is_json_column(column_type: Any) -> bool:
+    """A JSON column, including a type whose PostgreSQL variant or implementation is JSON."""
     if isinstance(column_type, JSON):
         return True
     variant = getattr(column_type, "_variant_mapping", {}).get("postgresql")
     return isinstance(variant, JSON) or isinstance(getattr(column_type, "impl", None), JSON)
 
 
-def bulk_insert(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, json_ok: bool = False
-) -> tuple[Any, Any]:
+def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
     """``(statement, parameters)`` inserting ``rows`` (same keys each): on PostgreSQL an
     ``INSERT … SELECT … FROM unnest(…)`` executed without parameters, elsewhere the dialect's
     ``INSERT`` for an executemany of ``rows``. The statement accepts ``on_conflict_*`` and
@@ -66,7 +51,7 @@ def bulk_insert(
     if not is_postgres(session):
         return insert_fn(table), list(rows)
     names = list(rows[0])
-    return insert_fn(table).from_select(names, unnest_rows(table, names, rows, json_ok=json_ok)), None
+    return insert_fn(table).from_select(names, unnest_rows(table, names, rows)), None
 
 
 async def execute_bulk(session: AsyncSession, statement: Any, parameters: Any) -> Any:

@@ -27,20 +27,14 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, bindparam, text, update
+from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .bulk import is_json_column
 from .db import dialect_insert, is_postgres
 from .models.base import UTCDateTime
 
 Rows = Sequence[Mapping[str, Any]]
-
-
-def _is_json(column_type: Any) -> bool:
-    if isinstance(column_type, JSON):
-        return True
-    variant = getattr(column_type, "_variant_mapping", {}).get("postgresql")
-    return isinstance(variant, JSON) or isinstance(getattr(column_type, "impl", None), JSON)
 
 
 def _json_text(value: Any) -> str:
@@ -65,7 +59,7 @@ def _aware(value: Any) -> Any:
 
 def _converter(table: Table, name: str) -> Callable[[Any], Any] | None:
     column_type = table.c[name].type
-    if _is_json(column_type):
+    if is_json_column(column_type):
         return _json_text
     if isinstance(column_type, UTCDateTime):
         return _aware

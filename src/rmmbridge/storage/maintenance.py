@@ -3,8 +3,8 @@
 Foreign-key checks and lookups on a freshly loaded table are planned from its statistics; a
 table that grew from empty to thousands of rows inside one sync still looks empty to the planner,
 whose plans then scan the table for every inserted row (quadratic time). ``GrowthAnalyzer``
-runs ``ANALYZE`` on the growing tables each time the rows created in a run double, which costs a
-few tens of milliseconds per call and keeps every lookup an index lookup.
+runs ``ANALYZE`` (with a small sample) on the growing tables each time the rows created in a run
+quadruple, which costs a few tens of milliseconds per call and keeps every lookup an index lookup.
 """
 
 from __future__ import annotations
