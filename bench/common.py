@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from rmmbridge.clients.schemas import ClientCreate
 from rmmbridge.clients.service import create_client
 from rmmbridge.integrations.schemas import IntegrationCreate
 from rmmbridge.integrations.service import create_integration
+from rmmbridge.kit import offload
 from rmmbridge.kit.heap import settle_heap
 from rmmbridge.providers.registry import builtin_registry
 from rmmbridge.storage import migrate
@@ -35,6 +37,12 @@ def process_cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu_s() -> float:
+    """CPU seconds rmmbridge has used so far: this process and its page-decoding workers
+    (``kit.offload``; a worker's CPU is counted while it lives, and the pool lives for the run)."""
+    return time.process_time() + sum(process_cpu_s(pid) for pid in offload.worker_pids())
 
 
 def loadavg() -> float:

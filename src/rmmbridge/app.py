@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from rmmbridge import __version__
 from rmmbridge.config import Settings
+from rmmbridge.kit import offload
 from rmmbridge.kit.crypto import Sealer, decode_key, load_or_create_key_file
 from rmmbridge.kit.http import HttpClientFactory
 from rmmbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -42,6 +43,7 @@ def build_state(
     http_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AppState:
     engine = create_engine(settings.database_url)
+    offload.configure(settings.decode_processes)
     return AppState(
         settings=settings,
         engine=engine,

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         description="Seconds a sync run may go without progress (a page fetched, rows written) before its "
         "heartbeat stops and the run is given up as stuck; above a provider's slowest page with its retries.",
     )
+    decode_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=16,
+        description="Worker processes that decode and normalize RMM pages (a device sync's heaviest CPU "
+        "work) beside the event loop and the database writer. Default: one per CPU core beyond the first, "
+        "at most 2; 0 keeps that work in a thread of the process.",
+    )
     graceful_shutdown_s: float = Field(
         default=30.0,
         ge=1,

@@ -110,6 +110,11 @@ class InvalidRecord(Exception):
         self.external_id = external_id
         self.cause = cause
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Normalization runs in worker processes (kit.offload): rebuilt from the constructor's
+        # arguments, not from ``args`` (the default, which this __init__ does not take).
+        return (type(self), (self.external_id, self.cause), self.__dict__)
+
 
 class DeviceActivity(InvalidRecord):
     """A webhook delivery that is not an alert but news about a device (created, changed, rebooted,

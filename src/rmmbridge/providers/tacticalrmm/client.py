@@ -577,11 +577,15 @@ def decode_json(response: httpx.Response, url: str | None = None, content: bytes
         raise malformed_json(url, exc) from exc
 
 
-def malformed_json(url: str, exc: BaseException) -> ProviderRetriableError:
-    """What a body ``json.loads`` rejected (``exc``) is: retriable (a proxy cut it, or a fault)."""
-    return ProviderRetriableError(
-        f"Tactical sent an incomplete or malformed JSON body for {url}.", cause=f"{type(exc).__name__}: {exc}"
-    )
+def malformed_json(url: str, exc: BaseException | str) -> ProviderRetriableError:
+    """What a body ``json.loads`` rejected (``exc``, or its :func:`json_fault` when it was raised in
+    another process) is: retriable (a proxy cut it, or a fault)."""
+    cause = exc if isinstance(exc, str) else json_fault(exc)
+    return ProviderRetriableError(f"Tactical sent an incomplete or malformed JSON body for {url}.", cause=cause)
+
+
+def json_fault(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _short(value: Any, limit: int = 200) -> str:

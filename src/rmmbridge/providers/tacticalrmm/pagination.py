@@ -12,8 +12,11 @@
   from the first page's count on, the walk knows how many pages follow. A prefetched page that
   fails raises when the caller asks for it, after the pages before it were handed out: the walk
   is then incomplete (a page past the end is a 404, "the listing shrank").
-- JSON decoding and the caller's ``transform`` (e.g. normalization) run in a worker thread: a
-  multi-megabyte page parsed on the event loop would stall the socket reads of the next page.
+- JSON decoding and the caller's ``transform`` (e.g. normalization) run off the event loop: a
+  multi-megabyte page parsed on it would stall the socket reads of the next page. A walk marked
+  ``offload`` (a picklable transform that shrinks the page, like normalization) runs them in a
+  worker process (``kit.offload``), on another core than the loop and the device writer; others in
+  a worker thread.
   The transform is fed the page's rows one at a time as they are decoded (``page_json``): a
   decoded row is normalized and dropped before the next is built, so the garbage collector never
   sees a whole page of rows at once.
@@ -32,10 +35,11 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from rmmbridge.kit import offload
 from rmmbridge.providers.base import ProviderIncompleteError, ProviderRetriableError
 
-from .client import TacticalClient, malformed_json
-from .page_json import MalformedPage, decode_page
+from .client import TacticalClient, json_fault, malformed_json
+from .page_json import DecodedPage, MalformedPage, decode_page
 from .unused_fields import drop_flat_arrays
 
 MAX_PAGE_SIZE = 1000
@@ -81,6 +85,7 @@ class PageWalk(Generic[T]):
     max_page_bytes: int = MAX_PAGE_BYTES
     transform: Callable[[Iterable[dict[str, Any]]], T] = _identity
     unused_arrays: tuple[str, ...] = ()  # row keys holding arrays nobody reads: never decoded
+    offload: bool = False  # transform is picklable and worth a worker process (see the module doc)
     count: int | None = None
     pages_read: int = 0
     page_size_used: int | None = None
@@ -106,40 +111,40 @@ class PageWalk(Generic[T]):
         )
 
     async def _decoded(self, response: httpx.Response, page: int, transform: bool = True) -> _Page:
+        consume: Callable[[Iterable[dict[str, Any]]], Any] = self.transform if transform else list
+        run = offload.run if transform and self.offload else asyncio.to_thread
+        read = await run(read_rows, response.content, self.unused_arrays, consume)
         try:
-            return await asyncio.to_thread(self._decode, response, self.client.url(self.path), page, transform)
+            return self._checked(response, read, page, transform)
         except ProviderRetriableError as exc:  # a truncated or malformed body
             raise self._failed(page, exc) from exc
 
     async def _fetch(self, page: int, size: int, *, transform: bool = True) -> _Page:
         return await self._decoded(await self._download(page, size), page, transform)
 
-    def _decode(self, response: httpx.Response, url: str, page: int, transform: bool) -> _Page:
-        """Worker thread: decode, check the envelope, collect ids, transform. Touches no shared state."""
-        content = drop_flat_arrays(response.content, self.unused_arrays)
-        try:
-            # The rows are transformed (or, for a probe, listed) as they are decoded.
-            decoded = decode_page(content, self.transform if transform else list)
-        except MalformedPage as exc:
-            raise malformed_json(str(response.request.url), exc.__cause__ or exc) from exc
-        body = decoded.value
+    def _checked(self, response: httpx.Response, read: DecodedPage[Any] | str, page: int, transform: bool) -> _Page:
+        """The decoded page's envelope checked, its ids collected."""
+        if isinstance(read, str):
+            raise malformed_json(str(response.request.url), read)
+        body = read.value
         if response.status_code == 404:  # JSON {"detail": "Invalid page."}: the listing shrank under us
             raise ProviderIncompleteError(
                 f"The {self.what} is incomplete: page {page} no longer exists (records were removed while it "
                 "was read); nothing is inferred from it",
                 cause=str(body),
             )
-        if not isinstance(body, dict) or not decoded.has_rows:
+        url = self.client.url(self.path)
+        if not isinstance(body, dict) or not read.has_rows:
             raise self.client.unexpected(url)
         count = body.get("count")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self.client.unexpected(url)
         # `next` is a flag only: page URLs always come from the stored base.
-        more = bool(body.get("next")) and bool(decoded.n_rows)
+        more = bool(body.get("next")) and bool(read.n_rows)
         if transform:
-            return _Page([], count, more, len(response.content), decoded.ids, decoded.n_rows, decoded.consumed)
-        rows: Rows = decoded.consumed or []  # type: ignore[assignment]  # consume() was list() here
-        return _Page(rows, count, more, len(response.content), decoded.ids, decoded.n_rows)
+            return _Page([], count, more, len(response.content), read.ids, read.n_rows, read.consumed)
+        rows: Rows = read.consumed or []
+        return _Page(rows, count, more, len(response.content), read.ids, read.n_rows)
 
     async def pages(self) -> AsyncIterator[T]:
         size = max(1, min(self.page_size, MAX_PAGE_SIZE))
@@ -220,3 +225,18 @@ class PageWalk(Generic[T]):
                 f"The {self.what} is incomplete: {len(self.ids)} distinct records read, Tactical counted {self.count}",
                 cause="unique ids != count",
             )
+
+
+def read_rows(
+    content: bytes, unused_arrays: tuple[str, ...], consume: Callable[[Iterable[dict[str, Any]]], T]
+) -> DecodedPage[T] | str:
+    """A page body decoded, its rows fed to ``consume`` (as they are decoded: see the module doc).
+
+    Runs in a worker thread or process, so it touches no shared state, and a malformed body comes
+    back as a value — the exception ``json.loads`` raised, described (``<type>: <message>``) —
+    since an exception's ``__cause__`` does not survive the trip between processes.
+    """
+    try:
+        return decode_page(drop_flat_arrays(content, unused_arrays), consume)
+    except MalformedPage as exc:
+        return json_fault(exc.__cause__ or exc)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -374,18 +375,6 @@ class TacticalProvider(Provider):
         if since is not None:
             params["last_seen_range_after"] = _iso_z(since)
 
-        def normalized(rows: Iterable[dict[str, Any]]) -> tuple[list[DeviceSnapshot], list[InvalidRecord]]:
-            # Runs in the walk's worker thread, with the page's JSON decoding (off the event loop);
-            # each row is decoded as the loop asks for it and dropped once normalized.
-            snapshots: list[DeviceSnapshot] = []
-            invalid: list[InvalidRecord] = []
-            for row in rows:
-                try:
-                    snapshots.append(normalize.agent_snapshot(row, sites, client_id=client_id))
-                except InvalidRecord as exc:
-                    invalid.append(exc)
-            return snapshots, invalid
-
         walk = PageWalk(
             self.client,
             "/beta/v1/agent/",
@@ -394,8 +383,9 @@ class TacticalProvider(Provider):
             what=f"agent list of client {scope.name}",
             perm="can_list_agents",
             max_page_bytes=self.max_page_bytes,
-            transform=normalized,
+            transform=partial(_agent_page, sites=sites, client_id=client_id),
             unused_arrays=("services",),  # normalization never reads it; it is most of a row
+            offload=True,
         )
         async for snapshots, invalid in walk.pages():
             yield DevicePage(snapshots, invalid, total=walk.count)
@@ -766,6 +756,21 @@ def _software(row: Any) -> DeviceSoftware | None:
         return normalize.device_software(row)
     except InvalidRecord:
         return None
+
+
+def _agent_page(
+    rows: Iterable[dict[str, Any]], *, sites: Mapping[int, normalize.SiteInfo], client_id: int
+) -> tuple[list[DeviceSnapshot], list[InvalidRecord]]:
+    """One agent page normalized. Runs in a worker process with the page's JSON decoding (see
+    ``pagination``): each row is decoded as this asks for it and dropped once normalized."""
+    snapshots: list[DeviceSnapshot] = []
+    invalid: list[InvalidRecord] = []
+    for row in rows:
+        try:
+            snapshots.append(normalize.agent_snapshot(row, sites, client_id=client_id))
+        except InvalidRecord as exc:
+            invalid.append(exc)
+    return snapshots, invalid
 
 
 def _client_id(scope: RemoteScope) -> int:

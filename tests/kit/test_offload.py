@@ -1,0 +1,124 @@
+"""Page decoding in worker processes (kit.offload): the same pages, records, skipped rows and
+faults as decoding in a thread — over HTTP against the Tactical simulator — and a pool whose
+worker died is replaced without losing the call."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from rmmbridge.kit import offload
+from rmmbridge.providers.base import InvalidRecord, ProviderIncompleteError
+from rmmbridge.simulators.faults import Fault
+from rmmbridge.simulators.tacticalrmm import create_app, generate_fleet
+from tests.providers.tacticalrmm import make_provider
+
+
+@pytest.fixture
+def pool_of() -> Iterator[Any]:
+    """Configure the pool for one test, then put back what the process had."""
+    saved = offload._size
+
+    def use(processes: int) -> None:
+        offload.configure(processes)
+
+    yield use
+    offload.configure(saved)
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+async def test_work_runs_in_a_worker_process_or_in_a_thread(pool_of: Any) -> None:
+    pool_of(1)
+    worker = await offload.run(_pid)
+    assert worker != os.getpid() and offload.worker_pids() == [worker]
+    assert await offload.run(_pid) == worker  # the pool lives on between calls
+    pool_of(0)
+    assert await offload.run(_pid) == os.getpid() and offload.worker_pids() == []
+
+
+async def test_a_dead_worker_is_replaced_and_the_call_still_answers(pool_of: Any) -> None:
+    pool_of(1)
+    first = await offload.run(_pid)
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the pool notices the death on its own thread
+        try:
+            os.kill(first, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
+    answered = await offload.run(_pid)  # a broken pool answers from a thread, or a new worker does
+    assert answered != first
+    replaced = await offload.run(_pid)
+    assert replaced not in (first, os.getpid())  # from then on, a new worker
+
+
+def _fleet_app() -> tuple[Any, Any]:
+    fleet = generate_fleet(seed=11, clients=2, agents=45, sites_per_client=2, now=datetime.now(UTC))
+    # A row normalization refuses (no hostname): it must come back as the same skipped record.
+    next(iter(fleet.agents.values())).hostname = ""
+    return fleet, create_app(fleet)
+
+
+async def _walk(app: Any) -> list[tuple[list[Any], list[tuple[str | None, str]]]]:
+    made = make_provider(app, page_size=5)
+    try:
+        pages = []
+        for scope in await made.provider.list_scopes():
+            async for page in made.provider.iter_device_pages(scope):
+                pages.append((page.snapshots, [(e.external_id, e.cause) for e in page.invalid]))
+        return pages
+    finally:
+        await made.provider.aclose()
+
+
+async def test_a_walk_decoded_in_a_worker_process_equals_one_decoded_in_a_thread(pool_of: Any) -> None:
+    fleet, app = _fleet_app()
+    pool_of(0)
+    in_thread = await _walk(app)
+    pool_of(1)
+    in_process = await _walk(app)
+    assert offload.worker_pids(), "the walk used the worker process"
+    assert in_process == in_thread
+    assert sum(len(snaps) for snaps, _ in in_process) == len(fleet.agents) - 1
+    assert [bad for _, invalid in in_process for bad in invalid] == [
+        (bad_id, cause) for _, invalid in in_thread for bad_id, cause in invalid
+    ] and len([1 for _, invalid in in_process for _ in invalid]) == 1
+
+
+def test_a_skipped_record_survives_pickling() -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(InvalidRecord("agent-1", "site 3 is unknown")))
+    assert (type(again), again.external_id, again.cause, str(again)) == (
+        InvalidRecord,
+        "agent-1",
+        "site 3 is unknown",
+        "agent-1: site 3 is unknown",
+    )
+
+
+@pytest.mark.parametrize("kind", ["truncate", "malformed"])
+async def test_a_broken_page_fails_the_same_way_in_a_worker_process(pool_of: Any, kind: str) -> None:
+    causes = []
+    for processes in (0, 1):
+        pool_of(processes)
+        _fleet, app = _fleet_app()
+        made = make_provider(app, page_size=5)
+        scope = (await made.provider.list_scopes())[0]
+        app.faults.add(Fault(kind, path_contains="/beta/v1/agent/", query_contains="page=2", times=1))
+        with pytest.raises(ProviderIncompleteError, match="page 2 failed") as info:
+            async for _ in made.provider.iter_device_pages(scope):
+                pass
+        await made.provider.aclose()
+        causes.append(info.value.cause)
+    assert causes[0] == causes[1] and causes[0].startswith("JSONDecodeError: "), causes
