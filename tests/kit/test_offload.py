@@ -95,6 +95,28 @@ async def test_a_walk_decoded_in_a_worker_process_equals_one_decoded_in_a_thread
     ] and len([1 for _, invalid in in_process for _ in invalid]) == 1
 
 
+async def _liveness(app: Any) -> list[tuple[list[Any], list[tuple[str | None, str]], int]]:
+    made = make_provider(app)
+    try:
+        pages = []
+        for scope in await made.provider.list_scopes():
+            async for page in made.provider.iter_liveness_pages(scope):
+                pages.append((page.records, [(e.external_id, e.cause) for e in page.invalid], page.requests))
+        return pages
+    finally:
+        await made.provider.aclose()
+
+
+async def test_a_liveness_pass_read_in_a_worker_process_equals_one_read_in_a_thread(pool_of: Any) -> None:
+    fleet, app = _fleet_app()
+    pool_of(0)
+    in_thread = await _liveness(app)
+    pool_of(1)
+    in_process = await _liveness(app)
+    assert in_process == in_thread
+    assert sum(len(records) for records, _, _ in in_process) == len(fleet.agents)
+
+
 def test_a_skipped_record_survives_pickling() -> None:
     import pickle
 
