@@ -43,13 +43,14 @@ def build_state(
     http_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AppState:
     engine = create_engine(settings.database_url)
-    offload.configure(settings.decode_processes)
+    registry = (registry or builtin_registry()).freeze()
+    offload.configure(settings.decode_processes, preload=sorted({provider.__module__ for provider in registry}))
     return AppState(
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         secrets=DbSecretStore(Sealer(load_master_key(settings))),
-        registry=(registry or builtin_registry()).freeze(),
+        registry=registry,
         http=HttpClientFactory(http_transport, allow_private=settings.allow_private_provider_hosts),
     )
 

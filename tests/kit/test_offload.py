@@ -23,13 +23,13 @@ from tests.providers.tacticalrmm import make_provider
 @pytest.fixture
 def pool_of() -> Iterator[Any]:
     """Configure the pool for one test, then put back what the process had."""
-    saved = offload._size
+    saved = offload._size, offload._preload
 
     def use(processes: int) -> None:
-        offload.configure(processes)
+        offload.configure(processes, saved[1])
 
     yield use
-    offload.configure(saved)
+    offload.configure(*saved)
 
 
 def _pid() -> int:

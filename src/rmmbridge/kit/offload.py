@@ -17,9 +17,10 @@ functions, ``functools.partial`` of them, plain records.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
@@ -29,6 +30,7 @@ from .heap import settle_heap
 T = TypeVar("T")
 
 _size = 0
+_preload: tuple[str, ...] = ()
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -37,10 +39,13 @@ def default_processes() -> int:
     return max(0, min(2, (os.cpu_count() or 1) - 1))
 
 
-def configure(processes: int | None) -> None:
-    """Use ``processes`` workers from now on (``None``: :func:`default_processes`; 0: threads)."""
-    global _size
+def configure(processes: int | None, preload: Sequence[str] = ()) -> None:
+    """Use ``processes`` workers from now on (``None``: :func:`default_processes`; 0: threads).
+    A worker imports the ``preload`` modules (those whose functions it will run) as it starts;
+    a pool already running keeps its workers (what they lack, they import when first asked)."""
+    global _size, _preload
     wanted = default_processes() if processes is None else processes
+    _preload = tuple(preload)
     if wanted != _size:
         shutdown()
         _size = wanted
@@ -85,8 +90,21 @@ def _executor() -> ProcessPoolExecutor | None:
         return None
     if _pool is None:
         # spawn, not fork: the parent runs an event loop and threads whose locks a fork would copy.
-        _pool = ProcessPoolExecutor(_size, mp_context=multiprocessing.get_context("spawn"), initializer=settle_heap)
+        _pool = ProcessPoolExecutor(
+            _size, mp_context=multiprocessing.get_context("spawn"), initializer=_start, initargs=(_preload,)
+        )
     return _pool
+
+
+def _start(preload: tuple[str, ...]) -> None:
+    """A worker's start: its modules imported, then its heap settled — otherwise each full
+    collection while decoding walks every imported module's objects again (see ``kit.heap``)."""
+    for module in preload:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: S112 - a module that cannot load here fails the call that needs it
+            continue
+    settle_heap()
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:
