@@ -187,6 +187,12 @@ def test_a_lost_connection_is_told_from_a_refused_statement():
     assert connection_lost(wrapped(pg.CannotConnectNowError("the database system is shutting down")))
     assert connection_lost(wrapped(pg.AdminShutdownError("terminating connection due to administrator command")))
     assert connection_lost(wrapped(pg.ConnectionDoesNotExistError("connection was closed in the middle of operation")))
+    # The rollback after a cut COPY: the connection is mid-protocol; the cut is what it was handling.
+    lost = wrapped(pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"))
+    busy = wrapped(pg.InterfaceError("cannot perform operation: another operation is in progress"))
+    busy.__context__ = lost
+    assert connection_lost(busy)
+    assert not connection_lost(wrapped(pg.InterfaceError("cannot perform operation: another operation is in progress")))
     assert not connection_lost(wrapped(pg.QueryCanceledError("canceling statement due to statement timeout")))
     assert not connection_lost(wrapped(pg.UniqueViolationError("duplicate key value")))
     assert not connection_lost(ValueError("a defect"))

@@ -107,12 +107,12 @@ def connection_lost(error: BaseException) -> bool:
     A PostgreSQL restart surfaces as any of: a refused or reset socket on connect (raised as is by
     the pool), asyncpg's ``CannotConnectNowError``/``AdminShutdownError`` (the server is shutting
     down or starting) or ``ConnectionDoesNotExistError`` (the connection was closed mid-statement),
-    wrapped by SQLAlchemy in ``DBAPIError``.
+    wrapped by SQLAlchemy in ``DBAPIError``. So does an error raised *while handling* one: the
+    rollback of a unit of work whose COPY the restart cut finds the connection mid-protocol
+    ("another operation is in progress"), with the disconnect as its ``__context__``.
     """
-    if isinstance(error, exc.DBAPIError):
-        if error.connection_invalidated:
-            return True
-        return _driver_disconnect(error.orig)
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
     return isinstance(error, (ConnectionError, TimeoutError)) or _driver_disconnect(error)
 
 
@@ -121,15 +121,22 @@ def _driver_disconnect(error: BaseException | None) -> bool:
         from asyncpg import exceptions as pg
     except ImportError:  # SQLite-only install
         return False
-    seen = 0
-    while error is not None and seen < 5:  # SQLAlchemy's adapter error has the asyncpg one as cause
-        # Not all of class 57 (operator intervention): a statement timeout is a query cancelled.
-        shutdown = (pg.AdminShutdownError, pg.CrashShutdownError, pg.CannotConnectNowError)
+    # Not all of class 57 (operator intervention): a statement timeout is a query cancelled.
+    shutdown = (pg.AdminShutdownError, pg.CrashShutdownError, pg.CannotConnectNowError)
+    pending, seen = [error], 0
+    while pending and seen < 12:  # SQLAlchemy's error wraps the driver's; a handler's has it as context
+        error = pending.pop()
+        if error is None:
+            continue
+        if isinstance(error, exc.DBAPIError):
+            pending += [error.__context__, error.orig]
+            continue
+        seen += 1
         if isinstance(error, (pg.PostgresConnectionError, *shutdown, ConnectionError)):
             return True
         if isinstance(error, pg.InterfaceError) and "closed" in str(error):  # "connection is closed"
             return True
-        error, seen = error.__cause__ or error.__context__, seen + 1
+        pending += [error.__context__, error.__cause__]
     return False
 
 
