@@ -144,3 +144,30 @@ async def test_a_broken_page_fails_the_same_way_in_a_worker_process(pool_of: Any
         await made.provider.aclose()
         causes.append(info.value.cause)
     assert causes[0] == causes[1] and causes[0].startswith("JSONDecodeError: "), causes
+
+
+_ORPHAN = """
+import asyncio, os
+from rmmbridge.kit import offload
+offload.configure(1)
+print(asyncio.run(offload.run(os.getpid)), flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_a_worker_whose_parent_was_killed_leaves() -> None:
+    """``serve`` killed with SIGKILL (or by the OOM killer) must not leave its worker behind."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _ORPHAN], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    worker = int(done.stdout.strip())
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"worker {worker} outlived its killed parent")

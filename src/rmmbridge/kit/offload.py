@@ -20,6 +20,8 @@ import asyncio
 import importlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -91,14 +93,19 @@ def _executor() -> ProcessPoolExecutor | None:
     if _pool is None:
         # spawn, not fork: the parent runs an event loop and threads whose locks a fork would copy.
         _pool = ProcessPoolExecutor(
-            _size, mp_context=multiprocessing.get_context("spawn"), initializer=_start, initargs=(_preload,)
+            _size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(_preload, os.getpid()),
         )
     return _pool
 
 
-def _start(preload: tuple[str, ...]) -> None:
-    """A worker's start: its modules imported, then its heap settled — otherwise each full
-    collection while decoding walks every imported module's objects again (see ``kit.heap``)."""
+def _start(preload: tuple[str, ...], parent: int) -> None:
+    """A worker's start: it leaves with its parent, its modules are imported, then its heap is
+    settled — otherwise each full collection while decoding walks every imported module's
+    objects again (see ``kit.heap``)."""
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="offload-parent", daemon=True).start()
     for module in preload:
         try:
             importlib.import_module(module)
@@ -112,3 +119,12 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     if _pool is pool:
         _pool = None
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A parent that exits normally stops its workers; one that is killed (SIGKILL, the OOM
+    killer) cannot, and its idle workers would wait on their task pipe forever: re-parented,
+    they notice within a second and leave."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
