@@ -21,8 +21,10 @@ from tests.providers.tacticalrmm import make_provider
 
 
 @pytest.fixture
-def pool_of() -> Iterator[Any]:
-    """Configure the pool for one test, then put back what the process had."""
+def pool_of(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Configure the pool for one test (every page big enough for it), then put back what the
+    process had."""
+    monkeypatch.setattr(offload, "MIN_BYTES", 0)
     saved = offload._size, offload._preload
 
     def use(processes: int) -> None:
@@ -117,6 +119,20 @@ async def test_a_liveness_pass_read_in_a_worker_process_equals_one_read_in_a_thr
     assert sum(len(records) for records, _, _ in in_process) == len(fleet.agents)
 
 
+async def test_small_pages_never_start_a_worker() -> None:
+    """Below ``MIN_BYTES`` a page decodes in a thread: small tenants, tests and the CLI never pay
+    for a worker's start-up."""
+    saved = offload._size, offload._preload
+    offload.shutdown()
+    offload.configure(1)
+    try:
+        _fleet, app = _fleet_app()
+        assert await _walk(app) and await _liveness(app)
+        assert offload.worker_pids() == [] and offload._pool is None
+    finally:
+        offload.configure(*saved)
+
+
 def test_a_skipped_record_survives_pickling() -> None:
     import pickle
 
@@ -132,9 +148,9 @@ def test_a_skipped_record_survives_pickling() -> None:
 @pytest.mark.parametrize("kind", ["truncate", "malformed"])
 async def test_a_broken_page_fails_the_same_way_in_a_worker_process(pool_of: Any, kind: str) -> None:
     causes = []
+    _fleet, app = _fleet_app()  # one fleet: the same bytes are cut at the same place both times
     for processes in (0, 1):
         pool_of(processes)
-        _fleet, app = _fleet_app()
         made = make_provider(app, page_size=5)
         scope = (await made.provider.list_scopes())[0]
         app.faults.add(Fault(kind, path_contains="/beta/v1/agent/", query_contains="page=2", times=1))

@@ -53,9 +53,20 @@ def configure(processes: int | None, preload: Sequence[str] = ()) -> None:
         _size = wanted
 
 
+# Below this much input a worker process costs more than it saves: pickling the result and, the
+# first time, a spawned interpreter's start-up. Small tenants, tests and single-device reads never
+# start one; a page of hundreds of production agents (7 KB each) is well above it.
+MIN_BYTES = 1 << 20
+
+
+def worth_it(size: int) -> bool:
+    """Whether ``size`` bytes of input should go to a worker process (when there is a pool)."""
+    return size >= MIN_BYTES
+
+
 def warm() -> None:
     """Start the workers now (a spawned interpreter takes a second to import) rather than on the
-    first page, so they are ready by the time it arrives."""
+    first page that needs them, so they are ready by the time it arrives."""
     pool = _executor()
     if pool is not None:
         pool.submit(int)

@@ -22,7 +22,6 @@ from rmmbridge.ingestion.liveness import mark_fresh, recompute_status, status_wi
 from rmmbridge.ingestion.rekey import RekeyCounters
 from rmmbridge.integrations import repository as integrations_repo
 from rmmbridge.integrations.settings import lifecycle_of
-from rmmbridge.kit import offload
 from rmmbridge.kit.metrics import SYNC_DEVICES
 from rmmbridge.kit.time import parse_iso
 from rmmbridge.providers.base import (
@@ -91,7 +90,6 @@ async def run_device_sync(
     ingestor = DeviceIngestor(
         ctx, integration.id, integration.provider, run.id, realm_clients, ctx.actor, fresh_for=window
     )
-    offload.warm()  # page decoding's workers start while the sites and the first page download
     started_at = state.clock()
     progress = _Progress(scopes_total=len(scopes))
     errors: list[dict[str, Any]] = []

@@ -14,9 +14,9 @@
   is then incomplete (a page past the end is a 404, "the listing shrank").
 - JSON decoding and the caller's ``transform`` (e.g. normalization) run off the event loop: a
   multi-megabyte page parsed on it would stall the socket reads of the next page. A walk marked
-  ``offload`` (a picklable transform that shrinks the page, like normalization) runs them in a
-  worker process (``kit.offload``), on another core than the loop and the device writer; others in
-  a worker thread.
+  ``offload`` (a picklable transform that shrinks the page, like normalization) runs a big page's
+  (``offload.MIN_BYTES``) in a worker process, on another core than the loop and the device
+  writer; everything else runs in a worker thread.
   The transform is fed the page's rows one at a time as they are decoded (``page_json``): a
   decoded row is normalized and dropped before the next is built, so the garbage collector never
   sees a whole page of rows at once.
@@ -112,7 +112,8 @@ class PageWalk(Generic[T]):
 
     async def _decoded(self, response: httpx.Response, page: int, transform: bool = True) -> _Page:
         consume: Callable[[Iterable[dict[str, Any]]], Any] = self.transform if transform else list
-        run = offload.run if transform and self.offload else asyncio.to_thread
+        big = transform and self.offload and offload.worth_it(len(response.content))
+        run = offload.run if big else asyncio.to_thread
         read = await run(read_rows, response.content, self.unused_arrays, consume)
         try:
             return self._checked(response, read, page, transform)
@@ -161,6 +162,8 @@ class PageWalk(Generic[T]):
                     size, first = PROBE_SIZE, probe  # keep walking at the probe's size
                 else:
                     size = fitting  # start over with bigger pages; the probe's rows are re-read
+                if self.offload and offload.worth_it(int(per_row * min(size, probe.count))):
+                    offload.warm()  # big pages follow: their decoder starts while page 1 downloads
             if first is not None:
                 first.items = await asyncio.to_thread(self.transform, first.rows)
                 first.rows = []

@@ -585,7 +585,7 @@ class TacticalProvider(Provider):
 
         A body of up to ``WHOLE_BODY_BYTES`` is read whole, then decoded (``json.loads``: ~4x less
         CPU than the incremental parser, measured 14 vs 57 ms for 2,100 table rows) and transformed
-        in one call in a worker process (``kit.offload``; ``transform`` must be picklable), so the
+        in one call in a worker process when big (``kit.offload``; ``transform`` must be picklable), so the
         event loop keeps serving the other scopes' sockets and the writer. A larger body is parsed
         incrementally (bounded memory) and transformed ``LIVENESS_PAGE`` rows at a time in a thread.
         """
@@ -624,7 +624,8 @@ class TacticalProvider(Provider):
             raise _stream_broke(exc, url, what, ended_early) from exc
         if not chunks:
             raise self.client.unexpected(url)
-        decoded = await offload.run(_decode_whole, b"".join(chunks), transform, url, ended_early)
+        run = offload.run if offload.worth_it(size) else asyncio.to_thread
+        decoded = await run(_decode_whole, b"".join(chunks), transform, url, ended_early)
         if decoded is None:
             raise self.client.unexpected(url)
         yield decoded
