@@ -71,16 +71,26 @@ def _fleet_app() -> tuple[Any, Any]:
     return fleet, create_app(fleet)
 
 
-async def _walk(app: Any) -> list[tuple[list[Any], list[tuple[str | None, str]]]]:
-    made = make_provider(app, page_size=5)
+async def _pages(app: Any, kind: str, **config: Any) -> list[tuple[list[Any], list[tuple[str | None, str]], int]]:
+    """Every scope's ``iter_<kind>_pages`` as (records, skipped rows with their causes, requests)."""
+    made = make_provider(app, **config)
     try:
         pages = []
         for scope in await made.provider.list_scopes():
-            async for page in made.provider.iter_device_pages(scope):
-                pages.append((page.snapshots, [(e.external_id, e.cause) for e in page.invalid]))
+            async for page in getattr(made.provider, f"iter_{kind}_pages")(scope):
+                records = page.snapshots if kind == "device" else page.records
+                pages.append((records, [(e.external_id, e.cause) for e in page.invalid], getattr(page, "requests", 1)))
         return pages
     finally:
         await made.provider.aclose()
+
+
+async def _walk(app: Any) -> list[tuple[list[Any], list[tuple[str | None, str]], int]]:
+    return await _pages(app, "device", page_size=5)
+
+
+async def _liveness(app: Any) -> list[tuple[list[Any], list[tuple[str | None, str]], int]]:
+    return await _pages(app, "liveness")
 
 
 async def test_a_walk_decoded_in_a_worker_process_equals_one_decoded_in_a_thread(pool_of: Any) -> None:
@@ -91,22 +101,10 @@ async def test_a_walk_decoded_in_a_worker_process_equals_one_decoded_in_a_thread
     in_process = await _walk(app)
     assert offload.worker_pids(), "the walk used the worker process"
     assert in_process == in_thread
-    assert sum(len(snaps) for snaps, _ in in_process) == len(fleet.agents) - 1
-    assert [bad for _, invalid in in_process for bad in invalid] == [
-        (bad_id, cause) for _, invalid in in_thread for bad_id, cause in invalid
-    ] and len([1 for _, invalid in in_process for _ in invalid]) == 1
-
-
-async def _liveness(app: Any) -> list[tuple[list[Any], list[tuple[str | None, str]], int]]:
-    made = make_provider(app)
-    try:
-        pages = []
-        for scope in await made.provider.list_scopes():
-            async for page in made.provider.iter_liveness_pages(scope):
-                pages.append((page.records, [(e.external_id, e.cause) for e in page.invalid], page.requests))
-        return pages
-    finally:
-        await made.provider.aclose()
+    assert sum(len(snaps) for snaps, _, _ in in_process) == len(fleet.agents) - 1
+    assert [bad for _, invalid, _ in in_process for bad in invalid] == [
+        (bad_id, cause) for _, invalid, _ in in_thread for bad_id, cause in invalid
+    ] and len([1 for _, invalid, _ in in_process for _ in invalid]) == 1
 
 
 async def test_a_liveness_pass_read_in_a_worker_process_equals_one_read_in_a_thread(pool_of: Any) -> None:
