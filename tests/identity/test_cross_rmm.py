@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from rmmbridge.identity import coverage as coverage_mod
 from rmmbridge.simulators import tacticalrmm as tactical_sim
 from rmmbridge.simulators import tanium as tanium_sim
 from rmmbridge.simulators.shared_fleet import Manifest, expected_assets, weak_pairs
@@ -20,6 +21,7 @@ from rmmbridge.simulators.tacticalrmm.shared import apply_shared_fleet as share_
 from rmmbridge.simulators.tacticalrmm.shared import reinstall_agent
 from rmmbridge.simulators.tanium.shared import apply_shared_fleet as share_tanium
 from rmmbridge.storage.models import Asset, AssetHistory, EventOutbox, ExternalEntityMapping
+from rmmbridge.tenancy.auth import system_context
 from tests.conftest import run_sync
 from tests.events.payloads import check_outbox
 
@@ -213,6 +215,17 @@ async def test_shared_fleet_one_asset_per_machine(http, state, transport, tenant
     assert kinds.count("asset.source_attached") >= len(strong) and "asset.merge_proposed" in kinds
     changed = [p for e, p in events if e == "coverage.changed"]
     assert changed and changed[-1]["gaps"] == len(gaps)
+    # The event's counts (counted in the database) are the full report's numbers.
+    ctx = system_context(tenant.tenant_id, "test")
+    full = await coverage_mod.coverage(db, ctx)
+    counts, totals = await coverage_mod.coverage_counts(db, ctx)
+    assert totals == full.totals() and totals["duplicates"] and totals["gaps"]
+    assert counts == {
+        cid: {"gaps": sum(c["gaps"].values()), "duplicates": c["duplicates"], "by_pair": c["gaps"]}
+        for cid, c in sorted(full.clients.items())
+        if c["gaps"] or c["duplicates"]
+    }
+    assert changed[-1]["clients"] == counts
     r = await http.get(f"/api/v1/identity/coverage?client_id={client_id}&format=csv", headers=tenant.headers())
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert len(r.text.strip().splitlines()) == len(cov["items"]) + 1

@@ -47,6 +47,27 @@ async def test_work_runs_in_a_worker_process_or_in_a_thread(pool_of: Any) -> Non
     assert await offload.run(_pid) == os.getpid() and offload.worker_pids() == []
 
 
+async def test_work_asked_for_while_the_workers_start_runs_in_a_thread(pool_of: Any) -> None:
+    """The first pages of a sync are not held back by a spawned interpreter's start-up."""
+    pool_of(1)
+    offload.warm()
+    assert await offload.run(_pid) == os.getpid()  # the worker is still importing
+    starting = offload._starting
+    assert starting is not None
+    starting.result(timeout=120)
+    worker = await offload.run(_pid)
+    assert worker != os.getpid() and offload.worker_pids() == [worker]
+
+
+async def test_workers_that_cannot_start_leave_the_work_in_threads(pool_of: Any) -> None:
+    """A worker that dies while starting would die again on every page, each paying a start-up:
+    after one such pool the work stays in threads, and every call is still answered."""
+    offload.configure(1, ("tests.kit.exits_on_import",))
+    assert await offload.run(_pid) == os.getpid()  # answered from a thread when the pool broke
+    assert offload._size == 0 and offload._pool is None
+    assert await offload.run(_pid) == os.getpid() and offload.worker_pids() == []
+
+
 async def test_a_dead_worker_is_replaced_and_the_call_still_answers(pool_of: Any) -> None:
     pool_of(1)
     first = await offload.run(_pid)

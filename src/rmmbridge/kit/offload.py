@@ -18,22 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from .heap import settle_heap
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 _size = 0
 _preload: tuple[str, ...] = ()
 _pool: ProcessPoolExecutor | None = None
+_starting: Future[int] | None = None  # warm()'s first task: done once a worker is up
+_served = False  # the current pool has answered a call (a pool that breaks before that cannot start)
 
 
 def default_processes() -> int:
@@ -65,23 +69,29 @@ def worth_it(size: int) -> bool:
 
 
 def warm() -> None:
-    """Start the workers now (a spawned interpreter takes a second to import) rather than on the
-    first page that needs them, so they are ready by the time it arrives."""
+    """Start the workers now (a spawned interpreter takes a second or two to import) rather than
+    on the first page that needs them. Until one is up, :func:`run` works in a thread: the first
+    pages of a sync are not held back by the start-up (measured: the writer began 1.3 s late)."""
+    global _starting
     pool = _executor()
-    if pool is not None:
-        pool.submit(int)
+    if pool is not None and _starting is None:
+        _starting = pool.submit(int)
 
 
 async def run(fn: Callable[..., T], /, *args: object) -> T:
-    """``fn(*args)`` in a worker process, or in a thread when none is configured."""
+    """``fn(*args)`` in a worker process, or in a thread when none is configured or while the
+    workers :func:`warm` started are still starting."""
+    global _served
     pool = _executor()
-    if pool is None:
+    if pool is None or (_starting is not None and not _starting.done()):
         return await asyncio.to_thread(fn, *args)
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        result = await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
     except BrokenProcessPool:
         _discard(pool)
         return await asyncio.to_thread(fn, *args)
+    _served = True
+    return result
 
 
 def worker_pids() -> list[int]:
@@ -91,8 +101,8 @@ def worker_pids() -> list[int]:
 
 
 def shutdown() -> None:
-    global _pool
-    pool, _pool = _pool, None
+    global _pool, _starting, _served
+    pool, _pool, _starting, _served = _pool, None, None, False
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -126,9 +136,17 @@ def _start(preload: tuple[str, ...], parent: int) -> None:
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    if _pool is pool:
-        _pool = None
+    """Drop a broken pool: the next call starts a new one — unless this one never answered a call.
+    Workers that cannot start (a ``__main__`` a spawned interpreter cannot import, no memory) would
+    fail the same way each time, every page paying a start-up: the work stays in threads then."""
+    global _pool, _starting, _served, _size
+    if _pool is not pool:
+        pool.shutdown(wait=False, cancel_futures=True)
+        return
+    if not _served:
+        _size = 0
+        logger.warning("decode worker processes could not start; decoding in threads from now on")
+    _pool, _starting, _served = None, None, False
     pool.shutdown(wait=False, cancel_futures=True)
 
 

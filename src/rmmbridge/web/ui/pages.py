@@ -142,13 +142,13 @@ async def home(request: Request, state: State, db: DB, auth: UiAuth) -> Response
 
 async def _identity_counts(db: Any, ctx: Any) -> dict[str, int] | None:
     """Coverage gaps and open merge candidates for the dashboard (None when there is nothing to say)."""
-    from rmmbridge.identity.coverage import coverage
+    from rmmbridge.identity.coverage import coverage_counts
     from rmmbridge.storage.models import MergeCandidate
 
     candidates = await db.scalar(
         select(func.count()).where(MergeCandidate.tenant_id == ctx.tenant_id, MergeCandidate.status == "open")
     )
-    gaps = (await coverage(db, ctx, kind="gap")).totals()["gaps"]
+    gaps = (await coverage_counts(db, ctx))[1]["gaps"]
     return {"gaps": gaps, "candidates": int(candidates or 0)} if gaps or candidates else None
 
 
