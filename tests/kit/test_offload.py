@@ -49,6 +49,7 @@ async def test_work_runs_in_a_worker_process_or_in_a_thread(pool_of: Any) -> Non
 
 async def test_work_asked_for_while_the_workers_start_runs_in_a_thread(pool_of: Any) -> None:
     """The first pages of a sync are not held back by a spawned interpreter's start-up."""
+    offload.shutdown()
     pool_of(1)
     offload.warm()
     assert await offload.run(_pid) == os.getpid()  # the worker is still importing
@@ -62,6 +63,7 @@ async def test_work_asked_for_while_the_workers_start_runs_in_a_thread(pool_of: 
 async def test_workers_that_cannot_start_leave_the_work_in_threads(pool_of: Any) -> None:
     """A worker that dies while starting would die again on every page, each paying a start-up:
     after one such pool the work stays in threads, and every call is still answered."""
+    offload.shutdown()  # a running pool would keep its (healthy) workers
     offload.configure(1, ("tests.kit.exits_on_import",))
     assert await offload.run(_pid) == os.getpid()  # answered from a thread when the pool broke
     assert offload._size == 0 and offload._pool is None

@@ -74,7 +74,7 @@ def warm() -> None:
     pages of a sync are not held back by the start-up (measured: the writer began 1.3 s late)."""
     global _starting
     pool = _executor()
-    if pool is not None and _starting is None:
+    if pool is not None and _starting is None and not _served:  # a pool that answered is up
         _starting = pool.submit(int)
 
 
