@@ -102,6 +102,11 @@ def _drop(transport: asyncio.Transport, how: Drop) -> None:
         if sock is not None:  # linger 0: close() sends an RST instead of a FIN
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
+    elif transport.can_write_eof():
+        # A FIN, and whatever else the client sends is read and discarded until it closes: a close()
+        # with a request body still arriving would answer that body with an RST, and the client
+        # would see a reset rather than the end of the stream this mode promises.
+        transport.write_eof()
     else:
         transport.close()
 
@@ -109,13 +114,13 @@ def _drop(transport: asyncio.Transport, how: Drop) -> None:
 class _DropOnAnswer:
     """The connection's transport as the app's response sees it: the first write drops it instead."""
 
-    def __init__(self, inner: asyncio.Transport, how: Drop) -> None:
-        self._inner = inner
-        self._how = how
+    def __init__(self, protocol: ClosingH11Protocol) -> None:
+        self._protocol = protocol
+        self._inner = protocol.transport
 
     def write(self, data: bytes) -> None:
-        if not self._inner.is_closing():
-            _drop(self._inner, self._how)
+        if not self._protocol._dropped:
+            self._protocol.drop()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -132,8 +137,16 @@ class ClosingH11Protocol(H11Protocol):
         self._answered = 0
         self._unread = b""
         self._seen: RequestResponseCycle | None = None
+        self._dropped = False
+
+    def drop(self) -> None:
+        """Drop the connection the policy's way; nothing the client sends after is read."""
+        self._dropped = True
+        _drop(self.transport, self.policy.drop)
 
     def data_received(self, data: bytes) -> None:
+        if self._dropped:
+            return  # the client's remaining bytes go nowhere
         if self._answered and self.policy.close_after_response:
             self._drop_unread(data)
             return
@@ -152,7 +165,7 @@ class ClosingH11Protocol(H11Protocol):
         if self.policy._take_drop(method, path):
             exchange.outcome = "dropped_after_processing"
             # The cycle's task has not run yet: the app processes the request, its answer is lost.
-            cycle.transport = _DropOnAnswer(self.transport, self.policy.drop)  # type: ignore[assignment]
+            cycle.transport = _DropOnAnswer(self)  # type: ignore[assignment]
 
     def _drop_unread(self, data: bytes) -> None:
         """A request on a connection "closed" after its last answer: log its request line, drop it."""
@@ -165,7 +178,7 @@ class ClosingH11Protocol(H11Protocol):
         method = parts[0].decode("latin-1")
         path = parts[1].decode("latin-1").split("?", 1)[0] if len(parts) > 1 else ""
         self.policy._record(Exchange(self._number, self._answered + 1, method, path, "dropped_unread"))
-        _drop(self.transport, self.policy.drop)
+        self.drop()
 
 
 def protocol_for(policy: ConnectionPolicy) -> type[ClosingH11Protocol]:
