@@ -250,7 +250,5 @@ async def emit_if_changed(session: AsyncSession, ctx: TenantContext, now: Any) -
     )
     if (last or {}).get("clients", {}) == counts or (last is None and not counts):
         return False
-    await emit(
-        session, ctx.tenant_id, COVERAGE_CHANGED, "tenant", ctx.tenant_id, {"clients": counts, **totals}, now
-    )
+    await emit(session, ctx.tenant_id, COVERAGE_CHANGED, "tenant", ctx.tenant_id, {"clients": counts, **totals}, now)
     return True

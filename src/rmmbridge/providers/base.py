@@ -258,13 +258,32 @@ class DeviceSnapshot:
     # Identity evidence for cross-RMM correlation (IdentityEvidence above); None: from the fields.
     identity: IdentityEvidence | None = None
 
+    # Digest of every field above, made where the snapshot is made: for big pages that is a decode
+    # worker process (kit/offload.py), so the one writer does not repr every snapshot again (it was
+    # a tenth of the writer's CPU). Not a field of the content: no part of equality, repr or hash.
+    content_digest: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = _snapshot_values(self)  # the same tuple as reading each field, built in C
+        object.__setattr__(self, "content_digest", hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest())
+
     def content_hash(self, salt: str = "") -> str:
         """Digest of every field (and ``salt``): equal digests mean nothing to write."""
-        values = _snapshot_values(self)  # the same tuple as reading each field, built in C
-        return hashlib.blake2b(f"{salt}|{values!r}".encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(f"{salt}|{self.content_digest}".encode(), digest_size=16).hexdigest()
+
+    # Pickled as a plain tuple of its values (snapshots cross from the decode workers by the
+    # thousand): the dataclass default calls ``fields()`` for every snapshot, both ways.
+    def __getstate__(self) -> tuple[Any, ...]:
+        return _all_values(self)  # type: ignore[no-any-return]
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_ALL_FIELDS, state, strict=True):
+            object.__setattr__(self, name, value)
 
 
-_SNAPSHOT_FIELDS = tuple(f.name for f in fields(DeviceSnapshot))
+_ALL_FIELDS = tuple(f.name for f in fields(DeviceSnapshot))
+_all_values = operator.attrgetter(*_ALL_FIELDS)
+_SNAPSHOT_FIELDS = tuple(f.name for f in fields(DeviceSnapshot) if f.init)
 _snapshot_values = operator.attrgetter(*_SNAPSHOT_FIELDS)
 # What a partial snapshot can report (DeviceSnapshot.reported names a subset of these).
 REPORTABLE_FIELDS = frozenset(_SNAPSHOT_FIELDS) - {"reported"}
