@@ -124,6 +124,10 @@ async def test_a_walk_decoded_in_a_worker_process_equals_one_decoded_in_a_thread
     in_process = await _walk(app)
     assert offload.worker_pids(), "the walk used the worker process"
     assert in_process == in_thread
+    # The content digest (no part of equality) is made in the worker and crosses intact.
+    digests = [[s.content_digest for s in snaps] for snaps, _, _ in in_process]
+    assert digests == [[s.content_digest for s in snaps] for snaps, _, _ in in_thread]
+    assert all(len(d) == 32 for page in digests for d in page)
     assert sum(len(snaps) for snaps, _, _ in in_process) == len(fleet.agents) - 1
     assert [bad for _, invalid, _ in in_process for bad in invalid] == [
         (bad_id, cause) for _, invalid, _ in in_thread for bad_id, cause in invalid
