@@ -128,18 +128,17 @@ async def coverage(
     )
     if client_id is not None:
         sq = sq.where(Asset.client_id == client_id)
-    per_asset: dict[uuid.UUID, tuple[str, uuid.UUID, str, _Machine, dict[uuid.UUID, int]]] = {}
+    per_asset: dict[uuid.UUID, tuple[str, uuid.UUID, str, _Machine, set[uuid.UUID]]] = {}
     for aid, aname, cid, cname, iid, missing in await session.execute(sq):
         if cid is None:  # for the type checker: the inner join to its client rules it out
             continue
-        entry = per_asset.setdefault(aid, (aname, cid, cname, _Machine(), {}))
-        machine, sources = entry[3], entry[4]
-        sources[iid] = sources.get(iid, 0) + 1
-        machine.duplicate = machine.duplicate or sources[iid] > 1
+        _name, _cid, _cname, machine, integrations = per_asset.setdefault(aid, (aname, cid, cname, _Machine(), set()))
+        machine.duplicate = machine.duplicate or iid in integrations  # a second device of one integration
+        integrations.add(iid)
         if missing is None:
             machine.live.add(iid)
     out = Coverage()
-    for aid, (aname, cid, cname, machine, _sources) in per_asset.items():
+    for aid, (aname, cid, cname, machine, _integrations) in per_asset.items():
         summary = out.clients.setdefault(str(cid), {"client_name": cname, "machines": 0, "gaps": {}, "duplicates": 0})
         summary["machines"] += 1
         judged = machine.judged(expected.get(cid, {}), names)

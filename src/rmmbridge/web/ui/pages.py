@@ -148,7 +148,8 @@ async def _identity_counts(db: Any, ctx: Any) -> dict[str, int] | None:
     candidates = await db.scalar(
         select(func.count()).where(MergeCandidate.tenant_id == ctx.tenant_id, MergeCandidate.status == "open")
     )
-    gaps = (await coverage_counts(db, ctx))[1]["gaps"]
+    _per_client, totals = await coverage_counts(db, ctx)
+    gaps = totals["gaps"]
     return {"gaps": gaps, "candidates": int(candidates or 0)} if gaps or candidates else None
 
 
