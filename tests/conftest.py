@@ -19,7 +19,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rmmbridge.app import create_app
@@ -29,7 +29,7 @@ from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
 from rmmbridge.state import AppState
 from rmmbridge.storage import migrate
 from rmmbridge.storage.db import create_engine, unit_of_work
-from rmmbridge.storage.models import Asset
+from rmmbridge.storage.models import Asset, RmmIntegration
 from rmmbridge.tenancy import service as tenancy
 from rmmbridge.tenancy.auth import user_context
 from rmmbridge.tenancy.context import TenantContext
@@ -203,14 +203,29 @@ async def make_tenant(state: AppState, label: str = "t") -> TenantFixture:
     return TenantFixture(tenant.id, tenant.name, tokens, emails, password, admin_ctx)
 
 
-@pytest_asyncio.fixture
-async def tenant(state: AppState) -> TenantFixture:
-    return await make_tenant(state, "a")
+async def stop_scheduling(state: AppState, tenant_id: uuid.UUID) -> None:
+    """A finished test's integrations leave the scheduler. The session's database outlives each
+    test, and a later test's scheduler tick (``fire_due``) runs every active integration's due
+    syncs: late in the suite each tick of ``test_liveness`` ran the earlier tests' syncs too
+    (237 s for a test that takes 11 s alone)."""
+    async with unit_of_work(state.sessionmaker) as db:
+        await db.execute(
+            update(RmmIntegration).where(RmmIntegration.tenant_id == tenant_id).values(is_active=False)
+        )
 
 
 @pytest_asyncio.fixture
-async def other_tenant(state: AppState) -> TenantFixture:
-    return await make_tenant(state, "b")
+async def tenant(state: AppState) -> AsyncIterator[TenantFixture]:
+    made = await make_tenant(state, "a")
+    yield made
+    await stop_scheduling(state, made.tenant_id)
+
+
+@pytest_asyncio.fixture
+async def other_tenant(state: AppState) -> AsyncIterator[TenantFixture]:
+    made = await make_tenant(state, "b")
+    yield made
+    await stop_scheduling(state, made.tenant_id)
 
 
 @pytest_asyncio.fixture
