@@ -116,50 +116,7 @@ async def write_pass_page(
             )
         )
     }
-    # Rows grouped by what their source reports: one upsert per group (a page has one in practice).
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for external_id, record in wanted.items():
-        link = known.get(external_id)
-        if link is None:
-            out.unknown.append(record)
-            continue
-        # Tactical's table rows carry no thresholds: the agent's own, as the last device sync stored
-        # them on the asset, apply (so a threshold changed in the RMM counts from the next pass on).
-        offline_s = record.offline_after_s if record.offline_after_s is not None else link.offline_after_s
-        overdue_s = record.overdue_after_s if record.overdue_after_s is not None else link.overdue_after_s
-        offline_at, overdue_at = cutoffs(record.last_seen_at, offline_s, overdue_s)
-        status = compute_status(
-            record.last_seen_at,
-            offline_at,
-            overdue_at,
-            now,
-            thresholds_known=offline_s is not None,
-            rmm_status=record.rmm_status,
-        )
-        old = link.status or "unknown"
-        if status != old:
-            out.changes.append(StatusChange(link.local_id, old, status))
-        health = record.health
-        groups.setdefault(_pass_columns(record.reported), []).append(
-            {
-                "tenant_id": ctx.tenant_id,
-                "asset_id": link.local_id,
-                "integration_id": integration_id,
-                "last_seen_at": record.last_seen_at,
-                "offline_after_s": offline_s,
-                "overdue_after_s": overdue_s,
-                "offline_at": offline_at,
-                "overdue_at": overdue_at,
-                "rmm_status": record.rmm_status,
-                "observed_at": now,
-                "fresh_until": None,  # a pass refreshes the integration's freshness, not the row's
-                "status": status,
-                "status_changed_at": now if status != old else None,
-                **{h: getattr(health, h) if health is not None else None for h in HEALTH},
-                "current_user": clean(record.current_user[:255]) if record.current_user else None,
-                "boot_time": record.boot_time,
-            }
-        )
+    groups = _pass_rows(out, wanted, known, ctx.tenant_id, integration_id, now)
     # Two devices of this integration on one machine (a reinstall's old agent still listed): one
     # row per asset, the most recently seen device's (PostgreSQL refuses an upsert touching a row twice).
     groups = _one_row_per_asset(groups)
@@ -196,6 +153,63 @@ async def write_pass_page(
 
 
 Groups = dict[tuple[str, ...], list[dict[str, Any]]]
+
+
+def _pass_rows(
+    out: PassPageOutcome,
+    wanted: Mapping[str, LivenessRecord],
+    known: Mapping[str, Any],
+    tenant_id: uuid.UUID,
+    integration_id: uuid.UUID,
+    now: datetime,
+) -> Groups:
+    """The page's liveness rows, grouped by the columns their source reports (one upsert per
+    group; a page has one in practice). Devices not in the crosswalk go to ``out.unknown``,
+    status changes to ``out.changes``."""
+    groups: Groups = {}
+    for external_id, record in wanted.items():
+        link = known.get(external_id)
+        if link is None:
+            out.unknown.append(record)
+            continue
+        # Tactical's table rows carry no thresholds: the agent's own, as the last device sync stored
+        # them on the asset, apply (so a threshold changed in the RMM counts from the next pass on).
+        offline_s = record.offline_after_s if record.offline_after_s is not None else link.offline_after_s
+        overdue_s = record.overdue_after_s if record.overdue_after_s is not None else link.overdue_after_s
+        offline_at, overdue_at = cutoffs(record.last_seen_at, offline_s, overdue_s)
+        status = compute_status(
+            record.last_seen_at,
+            offline_at,
+            overdue_at,
+            now,
+            thresholds_known=offline_s is not None,
+            rmm_status=record.rmm_status,
+        )
+        old = link.status or "unknown"
+        if status != old:
+            out.changes.append(StatusChange(link.local_id, old, status))
+        health = record.health
+        groups.setdefault(_pass_columns(record.reported), []).append(
+            {
+                "tenant_id": tenant_id,
+                "asset_id": link.local_id,
+                "integration_id": integration_id,
+                "last_seen_at": record.last_seen_at,
+                "offline_after_s": offline_s,
+                "overdue_after_s": overdue_s,
+                "offline_at": offline_at,
+                "overdue_at": overdue_at,
+                "rmm_status": record.rmm_status,
+                "observed_at": now,
+                "fresh_until": None,  # a pass refreshes the integration's freshness, not the row's
+                "status": status,
+                "status_changed_at": now if status != old else None,
+                **{h: getattr(health, h) if health is not None else None for h in HEALTH},
+                "current_user": clean(record.current_user[:255]) if record.current_user else None,
+                "boot_time": record.boot_time,
+            }
+        )
+    return groups
 
 
 def _one_row_per_asset(groups: Groups) -> Groups:
