@@ -45,6 +45,25 @@ def client_cpu_s() -> float:
     return time.process_time() + sum(process_cpu_s(pid) for pid in offload.worker_pids())
 
 
+def database_cpu_s() -> float | None:
+    """CPU seconds the PostgreSQL processes on this machine have used so far (backends, WAL
+    writer, checkpointer, autovacuum), or ``None`` when none run here (a remote database). A
+    backend that exits takes its CPU with it: a lower bound when connections come and go."""
+    total, found = 0.0, False
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/comm") as comm:
+                if comm.read().strip() != "postgres":
+                    continue
+            total += process_cpu_s(int(entry.name))
+        except OSError:  # exited while we looked
+            continue
+        found = True
+    return total if found else None
+
+
 def loadavg() -> float:
     """The 1-minute load average when a figure was taken (this machine is shared)."""
     return os.getloadavg()[0]

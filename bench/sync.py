@@ -21,7 +21,11 @@ setting; default the provider's), and the server's view of the sync from its req
 server_span_s (first request in to last response out) and server_idle_s (within that span, time
 the server had none of the sync's requests to work on: rmmbridge not keeping up),
 server_cpu_ms_per_agent (the simulator process's own CPU during the sync, per agent: on this
-machine it shares the cores with the client) and loadavg_1m (load when the sync started). sync_s minus
+machine it shares the cores with the client) and loadavg_1m (load when the sync started). With a
+local PostgreSQL also db_cpu_ms_per_agent (its processes' CPU during the sync), cpu_bound_s (the
+client's, the simulator's and the database's CPU during the sync divided by this machine's cores:
+the shortest wall time any sync could take here, with every core busy throughout) and
+ratio_bound = cpu_bound_s / floor_s (the lowest ratio_to_floor this machine allows for that work). sync_s minus
 server_span_s is the run's own start and end (claiming, the last page's writing, finishing).
 """
 
@@ -228,10 +232,13 @@ async def main(
         if real_server_model:
             await _served_requests(base, clear=True)
         load = common.loadavg()
+        db_started = common.database_cpu_s() if db_kind == "postgres" else None
         started, cpu_started, sim_started = time.perf_counter(), common.client_cpu_s(), common.process_cpu_s(sim.pid)
         result = await _run(state, ctx, integration_id, "devices")
         sync_s, cpu_s = time.perf_counter() - started, common.client_cpu_s() - cpu_started
         sim_cpu_s = common.process_cpu_s(sim.pid) - sim_started
+        db_ended = common.database_cpu_s() if db_started is not None else None
+        db_cpu_s = db_ended - db_started if db_started is not None and db_ended is not None else None
         rss = common.peak_rss_mb()
         assert result["status"] == "succeeded", result
         model: dict[str, Any] = {}
@@ -245,6 +252,12 @@ async def main(
                      "client_cpu_ms_per_agent": round(cpu_s * 1000 / max(1, agents), 3),
                      "server_cpu_ms_per_agent": round(sim_cpu_s * 1000 / max(1, agents), 3),
                      "loadavg_1m": round(load, 2)}
+            if db_cpu_s is not None:
+                # Everything the sync made this machine compute, spread over every core with no
+                # gap: no sync here can take less wall time, whatever it overlaps.
+                bound_s = (cpu_s + sim_cpu_s + db_cpu_s) / (os.cpu_count() or 1)
+                model.update({"db_cpu_ms_per_agent": round(db_cpu_s * 1000 / max(1, agents), 3),
+                              "cpu_bound_s": round(bound_s, 3), "ratio_bound": round(bound_s / floor_s, 3)})
         cpu_fetch = common.client_cpu_s()
         fetch_s, pages = await _fetch_only(state, ctx, integration_id)
         cpu_ingest = common.client_cpu_s()
