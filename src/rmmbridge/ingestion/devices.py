@@ -21,6 +21,7 @@ are never overwritten.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -154,11 +155,18 @@ def _jsonable(value: Any) -> Any:
         return clean(value)
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
+    names = _field_names(value.__class__)
+    if names is not None:
         # Field by field, not asdict(): asdict deep-copies every value first (measured: a third of
         # the CPU of building a page's rows).
-        return {f.name: _jsonable(v) for f in fields(value) if (v := getattr(value, f.name)) is not None}
+        return {name: _jsonable(v) for name in names if (v := getattr(value, name)) is not None}
     return value
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (``fields()`` rebuilds them per call: per volume, disk, adapter)."""
+    return tuple(f.name for f in fields(cls)) if hasattr(cls, "__dataclass_fields__") else None
 
 
 _extension_getter = attrgetter(*EXTENSION_FIELDS)
