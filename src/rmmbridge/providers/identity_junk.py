@@ -226,7 +226,7 @@ def is_junk_mac(value: str | None) -> bool:
 def is_virtual_adapter(name: str | None) -> bool:
     """A virtual, tunnel or PAN adapter by its name/description (Hyper-V, VMware, VirtualBox,
     Docker, WSL, VPN/TAP, Bluetooth PAN, …)."""
-    return bool(name) and _virtual_by_name(name)  # type: ignore[arg-type]
+    return _virtual_by_name(name) if name else False
 
 
 @functools.lru_cache(maxsize=4096)
