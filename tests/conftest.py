@@ -209,9 +209,7 @@ async def stop_scheduling(state: AppState, tenant_id: uuid.UUID) -> None:
     syncs: late in the suite each tick of ``test_liveness`` ran the earlier tests' syncs too
     (237 s for a test that takes 11 s alone)."""
     async with unit_of_work(state.sessionmaker) as db:
-        await db.execute(
-            update(RmmIntegration).where(RmmIntegration.tenant_id == tenant_id).values(is_active=False)
-        )
+        await db.execute(update(RmmIntegration).where(RmmIntegration.tenant_id == tenant_id).values(is_active=False))
 
 
 @pytest_asyncio.fixture
