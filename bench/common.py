@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rmmbridge.clients.schemas import ClientCreate
@@ -45,23 +46,31 @@ def client_cpu_s() -> float:
     return time.process_time() + sum(process_cpu_s(pid) for pid in offload.worker_pids())
 
 
-def database_cpu_s() -> float | None:
-    """CPU seconds the PostgreSQL processes on this machine have used so far (backends, WAL
-    writer, checkpointer, autovacuum), or ``None`` when none run here (a remote database). A
-    backend that exits takes its CPU with it: a lower bound when connections come and go."""
-    total, found = 0.0, False
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+async def database_cpu_s(engine: AsyncEngine) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process working for ``engine``'s database: its
+    backends, and the server's own background processes (WAL writer, checkpointer: they write
+    what the backends wrote). Other databases' backends on the same server are left out. Empty
+    when the server is not on this machine (its processes are not in our ``/proc``)."""
+    async with engine.connect() as connection:
+        pids = (await connection.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL"
+        ))).scalars().all()  # fmt: skip
+    out: dict[int, float] = {}
+    for pid in pids:
         try:
-            with open(f"/proc/{entry.name}/comm") as comm:
-                if comm.read().strip() != "postgres":
-                    continue
-            total += process_cpu_s(int(entry.name))
-        except OSError:  # exited while we looked
+            out[pid] = process_cpu_s(pid)
+        except OSError:  # exited since, or not on this machine
             continue
-        found = True
-    return total if found else None
+    return out
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float | None:
+    """CPU the processes of ``after`` used since ``before`` (one born in between: all of its own).
+    A backend that exited in between took its CPU with it: a lower bound when connections come
+    and go. ``None`` when nothing was measured."""
+    if not after:
+        return None
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def loadavg() -> float:

@@ -22,7 +22,8 @@ server_span_s (first request in to last response out) and server_idle_s (within 
 the server had none of the sync's requests to work on: rmmbridge not keeping up),
 server_cpu_ms_per_agent (the simulator process's own CPU during the sync, per agent: on this
 machine it shares the cores with the client) and loadavg_1m (load when the sync started). With a
-local PostgreSQL also db_cpu_ms_per_agent (its processes' CPU during the sync), cpu_bound_s (the
+local PostgreSQL also db_cpu_ms_per_agent (the CPU of its processes working for the bench's
+database during the sync: its backends and the server's background writers), cpu_bound_s (the
 client's, the simulator's and the database's CPU during the sync divided by this machine's cores:
 the shortest wall time any sync could take here, with every core busy throughout) and
 ratio_bound = cpu_bound_s / floor_s (the lowest ratio_to_floor this machine allows for that work). sync_s minus
@@ -232,13 +233,16 @@ async def main(
         if real_server_model:
             await _served_requests(base, clear=True)
         load = common.loadavg()
-        db_started = common.database_cpu_s() if db_kind == "postgres" else None
+        db_started = await common.database_cpu_s(state.engine) if db_kind == "postgres" else None
         started, cpu_started, sim_started = time.perf_counter(), common.client_cpu_s(), common.process_cpu_s(sim.pid)
         result = await _run(state, ctx, integration_id, "devices")
         sync_s, cpu_s = time.perf_counter() - started, common.client_cpu_s() - cpu_started
         sim_cpu_s = common.process_cpu_s(sim.pid) - sim_started
-        db_ended = common.database_cpu_s() if db_started is not None else None
-        db_cpu_s = db_ended - db_started if db_started is not None and db_ended is not None else None
+        db_cpu_s = (
+            common.cpu_between(db_started, await common.database_cpu_s(state.engine))
+            if db_started is not None
+            else None
+        )
         rss = common.peak_rss_mb()
         assert result["status"] == "succeeded", result
         model: dict[str, Any] = {}
