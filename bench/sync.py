@@ -28,6 +28,13 @@ client's, the simulator's and the database's CPU during the sync divided by this
 the shortest wall time any sync could take here, with every core busy throughout) and
 ratio_bound = cpu_bound_s / floor_s (the lowest ratio_to_floor this machine allows for that work). sync_s minus
 server_span_s is the run's own start and end (claiming, the last page's writing, finishing).
+
+    python -m bench.sync ... --resync
+
+also syncs the same fleet a second time, right after the first, and prints resync_s,
+resync_unchanged and the second sync's own resync_floor_s, resync_ratio_to_floor,
+resync_client_cpu_ms_per_agent (and the other per-sync figures): the first sync creates every
+asset, every later one mostly finds them unchanged, and that is the sync an MSP runs all day.
 """
 
 from __future__ import annotations
@@ -218,8 +225,54 @@ async def stop_bench(sim: subprocess.Popen[bytes], state: Any, db: Any) -> None:
     await common.dispose(db)
 
 
+# The figures a --resync run repeats for its second sync.
+_PER_SYNC = ("floor_s", "ratio_to_floor", "client_cpu_ms_per_agent", "server_cpu_ms_per_agent",
+             "db_cpu_ms_per_agent", "cpu_bound_s", "ratio_bound", "server_idle_s")
+
+
+async def _measured_sync(
+    state: Any, ctx: Any, integration_id: uuid.UUID, sim: subprocess.Popen[bytes], base: str, provider: str,
+    agents: int, db_kind: str, real_server_model: bool, concurrency: int | None,
+) -> tuple[dict[str, Any], float, float, dict[str, Any]]:
+    """One device sync through the job: (its run, sync_s, peak_rss_mb, the real-server-model figures)."""
+    if real_server_model:
+        await _served_requests(base, clear=True)
+    load = common.loadavg()
+    db_started = await common.database_cpu_s(state.engine) if db_kind == "postgres" else None
+    started, cpu_started, sim_started = time.perf_counter(), common.client_cpu_s(), common.process_cpu_s(sim.pid)
+    result = await _run(state, ctx, integration_id, "devices")
+    sync_s, cpu_s = time.perf_counter() - started, common.client_cpu_s() - cpu_started
+    sim_cpu_s = common.process_cpu_s(sim.pid) - sim_started
+    db_cpu_s = (
+        common.cpu_between(db_started, await common.database_cpu_s(state.engine))
+        if db_started is not None
+        else None
+    )
+    rss = common.peak_rss_mb()
+    assert result["status"] == "succeeded", result
+    model: dict[str, Any] = {}
+    if real_server_model:
+        served = await _served_requests(base)
+        floor_s = await _floor(base, served, simulator(provider, 0)[1]["values"]["api_key"])
+        span_s, idle_s = _server_view(served)
+        model = {"floor_s": round(floor_s, 3), "ratio_to_floor": round(sync_s / floor_s, 3),
+                 "server_span_s": round(span_s, 3), "server_idle_s": round(idle_s, 3),
+                 "requests": len(served), "concurrency": concurrency or "default",
+                 "client_cpu_ms_per_agent": round(cpu_s * 1000 / max(1, agents), 3),
+                 "server_cpu_ms_per_agent": round(sim_cpu_s * 1000 / max(1, agents), 3),
+                 "loadavg_1m": round(load, 2)}
+        if db_cpu_s is not None:
+            # Everything the sync made this machine compute, spread over every core with no
+            # gap: no sync here can take less wall time, whatever it overlaps.
+            bound_s = (cpu_s + sim_cpu_s + db_cpu_s) / (os.cpu_count() or 1)
+            model.update({"db_cpu_ms_per_agent": round(db_cpu_s * 1000 / max(1, agents), 3),
+                          "cpu_bound_s": round(bound_s, 3), "ratio_bound": round(bound_s / floor_s, 3)})
+    return result, sync_s, rss, model
+
+
 async def main(
-    provider: str, agents: int, db_kind: str, real_server_model: bool = False, concurrency: int | None = None
+    provider: str, agents: int, db_kind: str, real_server_model: bool = False, concurrency: int | None = None,
+    resync: bool = False,
 ) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -230,38 +283,13 @@ async def main(
     try:
         await _wait_port(port)
         ctx, integration_id = await _connected_tenant(state, provider, agents, port, concurrency)
-        if real_server_model:
-            await _served_requests(base, clear=True)
-        load = common.loadavg()
-        db_started = await common.database_cpu_s(state.engine) if db_kind == "postgres" else None
-        started, cpu_started, sim_started = time.perf_counter(), common.client_cpu_s(), common.process_cpu_s(sim.pid)
-        result = await _run(state, ctx, integration_id, "devices")
-        sync_s, cpu_s = time.perf_counter() - started, common.client_cpu_s() - cpu_started
-        sim_cpu_s = common.process_cpu_s(sim.pid) - sim_started
-        db_cpu_s = (
-            common.cpu_between(db_started, await common.database_cpu_s(state.engine))
-            if db_started is not None
-            else None
-        )
-        rss = common.peak_rss_mb()
-        assert result["status"] == "succeeded", result
-        model: dict[str, Any] = {}
-        if real_server_model:
-            served = await _served_requests(base)
-            floor_s = await _floor(base, served, simulator(provider, 0)[1]["values"]["api_key"])
-            span_s, idle_s = _server_view(served)
-            model = {"floor_s": round(floor_s, 3), "ratio_to_floor": round(sync_s / floor_s, 3),
-                     "server_span_s": round(span_s, 3), "server_idle_s": round(idle_s, 3),
-                     "requests": len(served), "concurrency": concurrency or "default",
-                     "client_cpu_ms_per_agent": round(cpu_s * 1000 / max(1, agents), 3),
-                     "server_cpu_ms_per_agent": round(sim_cpu_s * 1000 / max(1, agents), 3),
-                     "loadavg_1m": round(load, 2)}
-            if db_cpu_s is not None:
-                # Everything the sync made this machine compute, spread over every core with no
-                # gap: no sync here can take less wall time, whatever it overlaps.
-                bound_s = (cpu_s + sim_cpu_s + db_cpu_s) / (os.cpu_count() or 1)
-                model.update({"db_cpu_ms_per_agent": round(db_cpu_s * 1000 / max(1, agents), 3),
-                              "cpu_bound_s": round(bound_s, 3), "ratio_bound": round(bound_s / floor_s, 3)})
+        result, sync_s, rss, model = await _measured_sync(state, ctx, integration_id, sim, base, provider, agents,
+                                                          db_kind, real_server_model, concurrency)
+        if resync:  # the same fleet again (its agents still checking in): what every later sync costs
+            again, resync_s, _, again_model = await _measured_sync(state, ctx, integration_id, sim, base, provider,
+                                                                   agents, db_kind, real_server_model, concurrency)
+            model.update({"resync_s": round(resync_s, 3), "resync_unchanged": again["counters"].get("unchanged"),
+                          **{f"resync_{k}": v for k, v in again_model.items() if k in _PER_SYNC}})
         cpu_fetch = common.client_cpu_s()
         fetch_s, pages = await _fetch_only(state, ctx, integration_id)
         cpu_ingest = common.client_cpu_s()
@@ -288,8 +316,11 @@ def cli() -> None:
                         help="the simulator answers as slowly as the real server; adds floor_s and ratio_to_floor")
     parser.add_argument("--concurrency", type=int, choices=[1, 2, 3, 4], default=None,
                         help="requests in flight (the integration's setting; default: the provider's)")
+    parser.add_argument("--resync", action="store_true",
+                        help="also time a second sync of the same fleet (resync_*: what every later sync costs)")
     args = parser.parse_args()
-    result = asyncio.run(main(args.provider, args.agents, args.db, args.real_server_model, args.concurrency))
+    result = asyncio.run(main(args.provider, args.agents, args.db, args.real_server_model, args.concurrency,
+                              args.resync))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

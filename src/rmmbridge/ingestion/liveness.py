@@ -30,8 +30,8 @@ from rmmbridge.events.outbox import event_row, write_events
 from rmmbridge.integrations.settings import schedules_of
 from rmmbridge.kit.text import clean
 from rmmbridge.providers.base import DeviceSnapshot, LivenessRecord
-from rmmbridge.storage.bulk import bulk_insert, execute_bulk, one_of
-from rmmbridge.storage.copy import copy_insert
+from rmmbridge.storage.bulk import one_of
+from rmmbridge.storage.copy import copy_insert, execute_staged, staged_insert
 from rmmbridge.storage.db import is_postgres
 from rmmbridge.storage.models import Asset, AssetHistory, AssetLiveness, ExternalEntityMapping, RmmIntegration
 from rmmbridge.storage.models.base import table_of
@@ -125,7 +125,7 @@ async def write_pass_page(
         out.changes = list({c.asset_id: c for c in out.changes if kept.get(c.asset_id) == c.new}.values())
     for columns, rows in groups.items():
         out.rows += len(rows)
-        stmt, params = bulk_insert(session, LIVENESS, rows)
+        stmt, params = await staged_insert(session, LIVENESS, rows)
         ex = stmt.excluded
         moved = or_(*(LIVENESS.c[c].is_distinct_from(ex[c]) for c in columns))
         stmt = stmt.on_conflict_do_update(
@@ -144,7 +144,7 @@ async def write_pass_page(
                 ),
             ),
         ).returning(LIVENESS.c.asset_id)
-        written = {row[0] for row in await execute_bulk(session, stmt, params)}
+        written = {row[0] for row in await execute_staged(session, stmt, params)}
         out.rows_written += len(written)
         taken = {r["asset_id"] for r in rows} - written
         if taken:
@@ -280,7 +280,7 @@ async def upsert_from_snapshots(
         rows = [row for row in rows if row["asset_id"] not in created]
         if not rows:
             return
-    stmt, params = bulk_insert(session, LIVENESS, rows)
+    stmt, params = await staged_insert(session, LIVENESS, rows)
     ex = stmt.excluded
     stored = LIVENESS.c.last_seen_at
     stmt = stmt.on_conflict_do_update(
@@ -290,7 +290,7 @@ async def upsert_from_snapshots(
         # status across sources); the same source never moves its own last_seen backwards.
         where=or_(stored.is_(None), ex.last_seen_at >= stored),
     )
-    await execute_bulk(session, stmt, params)
+    await execute_staged(session, stmt, params)
 
 
 async def recompute_status(

@@ -13,6 +13,8 @@ text for ``JSONB``, UTC for timestamps), done here column by column.
   keys that decide races and the returned rows are exactly those of the executemany version.
 - :func:`copy_update` — one ``UPDATE`` per row, by key: the rows go into the same kind of
   temporary table and one ``UPDATE … FROM`` applies them.
+- :func:`staged_insert` — the staged rows as an ``INSERT … SELECT`` statement that the caller
+  completes (a conditional ``ON CONFLICT … DO UPDATE … WHERE``, ``RETURNING``) and runs.
 
 Both run inside the session's transaction (a rollback undoes them) and fall back to the
 dialect's executemany on SQLite, so callers keep one code path and tests run on both backends.
@@ -20,6 +22,7 @@ dialect's executemany on SQLite, so callers keep one code path and tests run on 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
@@ -27,7 +30,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import Column, MetaData, Select, Table, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .bulk import is_json_column
@@ -144,21 +147,69 @@ def _quoter(session: AsyncSession) -> Callable[[str], str]:
     return preparer.quote  # type: ignore[no-any-return]
 
 
-async def _stage(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> tuple[str, str, str]:
-    """COPY ``rows`` into this connection's temporary table for (table, columns). Returns the
-    quoted target table, the quoted column list and ``WITH staged AS (…)``, the CTE that reads
-    *and empties* the staging table — so the next use in this transaction starts empty (``ON
-    COMMIT DELETE ROWS`` covers a statement that failed)."""
+def _target(session: AsyncSession, table: Table) -> str:
     q = _quoter(session)
-    target = q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
-    staging = "_copy_" + hashlib.sha1(f"{table.fullname}:{','.join(columns)}".encode()).hexdigest()[:16]  # noqa: S324
+    return q(table.name) if table.schema is None else f"{q(table.schema)}.{q(table.name)}"
+
+
+def _staging_name(table: Table, columns: Sequence[str]) -> str:
+    return "_copy_" + hashlib.sha1(f"{table.fullname}:{','.join(columns)}".encode()).hexdigest()[:16]  # noqa: S324
+
+
+@functools.lru_cache(maxsize=64)
+def _staged_rows(table: Table, columns: tuple[str, ...]) -> Select[Any]:
+    """``SELECT <columns> FROM staged``, ``staged`` being ``DELETE FROM <staging> RETURNING …`` (it
+    reads and empties the staging table). One object per (table, columns): statements built on it
+    hit SQLAlchemy's compiled cache, and its columns are not rebuilt for every page."""
+    source = Table(_staging_name(table, columns), MetaData(), *(Column(c, table.c[c].type) for c in columns))
+    staged = delete(source).returning(*source.c).cte("staged")
+    return select(*staged.c)
+
+
+async def _copy_to_staging(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> str:
+    """COPY ``rows`` into this connection's temporary table for (table, columns); its name."""
+    q = _quoter(session)
+    staging = _staging_name(table, columns)
     cols = ", ".join(q(c) for c in columns)
     driver = await _driver(session)
     # Identifiers only, from the table's metadata and quoted; the values travel by COPY.
-    create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {target} WITH NO DATA"  # noqa: S608, E501
+    create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {_target(session, table)} WITH NO DATA"  # noqa: S608, E501
     await driver.execute(create)
     await driver.copy_records_to_table(staging, records=_records(table, columns, rows), columns=columns)
-    return target, cols, f"WITH staged AS (DELETE FROM {staging} RETURNING {cols})"  # noqa: S608
+    return staging
+
+
+async def _stage(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> tuple[str, str, str]:
+    """COPY ``rows`` into the staging table. Returns the quoted target table, the quoted column list
+    and ``WITH staged AS (…)``, the CTE that reads *and empties* the staging table — so the next use
+    in this transaction starts empty (``ON COMMIT DELETE ROWS`` covers a statement that failed)."""
+    q = _quoter(session)
+    staging = await _copy_to_staging(session, table, columns, rows)
+    cols = ", ".join(q(c) for c in columns)
+    return _target(session, table), cols, f"WITH staged AS (DELETE FROM {staging} RETURNING {cols})"  # noqa: S608
+
+
+async def staged_insert(session: AsyncSession, table: Table, rows: Rows) -> tuple[Any, list[Any] | None]:
+    """``(statement, parameters)`` inserting ``rows`` (same keys each), for an ``INSERT`` with a
+    conflict rule or ``RETURNING`` of the caller's own (``on_conflict_*``, ``excluded``, ``returning``);
+    run it with :func:`execute_staged`. On PostgreSQL the rows are already COPYed to the staging table
+    and the statement is ``WITH staged AS (DELETE FROM <staging> RETURNING …) INSERT … SELECT … FROM
+    staged``, without parameters; elsewhere the dialect's ``INSERT`` for an executemany of ``rows``.
+
+    Measured on the liveness pass's conditional upsert (20 × 1,000 rows): client CPU 0.44-0.69 →
+    0.26-0.37 s against ``unnest`` arrays, whose encoder tests every element against collection ABCs
+    after SQLAlchemy ran every element through its column type's bind processor."""
+    insert_fn = dialect_insert(session)
+    if not is_postgres(session):
+        return insert_fn(table), list(rows)
+    columns, rows = _with_defaults(table, rows)
+    await _copy_to_staging(session, table, columns, rows)
+    return insert_fn(table).from_select(columns, _staged_rows(table, tuple(columns)), include_defaults=False), None
+
+
+async def execute_staged(session: AsyncSession, statement: Any, parameters: list[Any] | None) -> Any:
+    """Run what :func:`staged_insert` built (and the caller completed)."""
+    return await (session.execute(statement) if parameters is None else session.execute(statement, parameters))
 
 
 async def copy_upsert(
@@ -226,4 +277,4 @@ async def copy_update(session: AsyncSession, table: Table, rows: Rows, key: Sequ
     await session.execute(text(f"{staged} UPDATE {target} SET {assignments} FROM staged WHERE {match}"))  # noqa: S608
 
 
-__all__ = ["copy_insert", "copy_update", "copy_upsert"]
+__all__ = ["copy_insert", "copy_update", "copy_upsert", "execute_staged", "staged_insert"]
