@@ -132,7 +132,7 @@ async def _five_per_page() -> tuple[ServingCostGate, Any, Any, Any]:
 
 
 async def test_the_walk_requests_page_two_while_the_caller_still_holds_page_one() -> None:
-    """Prefetch in the walk itself: page 2 is asked for before the caller asks for it."""
+    """Prefetch in the walk itself: pages 2 and 3 are asked for before the caller asks for page 2."""
     gate, fleet, made, scope = await _five_per_page()
     pages = made.provider.iter_device_pages(scope)
     first = await anext(pages)
@@ -142,15 +142,35 @@ async def test_the_walk_requests_page_two_while_the_caller_still_holds_page_one(
         return any(page_of(r) == (scope.external_id, page) for r in gate.log)
 
     for _ in range(1000):  # let the loop run; the caller has not asked for page 2
-        if asked(2):
+        if asked(3):
             break
         await asyncio.sleep(0)
-    assert asked(2) and not asked(3)  # one page ahead, no more (bounded)
+    for _ in range(100):  # and a while longer: nothing more may leave
+        await asyncio.sleep(0)
+    assert asked(2) and asked(3) and not asked(4)  # PREFETCH_PAGES ahead, no more (bounded)
     rest = [p async for p in pages]
     assert sum(len(p.snapshots) for p in [first, *rest]) == sum(
         1 for a in fleet.agents.values() if str(fleet.client_id_of(a)) == scope.external_id
     )
     await made.provider.aclose()
+
+
+async def test_a_client_of_many_pages_keeps_two_requests_in_flight_when_the_connection_allows() -> None:
+    """With four request slots, one client's long walk is not read one request at a time: while
+    the server works on page N, page N+1 is already queued at it (the real server's workers serve
+    them side by side); with one slot the same walk never has two requests at the server."""
+    for concurrency, overlapping in ((4, True), (1, False)):
+        gate = ServingCostGate(ServingCostModel(request_s=0.02, row_s={}, workers=4))  # real time, real sleeps
+        fleet = generate_fleet(seed=5, clients=1, agents=40, sites_per_client=2, now=datetime.now(UTC))
+        made = make_provider(create_app(fleet, serving_cost=gate), page_size=5, concurrency=concurrency)
+        scope = (await made.provider.list_scopes())[0]
+        got = [p async for p in made.provider.iter_device_pages(scope)]
+        await made.provider.aclose()
+        assert sum(len(p.snapshots) for p in got) == 40
+        served = sorted((r for r in gate.log if page_of(r) is not None), key=lambda r: r.started)
+        assert sorted(page_of(r)[1] for r in served) == list(range(1, 9))  # type: ignore[index]  # each page once
+        side_by_side = [b for a, b in itertools.pairwise(served) if b.started < a.responded]
+        assert bool(side_by_side) is overlapping, (concurrency, [(page_of(r), r.started, r.responded) for r in served])
 
 
 async def test_the_next_page_is_requested_before_the_current_page_is_decoded() -> None:
@@ -181,6 +201,35 @@ async def test_the_next_page_is_requested_before_the_current_page_is_decoded() -
     # Page 1 decides how many pages there are; pages 2..N-1 overlapped the next request; the last had none.
     assert seen_while_decoding[1:-1] == [True] * (pages - 2)
     assert seen_while_decoding[-1] is False
+
+
+async def test_after_a_probe_page_two_leaves_while_page_one_is_decoded() -> None:
+    """Pages bigger than the probe: the probe's count already tells how many pages follow, so
+    page 2 is asked for while page 1 is decoded (not only from page 2 on)."""
+    from rmmbridge.providers.tacticalrmm.pagination import PROBE_SIZE, PageWalk
+
+    gate = ServingCostGate(FREE, clock=lambda: 0.0, sleep=_no_sleep)
+    fleet = generate_fleet(seed=6, clients=1, agents=2 * PROBE_SIZE + 50, sites_per_client=2, now=datetime.now(UTC))
+    made = make_provider(create_app(fleet, serving_cost=gate))
+    scope = (await made.provider.list_scopes())[0]
+    seen: list[bool] = []
+
+    def asked(page: int, size: int) -> bool:
+        return any(page_of(r) == (scope.external_id, page) and f"page_size={size}" in r.query for r in list(gate.log))
+
+    def transform(rows: Iterable[dict[str, Any]]) -> int:  # in the walk's worker thread
+        deadline = time.monotonic() + 10
+        while not asked(2, PROBE_SIZE + 20) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        seen.append(asked(2, PROBE_SIZE + 20))
+        return sum(1 for _ in rows)
+
+    walk = PageWalk(made.provider.client, "/beta/v1/agent/", params={"client_id": scope.external_id},
+                    page_size=PROBE_SIZE + 20, transform=transform)
+    sizes = [n async for n in walk.pages()]
+    await made.provider.aclose()
+    assert walk.page_size_used == PROBE_SIZE + 20 and sum(sizes) == walk.count == 2 * PROBE_SIZE + 50
+    assert seen[0] is True  # page 1 (the first one transformed) overlapped page 2's request
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -6,10 +6,12 @@
 - A walk is complete only if every page succeeded, ``count`` stayed the same from the first page to
   the last, and the number of unique ids equals ``count``; otherwise
   :class:`ProviderIncompleteError` (page-number pagination over a live table can skip rows).
-- Pages are yielded as they arrive; the verdict comes after the last. Page N+1 is requested as
-  soon as page N's bytes are in — before N is decoded, normalized and written (prefetch depth 1:
-  memory holds at most two pages per walk), so the server is never idle waiting for rmmbridge;
-  from the first page's count on, the walk knows how many pages follow. A prefetched page that
+- Pages are yielded as they arrive; the verdict comes after the last. Pages N+1 and N+2 are
+  requested as soon as page N's bytes are in — before N is decoded, normalized and written
+  (``PREFETCH_PAGES``: memory holds at most three pages per walk), so the server is never idle
+  waiting for rmmbridge, and a client with many pages takes two of the connection's request slots
+  (``concurrency``; the client's semaphore keeps the total) rather than one. The probe's count
+  gives the walk a first idea of how many pages follow; from page 1's count on, it knows. A prefetched page that
   fails raises when the caller asks for it, after the pages before it were handed out: the walk
   is then incomplete (a page past the end is a 404, "the listing shrank").
 - JSON decoding and the caller's ``transform`` (e.g. normalization) run off the event loop: a
@@ -29,6 +31,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -44,6 +47,7 @@ from .unused_fields import drop_flat_arrays
 
 MAX_PAGE_SIZE = 1000
 PROBE_SIZE = 100
+PREFETCH_PAGES = 2  # requests a walk sends ahead of the page it hands out
 MAX_PAGE_BYTES = 20 * 1024 * 1024
 
 Rows = list[dict[str, Any]]
@@ -150,6 +154,9 @@ class PageWalk(Generic[T]):
     async def pages(self) -> AsyncIterator[T]:
         size = max(1, min(self.page_size, MAX_PAGE_SIZE))
         first: _Page | None = None
+        # How many pages the walk will take. The probe's count gives a first guess, so page 2 can be
+        # requested the moment page 1's bytes are in; page 1's own count then decides.
+        max_pages: int | None = None
         if size > PROBE_SIZE:
             # The probe is only transformed if it is kept: usually its rows are read again.
             probe = await self._fetch(1, PROBE_SIZE, transform=False)
@@ -162,6 +169,7 @@ class PageWalk(Generic[T]):
                     size, first = PROBE_SIZE, probe  # keep walking at the probe's size
                 else:
                     size = fitting  # start over with bigger pages; the probe's rows are re-read
+                    max_pages = -(-probe.count // size)
                 if self.offload and offload.worth_it(int(per_row * min(size, probe.count))):
                     offload.warm()  # big pages follow: their decoder starts while page 1 downloads
             if first is not None:
@@ -170,21 +178,25 @@ class PageWalk(Generic[T]):
             del probe
         self.page_size_used = size
         page = 1
-        max_pages: int | None = None
-        # The next page's request, sent as soon as the current page's bytes are in (before they
-        # are decoded and handed out): at most two pages per walk in memory, one in flight.
-        ahead: asyncio.Task[httpx.Response] | None = None
+        # The next pages' requests, sent as soon as the current page's bytes are in (before they are
+        # decoded and handed out). Two ahead: a client of many pages is not walked one request at
+        # a time while the others' walks are done and the connection's other slots stand idle.
+        ahead: deque[asyncio.Task[httpx.Response]] = deque()
+        requested = page  # the last page asked for
+
+        def request_ahead() -> None:
+            nonlocal requested
+            while max_pages is not None and len(ahead) < PREFETCH_PAGES and requested < max_pages:
+                requested += 1
+                ahead.append(asyncio.create_task(self._download(requested, size)))
+
         try:
             while True:
                 if first is not None:
                     current, first = first, None
                 else:
-                    if ahead is not None:
-                        response, ahead = await ahead, None
-                    else:
-                        response = await self._download(page, size)
-                    if max_pages is not None and page + 1 <= max_pages:
-                        ahead = asyncio.create_task(self._download(page + 1, size))
+                    response = await ahead.popleft() if ahead else await self._download(page, size)
+                    request_ahead()
                     current = await self._decoded(response, page)
                     del response
                 if self.count is None:
@@ -200,10 +212,10 @@ class PageWalk(Generic[T]):
                 self.ids.update(current.ids)
                 self.pages_read += 1
                 more = current.more
-                if more and ahead is None and page + 1 <= max_pages:
-                    # The first page (its count tells how many follow): the next is on its way while
+                if more:
+                    # The first page's count tells how many follow: those are on their way while
                     # the caller ingests this one.
-                    ahead = asyncio.create_task(self._download(page + 1, size))
+                    request_ahead()
                 items = current.items
                 del current
                 yield items
@@ -218,11 +230,13 @@ class PageWalk(Generic[T]):
                         cause="too many pages",
                     )
         finally:
-            if ahead is not None:
-                ahead.cancel()
-                await asyncio.wait([ahead])  # never leave a request (or its error) behind the walk
-                if not ahead.cancelled():
-                    ahead.exception()
+            if ahead:
+                for task in ahead:
+                    task.cancel()
+                await asyncio.wait(ahead)  # never leave a request (or its error) behind the walk
+                for task in ahead:
+                    if not task.cancelled():
+                        task.exception()
         if len(self.ids) != self.count:
             raise ProviderIncompleteError(
                 f"The {self.what} is incomplete: {len(self.ids)} distinct records read, Tactical counted {self.count}",
