@@ -6,12 +6,13 @@
 - A walk is complete only if every page succeeded, ``count`` stayed the same from the first page to
   the last, and the number of unique ids equals ``count``; otherwise
   :class:`ProviderIncompleteError` (page-number pagination over a live table can skip rows).
-- Pages are yielded as they arrive; the verdict comes after the last. Pages N+1 and N+2 are
-  requested as soon as page N's bytes are in — before N is decoded, normalized and written
-  (``PREFETCH_PAGES``: memory holds at most three pages per walk), so the server is never idle
-  waiting for rmmbridge, and a client with many pages takes two of the connection's request slots
-  (``concurrency``; the client's semaphore keeps the total) rather than one. The probe's count
-  gives the walk a first idea of how many pages follow; from page 1's count on, it knows. A prefetched page that
+- Pages are yielded as they arrive; the verdict comes after the last. Page N+1 is requested as
+  soon as page N's bytes are in — before N is decoded, normalized and written — so the server is
+  never idle waiting for rmmbridge; a walk given ``prefetch=2`` (the device walk, when the
+  connection has more than one request slot) also requests N+2, so a client with many pages takes
+  two of the slots rather than one (the client's semaphore keeps the total). Memory holds at most
+  ``prefetch + 1`` pages per walk. The probe's count gives the walk a first idea of how many pages
+  follow; from page 1's count on, it knows. A prefetched page that
   fails raises when the caller asks for it, after the pages before it were handed out: the walk
   is then incomplete (a page past the end is a 404, "the listing shrank").
 - JSON decoding and the caller's ``transform`` (e.g. normalization) run off the event loop: a
@@ -47,7 +48,7 @@ from .unused_fields import drop_flat_arrays
 
 MAX_PAGE_SIZE = 1000
 PROBE_SIZE = 100
-PREFETCH_PAGES = 2  # requests a walk sends ahead of the page it hands out
+PREFETCH_PAGES = 2  # at most, requests a walk sends ahead of the page it hands out (PageWalk.prefetch)
 MAX_PAGE_BYTES = 20 * 1024 * 1024
 
 Rows = list[dict[str, Any]]
@@ -90,6 +91,7 @@ class PageWalk(Generic[T]):
     transform: Callable[[Iterable[dict[str, Any]]], T] = _identity
     unused_arrays: tuple[str, ...] = ()  # row keys holding arrays nobody reads: never decoded
     offload: bool = False  # transform is picklable and worth a worker process (see the module doc)
+    prefetch: int = 1  # pages requested ahead (1..PREFETCH_PAGES; more only helps with request slots to spare)
     count: int | None = None
     pages_read: int = 0
     page_size_used: int | None = None
@@ -179,14 +181,16 @@ class PageWalk(Generic[T]):
         self.page_size_used = size
         page = 1
         # The next pages' requests, sent as soon as the current page's bytes are in (before they are
-        # decoded and handed out). Two ahead: a client of many pages is not walked one request at
-        # a time while the others' walks are done and the connection's other slots stand idle.
+        # decoded and handed out). Two ahead when the connection has request slots to spare: a
+        # client of many pages is then not walked one request at a time while the other walks are
+        # done and the other slots stand idle.
+        depth = max(1, min(self.prefetch, PREFETCH_PAGES))
         ahead: deque[asyncio.Task[httpx.Response]] = deque()
         requested = page  # the last page asked for
 
         def request_ahead() -> None:
             nonlocal requested
-            while max_pages is not None and len(ahead) < PREFETCH_PAGES and requested < max_pages:
+            while max_pages is not None and len(ahead) < depth and requested < max_pages:
                 requested += 1
                 ahead.append(asyncio.create_task(self._download(requested, size)))
 

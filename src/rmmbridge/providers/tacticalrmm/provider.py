@@ -45,7 +45,7 @@ from . import normalize, webhook
 from .alert_actions import TacticalAlertActions
 from .client import PERMISSIONS, TacticalClient, TacticalConfigError, is_html
 from .config import TacticalConfig
-from .pagination import MAX_PAGE_BYTES, PageWalk
+from .pagination import MAX_PAGE_BYTES, PREFETCH_PAGES, PageWalk
 
 # Check names of the connection test (reference §1.3), in order.
 CHECK_REACHABLE = "Reachable"
@@ -387,6 +387,7 @@ class TacticalProvider(Provider):
             transform=partial(_normalized, one=partial(normalize.agent_snapshot, sites=sites, client_id=client_id)),
             unused_arrays=("services",),  # normalization never reads it; it is most of a row
             offload=True,
+            prefetch=min(PREFETCH_PAGES, self.cfg.concurrency),
         )
         async for snapshots, invalid in walk.pages():
             yield DevicePage(snapshots, invalid, total=walk.count)
