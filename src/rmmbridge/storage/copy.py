@@ -16,7 +16,7 @@ text for ``JSONB``, UTC for timestamps), done here column by column.
 - :func:`staged_insert` — the staged rows as an ``INSERT … SELECT`` statement that the caller
   completes (a conditional ``ON CONFLICT … DO UPDATE … WHERE``, ``RETURNING``) and runs.
 
-Both run inside the session's transaction (a rollback undoes them) and fall back to the
+All run inside the session's transaction (a rollback undoes them) and fall back to the
 dialect's executemany on SQLite, so callers keep one code path and tests run on both backends.
 """
 
@@ -30,7 +30,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, MetaData, Select, Table, bindparam, delete, select, text, update
+from sqlalchemy import CTE, Column, MetaData, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .bulk import is_json_column
@@ -157,13 +157,13 @@ def _staging_name(table: Table, columns: Sequence[str]) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _staged_rows(table: Table, columns: tuple[str, ...]) -> Select[Any]:
-    """``SELECT <columns> FROM staged``, ``staged`` being ``DELETE FROM <staging> RETURNING …`` (it
-    reads and empties the staging table). One object per (table, columns): statements built on it
-    hit SQLAlchemy's compiled cache, and its columns are not rebuilt for every page."""
+def _staged(table: Table, columns: tuple[str, ...]) -> CTE:
+    """``staged``: ``DELETE FROM <staging> RETURNING <columns>``, the CTE that reads *and empties*
+    the staging table, so the next use in the transaction starts empty (``ON COMMIT DELETE ROWS``
+    covers a statement that failed). One object per (table, columns): statements built on it hit
+    SQLAlchemy's compiled cache, and its columns are not rebuilt for every page."""
     source = Table(_staging_name(table, columns), MetaData(), *(Column(c, table.c[c].type) for c in columns))
-    staged = delete(source).returning(*source.c).cte("staged")
-    return select(*staged.c)
+    return delete(source).returning(*source.c).cte("staged")
 
 
 async def _copy_to_staging(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> str:
@@ -177,16 +177,6 @@ async def _copy_to_staging(session: AsyncSession, table: Table, columns: list[st
     await driver.execute(create)
     await driver.copy_records_to_table(staging, records=_records(table, columns, rows), columns=columns)
     return staging
-
-
-async def _stage(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> tuple[str, str, str]:
-    """COPY ``rows`` into the staging table. Returns the quoted target table, the quoted column list
-    and ``WITH staged AS (…)``, the CTE that reads *and empties* the staging table — so the next use
-    in this transaction starts empty (``ON COMMIT DELETE ROWS`` covers a statement that failed)."""
-    q = _quoter(session)
-    staging = await _copy_to_staging(session, table, columns, rows)
-    cols = ", ".join(q(c) for c in columns)
-    return _target(session, table), cols, f"WITH staged AS (DELETE FROM {staging} RETURNING {cols})"  # noqa: S608
 
 
 async def staged_insert(session: AsyncSession, table: Table, rows: Rows) -> tuple[Any, list[Any] | None]:
@@ -204,7 +194,8 @@ async def staged_insert(session: AsyncSession, table: Table, rows: Rows) -> tupl
         return insert_fn(table), list(rows)
     columns, rows = _with_defaults(table, rows)
     await _copy_to_staging(session, table, columns, rows)
-    return insert_fn(table).from_select(columns, _staged_rows(table, tuple(columns)), include_defaults=False), None
+    staged = _staged(table, tuple(columns))
+    return insert_fn(table).from_select(columns, select(*staged.c), include_defaults=False), None
 
 
 async def execute_staged(session: AsyncSession, statement: Any, parameters: list[Any] | None) -> Any:
@@ -225,30 +216,17 @@ async def copy_upsert(
     to the new values), returning the ``returning`` columns of the rows written."""
     if not rows:
         return []
-    if not is_postgres(session):
-        stmt = dialect_insert(session)(table)
-        if update:
-            stmt = stmt.on_conflict_do_update(index_elements=list(conflict),
-                                              set_={c: stmt.excluded[c] for c in update})  # fmt: skip
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-        if returning:
-            stmt = stmt.returning(*(table.c[c] for c in returning))
-            return list((await session.execute(stmt, list(rows))).all())
-        await session.execute(stmt, list(rows))
-        return []
+    if update and is_postgres(session):
+        rows = _last_per_key(rows, conflict)  # one statement may not update a row twice
+    stmt, params = await staged_insert(session, table, rows)
     if update:
-        rows = _last_per_key(rows, conflict)
-    columns, rows = _with_defaults(table, rows)
-    q = _quoter(session)
-    target, cols, staged = await _stage(session, table, columns, rows)
-    action = (
-        "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update) if update else "DO NOTHING"
-    )
-    returned = f" RETURNING {', '.join(q(c) for c in returning)}" if returning else ""
-    on_conflict = f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}{returned}"
-    move = f"{staged} INSERT INTO {target} ({cols}) SELECT {cols} FROM staged {on_conflict}"  # noqa: S608
-    result = await session.execute(text(move))
+        stmt = stmt.on_conflict_do_update(index_elements=list(conflict),
+                                          set_={c: stmt.excluded[c] for c in update})  # fmt: skip
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    if returning:
+        stmt = stmt.returning(*(table.c[c] for c in returning))
+    result = await execute_staged(session, stmt, params)
     return list(result.all()) if returning else []
 
 
@@ -270,11 +248,11 @@ async def copy_update(session: AsyncSession, table: Table, rows: Rows, key: Sequ
         await session.execute(stmt, params)
         return
     rows = _last_per_key(rows, key)
-    q = _quoter(session)
-    target, _cols, staged = await _stage(session, table, columns, rows)
-    assignments = ", ".join(f"{q(c)} = staged.{q(c)}" for c in values)
-    match = " AND ".join(f"{target}.{q(k)} = staged.{q(k)}" for k in key)
-    await session.execute(text(f"{staged} UPDATE {target} SET {assignments} FROM staged WHERE {match}"))  # noqa: S608
+    await _copy_to_staging(session, table, columns, rows)
+    staged = _staged(table, tuple(columns))
+    await session.execute(
+        update(table).values({c: staged.c[c] for c in values}).where(*(table.c[k] == staged.c[k] for k in key))
+    )
 
 
 __all__ = ["copy_insert", "copy_update", "copy_upsert", "execute_staged", "staged_insert"]
