@@ -166,8 +166,8 @@ def _staged(table: Table, columns: tuple[str, ...]) -> CTE:
     return delete(source).returning(*source.c).cte("staged")
 
 
-async def _copy_to_staging(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> str:
-    """COPY ``rows`` into this connection's temporary table for (table, columns); its name."""
+async def _copy_to_staging(session: AsyncSession, table: Table, columns: list[str], rows: Rows) -> None:
+    """COPY ``rows`` into this connection's temporary table for (table, columns) (read by :func:`_staged`)."""
     q = _quoter(session)
     staging = _staging_name(table, columns)
     cols = ", ".join(q(c) for c in columns)
@@ -176,7 +176,6 @@ async def _copy_to_staging(session: AsyncSession, table: Table, columns: list[st
     create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {_target(session, table)} WITH NO DATA"  # noqa: S608, E501
     await driver.execute(create)
     await driver.copy_records_to_table(staging, records=_records(table, columns, rows), columns=columns)
-    return staging
 
 
 async def staged_insert(session: AsyncSession, table: Table, rows: Rows) -> tuple[Any, list[Any] | None]:
