@@ -21,6 +21,7 @@ from rmmbridge.providers.registry import ProviderRegistry, builtin_registry
 
 SIM_HOST = "sim.bench.rmmbridge.local"
 FLEET_SEED = 11
+FLEET_CLIENTS = 10  # every benchmark's figure history is on this shape (agents skewed over 10 clients)
 
 
 def free_port() -> int:
@@ -76,35 +77,38 @@ def registry() -> ProviderRegistry:
     return reg
 
 
-def simulator(provider: str, agents: int, serving_cost: Any = None) -> tuple[Any, dict[str, Any]]:
+def simulator(
+    provider: str, agents: int, serving_cost: Any = None, clients: int = FLEET_CLIENTS
+) -> tuple[Any, dict[str, Any]]:
     """The provider's simulator app and the credentials to configure an integration with it.
 
     Fleets are generated with a fixed seed, so a simulator started in another process serves
     the same fleet the benchmark seeded from. ``serving_cost`` (Tactical only): the real server's
-    serving-cost model.
+    serving-cost model. ``clients``: the fleet's organizations (clients, orgs, groups), agents
+    spread over them by the generator's skewed weights.
     """
     if serving_cost is not None and provider != "tacticalrmm":
         raise SystemExit("--real-server-model is only modelled for tacticalrmm")
     if provider == "tacticalrmm":
         from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
 
-        fleet = generate_fleet(seed=FLEET_SEED, clients=10, agents=agents)
+        fleet = generate_fleet(seed=FLEET_SEED, clients=clients, agents=agents)
         return create_app(fleet, serving_cost=serving_cost), {"auth_mode": "api_key", "values": {"api_key": DEFAULT_CREDENTIALS.api_key}}
     if provider == "ninjaone":
         from rmmbridge.simulators import ninjaone
 
-        nfleet = ninjaone.generate_fleet(seed=FLEET_SEED, orgs=10, devices=agents)
+        nfleet = ninjaone.generate_fleet(seed=FLEET_SEED, orgs=clients, devices=agents)
         return ninjaone.create_app(nfleet), {"auth_mode": "client_credentials", "values": {
             "region": "custom", "client_id": ninjaone.DEFAULT_CLIENT_ID,
             "client_secret": ninjaone.DEFAULT_CLIENT_SECRET, "page_size": 1000}}
     if provider == "tanium":
         from rmmbridge.simulators.tanium import create_app, generate_fleet
 
-        fleet = generate_fleet(seed=FLEET_SEED, groups=10, endpoints=agents)
+        fleet = generate_fleet(seed=FLEET_SEED, groups=clients, endpoints=agents)
         return create_app(fleet), {"values": {"api_token": "token-rmmbridge-sim-0123456789abcdef"}}
     from tests.support.tinyrmm import make_fleet, tiny_app
 
-    fleet = make_fleet(orgs=10, devices=agents, seed=FLEET_SEED)
+    fleet = make_fleet(orgs=clients, devices=agents, seed=FLEET_SEED)
     return tiny_app(fleet), {"values": {"api_key": fleet.api_key}}
 
 
@@ -190,7 +194,7 @@ def serve(port: int, provider: str, agents: int, workers: int = 1) -> None:
 
 
 def simulate(port: int, provider: str, agents: int, real_server_model: bool = False, workers: int = 4,
-             close_connections: bool = True) -> None:
+             close_connections: bool = True, clients: int = FLEET_CLIENTS) -> None:
     """The provider's simulator on a port; closing kept-alive connections like Tactical's uWSGI by default,
     and with ``real_server_model`` answering as slowly as the real server (per request, per row, workers)."""
     import uvicorn
@@ -202,7 +206,7 @@ def simulate(port: int, provider: str, agents: int, real_server_model: bool = Fa
         from rmmbridge.simulators.tacticalrmm.serving_cost import ServingCostModel
 
         model = ServingCostModel(workers=workers)
-    app, _ = simulator(provider, agents, serving_cost=model)
+    app, _ = simulator(provider, agents, serving_cost=model, clients=clients)
     if provider == "tacticalrmm":
         # Rows encoded before the port opens: the simulator's own CPU is an artifact of sharing
         # this machine with the client (the real server runs elsewhere); its serving *time* is
@@ -223,6 +227,7 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=None, help="serve: uvicorn workers (1); simulate: the "
                         "real-server model's workers (4)")
     parser.add_argument("--real-server-model", action="store_true")
+    parser.add_argument("--clients", type=int, default=FLEET_CLIENTS, help="simulate: the fleet's organizations")
     parser.add_argument("--keep-connections", action="store_true",
                         help="simulate: keep connections alive instead of closing them like uWSGI")
     args = parser.parse_args()
@@ -230,4 +235,4 @@ if __name__ == "__main__":
         serve(args.port, args.provider, args.agents, args.workers or 1)
     else:
         simulate(args.port, args.provider, args.agents, args.real_server_model, args.workers or 4,
-                 close_connections=not args.keep_connections)
+                 close_connections=not args.keep_connections, clients=args.clients)

@@ -4,6 +4,7 @@ worker died is replaced without losing the call."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -156,6 +157,64 @@ async def test_small_pages_never_start_a_worker() -> None:
         assert offload.worker_pids() == [] and offload._pool is None
     finally:
         offload.configure(*saved)
+
+
+async def test_once_a_worker_is_up_pages_of_a_few_rows_go_to_it(pool_of: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up is the cost that kept small pages in threads; a worker that is up has paid it."""
+    offload.shutdown()
+    pool_of(1)
+    monkeypatch.setattr(offload, "MIN_BYTES", 1 << 20)
+    assert not offload.worth_it(offload.WARM_MIN_BYTES)  # no worker yet: a thread
+    assert await offload.run(_pid) != os.getpid()  # a big page started one
+    assert offload.worth_it(offload.WARM_MIN_BYTES) and not offload.worth_it(offload.WARM_MIN_BYTES - 1)
+    busy = asyncio.ensure_future(offload.run(time.sleep, 1.0))  # the only worker takes a big page
+    while offload._running == 0:
+        await asyncio.sleep(0.01)
+    assert not offload.worth_it(offload.WARM_MIN_BYTES)  # a small page is not queued behind it
+    await busy
+    assert offload.worth_it(offload.WARM_MIN_BYTES)
+    offload.shutdown()
+    assert not offload.worth_it(offload.WARM_MIN_BYTES)
+
+
+async def test_a_burst_of_small_pages_starts_the_workers(pool_of: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hundred small clients are one big sync: their pages, in quick succession, start the
+    workers as one big page would; the same pages spread out (a small tenant's periodic syncs) do not."""
+    monkeypatch.setattr(offload, "MIN_BYTES", 1 << 20)
+    pool_of(1)
+    offload.shutdown()
+    small = offload.MIN_BYTES // 2
+    burst = offload.BURST_BYTES // small
+    monkeypatch.setattr(offload, "BURST_GAP_S", -1.0)  # every page comes "long" after the last
+    assert not any(offload.worth_it(small) for _ in range(2 * burst)) and offload._pool is None
+    monkeypatch.setattr(offload, "BURST_GAP_S", 60.0)
+    offload.shutdown()  # forgets the last page's burst too
+    assert not any(offload.worth_it(small) for _ in range(burst - 1)) and offload._pool is None
+    assert not offload.worth_it(small)  # the burst reached BURST_BYTES: this page still in a thread, ...
+    starting = offload._starting
+    assert starting is not None  # ... and the workers are starting for the next ones
+    starting.result(timeout=120)
+    assert offload.worth_it(offload.WARM_MIN_BYTES) and offload.worker_pids()
+
+
+async def test_a_small_client_read_by_its_probe_is_decoded_in_a_worker(pool_of: Any) -> None:
+    """A client that fits in the walk's probe (most of an MSP's clients) is decoded and normalized
+    in the worker with the probe itself, with the same result as in a thread."""
+    from rmmbridge.providers.tacticalrmm.pagination import PROBE_SIZE
+
+    fleet, app = _fleet_app()
+    assert len(fleet.agents) < PROBE_SIZE
+    pool_of(0)
+    in_thread = await _pages(app, "device")  # the default page size: a probe first
+    offload.shutdown()
+    pool_of(1)
+    offload.warm()
+    assert offload._starting is not None
+    offload._starting.result(timeout=120)  # a probe never waits for a worker's start-up
+    in_process = await _pages(app, "device")
+    assert offload._served, "the probe went to the worker process"
+    assert in_process == in_thread and len(in_process) == len(fleet.clients)
+    assert sum(len(snaps) for snaps, _, _ in in_process) == len(fleet.agents) - 1
 
 
 def test_a_skipped_record_survives_pickling() -> None:

@@ -12,6 +12,7 @@ import itertools
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from rmmbridge.providers.tacticalrmm.unused_fields import drop_flat_arrays
 from rmmbridge.simulators.faults import Fault
 from rmmbridge.simulators.tacticalrmm import DEFAULT_CREDENTIALS, create_app, generate_fleet
 from rmmbridge.simulators.tacticalrmm.serving_cost import ServedRequest, ServingCostGate, ServingCostModel
+from rmmbridge.sync.device_sync import WRITE_BATCH
 from tests.conftest import assets_by_device, map_all, run_sync
 
 from . import make_provider
@@ -47,8 +49,10 @@ async def _no_sleep(_seconds: float) -> None:  # a free model never sleeps; the 
     return None
 
 
-async def connect(http: Any, transport: Any, tenant: Any, clock: Callable[[], float], **values: Any) -> Setup:
-    fleet = generate_fleet(seed=41, clients=3, agents=60, sites_per_client=2, now=datetime.now(UTC))
+async def connect(
+    http: Any, transport: Any, tenant: Any, clock: Callable[[], float], fleet: Any = None, **values: Any
+) -> Setup:
+    fleet = fleet or generate_fleet(seed=41, clients=3, agents=60, sites_per_client=2, now=datetime.now(UTC))
     gate = ServingCostGate(FREE, clock=clock, sleep=_no_sleep)
     app = create_app(fleet, serving_cost=gate)
     host = f"api-{uuid.uuid4().hex[:8]}.example.com"
@@ -104,22 +108,71 @@ async def test_next_page_is_requested_before_the_previous_page_is_ingested(  # t
     assert all(later.started > earlier.responded for earlier, later in itertools.pairwise(served))
     requests = {page_of(r): r for r in setup.gate.log if page_of(r) is not None}
     client_of = {a.agent_id: str(setup.fleet.client_id_of(a)) for a in setup.fleet.agents.values()}
-    # One writer takes a client's pages in the order they were walked: its k-th ingest is page k.
-    seen: dict[str, int] = {}
+    # One writer takes a client's pages in the order they were walked (pages already waiting behind
+    # the one it takes go with it, whole): a client's agents so far tell which pages an ingest holds.
+    read: dict[str, int] = {}
     overlapped = 0
     for ids, _started, finished in ingested:
-        client = client_of[ids[0]]
-        assert {client_of[i] for i in ids} == {client}
-        page = seen[client] = seen.get(client, 0) + 1
-        following = requests.get((client, page + 1))
-        if following is None:
-            continue  # the client's last page
-        assert following.arrived < finished, f"client {client} page {page + 1} was requested only after page {page}"
-        overlapped += 1
+        for client in dict.fromkeys(client_of[i] for i in ids):
+            first = read.get(client, 0) // PAGE + 1
+            read[client] = read.get(client, 0) + sum(1 for i in ids if client_of[i] == client)
+            assert read[client] % PAGE == 0 or (client, -(-read[client] // PAGE) + 1) not in requests  # whole pages
+            for page in range(first, -(-read[client] // PAGE) + 1):
+                following = requests.get((client, page + 1))
+                if following is None:
+                    continue  # the client's last page
+                assert following.arrived < finished, f"client {client} page {page + 1} was requested only after {page}"
+                overlapped += 1
     assert overlapped == len(requests) - len({c for c, _ in requests}) > 0  # every page that had a next one
     for client in {c for c, _ in requests}:  # each client's pages were requested in order
         pages = [p for c, p in sorted(requests, key=lambda k: requests[k].arrived) if c == client]
         assert pages == list(range(1, len(pages) + 1))
+
+
+async def test_small_pages_waiting_for_the_writer_are_written_together(  # type: ignore[no-untyped-def]
+    http, state, transport, tenant, db, monkeypatch
+) -> None:
+    """Many small clients (an MSP's usual shape): pages that queued up while the writer was busy
+    go into its next transaction together, whole and at most WRITE_BATCH records; every device,
+    every client's device count and every refused row's scope come out as page by page."""
+    fleet = generate_fleet(seed=43, clients=12, agents=90, sites_per_client=1, now=datetime.now(UTC))
+    client_of = {a.agent_id: str(fleet.client_id_of(a)) for a in fleet.agents.values()}
+    sizes = Counter(client_of.values())
+    bad = [next(a for a in fleet.agents.values() if client_of[a.agent_id] == c) for c in sorted(sizes)[:2]]
+    for agent in bad:
+        agent.hostname = ""  # normalization refuses it: reported against its own client
+    seq = itertools.count()
+    setup = await connect(http, transport, tenant, lambda: float(next(seq)), fleet=fleet, concurrency=4)
+    assert (await run_sync(http, state, setup, "scopes"))["status"] == "succeeded"
+    await map_all(http, setup)
+
+    writes: list[Any] = []
+    original = DeviceIngestor.ingest
+
+    async def busy_at_first(self: DeviceIngestor, session: Any, page: Any, now: datetime) -> Any:
+        if not writes:
+            await asyncio.sleep(0.5)  # a slow first write: the walks fill the queue behind it
+        writes.append(page)
+        return await original(self, session, page, now)
+
+    monkeypatch.setattr(DeviceIngestor, "ingest", busy_at_first)  # the real ingestion, delayed once
+    setup.gate.log.clear()
+    run = await run_sync(http, state, setup, "devices")
+    assert run["status"] == "partial", run  # the refused rows
+    assert run["counters"]["created"] == len(fleet.agents) - len(bad) and run["counters"]["failed"] == len(bad)
+    pages = [r for r in setup.gate.log if page_of(r) is not None]
+    assert len(writes) < len(pages), "pages waiting behind the writer were written together"
+    assert any(len({client_of[s.external_id] for s in w.snapshots}) > 1 for w in writes)
+    assert max(len(w.snapshots) + len(w.invalid) for w in writes) <= WRITE_BATCH
+    assert sorted(s.external_id for w in writes for s in w.snapshots) == sorted(
+        a.agent_id for a in fleet.agents.values() if a not in bad)  # fmt: skip
+    assert sorted((e["scope"], e["external_id"]) for e in run["errors"]) == sorted(
+        (client_of[a.agent_id], a.agent_id) for a in bad)  # fmt: skip
+    mappings = (await http.get(f"/api/v1/integrations/{setup.integration_id}/mappings",
+                               headers=setup.tenant.headers())).json()["items"]  # fmt: skip
+    refused = Counter(client_of[a.agent_id] for a in bad)
+    assert {m["external_org_id"]: m["device_count"] for m in mappings} == {
+        c: n - refused[c] for c, n in sizes.items()}  # fmt: skip
 
 
 async def _five_per_page() -> tuple[ServingCostGate, Any, Any, Any]:

@@ -18,8 +18,9 @@
 - JSON decoding and the caller's ``transform`` (e.g. normalization) run off the event loop: a
   multi-megabyte page parsed on it would stall the socket reads of the next page. A walk marked
   ``offload`` (a picklable transform that shrinks the page, like normalization) runs a big page's
-  (``offload.MIN_BYTES``) in a worker process, on another core than the loop and the device
-  writer; everything else runs in a worker thread.
+  (``offload.worth_it``: a megabyte, or a few rows once a worker is up) in a worker process, on
+  another core than the loop and the device writer — its probe too; everything else runs in a
+  worker thread.
   The transform is fed the page's rows one at a time as they are decoded (``page_json``): a
   decoded row is normalized and dropped before the next is built, so the garbage collector never
   sees a whole page of rows at once.
@@ -116,9 +117,16 @@ class PageWalk(Generic[T]):
             f"The {self.what} is incomplete: page {page} failed ({exc.message})", cause=exc.cause or exc.message
         )
 
-    async def _decoded(self, response: httpx.Response, page: int, transform: bool = True) -> _Page:
+    async def _decoded(self, response: httpx.Response, page: int, transform: bool | None = True) -> _Page:
+        """The page decoded; its rows transformed when ``transform``, or (``None``, the probe) when
+        a worker process takes the page: there, a transform the walk may not keep (when more pages
+        follow, the probe's rows are read again) costs the loop's process nothing."""
+        big = transform is not False and self.offload and offload.worth_it(len(response.content))
+        if transform is None:
+            # Not to a worker still starting: run() would wait for its start-up, and the walk's
+            # first request waits for the probe (pages() starts the workers for the pages after it).
+            transform = big = big and offload.ready()
         consume: Callable[[Iterable[dict[str, Any]]], Any] = self.transform if transform else list
-        big = transform and self.offload and offload.worth_it(len(response.content))
         run = offload.run if big else asyncio.to_thread
         read = await run(read_rows, response.content, self.unused_arrays, consume)
         try:
@@ -126,7 +134,7 @@ class PageWalk(Generic[T]):
         except ProviderRetriableError as exc:  # a truncated or malformed body
             raise self._failed(page, exc) from exc
 
-    async def _fetch(self, page: int, size: int, *, transform: bool = True) -> _Page:
+    async def _fetch(self, page: int, size: int, *, transform: bool | None = True) -> _Page:
         return await self._decoded(await self._download(page, size), page, transform)
 
     def _checked(self, response: httpx.Response, read: DecodedPage[Any] | str, page: int, transform: bool) -> _Page:
@@ -160,12 +168,14 @@ class PageWalk(Generic[T]):
         # requested the moment page 1's bytes are in; page 1's own count then decides.
         max_pages: int | None = None
         if size > PROBE_SIZE:
-            # The probe is only transformed if it is kept: usually its rows are read again.
-            probe = await self._fetch(1, PROBE_SIZE, transform=False)
+            # A probe that goes to a worker process is transformed there: most clients of an MSP fit
+            # in a probe, and one decoded here and transformed later ran all of that on the loop's
+            # process. Otherwise it is transformed only if it is kept (see _decoded).
+            probe = await self._fetch(1, PROBE_SIZE, transform=None)
             if not probe.more:
                 size, first = PROBE_SIZE, probe  # that was the whole listing
             else:
-                per_row = probe.size_bytes / max(1, len(probe.rows))
+                per_row = probe.size_bytes / max(1, probe.n_rows)
                 fitting = max(PROBE_SIZE, min(size, int(self.max_page_bytes // max(per_row, 1.0))))
                 if fitting == PROBE_SIZE:
                     size, first = PROBE_SIZE, probe  # keep walking at the probe's size
@@ -174,7 +184,7 @@ class PageWalk(Generic[T]):
                     max_pages = -(-probe.count // size)
                 if self.offload and offload.worth_it(int(per_row * min(size, probe.count))):
                     offload.warm()  # big pages follow: their decoder starts while page 1 downloads
-            if first is not None:
+            if first is not None and first.items is None:
                 first.items = await asyncio.to_thread(self.transform, first.rows)
                 first.rows = []
             del probe

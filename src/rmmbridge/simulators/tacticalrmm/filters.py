@@ -160,14 +160,19 @@ def filter_agents(fleet: TacticalFleet, query: Mapping[str, str]) -> list[AgentR
         checks.append(lambda a: a.total_ram is not None and a.total_ram <= ram_max)
     date_range("patches_last_installed_range", "patches_last_installed")
     client_id = number("client_id")
+    agents = list(fleet.agents.values())
     if client_id:  # upstream: ``if value:`` — client_id=0 is no filter at all
         wanted = int(client_id)
         site_ids = {s.id for s in fleet.sites.values() if s.client_id == wanted}
-        checks.append(lambda a: a.site_id in site_ids)
+        # The walk's own filter, applied first in one plain pass: through ``checks`` it cost the
+        # simulator ~28 ms of CPU per request on 20,000 agents (a 200-client sync: ~5 s of it on
+        # the cores the measured client uses; the real server reads an index on another host).
+        agents = [a for a in agents if a.site_id in site_ids]
     if errors:
         raise ApiError(400, errors)
 
-    agents = [a for a in fleet.agents.values() if all(check(a) for check in checks)]
+    if checks:
+        agents = [a for a in agents if all(check(a) for check in checks)]
     terms = [t.lower() for t in search_terms(query)]
     if terms:
         agents = [a for a in agents if all(_search_hit(fleet, a, t) for t in terms)]
