@@ -283,9 +283,8 @@ async def main(
 ) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    model_args = ["--real-server-model"] if real_server_model else []
-    model_args += ["--clients", str(clients)]
-    sim = start_simulator(port, provider, agents, *model_args)
+    sim_args = ["--clients", str(clients), *(["--real-server-model"] if real_server_model else [])]
+    sim = start_simulator(port, provider, agents, *sim_args)
     db = await common.fresh_database(db_kind)
     state = bench_state(db.url)
     try:

@@ -182,7 +182,8 @@ class PageWalk(Generic[T]):
                 else:
                     size = fitting  # start over with bigger pages; the probe's rows are re-read
                     max_pages = -(-probe.count // size)
-                if self.offload and offload.worth_it(int(per_row * min(size, probe.count))):
+                # An estimate, not a page: worth_it() would count it towards a burst of small pages.
+                if self.offload and per_row * min(size, probe.count) >= offload.MIN_BYTES:
                     offload.warm()  # big pages follow: their decoder starts while page 1 downloads
             if first is not None and first.items is None:
                 first.items = await asyncio.to_thread(self.transform, first.rows)
