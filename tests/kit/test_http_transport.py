@@ -62,6 +62,48 @@ async def test_a_request_lost_on_a_closed_kept_alive_connection_is_sent_once_mor
     ]
 
 
+async def test_a_server_that_closes_after_every_response_gets_a_new_connection_per_request() -> None:
+    """After two requests in a row lost on connections it closed (uWSGI), none is offered it again."""
+    app = CountingApp()
+    with SimulatorServer(app, ConnectionPolicy()) as server:
+        async with HttpClientFactory()(server.url) as client:
+            for n, path in enumerate("abcdefgh", start=1):
+                assert (await client.get(f"/{path}")).json() == {"n": n}
+    assert outcomes(server.policy) == [
+        (1, 1, "GET", "/a", "served"),
+        (1, 2, "GET", "/b", "dropped_unread"),
+        (2, 1, "GET", "/b", "served"),
+        (3, 1, "GET", "/c", "served"),
+        (3, 2, "GET", "/d", "dropped_unread"),  # the second in a row: the verdict
+        (4, 1, "GET", "/d", "served"),
+        *((n, 1, "GET", f"/{p}", "served") for n, p in enumerate("efgh", start=5)),
+    ]
+
+
+async def test_a_server_that_keeps_connections_alive_between_two_closes_keeps_its_pool() -> None:
+    """A close now and then (an idle timeout) is no verdict: an answer on a reused connection in
+    between starts the count again."""
+    app = CountingApp()
+    policy = ConnectionPolicy()
+    with SimulatorServer(app, policy) as server:
+        async with HttpClientFactory()(server.url) as client:
+            for path, closing in zip("abcdefg", (True, True, False, False, True, True, True), strict=True):
+                policy.close_after_response = closing
+                assert (await client.get(f"/{path}")).status_code == 200
+    assert outcomes(policy) == [
+        (1, 1, "GET", "/a", "served"),
+        (1, 2, "GET", "/b", "dropped_unread"),  # lost: one
+        (2, 1, "GET", "/b", "served"),
+        (3, 1, "GET", "/c", "served"),
+        (3, 2, "GET", "/d", "served"),  # answered on a reused connection: the count starts again
+        (3, 3, "GET", "/e", "dropped_unread"),  # lost: one, not two
+        (4, 1, "GET", "/e", "served"),
+        (5, 1, "GET", "/f", "served"),  # still offered a kept-alive connection
+        (5, 2, "GET", "/g", "dropped_unread"),
+        (6, 1, "GET", "/g", "served"),
+    ]
+
+
 @pytest.mark.parametrize(("drop", "error"), [("reset", httpx.ReadError), ("eof", httpx.RemoteProtocolError)])
 async def test_the_simulator_is_unkind_to_a_plain_pool(drop: Any, error: type[Exception]) -> None:
     """Without the re-send, the second request on a connection fails: the mode is not a no-op."""

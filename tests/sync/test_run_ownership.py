@@ -164,7 +164,7 @@ async def test_stopping_hands_the_run_back_even_with_the_page_queue_full(http, s
 
     await run_sync(http, state, tiny, "scopes")
     await map_all(http, tiny)
-    monkeypatch.setattr(device_sync, "QUEUE_PAGES", 1)
+    monkeypatch.setattr(device_sync, "QUEUE_RECORDS", 1)
     original = device_sync.DeviceIngestor.ingest
     writing = asyncio.Event()
 

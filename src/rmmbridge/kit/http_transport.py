@@ -52,6 +52,9 @@ CLOSED_UNDER_US = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 _RESENT_ATTR = "rmmbridge_resent"
 
+# Requests lost in a row on kept-alive connections the server closed, before it is offered no more.
+LOST_IN_A_ROW = 2
+
 # Request extension: never send this request a second time, not even after a lost kept-alive connection.
 SEND_ONCE = "rmmbridge.send_once"
 
@@ -220,18 +223,44 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         self._fresh = _tracked(
             httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0)), allow_private
         )
+        # Servers seen closing kept-alive connections under our requests (see _note_lost), and how
+        # many requests in a row each lost that way since one was answered on a reused connection.
+        self._closing: set[tuple[str, str, int | None]] = set()
+        self._lost_in_a_row: dict[tuple[str, str, int | None], int] = {}
+
+    def _note_lost(self, origin: tuple[str, str, int | None]) -> None:
+        """A server that closed the kept-alive connection under ``LOST_IN_A_ROW`` requests in a row,
+        none answered on a reused connection in between, closes after every response (uWSGI's HTTP
+        router): its later requests go out on a new connection each, as the re-send does. Offering
+        it kept-alive connections cost every second request of a 200-client Tactical sync a send on
+        a closed connection and an error up through httpcore before the new connection anyway. A
+        server that closes an idle connection now and then (a proxy's idle timeout) answers on
+        reused ones in between and keeps its pool. The verdict lasts as long as this transport."""
+        lost = self._lost_in_a_row[origin] = self._lost_in_a_row.get(origin, 0) + 1
+        if lost >= LOST_IN_A_ROW and origin not in self._closing:
+            self._closing.add(origin)
+            log.info("http.server_closes_kept_alive_connections", host=origin[1], port=origin[2])
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        if origin in self._closing:
+            return await self._fresh.handle_async_request(request)
         attempt = Attempt()
         token = _attempt.set(attempt)
         try:
-            return await self._pool.handle_async_request(request)
+            response = await self._pool.handle_async_request(request)
         except CLOSED_UNDER_US as exc:
+            if attempt.lost_on_reused_connection:
+                self._note_lost(origin)
             # A streamed upload cannot be replayed; a bytes body (JSON, forms, none) can.
             replayable = isinstance(request.stream, httpx.ByteStream) and not request.extensions.get(SEND_ONCE)
             if not (attempt.lost_on_reused_connection and replayable):
                 raise
             first = exc
+        else:
+            if attempt.reused:  # a kept-alive connection carried it: this server keeps them
+                self._lost_in_a_row.pop(origin, None)
+            return response
         finally:
             _attempt.reset(token)
         log.debug(

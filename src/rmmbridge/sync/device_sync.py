@@ -1,8 +1,8 @@
 """Device sync: stream every mapped scope's pages through the shared ingestion pipeline.
 
-Fetching and writing overlap: scope walkers (bounded concurrency) put pages on a small queue and a
-single writer ingests them, one transaction per page (with the small pages already waiting behind
-it: ``_batches``), while the next pages download. A failed page
+Fetching and writing overlap: scope walkers (bounded concurrency) put pages on a queue bounded in
+records (``page_queue.py``) and a single writer ingests them, one transaction per page together
+with the small pages already waiting behind it, while the next pages download. A failed page
 fails its scope loudly; only a run in which every page of every scope succeeded is a complete
 snapshot, and only a complete snapshot may mark devices missing.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,10 +44,17 @@ from rmmbridge.tenancy.context import TenantContext
 from . import runs
 from .id_changes import follow_device_id_changes
 from .ownership import progressed
+from .page_queue import PageQueue
 
 SCOPE_CONCURRENCY = 4
-QUEUE_PAGES = 4
-WRITE_BATCH = 1000  # records one write transaction takes at most when small pages queue up (see _batches)
+# Records one write transaction takes at most when small pages queue up: the largest page a
+# Tactical walk asks for. A transaction costs the writer a dozen statements whatever its size: an
+# MSP's small clients (one page of a few dozen agents each) written one page at a time spent more
+# on that than on their rows. When the writer keeps up, every page goes alone.
+WRITE_BATCH = 1000
+# Records the walkers may queue ahead of the writer: four of the biggest pages, or as many small
+# pages as fill four writes (page_queue.py).
+QUEUE_RECORDS = 4 * WRITE_BATCH
 
 
 @dataclass
@@ -99,7 +106,7 @@ async def run_device_sync(
     progress.rekeyed = await follow_device_id_changes(state, ctx, integration, provider, errors)
     failed_scopes: dict[str, str] = {}
     fatal: list[ProviderError] = []
-    queue: asyncio.Queue[tuple[RemoteScope, DevicePage] | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
+    queue: PageQueue[tuple[RemoteScope, DevicePage]] = PageQueue(QUEUE_RECORDS, lambda item: _records(item[1]))
     limit = asyncio.Semaphore(SCOPE_CONCURRENCY)
 
     async def walk(scope: RemoteScope) -> None:
@@ -126,15 +133,14 @@ async def run_device_sync(
             await asyncio.gather(*(walk(s) for s in scopes))
         finally:
             # The end marker is for a consumer still reading. Once it has stopped (cancelled, or
-            # its write failed) the queue may be full and nobody will take from it: waiting for
-            # room there hung a stopping worker forever.
+            # its write failed) nobody will take from the queue any more.
             if not consumer_gone:
                 await queue.put(None)
 
     analyzer = GrowthAnalyzer()
     producer = asyncio.create_task(produce())
     try:
-        async for batch in _batches(queue):
+        while (batch := await queue.take(WRITE_BATCH)) is not None:
             page, error_scopes = _merged(batch)
             async with unit_of_work(state.sessionmaker) as session:
                 outcome = await ingestor.ingest(session, page, state.clock())
@@ -172,31 +178,6 @@ async def run_device_sync(
         list(realm_clients),
         (started_at, window) if observed_all else None,
     )
-
-
-async def _batches(
-    queue: asyncio.Queue[tuple[RemoteScope, DevicePage] | None],
-) -> AsyncIterator[list[tuple[RemoteScope, DevicePage]]]:
-    """The queued pages as the writer takes them: each with the pages already waiting behind it,
-    while together they hold at most ``WRITE_BATCH`` records. Nothing waits for a batch to fill.
-
-    A transaction costs the writer a dozen statements whatever its size: an MSP's small clients
-    (one page of a few dozen agents each) written one page at a time spent more on that than on
-    their rows. When the writer keeps up, the queue is empty and every page goes alone."""
-    held: list[tuple[RemoteScope, DevicePage] | None] = []
-    while True:
-        item = held.pop() if held else await queue.get()
-        if item is None:
-            return
-        batch, records = [item], _records(item[1])
-        while records < WRITE_BATCH and not queue.empty():
-            waiting = queue.get_nowait()
-            if waiting is None or records + _records(waiting[1]) > WRITE_BATCH:
-                held.append(waiting)
-                break
-            batch.append(waiting)
-            records += _records(waiting[1])
-        yield batch
 
 
 def _records(page: DevicePage) -> int:
