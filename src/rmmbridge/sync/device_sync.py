@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from rmmbridge.ingestion.devices import DeviceIngestor, IngestCounters, known_devices_source
 from rmmbridge.ingestion.lifecycle import apply_complete_snapshot
@@ -39,6 +39,7 @@ from rmmbridge.state import AppState
 from rmmbridge.storage.db import unit_of_work
 from rmmbridge.storage.maintenance import GrowthAnalyzer
 from rmmbridge.storage.models import RmmIntegration, RmmOrganizationMapping, SyncRun
+from rmmbridge.storage.models.base import table_of
 from rmmbridge.tenancy.context import TenantContext
 
 from . import runs
@@ -265,15 +266,24 @@ async def _touch_mappings(
     failed: dict[str, str],
     now: datetime,
 ) -> None:
-    for scope_id, count in progress.per_scope.items():
-        if scope_id in failed:
-            continue
-        await session.execute(
-            update(RmmOrganizationMapping)
-            .where(
-                RmmOrganizationMapping.tenant_id == ctx.tenant_id,
-                RmmOrganizationMapping.integration_id == integration_id,
-                RmmOrganizationMapping.external_org_id == scope_id,
-            )
-            .values(last_synced_at=now, device_count=count)
+    """Each synced scope's device count and time: one executemany (an MSP's 200 clients were 200
+    round trips at the end of every sync)."""
+    counts = [
+        {"b_scope": scope_id, "device_count": count}
+        for scope_id, count in progress.per_scope.items()
+        if scope_id not in failed
+    ]
+    if not counts:
+        return
+    table = table_of(RmmOrganizationMapping)
+    m = table.c
+    await session.execute(
+        update(table)
+        .where(
+            m.tenant_id == ctx.tenant_id,
+            m.integration_id == integration_id,
+            m.external_org_id == bindparam("b_scope"),
         )
+        .values(last_synced_at=now, device_count=bindparam("device_count")),
+        counts,
+    )
