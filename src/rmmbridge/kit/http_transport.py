@@ -52,6 +52,9 @@ CLOSED_UNDER_US = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 _RESENT_ATTR = "rmmbridge_resent"
 
+# A server as the transport keeps track of it: (scheme, host, port).
+Origin = tuple[str, str, int | None]
+
 # Requests lost in a row on kept-alive connections the server closed, before it is offered no more.
 LOST_IN_A_ROW = 2
 
@@ -225,10 +228,10 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         )
         # Servers seen closing kept-alive connections under our requests (see _note_lost), and how
         # many requests in a row each lost that way since one was answered on a reused connection.
-        self._closing: set[tuple[str, str, int | None]] = set()
-        self._lost_in_a_row: dict[tuple[str, str, int | None], int] = {}
+        self._closing: set[Origin] = set()
+        self._lost_in_a_row: dict[Origin, int] = {}
 
-    def _note_lost(self, origin: tuple[str, str, int | None]) -> None:
+    def _note_lost(self, origin: Origin) -> None:
         """A server that closed the kept-alive connection under ``LOST_IN_A_ROW`` requests in a row,
         none answered on a reused connection in between, closes after every response (uWSGI's HTTP
         router): its later requests go out on a new connection each, as the re-send does. Offering
@@ -242,7 +245,7 @@ class OutboundTransport(httpx.AsyncBaseTransport):
             log.info("http.server_closes_kept_alive_connections", host=origin[1], port=origin[2])
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        origin = (request.url.scheme, request.url.host, request.url.port)
+        origin: Origin = (request.url.scheme, request.url.host, request.url.port)
         if origin in self._closing:
             return await self._fresh.handle_async_request(request)
         attempt = Attempt()
